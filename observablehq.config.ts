@@ -1,0 +1,18 @@
+// Observable Framework site config. Everything the built site needs ships in dist/:
+// no Google Fonts (globalStylesheets: []), no CDN libraries (pages import d3, Plot,
+// Inputs and htl from node_modules), tfjs from a local bundle (src/vendor/).
+export default {
+  title: "Super Tiny LM Lab",
+  root: "src",
+  pages: [
+    { name: "Super tiny language models", path: "/" },
+    { name: "Train a byte-level model", path: "/train" }
+  ],
+  globalStylesheets: [],
+  style: "style.css",
+  head: '<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22%3E%3Crect width=%2216%22 height=%2216%22 rx=%223%22 fill=%22%234269d0%22/%3E%3C/svg%3E">',
+  search: false,
+  toc: true,
+  pager: true,
+  footer: "Super Tiny LM Lab. Built with Observable Framework and TensorFlow.js; everything runs in your browser."
+};

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// A small static file server for the built site (dist/), with no dependencies.
+//   node scripts/serve.mjs [--port 3000] [--host 127.0.0.1] [--root dist] [--isolated]
+// --isolated sends Cross-Origin-Opener-Policy: same-origin and
+// Cross-Origin-Embedder-Policy: require-corp, which make the page cross-origin
+// isolated: SharedArrayBuffer exists and the wasm backend can use threads.
+// Port 0 picks a free port; the line "listening on http://HOST:PORT/" says which.
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".csv": "text/csv; charset=utf-8",
+  ".gz": "application/gzip",
+  ".stlm": "application/octet-stream",
+  ".woff2": "font/woff2"
+};
+
+export function parseArgs(argv) {
+  const opts = { port: 3000, host: "127.0.0.1", root: "dist", isolated: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === "--port" || arg === "-p") opts.port = Number(value());
+    else if (arg === "--host") opts.host = value();
+    else if (arg === "--root") opts.root = value();
+    else if (arg === "--isolated") opts.isolated = true;
+    else if (arg === "--help" || arg === "-h") opts.help = true;
+    else throw new Error(`unknown argument "${arg}" (try --help)`);
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`--port must be 0-65535`);
+  return opts;
+}
+
+/** Starts the server; resolves to {server, url} once it listens. */
+export function serve({ port = 0, host = "127.0.0.1", root = "dist", isolated = false } = {}) {
+  const base = resolve(root);
+  const headersFor = (path) => ({
+    "Content-Type": TYPES[extname(path)] ?? "application/octet-stream",
+    "Cache-Control": "no-cache",
+    ...(isolated
+      ? {
+          "Cross-Origin-Opener-Policy": "same-origin",
+          "Cross-Origin-Embedder-Policy": "require-corp",
+          "Cross-Origin-Resource-Policy": "same-origin"
+        }
+      : {})
+  });
+
+  async function locate(urlPath) {
+    let rel;
+    try {
+      rel = decodeURIComponent(urlPath);
+    } catch {
+      return null;
+    }
+    const path = normalize(join(base, rel));
+    if (path !== base && !path.startsWith(base + sep)) return null;
+    // Framework's clean URLs: /train is dist/train.html, / is dist/index.html.
+    for (const candidate of [path, path + ".html", join(path, "index.html")]) {
+      const s = await stat(candidate).catch(() => null);
+      if (s?.isFile()) return { path: candidate, size: s.size };
+    }
+    return null;
+  }
+
+  const server = createServer(async (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { Allow: "GET, HEAD" }).end();
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const file = await locate(url.pathname);
+    if (!file) {
+      const notFound = await locate("/404");
+      res.writeHead(404, headersFor(notFound?.path ?? ".txt"));
+      if (notFound && req.method === "GET") createReadStream(notFound.path).pipe(res);
+      else res.end(req.method === "GET" ? `Not found: ${url.pathname}\n` : undefined);
+      return;
+    }
+    res.writeHead(200, { ...headersFor(file.path), "Content-Length": file.size });
+    if (req.method === "HEAD") res.end();
+    else createReadStream(file.path).pipe(res);
+  });
+
+  return new Promise((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      const shownHost = host.includes(":") ? `[${host}]` : host;
+      resolvePromise({ server, url: `http://${shownHost}:${addr.port}/` });
+    });
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`serve: ${e.message}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log("usage: node scripts/serve.mjs [--port 3000] [--host 127.0.0.1] [--root dist] [--isolated]");
+    process.exit(0);
+  }
+  const s = await stat(resolve(opts.root)).catch(() => null);
+  if (!s?.isDirectory()) {
+    console.error(`serve: ${opts.root}/ does not exist; run \`npm run build\` first.`);
+    process.exit(1);
+  }
+  const { url } = await serve(opts).catch((e) => {
+    console.error(`serve: ${e.message}`);
+    process.exit(1);
+  });
+  console.log(`listening on ${url}${opts.isolated ? " (cross-origin isolated)" : ""}`);
+}

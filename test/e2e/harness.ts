@@ -1,0 +1,121 @@
+// Shared set-up for the browser tests: serve dist/ with scripts/serve.mjs on a free
+// localhost port, drive Debian's Chromium through playwright-core, and record every
+// console error, page error, Framework error cell and request that leaves the origin.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const SCREENSHOTS = join(ROOT, ".tmp", "screenshots");
+
+// Flags that work as root on a closed network (shared/STACK.md).
+const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync"
+];
+
+export interface Server {
+  url: string;
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** Serves dist/ on a free port; `isolated` adds the COOP/COEP headers. */
+export async function startServer({ isolated = false } = {}): Promise<Server> {
+  const dist = join(ROOT, "dist");
+  if (!(await stat(dist).catch(() => null))?.isDirectory()) {
+    throw new Error("dist/ does not exist: run `npm run build` first (npm run test:e2e does).");
+  }
+  const args = [join(ROOT, "scripts", "serve.mjs"), "--port", "0", "--root", dist, ...(isolated ? ["--isolated"] : [])];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const url = await new Promise<string>((ok, fail) => {
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) ok(m[1]);
+    });
+    child.stderr!.on("data", (d) => (err += d));
+    child.once("exit", (code) => fail(new Error(`serve.mjs exited with ${code}: ${err}`)));
+    setTimeout(() => fail(new Error(`serve.mjs did not start in 10 s: ${out}${err}`)), 10_000);
+  });
+  return { url, origin: new URL(url).origin, close: () => stop(child) };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((ok) => {
+    child.once("exit", () => ok());
+    child.kill("SIGTERM");
+  });
+}
+
+export interface Session {
+  browser: Browser;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<Session> {
+  if (!(await stat(CHROMIUM).catch(() => null))) {
+    throw new Error(`No Chromium at ${CHROMIUM}: run \`apt-get install -y chromium\` or set CHROMIUM_PATH.`);
+  }
+  const userDataDir = await mkdtemp(join(tmpdir(), "stlm-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true
+  });
+  const browser = context.browser()!;
+  return {
+    browser,
+    context,
+    close: async () => {
+      await context.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    }
+  };
+}
+
+export interface PageLog {
+  consoleErrors: string[];
+  pageErrors: string[];
+  /** Requests to any origin other than the server's (data: and blob: URLs are local). */
+  foreignRequests: string[];
+  failedRequests: string[];
+}
+
+/** Records what a page does that a test should fail on. */
+export function watchPage(page: Page, origin: string): PageLog {
+  const log: PageLog = { consoleErrors: [], pageErrors: [], foreignRequests: [], failedRequests: [] };
+  page.on("console", (msg) => {
+    if (msg.type() === "error") log.consoleErrors.push(`${msg.text()} (${msg.location().url})`);
+  });
+  page.on("pageerror", (err) => log.pageErrors.push(String(err?.stack ?? err)));
+  page.on("request", (req) => {
+    const url = req.url();
+    if (url.startsWith("data:") || url.startsWith("blob:")) return;
+    if (new URL(url).origin !== origin) log.foreignRequests.push(url);
+  });
+  page.on("requestfailed", (req) => log.failedRequests.push(`${req.url()}: ${req.failure()?.errorText}`));
+  page.on("response", (res) => {
+    if (res.status() >= 400) log.failedRequests.push(`${res.url()}: HTTP ${res.status()}`);
+  });
+  return log;
+}
+
+/** The text of every Framework error cell on the page. */
+export async function errorCells(page: Page): Promise<string[]> {
+  return page.locator(".observablehq--error").allInnerTexts();
+}

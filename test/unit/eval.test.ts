@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tfjs from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D } from "@tensorflow/tfjs";
 import { installTf, tf } from "../../lib/tf.js";
 import { bitsPerByte, minimalPairs, nextSentence, scoreContinuations, type ScoringModel } from "../../lib/eval.js";
 import type { MinimalPair, NextSentenceItem } from "../../lib/data.js";
@@ -24,7 +24,7 @@ const V = BYTE_VOCAB_SIZE;
  * context.
  */
 class BigramModel implements ScoringModel {
-  private readonly table: Tensor1D; // [V * V], row = previous byte
+  private readonly table: Tensor; // [V * V], row = previous byte
 
   constructor(readonly blockSize: number, readonly logProbs: Float32Array) {
     this.table = tf.tensor1d(logProbs);

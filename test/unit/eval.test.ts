@@ -236,3 +236,18 @@ test("nextSentence scores real items from context plus a space", async () => {
   }
   assert.deepEqual(result, { accNorm: accNorm / 20, acc: acc / 20, n: 20 });
 });
+
+test("a model that knows nothing scores the length baselines given in data/README.md", async () => {
+  // Every byte costs the same, so the shorter sentence wins and equal lengths tie (counted wrong).
+  const uniform = BigramModel.uniform(128);
+  const pairs = await noLeaks(() => loadEvalSet("minimal-pairs").then((p) => minimalPairs(uniform, p, { batchSize: 128 })));
+  const byType = Object.fromEntries(Object.entries(pairs.byType).map(([type, r]) => [type, Math.round(r.accuracy * r.n)]));
+  assert.deepEqual(byType, {
+    agreement: 470, determiner: 556, article: 590, pronoun_case: 157, adjacent_swap: 0, word_substitution: 0, ngram_shuffle: 0
+  });
+  assert.equal(Math.round(pairs.accuracy * 1000) / 1000, 0.335);
+  // The true sentence is the shortest choice in 14.5% of items; with all scores per byte equal, acc_norm picks choice 0.
+  const ns = await nextSentence(uniform, await loadEvalSet("next-sentence"), { batchSize: 128 });
+  assert.deepEqual([Math.round(ns.acc * 1000) / 1000, Math.round(ns.accNorm * 1000) / 1000], [0.145, 0.239]);
+  uniform.dispose();
+});

@@ -88,10 +88,11 @@ export interface Continuation {
  * continuation is scored in windows of blockSize bytes that each predict at
  * most ceil(blockSize / 2) new bytes, so every continuation byte is predicted
  * from at least floor(blockSize / 2) + 1 bytes before it. (One window per item,
- * cut to fit, would predict the first bytes of a continuation nearly as long as
- * blockSize from almost no context: at blockSize 128 most next-sentence choices
- * would lose their context.) A continuation of up to ceil(blockSize / 2) bytes
- * always gets one window, exactly as if the context had been cut to fit.
+ * cut to fit, would predict the first bytes of a long continuation from almost
+ * no context: at blockSize 128 a typical 96-byte next-sentence choice would start
+ * from 33 bytes, and a choice longer than 128 bytes from one.) A continuation of
+ * up to ceil(blockSize / 2) bytes always gets one window, exactly as if the
+ * context had been cut to fit.
  */
 export async function scoreContinuations(
   model: ScoringModel,

@@ -1,0 +1,68 @@
+// stlm eval and stlm sample: read a checkpoint, score it or continue a prompt.
+import { CORPUS_NAMES } from "../data.js";
+import { bitsPerByte, minimalPairs, nextSentence } from "../eval.js";
+import { modelFromCheckpoint } from "../checkpoint.js";
+import { sample } from "../sample.js";
+import { decodeBytes, encodeText } from "../tokenizer.js";
+import { initNode } from "../node/runtime.js";
+import { loadCorpus, loadEvalSet } from "../node/data.js";
+import { loadCheckpointFile } from "../node/files.js";
+import { parseFlags, UsageError } from "./args.js";
+
+export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N]
+
+Bits per byte on each corpus's test split (${CORPUS_NAMES.join(", ")}), minimal-pair
+accuracy overall and by type, and next-sentence acc_norm (each choice scored by its
+log-probability given the context, divided by its length in bytes).
+
+  --checkpoint DIR  a run folder (or its checkpoint.stlm file)
+  --max-bytes N     score at most N bytes of each test split (default: all)
+  --json            print one JSON object`;
+
+export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens N [--temperature T] [--top-k K] [--seed S]`;
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, { checkpoint: "string", json: "boolean", "max-bytes": "number" }, "eval");
+  if (f.checkpoint === undefined) throw new UsageError("stlm eval: --checkpoint DIR is required");
+  await initNode();
+  const model = modelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
+  const say = (s: string) => {
+    if (!f.json) process.stderr.write(s);
+  };
+  try {
+    const testBitsPerByte: Record<string, number> = {};
+    for (const name of CORPUS_NAMES) {
+      const corpus = await loadCorpus(name);
+      testBitsPerByte[name] = await bitsPerByte(model, corpus.test, { maxBytes: f["max-bytes"] as number | undefined });
+      say(`${name.padEnd(10)} test ${testBitsPerByte[name].toFixed(3)} bits/byte\n`);
+    }
+    const mp = await minimalPairs(model, await loadEvalSet("minimal-pairs"));
+    say(`minimal pairs  ${mp.accuracy.toFixed(3)} (${mp.n} pairs)\n`);
+    for (const [type, r] of Object.entries(mp.byType)) say(`  ${type.padEnd(18)} ${r.accuracy.toFixed(3)} (${r.n})\n`);
+    const ns = await nextSentence(model, await loadEvalSet("next-sentence"));
+    say(`next sentence  acc_norm ${ns.accNorm.toFixed(3)}, acc ${ns.acc.toFixed(3)} (${ns.n} items; chance 0.25)\n`);
+    const result = { checkpoint: String(f.checkpoint), parameters: model.parameterCount(), testBitsPerByte, minimalPairs: mp, nextSentence: ns };
+    if (f.json) process.stdout.write(JSON.stringify(result) + "\n");
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function sampleCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, { checkpoint: "string", prompt: "string", tokens: "number", temperature: "number", "top-k": "number", seed: "number" }, "sample");
+  if (f.checkpoint === undefined) throw new UsageError("stlm sample: --checkpoint DIR is required");
+  await initNode();
+  const model = modelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
+  try {
+    const prompt = String(f.prompt ?? "");
+    const out = await sample(model, encodeText(prompt), {
+      tokens: (f.tokens as number | undefined) ?? 200,
+      temperature: (f.temperature as number | undefined) ?? 0.8,
+      topK: (f["top-k"] as number | undefined) ?? 40,
+      seed: (f.seed as number | undefined) ?? 1
+    });
+    process.stdout.write(prompt + decodeBytes(out) + "\n");
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,50 @@
+// stlm: the lab's command-line tool over lib/.
+import { BENCH_HELP, benchCommand } from "./bench.js";
+import { EVAL_HELP, evalCommand, SAMPLE_HELP, sampleCommand } from "./evaluate.js";
+import { PARAMS_HELP, paramsCommand } from "./params.js";
+import { TRAIN_HELP, trainCommand } from "./train.js";
+import { UsageError } from "./args.js";
+
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
+  train: { help: TRAIN_HELP, run: trainCommand },
+  eval: { help: EVAL_HELP, run: evalCommand },
+  sample: { help: SAMPLE_HELP, run: sampleCommand },
+  params: { help: PARAMS_HELP, run: paramsCommand },
+  bench: { help: BENCH_HELP, run: benchCommand }
+};
+
+const USAGE = `stlm: train, evaluate and measure super tiny language models
+
+  stlm train   --preset nano --corpus austen --steps 500 --seed 1 --out runs/nano
+  stlm eval    --checkpoint runs/nano [--json]
+  stlm sample  --checkpoint runs/nano --prompt "It is a truth" --tokens 200
+  stlm params  --preset micro [--json]
+  stlm bench   [--json] [--profile]
+
+\`stlm COMMAND --help\` describes a command.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(USAGE + "\n");
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`stlm: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(command.help + "\n");
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    process.stderr.write(`stlm ${name}: ${e.message.replace(/^stlm \w+: /, "")}\n`);
+    if (process.env.STLM_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}

@@ -1,0 +1,149 @@
+// The transformer's building blocks as plain functions over tensors. Shapes use
+// B batch, T time, C model width, H heads, D head size, V vocabulary, N = B*T.
+//
+// Two layers carry hand-written gradients, for the wasm backend's sake:
+//  - embedding lookup: autodiff of `gather` needs UnsortedSegmentSum, which the
+//    wasm backend lacks; oneHot(ids)^T @ dy is the same sum as a plain matmul.
+//  - linear: autodiff of a matmul asks for transposed operands, which the wasm
+//    backend runs in a scalar loop; XNNPACK only takes plain, unbatched operands,
+//    so the backward transposes explicitly and multiplies plainly.
+// Both are checked against finite differences in test/unit/layers.test.ts.
+import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
+import { tf } from "./tf.js";
+import type { Rng } from "./rng.js";
+
+/** table[ids]: ids int32 [N] -> [N, C]. */
+export function embeddingLookup(table: Tensor2D, ids: Tensor1D): Tensor2D {
+  const lookup = tf.customGrad((t) => {
+    const value = tf.gather(t as Tensor2D, ids);
+    return {
+      value,
+      gradFunc: (dy) => {
+        const oneHot = tf.cast(tf.oneHot(ids, (t as Tensor2D).shape[0]), "float32"); // [N, V]
+        return tf.matMul(tf.transpose(oneHot), dy as Tensor2D); // [V, C]
+      }
+    };
+  });
+  return lookup(table) as Tensor2D;
+}
+
+/** x @ w: x [N, I], w [I, O] -> [N, O]. */
+export function linear(x: Tensor2D, w: Tensor2D): Tensor2D {
+  const op = tf.customGrad(((a: Tensor2D, b: Tensor2D, save: GradSaveFunc) => {
+    save([a, b]);
+    return {
+      value: tf.matMul(a, b),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [sa, sb] = saved as Tensor2D[];
+        return [tf.matMul(dy as Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as Tensor2D)];
+      }
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, w) as Tensor2D;
+}
+
+/** x @ w^T: x [N, I], w [O, I] -> [N, O]. The tied output head reads the embedding this way. */
+export function linearTransposed(x: Tensor2D, w: Tensor2D): Tensor2D {
+  const op = tf.customGrad(((a: Tensor2D, b: Tensor2D, save: GradSaveFunc) => {
+    save([a, b]);
+    return {
+      value: tf.matMul(a, tf.transpose(b)),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [sa, sb] = saved as Tensor2D[];
+        return [tf.matMul(dy as Tensor2D, sb), tf.matMul(tf.transpose(dy as Tensor2D), sa)];
+      }
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, w) as Tensor2D;
+}
+
+/** RMSNorm over the last axis, with a learned gain and no bias. */
+export function rmsNorm(x: Tensor2D, weight: Tensor1D, eps: number): Tensor2D {
+  const ms = tf.mean(tf.square(x), -1, true); // [N, 1]
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+}
+
+/** Rotary tables for positions 0..T-1: cos and sin, each [T, D/2]. */
+export function rotaryTables(blockSize: number, headSize: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headSize / 2;
+  const cos = new Float32Array(blockSize * half);
+  const sin = new Float32Array(blockSize * half);
+  for (let t = 0; t < blockSize; t++) {
+    for (let i = 0; i < half; i++) {
+      const angle = t / Math.pow(theta, i / half);
+      cos[t * half + i] = Math.cos(angle);
+      sin[t * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/** Rotate the two halves of each head vector by position: x [B, H, T, D], cos/sin [T, D/2]. */
+export function applyRotary(x: Tensor4D, cos: Tensor2D, sin: Tensor2D): Tensor4D {
+  const [B, H, T, D] = x.shape;
+  const half = D / 2;
+  const x1 = tf.slice(x, [0, 0, 0, 0], [B, H, T, half]);
+  const x2 = tf.slice(x, [0, 0, 0, half], [B, H, T, half]);
+  return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], 3) as Tensor4D;
+}
+
+/** Additive causal mask [T, T]: 0 where key <= query, a large negative number after. */
+export function causalMask(blockSize: number): Float32Array {
+  const m = new Float32Array(blockSize * blockSize);
+  for (let i = 0; i < blockSize; i++) for (let j = i + 1; j < blockSize; j++) m[i * blockSize + j] = -1e9;
+  return m;
+}
+
+/**
+ * Causal attention probabilities and output. q [B, H, T, D]; k, v [B, Hkv, T, D]
+ * with H a multiple of Hkv (grouped-query attention repeats each key/value head).
+ */
+export function causalAttention(
+  q: Tensor4D,
+  k: Tensor4D,
+  v: Tensor4D,
+  mask: Tensor2D
+): { out: Tensor4D; probs: Tensor4D } {
+  const [, H, , D] = q.shape;
+  const groups = H / k.shape[1];
+  if (groups > 1) {
+    k = repeatHeads(k, groups);
+    v = repeatHeads(v, groups);
+  }
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), mask); // [B, H, T, T]
+  const probs = tf.softmax(scores) as Tensor4D;
+  return { out: tf.matMul(probs, v) as Tensor4D, probs };
+}
+
+/** [B, Hkv, T, D] -> [B, Hkv*groups, T, D], each head repeated `groups` times in place. */
+function repeatHeads(x: Tensor4D, groups: number): Tensor4D {
+  const [B, Hkv, T, D] = x.shape;
+  return tf.reshape(tf.tile(tf.reshape(x, [B, Hkv, 1, T * D]), [1, 1, groups, 1]), [B, Hkv * groups, T, D]) as Tensor4D;
+}
+
+/** SwiGLU MLP: (silu(x W1) * x W3) W2. */
+export function swiglu(x: Tensor2D, w1: Tensor2D, w3: Tensor2D, w2: Tensor2D): Tensor2D {
+  const gate = linear(x, w1);
+  const up = linear(x, w3);
+  return linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), w2);
+}
+
+/**
+ * Inverted dropout with a mask drawn from a seeded Rng, so a run's randomness is
+ * the same on every backend and is restored exactly from a checkpoint.
+ */
+export function dropout<T extends Tensor>(x: T, rate: number, rng: Rng | undefined): T {
+  if (rate <= 0 || !rng) return x;
+  const n = x.size;
+  const mask = new Float32Array(n);
+  const keep = 1 / (1 - rate);
+  for (let i = 0; i < n; i++) mask[i] = rng.next() >= rate ? keep : 0;
+  return tf.mul(x, tf.tensor(mask, x.shape)) as T;
+}
+
+/** Per-position log-probability of `targets` under `logits`: [N, V], int32 [N] -> [N]. */
+export function targetLogProbs(logits: Tensor2D, targets: Tensor1D): Tensor1D {
+  const logp = tf.logSoftmax(logits);
+  const oneHot = tf.cast(tf.oneHot(targets, logits.shape[1]), "float32");
+  return tf.sum(tf.mul(logp, oneHot), -1) as Tensor1D;
+}

@@ -1,0 +1,20 @@
+// Node entry point for lib/: installs @tensorflow/tfjs with the wasm backend.
+// (@tensorflow/tfjs-node downloads a binary at install time, which a machine
+// without internet cannot do; wasm with SIMD is the fast CPU path that remains.)
+import * as tfjs from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { installTf } from "../tf.js";
+import { chooseBackend, type BackendInfo } from "../backend.js";
+
+let ready: Promise<BackendInfo> | null = null;
+let current: string | null = null;
+
+/** Install tfjs for lib/ and select a backend (wasm unless asked otherwise). Idempotent per backend. */
+export function initNode(prefer: "wasm" | "cpu" = "wasm"): Promise<BackendInfo> {
+  if (!ready || current !== prefer) {
+    installTf(tfjs);
+    current = prefer;
+    ready = chooseBackend({ prefer });
+  }
+  return ready;
+}

@@ -1,0 +1,211 @@
+// A training loop that knows nothing about the model beyond its parameters and
+// its loss. Everything else (charts, evaluation, checkpoints, a progress bar)
+// sees training through one stream of events: `for await (const e of trainer.run())`.
+import type { Scalar, Tensor2D } from "@tensorflow/tfjs";
+import { tf } from "./tf.js";
+import { validateTrainConfig, type TrainConfig } from "./config.js";
+import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./optim.js";
+import { Rng } from "./rng.js";
+
+export interface TrainableModel {
+  readonly params: readonly NamedVariable[];
+  readonly blockSize: number;
+  /** Mean loss in nats; `rng` feeds dropout masks when training. */
+  loss(x: Tensor2D, y: Tensor2D, options: { training: boolean; rng?: Rng }): Scalar;
+}
+
+export interface BatchSource {
+  /** Row-major int32 inputs and targets of shape [batchSize, blockSize]. */
+  sample(rng: Rng, batchSize: number, blockSize: number): { x: Int32Array; y: Int32Array };
+}
+
+/** Everything besides the weights that a resumed run needs to continue exactly. */
+export interface TrainerState {
+  step: number;
+  dataRng: number[];
+  dropoutRng: number[];
+  optimizer: AdamWState;
+}
+
+export type TrainEvent =
+  | { kind: "step"; step: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number; etaMs: number }
+  | { kind: "eval"; step: number; valBitsPerByte: number; elapsedMs: number }
+  | { kind: "paused"; step: number }
+  | { kind: "resumed"; step: number }
+  | { kind: "done"; step: number; stopped: boolean; elapsedMs: number };
+
+export interface TrainerOptions {
+  model: TrainableModel;
+  data: BatchSource;
+  train: TrainConfig;
+  /** Validation bits per byte of the model as it is now; called every train.evalEvery steps and at the end. */
+  evaluate?: () => Promise<number>;
+  /** Continue a saved run. */
+  state?: TrainerState;
+  /** Read the loss back every this many steps (a read-back waits for the device). Default 1. */
+  logEvery?: number;
+}
+
+const yieldToEventLoop: () => Promise<void> =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
+    ? () => new Promise((r) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(r))
+    : () => new Promise((r) => setTimeout(r, 0));
+
+export class Trainer {
+  readonly config: TrainConfig;
+  private readonly model: TrainableModel;
+  private readonly data: BatchSource;
+  private readonly evaluate?: () => Promise<number>;
+  private readonly optimizer: AdamW;
+  private readonly logEvery: number;
+  private dataRng: Rng;
+  private dropoutRng: Rng;
+  private stepCount: number;
+  private elapsedMs = 0;
+  private stopRequested = false;
+  private pausedWaiter: { promise: Promise<void>; resolve: () => void } | null = null;
+  private running = false;
+
+  constructor(options: TrainerOptions) {
+    this.config = validateTrainConfig({ ...options.train });
+    this.model = options.model;
+    this.data = options.data;
+    this.evaluate = options.evaluate;
+    this.logEvery = Math.max(1, options.logEvery ?? 1);
+    this.optimizer = new AdamW(this.model.params, this.config);
+    const seed = this.config.seed;
+    const root = new Rng(seed);
+    this.dataRng = root.fork();
+    this.dropoutRng = root.fork();
+    this.stepCount = 0;
+    if (options.state) {
+      this.optimizer.load(options.state.optimizer);
+      this.dataRng = new Rng(options.state.dataRng);
+      this.dropoutRng = new Rng(options.state.dropoutRng);
+      this.stepCount = options.state.step;
+    }
+  }
+
+  get step(): number {
+    return this.stepCount;
+  }
+
+  get isPaused(): boolean {
+    return this.pausedWaiter !== null;
+  }
+
+  pause(): void {
+    if (this.pausedWaiter) return;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.pausedWaiter = { promise, resolve };
+  }
+
+  resume(): void {
+    const w = this.pausedWaiter;
+    this.pausedWaiter = null;
+    w?.resolve();
+  }
+
+  /** Finish the step under way, then end the run (a paused run ends at once). */
+  stop(): void {
+    this.stopRequested = true;
+    this.resume();
+  }
+
+  async state(): Promise<TrainerState> {
+    return {
+      step: this.stepCount,
+      dataRng: this.dataRng.state(),
+      dropoutRng: this.dropoutRng.state(),
+      optimizer: await this.optimizer.state()
+    };
+  }
+
+  /** One optimisation step; returns the loss and pre-clip gradient norm, owned by the caller. */
+  trainStep(batch: { x: Int32Array; y: Int32Array }): { loss: Scalar; gradNorm: Scalar; lr: number } {
+    const { batchSize } = this.config;
+    const T = this.model.blockSize;
+    const lr = learningRateAt(this.stepCount, this.config);
+    const vars = this.model.params.map((p) => p.variable);
+    const result = tf.tidy(() => {
+      const x = tf.tensor2d(batch.x, [batchSize, T], "int32");
+      const y = tf.tensor2d(batch.y, [batchSize, T], "int32");
+      const { value, grads } = tf.variableGrads(() => this.model.loss(x, y, { training: true, rng: this.dropoutRng }), vars);
+      const gradNorm = this.optimizer.apply(vars.map((v) => grads[v.name]), lr);
+      return { loss: value, gradNorm };
+    });
+    this.stepCount += 1;
+    return { ...result, lr };
+  }
+
+  async *run(): AsyncGenerator<TrainEvent, void, undefined> {
+    if (this.running) throw new Error("this trainer is already running");
+    this.running = true;
+    const { batchSize, steps, evalEvery } = this.config;
+    const T = this.model.blockSize;
+    try {
+      // Time spent in steps (pauses and evaluations excluded). On an asynchronous
+      // backend an unlogged step only queues work; the next read-back waits for it,
+      // so the sum over a logging window is still right.
+      let windowSteps = 0;
+      let windowMs = 0;
+      while (this.stepCount < steps && !this.stopRequested) {
+        if (this.pausedWaiter) {
+          yield { kind: "paused", step: this.stepCount };
+          await this.pausedWaiter?.promise;
+          if (this.stopRequested) break;
+          yield { kind: "resumed", step: this.stepCount };
+        }
+        const t0 = performance.now();
+        const { loss, gradNorm, lr } = this.trainStep(this.data.sample(this.dataRng, batchSize, T));
+        let values: [number, number] | null = null;
+        if (this.stepCount % this.logEvery === 0 || this.stepCount === steps) {
+          // The only read-back in the loop.
+          const [l, g] = await Promise.all([loss.data(), gradNorm.data()]);
+          values = [l[0], g[0]];
+        }
+        loss.dispose();
+        gradNorm.dispose();
+        const stepMs = performance.now() - t0;
+        this.elapsedMs += stepMs;
+        windowMs += stepMs;
+        windowSteps += 1;
+        if (values) {
+          const [l, g] = values;
+          if (!Number.isFinite(l)) {
+            throw new Error(
+              `the loss became ${l} at step ${this.stepCount}: training diverged. Lower the learning rate ` +
+                `(now ${this.config.learningRate}) or keep gradient clipping on, and resume from the last checkpoint.`
+            );
+          }
+          const msPerStep = windowMs / windowSteps;
+          yield {
+            kind: "step",
+            step: this.stepCount,
+            loss: l,
+            lr,
+            gradNorm: g,
+            tokensPerSecond: (batchSize * T * 1000) / Math.max(msPerStep, 1e-3),
+            elapsedMs: this.elapsedMs,
+            etaMs: msPerStep * (steps - this.stepCount)
+          };
+          windowMs = 0;
+          windowSteps = 0;
+        }
+        if (this.evaluate && ((evalEvery > 0 && this.stepCount % evalEvery === 0) || this.stepCount === steps)) {
+          const valBitsPerByte = await this.evaluate();
+          yield { kind: "eval", step: this.stepCount, valBitsPerByte, elapsedMs: this.elapsedMs };
+        }
+        await yieldToEventLoop();
+      }
+      yield { kind: "done", step: this.stepCount, stopped: this.stepCount < steps, elapsedMs: this.elapsedMs };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}

@@ -90,7 +90,7 @@ export class TinyLM {
     const c = this.config;
     this.params = parameterShapes(c).map(({ name, shape }) => {
       const data = values.get(name)!;
-      return { name, variable: tf.variable(tf.tensor(data, shape), true) };
+      return { name, variable: tf.tidy(() => tf.variable(tf.tensor(data, shape), true)) };
     });
     this.byName = new Map(this.params.map((p) => [p.name, p.variable]));
     const headSize = c.dModel / c.nHead;

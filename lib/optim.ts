@@ -43,8 +43,9 @@ export class AdamW {
     private readonly hp: Pick<TrainConfig, "beta1" | "beta2" | "eps" | "weightDecay" | "gradClip">
   ) {
     this.params = params;
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    // tidy frees the zeros tensors; the variables it creates survive it.
+    this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
+    this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false)));
   }
 
   /**

@@ -1,0 +1,115 @@
+// Each hand-written layer's gradient against central finite differences, and
+// the attention layers' defining properties.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
+import { initNode } from "../../lib/node/runtime.js";
+import { tf } from "../../lib/tf.js";
+import { Rng } from "../../lib/rng.js";
+import { applyRotary, causalAttention, causalMask, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, swiglu } from "../../lib/layers.js";
+
+await initNode();
+
+function randomTensor(rng: Rng, shape: number[], scale = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal() * scale), shape);
+}
+
+/**
+ * Compare d/dinput of sum(f(inputs) * R) with central differences on a sample of
+ * coordinates of every input. Float32 arithmetic limits the agreement to ~1e-3.
+ */
+async function checkGradients(name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], rng: Rng, samples = 12): Promise<void> {
+  const before = tf.memory().numTensors;
+  const probe = tf.tidy(() => randomTensor(rng, f(...inputs).shape));
+  const loss = (...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), probe));
+  const grads = tf.grads(loss)(inputs);
+  const eps = 1e-2;
+  for (let i = 0; i < inputs.length; i++) {
+    const x = (await inputs[i].data()) as Float32Array;
+    const g = (await grads[i].data()) as Float32Array;
+    for (let s = 0; s < samples; s++) {
+      const j = rng.int(x.length);
+      const at = (delta: number) =>
+        tf.tidy(() => {
+          const moved = x.slice();
+          moved[j] += delta;
+          const xs = inputs.map((t, k) => (k === i ? tf.tensor(moved, t.shape) : t));
+          return loss(...xs).dataSync()[0];
+        });
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      const tol = 2e-2 * Math.max(1, Math.abs(numeric));
+      assert.ok(Math.abs(numeric - g[j]) <= tol, `${name}: d/dinput${i}[${j}] analytic ${g[j]} vs numeric ${numeric}`);
+    }
+  }
+  tf.dispose([probe, ...grads]);
+  assert.equal(tf.memory().numTensors, before, `${name}: gradient check leaked tensors`);
+}
+
+test("linear's hand-written gradient matches finite differences", async () => {
+  const rng = new Rng(1);
+  const [x, w] = [randomTensor(rng, [5, 4]), randomTensor(rng, [4, 3])];
+  await checkGradients("linear", (a, b) => linear(a as Tensor2D, b as Tensor2D), [x, w], rng);
+  tf.dispose([x, w]);
+});
+
+test("linearTransposed's hand-written gradient matches finite differences", async () => {
+  const rng = new Rng(2);
+  const [x, w] = [randomTensor(rng, [5, 4]), randomTensor(rng, [6, 4])];
+  await checkGradients("linearTransposed", (a, b) => linearTransposed(a as Tensor2D, b as Tensor2D), [x, w], rng);
+  tf.dispose([x, w]);
+});
+
+test("the embedding lookup's gradient sums the rows it read, repeated ids included", async () => {
+  const rng = new Rng(3);
+  const table = randomTensor(rng, [7, 3]);
+  const ids = tf.tensor1d([2, 5, 2, 0], "int32");
+  await checkGradients("embeddingLookup", (t) => embeddingLookup(t as Tensor2D, ids), [table], rng, 21);
+  tf.dispose([table, ids]);
+});
+
+test("rmsNorm's gradient matches finite differences", async () => {
+  const rng = new Rng(4);
+  const [x, w] = [randomTensor(rng, [3, 8]), randomTensor(rng, [8])];
+  await checkGradients("rmsNorm", (a, b) => rmsNorm(a as Tensor2D, b as Tensor1D, 1e-5), [x, w], rng);
+  tf.dispose([x, w]);
+});
+
+test("SwiGLU's gradient matches finite differences", async () => {
+  const rng = new Rng(5);
+  const ins = [randomTensor(rng, [4, 6]), randomTensor(rng, [6, 5], 0.5), randomTensor(rng, [6, 5], 0.5), randomTensor(rng, [5, 6], 0.5)];
+  await checkGradients("swiglu", (x, a, b, c) => swiglu(x as Tensor2D, a as Tensor2D, b as Tensor2D, c as Tensor2D), ins, rng);
+  tf.dispose(ins);
+});
+
+test("causal attention with rotary positions has the gradient finite differences give", async () => {
+  const rng = new Rng(6);
+  const T = 5, D = 4;
+  const { cos, sin } = rotaryTables(T, D, 10000);
+  const [c, s, mask] = [tf.tensor2d(cos, [T, D / 2]), tf.tensor2d(sin, [T, D / 2]), tf.tensor2d(causalMask(T), [T, T])];
+  const q = randomTensor(rng, [2, 2, T, D]), k = randomTensor(rng, [2, 1, T, D]), v = randomTensor(rng, [2, 1, T, D]);
+  const f = (a: Tensor, b: Tensor, d: Tensor) =>
+    causalAttention(applyRotary(a as Tensor4D, c, s), applyRotary(b as Tensor4D, c, s), d as Tensor4D, mask).out;
+  await checkGradients("attention", f, [q, k, v], rng);
+  tf.dispose([c, s, mask, q, k, v]);
+});
+
+test("attention probabilities are zero above the diagonal and each row sums to one", () => {
+  const rng = new Rng(7);
+  const T = 6;
+  tf.tidy(() => {
+    const q = randomTensor(rng, [1, 2, T, 4]) as Tensor4D, k = randomTensor(rng, [1, 2, T, 4]) as Tensor4D;
+    const { probs } = causalAttention(q, k, k, tf.tensor2d(causalMask(T), [T, T]));
+    const p = probs.dataSync();
+    for (let h = 0; h < 2; h++)
+      for (let i = 0; i < T; i++) {
+        let sum = 0;
+        for (let j = 0; j < T; j++) {
+          const value = p[(h * T + i) * T + j];
+          if (j > i) assert.equal(value, 0);
+          sum += value;
+        }
+        assert.ok(Math.abs(sum - 1) < 1e-5);
+      }
+  });
+});

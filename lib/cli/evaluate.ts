@@ -9,7 +9,7 @@ import { loadCorpus, loadEvalSet } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";
 import { parseFlags, UsageError } from "./args.js";
 
-export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N]
+export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N] [--limit N]
 
 Bits per byte on each corpus's test split (${CORPUS_NAMES.join(", ")}), minimal-pair
 accuracy overall and by type, and next-sentence acc_norm (each choice scored by its
@@ -17,12 +17,13 @@ log-probability given the context, divided by its length in bytes).
 
   --checkpoint DIR  a run folder (or its checkpoint.stlm file)
   --max-bytes N     score at most N bytes of each test split (default: all)
+  --limit N         score N evenly spaced items of each evaluation set (default: all)
   --json            print one JSON object`;
 
 export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens N [--temperature T] [--top-k K] [--seed S]`;
 
 export async function evalCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, { checkpoint: "string", json: "boolean", "max-bytes": "number" }, "eval");
+  const f = parseFlags(argv, { checkpoint: "string", json: "boolean", "max-bytes": "number", limit: "number" }, "eval");
   if (f.checkpoint === undefined) throw new UsageError("stlm eval: --checkpoint DIR is required");
   await initNode();
   const model = modelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
@@ -36,16 +37,24 @@ export async function evalCommand(argv: string[]): Promise<void> {
       testBitsPerByte[name] = await bitsPerByte(model, corpus.test, { maxBytes: f["max-bytes"] as number | undefined });
       say(`${name.padEnd(10)} test ${testBitsPerByte[name].toFixed(3)} bits/byte\n`);
     }
-    const mp = await minimalPairs(model, await loadEvalSet("minimal-pairs"));
+    const limit = f.limit as number | undefined;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`stlm eval: --limit must be a whole number >= 1 (got ${limit})`);
+    const mp = await minimalPairs(model, spread(await loadEvalSet("minimal-pairs"), limit));
     say(`minimal pairs  ${mp.accuracy.toFixed(3)} (${mp.n} pairs)\n`);
     for (const [type, r] of Object.entries(mp.byType)) say(`  ${type.padEnd(18)} ${r.accuracy.toFixed(3)} (${r.n})\n`);
-    const ns = await nextSentence(model, await loadEvalSet("next-sentence"));
+    const ns = await nextSentence(model, spread(await loadEvalSet("next-sentence"), limit));
     say(`next sentence  acc_norm ${ns.accNorm.toFixed(3)}, acc ${ns.acc.toFixed(3)} (${ns.n} items; chance 0.25)\n`);
     const result = { checkpoint: String(f.checkpoint), parameters: model.parameterCount(), testBitsPerByte, minimalPairs: mp, nextSentence: ns };
     if (f.json) process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     model.dispose();
   }
+}
+
+/** `limit` items spread evenly over the set (all of them without a limit), so a subset still mixes sources and types. */
+function spread<T>(items: T[], limit: number | undefined): T[] {
+  if (limit === undefined || limit >= items.length) return items;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)]);
 }
 
 export async function sampleCommand(argv: string[]): Promise<void> {

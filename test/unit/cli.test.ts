@@ -1,0 +1,105 @@
+// The stlm command end to end, as a user runs it: a real process, real files.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile, truncate, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/stlm.js");
+
+function stlm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const dir = await mkdtemp(path.join(tmpdir(), "stlm-cli-"));
+const textFile = path.join(dir, "pride.txt");
+await writeFile(textFile, "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n".repeat(60));
+
+test("stlm train writes a run folder, and --resume continues it to a new total", async () => {
+  const out = path.join(dir, "run");
+  const r = await stlm("train", "--preset", "nano", "--text", textFile, "--steps", "4", "--seed", "3", "--eval-every", "2", "--out", out, "--quiet");
+  assert.equal(r.code, 0, r.stderr);
+  const metrics = (await readFile(path.join(out, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(metrics.filter((m) => "loss" in m).map((m) => m.step), [1, 2, 3, 4]);
+  assert.deepEqual(metrics.filter((m) => "valBitsPerByte" in m).map((m) => m.step), [2, 4]);
+  const summary = JSON.parse(await readFile(path.join(out, "summary.json"), "utf8"));
+  assert.equal(summary.steps, 4);
+  assert.equal(summary.parameters, 230080);
+  const config = JSON.parse(await readFile(path.join(out, "config.json"), "utf8"));
+  assert.equal(config.model.dModel, 64);
+
+  const again = await stlm("train", "--preset", "nano", "--text", textFile, "--steps", "4", "--out", out);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already holds a saved run; use --resume/);
+
+  const resumed = await stlm("train", "--resume", out, "--steps", "6", "--quiet");
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const after = (await readFile(path.join(out, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(after.filter((m) => "loss" in m).map((m) => m.step), [1, 2, 3, 4, 5, 6]);
+
+  const s = await stlm("sample", "--checkpoint", out, "--prompt", "It is a ", "--tokens", "12");
+  assert.equal(s.code, 0, s.stderr);
+  assert.ok(s.stdout.startsWith("It is a "));
+});
+
+test("stlm eval prints all three evaluations as JSON", async () => {
+  const out = path.join(dir, "run");
+  const r = await stlm("eval", "--checkpoint", out, "--json", "--max-bytes", "2000", "--limit", "8");
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(result.testBitsPerByte).sort(), ["austen", "bible", "moby-dick", "sotu"]);
+  for (const v of Object.values(result.testBitsPerByte) as number[]) assert.ok(v > 0 && v < 9);
+  assert.equal(result.minimalPairs.n, 8);
+  assert.ok(Object.keys(result.minimalPairs.byType).length >= 2);
+  assert.equal(result.nextSentence.n, 8);
+  assert.ok(result.nextSentence.accNorm >= 0 && result.nextSentence.accNorm <= 1);
+});
+
+test("bad input gets a message that says what was wrong, and a saved run is never lost", async () => {
+  const missing = await stlm("train", "--preset", "nano", "--text", path.join(dir, "nope.txt"), "--steps", "2", "--out", path.join(dir, "x"));
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No such file: .*nope\.txt/);
+
+  const latin1 = path.join(dir, "latin1.txt");
+  await writeFile(latin1, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+  const bad = await stlm("train", "--preset", "nano", "--text", latin1, "--steps", "2", "--out", path.join(dir, "y"));
+  assert.match(bad.stderr, /not valid UTF-8 \(first bad byte at offset 3, 0xe9\)/);
+
+  const unknown = await stlm("train", "--preset", "huge", "--corpus", "austen", "--steps", "2", "--out", path.join(dir, "z"));
+  assert.match(unknown.stderr, /unknown preset "huge"/);
+  const badLr = await stlm("train", "--preset", "nano", "--corpus", "austen", "--lr", "5", "--out", path.join(dir, "z"));
+  assert.match(badLr.stderr, /learningRate: must be a number in \(0, 1\)/);
+  const flag = await stlm("bench", "--stepz", "3");
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /unknown flag --stepz/);
+
+  const out = path.join(dir, "run");
+  const file = path.join(out, "checkpoint.stlm");
+  const size = (await stat(file)).size;
+  const copy = path.join(dir, "cut.stlm");
+  await writeFile(copy, (await readFile(file)).subarray(0, size - 100));
+  const cut = await stlm("sample", "--checkpoint", copy, "--tokens", "3");
+  assert.equal(cut.code, 1);
+  assert.match(cut.stderr, /truncated: it should be \d+ bytes but is \d+ \(100 missing\)/);
+  await truncate(copy, 0);
+  assert.match((await stlm("eval", "--checkpoint", copy)).stderr, /too short to be a checkpoint/);
+  assert.equal((await stat(file)).size, size, "the saved run is untouched");
+});
+
+test("stlm params and stlm bench report the model they measure", async () => {
+  const p = await stlm("params", "--preset", "micro", "--json");
+  assert.equal(JSON.parse(p.stdout).total, 886144);
+  const b = await stlm("bench", "--preset", "nano", "--steps", "2", "--warmup", "1", "--json");
+  assert.equal(b.code, 0, b.stderr);
+  const r = JSON.parse(b.stdout);
+  assert.equal(r.backend, "wasm");
+  assert.deepEqual(r.model, { vocab: 258, dModel: 64, layers: 4, heads: 4, ffn: 192, ctx: 128, batch: 16 });
+  assert.ok(r.tokensPerSecond > 0);
+  assert.equal(r.tensorsLeaked, 0);
+});

@@ -11,16 +11,37 @@ export interface ModelConfig {
   nHead: number;
   /** Key/value heads (grouped-query attention); equal to nHead for plain multi-head. */
   nKvHead: number;
-  /** Hidden width of the SwiGLU MLP. */
+  /** Hidden width of the MLP. */
   ffnHidden: number;
+  /** "swiglu": (silu(x W1) * x W3) W2, three matrices; "gelu": gelu(x W1) W2, two. */
+  ffnType: FfnType;
   /** Context length in tokens. */
   blockSize: number;
   dropout: number;
   /** Output head shares the embedding matrix (one variable, not a copy). */
   tieEmbeddings: boolean;
+  /** Every layer uses one MLP (one set of variables), as in MobiLlama. */
+  shareFfn: boolean;
+  /** Every layer uses one attention output projection. */
+  shareAttnOut: boolean;
+  /**
+   * Interior sharing: when >= 0, layers interiorMargin .. nLayer-1-interiorMargin
+   * (0-based) use one block's weights; the first and last interiorMargin layers keep
+   * their own. -1 turns it off. shareFfn and shareAttnOut take precedence for
+   * the weights they cover.
+   */
+  interiorMargin: number;
+  /**
+   * Rank of each interior layer's own low-rank correction W + A B to every matrix it
+   * takes from the interior block (B starts at zero); 0: none. Needs interiorMargin >= 0.
+   */
+  loraRank: number;
   ropeTheta: number;
   normEps: number;
 }
+
+export type FfnType = "swiglu" | "gelu";
+export const FFN_TYPES: readonly FfnType[] = ["swiglu", "gelu"];
 
 export interface TrainConfig {
   batchSize: number;
@@ -56,9 +77,14 @@ const baseModel: ModelConfig = {
   nHead: 4,
   nKvHead: 4,
   ffnHidden: 192,
+  ffnType: "swiglu",
   blockSize: 128,
   dropout: 0,
   tieEmbeddings: true,
+  shareFfn: false,
+  shareAttnOut: false,
+  interiorMargin: -1,
+  loraRank: 0,
   ropeTheta: 10000,
   normEps: 1e-5
 };
@@ -94,6 +120,126 @@ export const PRESETS: Record<string, Preset> = {
   }
 };
 
+/**
+ * The byte encoder and decoder that replace a token vocabulary in a pooled byte
+ * model (the tokenizer-free issue): bytes are embedded (with learned positions inside
+ * a chunk of at most chunkSize bytes), run through small bidirectional blocks at
+ * byteWidth, mean-pooled and projected to the core's width; the decoder maps a core
+ * vector to chunkSize x byteWidth, runs its own small blocks and predicts each byte
+ * of the next chunk through a byteWidth -> byteVocabSize head.
+ */
+export interface ByteCodecConfig {
+  /** 258: 256 byte values, pad and end-of-text. */
+  byteVocabSize: number;
+  byteWidth: number;
+  /** Most bytes in one chunk (the paper's chunk window). */
+  chunkSize: number;
+  encoderLayers: number;
+  decoderLayers: number;
+  /** Heads of the byte blocks (plain multi-head attention). */
+  byteHeads: number;
+  /** Hidden width of the byte blocks' MLP. */
+  byteFfnHidden: number;
+  byteFfnType: FfnType;
+  /** The decoder's byte head is the encoder's byte embedding (one variable). */
+  tieByteEmbeddings: boolean;
+}
+
+/** The STLM paper-era byte codec: 2 + 2 byte blocks at width 128, chunks of 12 bytes. */
+export const PAPER_BYTE_CODEC: ByteCodecConfig = {
+  byteVocabSize: BYTE_VOCAB_SIZE,
+  byteWidth: 128,
+  chunkSize: 12,
+  encoderLayers: 2,
+  decoderLayers: 2,
+  byteHeads: 8,
+  byteFfnHidden: 512,
+  byteFfnType: "gelu",
+  tieByteEmbeddings: false
+};
+
+/**
+ * A model the parameter ledger, `stlm params` and the sharing page describe but
+ * this lab does not train (too big for a browser). `bytes` present: a pooled byte
+ * model whose core is `model` minus its vocabulary (model.vocabSize and
+ * tieEmbeddings then only describe the token model it is compared with).
+ */
+export interface LedgerPreset {
+  name: string;
+  description: string;
+  model: ModelConfig;
+  bytes?: ByteCodecConfig;
+}
+
+/** GPT-2's BPE vocabulary: the baseline every reduction on the sharing page is measured against. */
+export const GPT2_VOCAB_SIZE = 50257;
+
+const paperCore: ModelConfig = { ...baseModel, ffnType: "gelu", nHead: 8, nKvHead: 4 };
+
+const tokenPresets: LedgerPreset[] = [
+  {
+    name: "stlm-50m-paper",
+    description: "The STLM paper-era baseline: 10 layers, width 512, SwiGLU 1536, GPT-2 vocabulary (50,257), context 512, 16 query / 4 key-value heads, tied head.",
+    model: { ...baseModel, vocabSize: GPT2_VOCAB_SIZE, dModel: 512, nLayer: 10, nHead: 16, nKvHead: 4, ffnHidden: 1536, blockSize: 512 }
+  },
+  {
+    name: "stlm-10m",
+    description: "10M target: 18 layers, width 384, GELU 1536, vocabulary 9,984, context 2,048, 8/4 heads, FFN and attention output shared across layers.",
+    model: { ...paperCore, vocabSize: 9984, dModel: 384, nLayer: 18, ffnHidden: 1536, blockSize: 2048, shareFfn: true, shareAttnOut: true }
+  },
+  {
+    name: "stlm-50m",
+    description: "50M target: 12 layers, width 512, GELU 2,048, vocabulary 10,000, context 1,024, 8/4 heads.",
+    model: { ...paperCore, vocabSize: 10000, dModel: 512, nLayer: 12, ffnHidden: 2048, blockSize: 1024 }
+  },
+  {
+    name: "stlm-100m",
+    description: "100M target: 33 layers, width 1,024, GELU 4,096, vocabulary 20,032, context 4,096, 8/4 heads, FFN and attention output shared across layers.",
+    model: { ...paperCore, vocabSize: 20032, dModel: 1024, nLayer: 33, ffnHidden: 4096, blockSize: 4096, shareFfn: true, shareAttnOut: true }
+  }
+];
+
+/** The STLM paper's configurations, and their pooled byte-level versions (`-bytes`). */
+export const LEDGER_PRESETS: Record<string, LedgerPreset> = Object.fromEntries(
+  tokenPresets.flatMap((p) => [
+    [p.name, p],
+    [
+      `${p.name}-bytes`,
+      {
+        name: `${p.name}-bytes`,
+        description: `${p.name}'s core over 12-byte chunks: a byte encoder and decoder (2 + 2 blocks at width 128) in place of the vocabulary.`,
+        model: p.model,
+        bytes: { ...PAPER_BYTE_CODEC }
+      }
+    ]
+  ])
+);
+
+export function validateByteCodecConfig(c: ByteCodecConfig): ByteCodecConfig {
+  check("byteVocabSize", c.byteVocabSize, isInt(c.byteVocabSize) && c.byteVocabSize >= 2, "must be an integer >= 2");
+  check("byteWidth", c.byteWidth, isInt(c.byteWidth) && c.byteWidth >= 2, "must be an integer >= 2");
+  check("chunkSize", c.chunkSize, isInt(c.chunkSize) && c.chunkSize >= 1, "must be an integer >= 1");
+  check("encoderLayers", c.encoderLayers, isInt(c.encoderLayers) && c.encoderLayers >= 0, "must be an integer >= 0");
+  check("decoderLayers", c.decoderLayers, isInt(c.decoderLayers) && c.decoderLayers >= 0, "must be an integer >= 0");
+  check("byteHeads", c.byteHeads, isInt(c.byteHeads) && c.byteHeads >= 1 && c.byteWidth % c.byteHeads === 0, `must be an integer >= 1 that divides byteWidth=${c.byteWidth}`);
+  check("byteFfnHidden", c.byteFfnHidden, isInt(c.byteFfnHidden) && c.byteFfnHidden >= 1, "must be an integer >= 1");
+  check("byteFfnType", c.byteFfnType, FFN_TYPES.includes(c.byteFfnType), `must be one of ${FFN_TYPES.map((t) => `"${t}"`).join(", ")}`);
+  check("tieByteEmbeddings", c.tieByteEmbeddings, typeof c.tieByteEmbeddings === "boolean", "must be true or false");
+  return c;
+}
+
+/** A preset of either kind by name: a trainable one (PRESETS) or a ledger-only one (LEDGER_PRESETS). */
+export function anyPreset(name: string): LedgerPreset {
+  const p = PRESETS[name] ?? LEDGER_PRESETS[name];
+  if (!p) {
+    throw new ConfigError("preset", `unknown preset "${name}"; choose one of: ${[...Object.keys(PRESETS), ...Object.keys(LEDGER_PRESETS)].join(", ")}`);
+  }
+  const model = validateModelConfig({ ...p.model });
+  const codec = (p as LedgerPreset).bytes;
+  const bytes = codec ? validateByteCodecConfig({ ...codec }) : undefined;
+  return { name: p.name, description: p.description, model, ...(bytes ? { bytes } : {}) };
+}
+
 /** A ready-made pair of configs by preset name, with overrides applied and validated. */
 export function presetConfig(
   name: string,
@@ -125,7 +271,21 @@ function check(field: string, value: unknown, ok: boolean, rule: string): void {
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
+/**
+ * The weight-sharing and MLP settings arrived after the first checkpoints were
+ * saved; a config without them means what it meant then (no sharing, SwiGLU).
+ */
+const LATER_DEFAULTS: Pick<ModelConfig, "ffnType" | "shareFfn" | "shareAttnOut" | "interiorMargin" | "loraRank"> = {
+  ffnType: "swiglu",
+  shareFfn: false,
+  shareAttnOut: false,
+  interiorMargin: -1,
+  loraRank: 0
+};
+
+/** Checks every field and throws a ConfigError naming the first bad one. Fills absent sharing fields with their defaults, in place. */
 export function validateModelConfig(c: ModelConfig): ModelConfig {
+  for (const [k, v] of Object.entries(LATER_DEFAULTS)) if ((c as unknown as Record<string, unknown>)[k] === undefined) (c as unknown as Record<string, unknown>)[k] = v;
   const known = Object.keys(baseModel);
   for (const k of Object.keys(c)) check(k, k, known.includes(k), `unknown model setting; known ones are ${known.join(", ")}`);
   check("vocabSize", c.vocabSize, isInt(c.vocabSize) && c.vocabSize >= 2, "must be an integer >= 2");
@@ -137,9 +297,21 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
   check("nKvHead", c.nKvHead, isInt(c.nKvHead) && c.nKvHead >= 1, "must be an integer >= 1");
   check("nKvHead", c.nKvHead, c.nHead % c.nKvHead === 0, `must divide nHead=${c.nHead}`);
   check("ffnHidden", c.ffnHidden, isInt(c.ffnHidden) && c.ffnHidden >= 1, "must be an integer >= 1");
+  check("ffnType", c.ffnType, FFN_TYPES.includes(c.ffnType), `must be one of ${FFN_TYPES.map((t) => `"${t}"`).join(", ")}`);
   check("blockSize", c.blockSize, isInt(c.blockSize) && c.blockSize >= 2, "must be an integer >= 2");
   check("dropout", c.dropout, isNum(c.dropout) && c.dropout >= 0 && c.dropout < 1, "must be a number in [0, 1)");
   check("tieEmbeddings", c.tieEmbeddings, typeof c.tieEmbeddings === "boolean", "must be true or false");
+  check("shareFfn", c.shareFfn, typeof c.shareFfn === "boolean", "must be true or false");
+  check("shareAttnOut", c.shareAttnOut, typeof c.shareAttnOut === "boolean", "must be true or false");
+  check("interiorMargin", c.interiorMargin, isInt(c.interiorMargin) && c.interiorMargin >= -1, "must be an integer >= 0 (layers kept unshared at each end), or -1 for no interior sharing");
+  check(
+    "interiorMargin",
+    c.interiorMargin,
+    c.interiorMargin < 0 || c.nLayer - 2 * c.interiorMargin >= 2,
+    `leaves ${c.nLayer - 2 * Math.max(0, c.interiorMargin)} interior layer(s) of nLayer=${c.nLayer}; sharing needs at least 2 (use at most ${Math.floor((c.nLayer - 2) / 2)}, or -1 for none)`
+  );
+  check("loraRank", c.loraRank, isInt(c.loraRank) && c.loraRank >= 0, "must be an integer >= 0 (0: no low-rank corrections)");
+  check("loraRank", c.loraRank, c.loraRank === 0 || c.interiorMargin >= 0, "corrects the layers of interior sharing, so it needs interiorMargin >= 0");
   check("ropeTheta", c.ropeTheta, isNum(c.ropeTheta) && c.ropeTheta > 0, "must be a positive number");
   check("normEps", c.normEps, isNum(c.normEps) && c.normEps > 0, "must be a positive number");
   return c;

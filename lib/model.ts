@@ -1,10 +1,16 @@
 // A decoder-only byte-level transformer as the STLM paper's code builds it:
 // pre-norm RMSNorm, rotary positions, causal multi-head attention (grouped-query
 // optional), SwiGLU MLP, dropout, no biases, embedding tied to the output head.
+// Config flags switch the MLP to plain GELU and share weights across layers (the
+// whole MLP, the attention output projection, or every weight of the interior
+// layers, each with an optional LoRA correction of its own); a shared weight is
+// one variable that every layer using it reads, so its gradient is the sum of
+// theirs and a checkpoint stores it once.
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import { validateModelConfig, type ModelConfig } from "./config.js";
 import { Rng } from "./rng.js";
+import { gelu, geluMlp, loraLinear } from "./blocks.js";
 import {
   applyRotary,
   causalAttention,
@@ -44,24 +50,92 @@ export interface ForwardResult {
   trace?: ForwardTrace;
 }
 
-/** The shapes every parameter of a config has, in a fixed order. */
+/** The matrices of one block, by the name they have inside it. */
+export const BLOCK_MATRICES = ["attn.wq", "attn.wk", "attn.wv", "attn.wo", "mlp.w1", "mlp.w3", "mlp.w2"] as const;
+export type BlockMatrix = (typeof BLOCK_MATRICES)[number];
+
+/**
+ * The parameter names layer l reads, after sharing: its own ("blocks.3.attn.wq"),
+ * the interior block's ("interior.attn.wq"), or the one all layers share
+ * ("shared.mlp.w1"). A shared weight has one name, so it is one variable and one
+ * checkpoint tensor. `lora` holds layer l's own low-rank factors for each matrix it
+ * takes from the interior block.
+ */
+export interface BlockParamNames {
+  attnNorm: string;
+  mlpNorm: string;
+  matrices: Partial<Record<BlockMatrix, string>>;
+  lora: Partial<Record<BlockMatrix, { a: string; b: string }>>;
+}
+
+/** Whether layer l is one of the layers that share the interior block's weights. */
+export function isInteriorLayer(c: ModelConfig, l: number): boolean {
+  const m = c.interiorMargin ?? -1;
+  return m >= 0 && l >= m && l <= c.nLayer - 1 - m;
+}
+
+export function blockParamNames(c: ModelConfig, l: number): BlockParamNames {
+  const interior = isInteriorLayer(c, l);
+  const own = (n: string) => (interior ? `interior.${n}` : `blocks.${l}.${n}`);
+  const owner = (m: BlockMatrix) => {
+    if (m.startsWith("mlp.") && c.shareFfn) return `shared.${m}`;
+    if (m === "attn.wo" && c.shareAttnOut) return "shared.attn.wo";
+    return own(m);
+  };
+  const names: BlockParamNames = { attnNorm: own("attnNorm"), mlpNorm: own("mlpNorm"), matrices: {}, lora: {} };
+  for (const m of BLOCK_MATRICES) {
+    if (m === "mlp.w3" && (c.ffnType ?? "swiglu") !== "swiglu") continue;
+    const name = owner(m);
+    names.matrices[m] = name;
+    if ((c.loraRank ?? 0) > 0 && name.startsWith("interior.")) names.lora[m] = { a: `blocks.${l}.lora.${m}.a`, b: `blocks.${l}.lora.${m}.b` };
+  }
+  return names;
+}
+
+/** [inputs, outputs] of a block matrix. */
+export function matrixShape(c: ModelConfig, m: BlockMatrix): [number, number] {
+  const kvDim = c.nKvHead * (c.dModel / c.nHead);
+  switch (m) {
+    case "attn.wq":
+    case "attn.wo":
+      return [c.dModel, c.dModel];
+    case "attn.wk":
+    case "attn.wv":
+      return [c.dModel, kvDim];
+    case "mlp.w1":
+    case "mlp.w3":
+      return [c.dModel, c.ffnHidden];
+    case "mlp.w2":
+      return [c.ffnHidden, c.dModel];
+  }
+}
+
+/**
+ * The shapes of every parameter of a config, each once, in a fixed order: a
+ * shared weight where its first user needs it, a layer's LoRA factors after its
+ * own weights.
+ */
 export function parameterShapes(c: ModelConfig): { name: string; shape: number[] }[] {
-  const headSize = c.dModel / c.nHead;
-  const kvDim = c.nKvHead * headSize;
   const shapes: { name: string; shape: number[] }[] = [{ name: "embed", shape: [c.vocabSize, c.dModel] }];
+  const seen = new Set<string>();
+  const add = (name: string, shape: number[]) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    shapes.push({ name, shape });
+  };
   for (let l = 0; l < c.nLayer; l++) {
-    const p = `blocks.${l}`;
-    shapes.push(
-      { name: `${p}.attnNorm`, shape: [c.dModel] },
-      { name: `${p}.attn.wq`, shape: [c.dModel, c.dModel] },
-      { name: `${p}.attn.wk`, shape: [c.dModel, kvDim] },
-      { name: `${p}.attn.wv`, shape: [c.dModel, kvDim] },
-      { name: `${p}.attn.wo`, shape: [c.dModel, c.dModel] },
-      { name: `${p}.mlpNorm`, shape: [c.dModel] },
-      { name: `${p}.mlp.w1`, shape: [c.dModel, c.ffnHidden] },
-      { name: `${p}.mlp.w3`, shape: [c.dModel, c.ffnHidden] },
-      { name: `${p}.mlp.w2`, shape: [c.ffnHidden, c.dModel] }
-    );
+    const n = blockParamNames(c, l);
+    add(n.attnNorm, [c.dModel]);
+    for (const m of ["attn.wq", "attn.wk", "attn.wv", "attn.wo"] as const) add(n.matrices[m]!, matrixShape(c, m));
+    add(n.mlpNorm, [c.dModel]);
+    for (const m of ["mlp.w1", "mlp.w3", "mlp.w2"] as const) if (n.matrices[m]) add(n.matrices[m]!, matrixShape(c, m));
+    for (const m of BLOCK_MATRICES) {
+      const lora = n.lora[m];
+      if (!lora) continue;
+      const [i, o] = matrixShape(c, m);
+      add(lora.a, [i, c.loraRank]);
+      add(lora.b, [c.loraRank, o]);
+    }
   }
   shapes.push({ name: "finalNorm", shape: [c.dModel] });
   if (!c.tieEmbeddings) shapes.push({ name: "head", shape: [c.vocabSize, c.dModel] });
@@ -75,10 +149,19 @@ export class WeightsError extends Error {
   }
 }
 
+/** The variables one layer reads; a shared weight is the same Variable object in every layer that uses it. */
+interface BlockVariables {
+  attnNorm: Tensor1D;
+  mlpNorm: Tensor1D;
+  matrices: Partial<Record<BlockMatrix, Tensor2D>>;
+  lora: Partial<Record<BlockMatrix, { a: Tensor2D; b: Tensor2D }>>;
+}
+
 export class TinyLM {
   readonly config: ModelConfig;
   readonly params: readonly Param[];
   private readonly byName: Map<string, Variable>;
+  private readonly blocks: BlockVariables[];
   // Constants owned by the model: rotary tables and the causal mask at full context.
   private readonly cos: Tensor2D;
   private readonly sin: Tensor2D;
@@ -93,6 +176,18 @@ export class TinyLM {
       return { name, variable: tf.tidy(() => tf.variable(tf.tensor(data, shape), true)) };
     });
     this.byName = new Map(this.params.map((p) => [p.name, p.variable]));
+    this.blocks = Array.from({ length: c.nLayer }, (_, l) => {
+      const n = blockParamNames(c, l);
+      const v = (name: string) => this.param(name) as unknown as Tensor2D;
+      const block: BlockVariables = { attnNorm: v(n.attnNorm) as unknown as Tensor1D, mlpNorm: v(n.mlpNorm) as unknown as Tensor1D, matrices: {}, lora: {} };
+      for (const m of BLOCK_MATRICES) {
+        const name = n.matrices[m];
+        if (name) block.matrices[m] = v(name);
+        const lora = n.lora[m];
+        if (lora) block.lora[m] = { a: v(lora.a), b: v(lora.b) };
+      }
+      return block;
+    });
     const headSize = c.dModel / c.nHead;
     const { cos, sin } = rotaryTables(c.blockSize, headSize, c.ropeTheta);
     this.cos = tf.tensor2d(cos, [c.blockSize, headSize / 2]);
@@ -100,9 +195,13 @@ export class TinyLM {
     this.mask = tf.tensor2d(causalMask(c.blockSize), [c.blockSize, c.blockSize]);
   }
 
-  /** A freshly initialised model: N(0, 0.02) matrices, residual projections scaled by 1/sqrt(2L), unit norms. */
+  /**
+   * A freshly initialised model: N(0, 0.02) matrices, residual projections scaled
+   * by 1/sqrt(2L), unit norms; LoRA factors A ~ N(0, 1/inputs) and B = 0, so every
+   * correction starts at exactly zero.
+   */
   static create(config: ModelConfig, seed = 1): TinyLM {
-    validateModelConfig(config);
+    config = validateModelConfig({ ...config });
     const rng = new Rng(seed);
     const residualStd = 0.02 / Math.sqrt(2 * config.nLayer);
     const values = new Map<string, Float32Array>();
@@ -110,7 +209,9 @@ export class TinyLM {
       const n = shape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
       if (shape.length === 1) data.fill(1);
-      else {
+      else if (name.includes(".lora.")) {
+        if (name.endsWith(".a")) for (let i = 0; i < n; i++) data[i] = rng.normal() / Math.sqrt(shape[0]);
+      } else {
         const std = name.endsWith(".wo") || name.endsWith(".w2") ? residualStd : 0.02;
         for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
       }
@@ -121,7 +222,7 @@ export class TinyLM {
 
   /** A model with the given weights; every tensor must be present with its config's shape. */
   static fromWeights(config: ModelConfig, weights: Map<string, { shape: number[]; data: Float32Array }>): TinyLM {
-    validateModelConfig(config);
+    config = validateModelConfig({ ...config });
     const values = new Map<string, Float32Array>();
     for (const { name, shape } of parameterShapes(config)) {
       const w = weights.get(name);
@@ -173,23 +274,36 @@ export class TinyLM {
     const embed = this.param("embed") as unknown as Tensor2D;
     let x = dropout(embeddingLookup(embed, tf.reshape(ids, [B * T]) as Tensor1D), c.dropout, rng); // [N, C]
     const heads = (t: Tensor2D, h: number) => tf.transpose(tf.reshape(t, [B, T, h, D]), [0, 2, 1, 3]) as Tensor4D; // [B, h, T, D]
-    for (let l = 0; l < c.nLayer; l++) {
-      const p = (n: string) => this.param(`blocks.${l}.${n}`) as unknown as Tensor2D;
-      const h = rmsNorm(x, p("attnNorm") as unknown as Tensor1D, c.normEps);
-      const q = applyRotary(heads(linear(h, p("attn.wq")), H), cos, sin);
-      const k = applyRotary(heads(linear(h, p("attn.wk")), Hkv), cos, sin);
-      const v = heads(linear(h, p("attn.wv")), Hkv);
+    for (const blk of this.blocks) {
+      const proj = (t: Tensor2D, m: BlockMatrix) => {
+        const lora = blk.lora[m];
+        return lora ? loraLinear(t, blk.matrices[m]!, lora.a, lora.b) : linear(t, blk.matrices[m]!);
+      };
+      const h = rmsNorm(x, blk.attnNorm, c.normEps);
+      const q = applyRotary(heads(proj(h, "attn.wq"), H), cos, sin);
+      const k = applyRotary(heads(proj(h, "attn.wk"), Hkv), cos, sin);
+      const v = heads(proj(h, "attn.wv"), Hkv);
       const { out, probs } = causalAttention(q, k, v, mask);
       if (options.trace) attention.push(probs);
       const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * T, c.dModel]) as Tensor2D; // [N, C]
-      x = tf.add(x, dropout(linear(merged, p("attn.wo")), c.dropout, rng));
-      const m = rmsNorm(x, p("mlpNorm") as unknown as Tensor1D, c.normEps);
-      x = tf.add(x, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), c.dropout, rng));
+      x = tf.add(x, dropout(proj(merged, "attn.wo"), c.dropout, rng));
+      const m = rmsNorm(x, blk.mlpNorm, c.normEps);
+      x = tf.add(x, dropout(this.mlp(m, blk, proj), c.dropout, rng));
     }
     const final = rmsNorm(x, this.param("finalNorm") as unknown as Tensor1D, c.normEps);
     const head = (c.tieEmbeddings ? embed : this.param("head")) as unknown as Tensor2D;
     const logits = tf.reshape(linearTransposed(final, head), [B, T, c.vocabSize]) as Tensor3D;
     return options.trace ? { logits, trace: { attention } } : { logits };
+  }
+
+  /** The block's MLP on m [N, C]: SwiGLU (three matrices) or GELU (two), with LoRA corrections when the layer has them. */
+  private mlp(m: Tensor2D, blk: BlockVariables, proj: (t: Tensor2D, w: BlockMatrix) => Tensor2D): Tensor2D {
+    const w = blk.matrices;
+    const corrected = blk.lora["mlp.w1"] || blk.lora["mlp.w2"] || blk.lora["mlp.w3"];
+    if (this.config.ffnType === "gelu") return corrected ? proj(gelu(proj(m, "mlp.w1")), "mlp.w2") : geluMlp(m, w["mlp.w1"]!, w["mlp.w2"]!);
+    if (!corrected) return swiglu(m, w["mlp.w1"]!, w["mlp.w3"]!, w["mlp.w2"]!);
+    const gate = proj(m, "mlp.w1");
+    return proj(tf.mul(tf.mul(gate, tf.sigmoid(gate)), proj(m, "mlp.w3")) as Tensor2D, "mlp.w2");
   }
 
   /** Mean cross-entropy in nats of y given x, both int32 [B, T]. */

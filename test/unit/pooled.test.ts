@@ -1,0 +1,149 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
+import { initNode } from "../../lib/node/runtime.js";
+import { tf } from "../../lib/tf.js";
+import { PooledLM, chunkBatch, lookup, pooledConfig, type PooledConfig } from "../../lib/pooled.js";
+import { TokenBatchSampler, TokenLM, tokenModelConfig } from "../../lib/tokenmodel.js";
+import { trainBpe } from "../../lib/bpe.js";
+import { strideSpans, wordSpans, checkSpans } from "../../lib/boundaries.js";
+import { bitsPerByte, minimalPairs } from "../../lib/eval.js";
+import { Trainer } from "../../lib/trainer.js";
+import { Rng } from "../../lib/rng.js";
+import { encodeText } from "../../lib/tokenizer.js";
+import { TEXT, sampler, tinyConfigs } from "./fixtures.js";
+
+await initNode();
+
+function tinyPooled(over: Partial<Parameters<typeof pooledConfig>[0]> = {}): PooledConfig {
+  const { model } = tinyConfigs();
+  return pooledConfig({
+    strategy: "stride",
+    stride: 4,
+    byteWindow: 32,
+    byteDim: 16,
+    byteHeads: 2,
+    byteFfn: 32,
+    encoderLayers: 1,
+    decoderLayers: 1,
+    reconstructionWeight: 0,
+    core: model,
+    ...over
+  });
+}
+
+const BPE = trainBpe(TEXT, 300);
+
+async function slotLogits(model: PooledLM, row: Uint8Array, spans: [number, number][]): Promise<Float32Array> {
+  const batch = chunkBatch([row], [spans], model.config.maxChunk);
+  const logits = tf.tidy(() => model.forwardChunks(batch).logits);
+  const values = (await logits.data()) as Float32Array;
+  logits.dispose();
+  return values;
+}
+
+for (const strategy of ["stride", "word"] as const) {
+  test(`a ${strategy}-pooled chunk's byte predictions never depend on its own bytes or later ones`, async () => {
+    const model = PooledLM.create(tinyPooled({ strategy }), 5);
+    const row = encodeText("the cat sat on a mat, oh yes");
+    const spans = strategy === "stride" ? strideSpans(row.length, 4) : wordSpans(row, model.config.maxChunk);
+    const j = 3;
+    const [from] = spans[j];
+    const perturbed = row.map((b, i) => (i >= from ? (b + 17) % 256 : b));
+    const a = await slotLogits(model, row, spans);
+    const b = await slotLogits(model, perturbed, spans);
+    const perChunk = model.config.maxChunk * 258;
+    for (let i = 0; i < (j + 1) * perChunk; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `chunk ${Math.floor(i / perChunk)} changed`);
+    let changed = 0;
+    for (let i = (j + 1) * perChunk; i < (j + 2) * perChunk; i++) changed = Math.max(changed, Math.abs(a[i] - b[i]));
+    assert.ok(changed > 1e-4, "the chunk after a perturbed chunk does see it");
+    model.dispose();
+  });
+}
+
+test("lookup's gradient matches finite differences", () => {
+  const table = tf.tensor2d([0.1, -0.2, 0.3, 0.5, 0.7, -1.1], [3, 2]);
+  const ids = tf.tensor1d([2, 0, 2], "int32") as Tensor1D;
+  const f = (t: Tensor2D) => tf.sum(tf.square(lookup(t, ids)));
+  const g = tf.grad((t) => f(t as Tensor2D))(table).dataSync();
+  const base = table.dataSync();
+  for (let i = 0; i < base.length; i++) {
+    const eps = 1e-2;
+    const plus = base.slice();
+    const minus = base.slice();
+    plus[i] += eps;
+    minus[i] -= eps;
+    const fd = (f(tf.tensor2d(plus, [3, 2])).dataSync()[0] - f(tf.tensor2d(minus, [3, 2])).dataSync()[0]) / (2 * eps);
+    assert.ok(Math.abs(fd - g[i]) < 1e-3, `element ${i}: ${fd} vs ${g[i]}`);
+  }
+});
+
+test("a pooled model trains through the Trainer, its loss falls, and tensors stay flat", async () => {
+  const model = PooledLM.create(tinyPooled({ strategy: "bpe", bpe: BPE }), 1);
+  const trainer = new Trainer({ model, data: sampler(), train: tinyConfigs({}, { steps: 30, learningRate: 1e-2 }).train });
+  const before = tf.memory().numTensors;
+  const losses: number[] = [];
+  for await (const e of trainer.run()) if (e.kind === "step") losses.push(e.loss);
+  assert.equal(tf.memory().numTensors, before, "no tensors leak across training steps");
+  assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
+  trainer.dispose();
+  model.dispose();
+});
+
+test("every model scores bytes through lib/eval.ts unchanged: bits per byte and minimal pairs", async () => {
+  const pooled = PooledLM.create(tinyPooled({ strategy: "word" }), 2);
+  const { model } = tinyConfigs({ blockSize: 24 });
+  const token = TokenLM.create(tokenModelConfig(BPE, model), 2);
+  for (const scorer of [pooled, token.scorer()]) {
+    const before = tf.memory().numTensors;
+    const bpb = await bitsPerByte(scorer, TEXT, { maxBytes: 300 });
+    assert.ok(bpb > 4 && bpb < 14, `an untrained model is near uniform (got ${bpb})`);
+    const mp = await minimalPairs(scorer, [{ id: "1", source: "t", type: "x", good: "It is a truth.", bad: "It are a truth." }]);
+    assert.equal(mp.n, 1);
+    assert.equal(tf.memory().numTensors, before, "scoring leaks no tensors");
+  }
+  pooled.dispose();
+  token.dispose();
+});
+
+test("a pooled model's per-byte log-probabilities add up to its chunk log-probabilities", async () => {
+  const model = PooledLM.create(tinyPooled({ strategy: "stride", stride: 4 }), 4);
+  const row = encodeText("abcdefghij"); // chunks abcd efgh ij; y = bcdefghij
+  const x = tf.tensor2d(Int32Array.from(row.subarray(0, 9)), [1, 9], "int32") as Tensor2D;
+  const y = tf.tensor2d(Int32Array.from(row.subarray(1, 10)), [1, 9], "int32") as Tensor2D;
+  const perByte = tf.tidy(() => model.tokenLogProbs(x, y)).dataSync();
+  const spans = strideSpans(row.length, 4);
+  const logits = await slotLogits(model, row, spans);
+  const logSoftmax = (slot: number, id: number) => {
+    const l = logits.subarray(slot * 258, slot * 258 + 258);
+    const max = Math.max(...l);
+    return l[id] - max - Math.log(l.reduce((s, v) => s + Math.exp(v - max), 0));
+  };
+  let expected = 0;
+  for (let i = 1; i < 10; i++) expected += logSoftmax(Math.floor(i / 4) * 4 + (i % 4), row[i]);
+  expected += logSoftmax(2 * 4 + 2, 256); // "ij" is shorter than the window: its end mark counts
+  const got = Array.from(perByte).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(got - expected) < 1e-3, `${got} vs ${expected}`);
+  model.dispose();
+});
+
+test("the learned boundary rate moves toward its target on a short run", async () => {
+  const model = PooledLM.create(tinyPooled({ strategy: "learned", learned: { targetRate: 0.1, rateWeight: 20 } }), 3);
+  const trainer = new Trainer({ model, data: sampler(), train: tinyConfigs({}, { steps: 40, learningRate: 3e-2, warmupSteps: 0 }).train });
+  const rates: number[] = [];
+  for await (const e of trainer.run()) if (e.kind === "step") rates.push(model.lastBoundaryRate);
+  const first = rates[0];
+  const last = rates.slice(-5).reduce((a, b) => a + b, 0) / 5;
+  assert.ok(Math.abs(last - 0.1) < Math.abs(first - 0.1) - 0.05, `rate went from ${first} to ${last}, target 0.1`);
+  const { spans } = await model.trace(TEXT.subarray(0, 30));
+  assert.equal(checkSpans(spans, 30, 16), null);
+  trainer.dispose();
+  model.dispose();
+});
+
+test("token windows start with START and predict the next token", () => {
+  const s = new TokenBatchSampler(Int32Array.from([5, 6, 7, 8, 9]), 99);
+  const { x, y } = s.sample(new Rng(1), 1, 3);
+  assert.equal(x[0], 99);
+  assert.deepEqual([x[1], x[2]], [y[0], y[1]]);
+});

@@ -67,6 +67,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         gradNorm.dispose();
         return loss;
       });
+      (p.result as { dispose(): void }).dispose();
       const by = new Map<string, { ms: number; calls: number }>();
       for (const k of p.kernels) {
         const e = by.get(k.name) ?? { ms: 0, calls: 0 };

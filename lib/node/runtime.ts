@@ -5,6 +5,7 @@ import * as tfjs from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { installTf } from "../tf.js";
 import { chooseBackend, type BackendInfo } from "../backend.js";
+import { registerKernelOverrides } from "../kernels.js";
 
 let ready: Promise<BackendInfo> | null = null;
 let current: string | null = null;
@@ -13,6 +14,7 @@ let current: string | null = null;
 export function initNode(prefer: "wasm" | "cpu" = "wasm"): Promise<BackendInfo> {
   if (!ready || current !== prefer) {
     installTf(tfjs);
+    registerKernelOverrides();
     current = prefer;
     ready = chooseBackend({ prefer });
   }

@@ -78,13 +78,21 @@ export function rotaryTables(blockSize: number, headSize: number, theta: number)
   return { cos, sin };
 }
 
-/** Rotate the two halves of each head vector by position: x [B, H, T, D], cos/sin [T, D/2]. */
+/**
+ * Rotate the two halves of each head vector by position: x [B, H, T, D]; cos and
+ * sin are [T, D/2] (as rotaryTables makes them) or already doubled to [T, D].
+ * x*cos + rotateHalf(x)*sin with rotateHalf([x1, x2]) = [-x2, x1], written as a
+ * reverse of the two halves and a sign, so the backward needs no slices or
+ * concatenations (each a full copy on the wasm backend).
+ */
 export function applyRotary(x: Tensor4D, cos: Tensor2D, sin: Tensor2D): Tensor4D {
   const [B, H, T, D] = x.shape;
   const half = D / 2;
-  const x1 = tf.slice(x, [0, 0, 0, 0], [B, H, T, half]);
-  const x2 = tf.slice(x, [0, 0, 0, half], [B, H, T, half]);
-  return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], 3) as Tensor4D;
+  const cosFull = cos.shape[1] === D ? cos : tf.concat([cos, cos], 1);
+  const sinFull = sin.shape[1] === D ? sin : tf.concat([sin, sin], 1);
+  const halves = tf.reshape(x, [B, H, T, 2, half]);
+  const rotated = tf.reshape(tf.mul(tf.reverse(halves, 3), tf.tensor2d([-1, 1], [2, 1])), [B, H, T, D]);
+  return tf.add(tf.mul(x, cosFull), tf.mul(rotated, sinFull)) as Tensor4D;
 }
 
 /** Additive causal mask [T, T]: 0 where key <= query, a large negative number after. */

@@ -190,8 +190,10 @@ export class TinyLM {
     });
     const headSize = c.dModel / c.nHead;
     const { cos, sin } = rotaryTables(c.blockSize, headSize, c.ropeTheta);
-    this.cos = tf.tensor2d(cos, [c.blockSize, headSize / 2]);
-    this.sin = tf.tensor2d(sin, [c.blockSize, headSize / 2]);
+    // Doubled to [T, D] once here rather than in every forward pass.
+    const doubled = (t: Float32Array) => tf.tidy(() => { const h = tf.tensor2d(t, [c.blockSize, headSize / 2]); return tf.concat([h, h], 1); });
+    this.cos = doubled(cos);
+    this.sin = doubled(sin);
     this.mask = tf.tensor2d(causalMask(c.blockSize), [c.blockSize, c.blockSize]);
   }
 
@@ -266,8 +268,8 @@ export class TinyLM {
     const Hkv = c.nKvHead;
     const D = c.dModel / H;
     const rng = options.training && c.dropout > 0 ? options.rng : undefined;
-    const cos = T === c.blockSize ? this.cos : tf.slice(this.cos, [0, 0], [T, D / 2]);
-    const sin = T === c.blockSize ? this.sin : tf.slice(this.sin, [0, 0], [T, D / 2]);
+    const cos = T === c.blockSize ? this.cos : tf.slice(this.cos, [0, 0], [T, D]);
+    const sin = T === c.blockSize ? this.sin : tf.slice(this.sin, [0, 0], [T, D]);
     const mask = T === c.blockSize ? this.mask : tf.slice(this.mask, [0, 0], [T, T]);
     const attention: Tensor4D[] = [];
 

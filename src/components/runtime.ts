@@ -4,6 +4,7 @@
 import * as tfjs from "../vendor/tfjs.js";
 import { installTf } from "../lib/tf.js";
 import { chooseBackend, type BackendInfo, type BackendPreference } from "../lib/backend.js";
+import { registerKernelOverrides } from "../lib/kernels.js";
 
 // import.meta.resolve of a node_modules file makes Framework copy it into dist/.
 const WASM_PATHS = {
@@ -21,6 +22,7 @@ let current: { prefer: BackendPreference; info: Promise<BackendInfo> } | null = 
 export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {}): Promise<BackendInfo> {
   if (!installed) {
     installTf(tfjs);
+    registerKernelOverrides();
     tfjs.wasm.setWasmPaths(WASM_PATHS);
     installed = true;
   }

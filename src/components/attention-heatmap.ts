@@ -1,0 +1,54 @@
+// One attention head's weights as a query x key heatmap over the bytes of a text.
+import * as Plot from "@observablehq/plot";
+import { byteLabel } from "./format.js";
+
+export interface AttentionMap {
+  /** The input bytes, one per position. */
+  tokens: ArrayLike<number>;
+  /** Row-major T x T: row = query position, column = key position; rows sum to 1. */
+  weights: Float32Array;
+}
+
+export interface AttentionHeatmapOptions {
+  width?: number;
+  /** Cell size cap in pixels, so short texts do not become giant squares. */
+  maxCell?: number;
+  title?: string;
+}
+
+export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 22, title }: AttentionHeatmapOptions = {}): HTMLElement {
+  const T = map.tokens.length;
+  if (map.weights.length !== T * T) {
+    throw new Error(`attention weights hold ${map.weights.length} values, expected ${T}x${T} for ${T} tokens`);
+  }
+  const labels = Array.from(map.tokens, (b, i) => `${i}:${byteLabel(b)}`);
+  const cells: { q: string; k: string; w: number }[] = [];
+  for (let q = 0; q < T; q++) {
+    for (let k = 0; k <= q; k++) cells.push({ q: labels[q], k: labels[k], w: map.weights[q * T + k] });
+  }
+  const margin = 44;
+  const side = Math.min(width - margin - 10, T * maxCell + margin);
+  const tick = (l: string) => l.slice(l.indexOf(":") + 1);
+  const chart = Plot.plot({
+    width: side + margin + 10,
+    height: side + margin,
+    marginLeft: margin,
+    marginBottom: margin,
+    title,
+    x: { domain: labels, label: "key (attended to) →", tickFormat: tick, tickRotate: 0 },
+    y: { domain: labels, label: "↓ query", tickFormat: tick },
+    color: { scheme: "blues", domain: [0, 1], legend: true, label: "attention weight" },
+    marks: [
+      Plot.cell(cells, {
+        x: "k",
+        y: "q",
+        fill: "w",
+        inset: 0,
+        tip: { format: { x: true, y: true, fill: ".3f" } }
+      })
+    ]
+  }) as HTMLElement;
+  chart.classList.add("stlm-attention");
+  chart.dataset.tokens = String(T);
+  return chart;
+}

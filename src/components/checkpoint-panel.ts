@@ -1,0 +1,87 @@
+// Checkpoint controls: download the current model, keep it in this browser
+// (IndexedDB), or load one back from the browser or from a file.
+import { html } from "htl";
+import { formatCount } from "./format.js";
+import { deleteCheckpoint, downloadBytes, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint-store.js";
+import type { LiveRun } from "./live-run.js";
+
+export function CheckpointPanel(run: LiveRun): HTMLElement {
+  const status = html`<p class="stlm-status" role="status"></p>` as HTMLElement;
+  const saved = html`<select aria-label="Checkpoints saved in this browser"></select>` as HTMLSelectElement;
+  const fileInput = html`<input type="file" accept=".stlm,application/octet-stream" aria-label="Load a checkpoint file">` as HTMLInputElement;
+
+  const say = (text: string, error = false) => {
+    status.textContent = text;
+    status.classList.toggle("stlm-error", error);
+  };
+  const guard = (work: () => Promise<string>) => async () => {
+    try {
+      say("…");
+      say(await work());
+    } catch (e) {
+      say(e instanceof Error ? e.message : String(e), true);
+    }
+  };
+  const baseName = () => (run.state.label || "model").replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+  const refresh = async () => {
+    const list = await listCheckpoints().catch(() => []);
+    saved.replaceChildren(
+      ...(list.length === 0
+        ? [html`<option value="">(none saved yet)</option>` as HTMLOptionElement]
+        : list.map(
+            (c) =>
+              html`<option value=${c.name}>${c.name} — ${c.label}, ${formatCount(c.bytes)}B, ${c.savedAt.slice(0, 16).replace("T", " ")}</option>` as HTMLOptionElement
+          ))
+    );
+  };
+
+  const download = html`<button type="button">Download checkpoint</button>` as HTMLButtonElement;
+  download.onclick = guard(async () => {
+    const bytes = await run.checkpointBytes();
+    const file = `${baseName()}.stlm`;
+    downloadBytes(bytes, file);
+    return `Downloaded ${file} (${formatCount(bytes.byteLength)}B).`;
+  });
+
+  const save = html`<button type="button">Save in this browser</button>` as HTMLButtonElement;
+  save.onclick = guard(async () => {
+    const bytes = await run.checkpointBytes();
+    const name = `${baseName()}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}`;
+    await saveCheckpoint(name, bytes, run.state.label || "model");
+    await refresh();
+    saved.value = name;
+    return `Saved "${name}" in this browser (${formatCount(bytes.byteLength)}B).`;
+  });
+
+  const load = html`<button type="button">Load</button>` as HTMLButtonElement;
+  load.onclick = guard(async () => {
+    if (!saved.value) throw new Error("Nothing saved in this browser yet.");
+    await run.load(await loadCheckpoint(saved.value), saved.value);
+    return `Loaded "${saved.value}".`;
+  });
+
+  const remove = html`<button type="button">Delete</button>` as HTMLButtonElement;
+  remove.onclick = guard(async () => {
+    if (!saved.value) throw new Error("Nothing saved in this browser yet.");
+    const name = saved.value;
+    await deleteCheckpoint(name);
+    await refresh();
+    return `Deleted "${name}".`;
+  });
+
+  fileInput.onchange = guard(async () => {
+    const file = fileInput.files?.[0];
+    if (!file) return "";
+    await run.load(new Uint8Array(await file.arrayBuffer()), file.name);
+    fileInput.value = "";
+    return `Loaded ${file.name}.`;
+  });
+
+  void refresh();
+  return html`<div class="stlm-checkpoints">
+    <div class="stlm-buttons">${download}${save}</div>
+    <div class="stlm-buttons"><span>Saved in this browser:</span>${saved}${load}${remove}</div>
+    <div class="stlm-buttons"><span>Load a checkpoint file:</span>${fileInput}</div>
+    ${status}
+  </div>` as HTMLElement;
+}

@@ -1,0 +1,348 @@
+// A training run in the page: owns one model and one trainer at a time, turns the
+// trainer's events into plain snapshots for charts, and cleans up when stopped,
+// replaced or disposed. Everything tensor-shaped stays inside lib/.
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../lib/checkpoint.js";
+import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "../lib/config.js";
+import { BatchSampler, corpusFromGzip, corpusFromText, type Corpus } from "../lib/data.js";
+import { bitsPerByte } from "../lib/eval.js";
+import { TinyLM } from "../lib/model.js";
+import { sample } from "../lib/sample.js";
+import { decodeBytes, encodeText } from "../lib/tokenizer.js";
+import { Trainer, type TrainerState } from "../lib/trainer.js";
+
+export type RunStatus = "idle" | "preparing" | "running" | "paused" | "done" | "stopped" | "loaded" | "error";
+
+export type CorpusRequest =
+  | { kind: "named"; name: string; load: () => Promise<ArrayBuffer> }
+  | { kind: "text"; name: string; text: string };
+
+export interface RunRequest {
+  preset: string;
+  corpus: CorpusRequest;
+  steps: number;
+  learningRate: number;
+  seed: number;
+  /** Text the samples continue; defaults to the start of the validation split. */
+  prompt?: string;
+}
+
+export interface StepPoint {
+  step: number;
+  loss: number;
+  lr: number;
+  tokensPerSecond: number;
+  elapsedMs: number;
+}
+
+export interface SamplePoint {
+  step: number;
+  prompt: string;
+  text: string;
+}
+
+export interface RunSnapshot {
+  status: RunStatus;
+  /** What went wrong, in words for the reader (status "error"). */
+  message?: string;
+  label: string;
+  model?: ModelConfig;
+  train?: TrainConfig;
+  parameterCount?: number;
+  steps: StepPoint[];
+  evals: { step: number; valBitsPerByte: number }[];
+  samples: SamplePoint[];
+  etaMs?: number;
+  /** Grows whenever the weights the page shows change enough to redraw (an evaluation, the end, a load). */
+  modelVersion: number;
+}
+
+const SAMPLE_BYTES = 200;
+const NOTIFY_INTERVAL_MS = 150;
+
+const EMPTY: RunSnapshot = { status: "idle", label: "", steps: [], evals: [], samples: [], modelVersion: 0 };
+
+export interface LiveRunOptions {
+  /** Recorded in checkpoints this run saves. */
+  backend?: string;
+}
+
+export class LiveRun {
+  private snapshot: RunSnapshot = EMPTY;
+  private listeners = new Set<(s: RunSnapshot) => void>();
+  private current: TinyLM | null = null;
+  private trainer: Trainer | null = null;
+  private running: Promise<void> | null = null;
+  private lastNotify = 0;
+  private pendingNotify: ReturnType<typeof setTimeout> | null = null;
+  private disposed = false;
+  private pauseWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: LiveRunOptions = {}) {}
+
+  /** The model the page should sample from and look into: the one training, or the last one. */
+  get model(): TinyLM | null {
+    return this.current;
+  }
+
+  get state(): RunSnapshot {
+    return this.snapshot;
+  }
+
+  /** Calls `listener` with every snapshot (at most every 150 ms while steps stream in); returns an unsubscribe. */
+  subscribe(listener: (s: RunSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    listener(this.snapshot);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops any run under way, then trains a fresh model on the request. */
+  async start(request: RunRequest): Promise<void> {
+    this.assertLive();
+    await this.stopAndWait();
+    this.running = this.train(request);
+    return this.running;
+  }
+
+  pause(): void {
+    this.trainer?.pause();
+  }
+
+  resume(): void {
+    this.trainer?.resume();
+  }
+
+  stop(): void {
+    this.trainer?.stop();
+  }
+
+  /**
+   * Replaces the current model with the one a checkpoint holds (lib/checkpoint.ts
+   * format); the page then samples from it and shows its attention. With
+   * onlyIfIdle it does nothing (and returns false) once a run has started.
+   */
+  async load(bytes: Uint8Array, label: string, { onlyIfIdle = false }: { onlyIfIdle?: boolean } = {}): Promise<boolean> {
+    this.assertLive();
+    const ckpt = decodeCheckpoint(bytes, label);
+    // The page loads its precomputed model while the reader may already have pressed Run.
+    if (onlyIfIdle && this.snapshot.status !== "idle") return false;
+    if (!onlyIfIdle) await this.stopAndWait();
+    const model = modelFromCheckpoint(ckpt);
+    this.trainer?.dispose();
+    this.trainer = null;
+    this.current?.dispose();
+    this.current = model;
+    const step = ckpt.trainer?.step;
+    this.update(
+      {
+        ...EMPTY,
+        status: "loaded",
+        label,
+        message: step !== undefined ? `checkpoint at step ${step}` : "weights-only checkpoint",
+        model: model.config,
+        train: ckpt.trainConfig,
+        parameterCount: model.parameterCount(),
+        modelVersion: this.snapshot.modelVersion + 1
+      },
+      true
+    );
+    return true;
+  }
+
+  /**
+   * The current model as checkpoint bytes: weights, configs, and the trainer's
+   * optimizer and RNG state when a trainer exists. A running trainer is paused
+   * for the copy, so weights and optimizer state come from the same step.
+   */
+  async checkpointBytes(meta: Record<string, unknown> = {}): Promise<Uint8Array> {
+    const model = this.current;
+    const train = this.snapshot.train;
+    if (!model || !train) throw new Error("There is no model yet: run training or load a checkpoint first.");
+    const trainer = this.trainer;
+    const wasRunning = this.snapshot.status === "running" && trainer !== null;
+    if (wasRunning) {
+      const paused = new Promise<void>((resolve) => this.pauseWaiters.push(resolve));
+      trainer.pause();
+      await paused;
+    }
+    try {
+      return encodeCheckpoint({
+        modelConfig: model.config,
+        trainConfig: train,
+        weights: await model.weights(),
+        ...(trainer ? { trainer: await trainer.state() } : {}),
+        meta: { label: this.snapshot.label, savedAt: new Date().toISOString(), source: "browser", backend: this.options.backend, ...meta }
+      });
+    } finally {
+      if (wasRunning) trainer.resume();
+    }
+  }
+
+  /** Stops training and frees every tensor this run owns. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.trainer?.stop();
+    const finish = () => {
+      this.trainer?.dispose();
+      this.trainer = null;
+      this.current?.dispose();
+      this.current = null;
+    };
+    if (this.running) this.running.then(finish, finish);
+    else finish();
+    if (this.pendingNotify) clearTimeout(this.pendingNotify);
+    this.listeners.clear();
+  }
+
+  private async stopAndWait(): Promise<void> {
+    this.trainer?.stop();
+    await this.running?.catch(() => undefined);
+  }
+
+  private async train(request: RunRequest): Promise<void> {
+    const label = `${request.preset} on ${request.corpus.name}`;
+    this.update({ ...EMPTY, status: "preparing", label, modelVersion: this.snapshot.modelVersion }, true);
+    let corpus: Corpus;
+    let configs: { model: ModelConfig; train: TrainConfig };
+    try {
+      configs = presetConfig(request.preset, {
+        train: {
+          steps: request.steps,
+          learningRate: request.learningRate,
+          seed: request.seed,
+          warmupSteps: Math.min(PRESETS[request.preset]?.train.warmupSteps ?? 0, Math.floor(request.steps / 10)),
+          evalEvery: Math.max(10, Math.min(100, Math.round(request.steps / 10)))
+        }
+      });
+      corpus =
+        request.corpus.kind === "named"
+          ? await corpusFromGzip(request.corpus.name, new Uint8Array(await request.corpus.load()))
+          : corpusFromText(request.corpus.text, { name: request.corpus.name });
+      if (corpus.val.length < 2) throw new Error(`${request.corpus.name} has no validation text to evaluate on; give a longer text.`);
+    } catch (e) {
+      this.fail(e, label);
+      return;
+    }
+
+    this.trainer?.dispose();
+    this.trainer = null;
+    this.current?.dispose();
+    if (this.disposed) return;
+    const model = TinyLM.create(configs.model, request.seed);
+    this.current = model;
+    const trainer = new Trainer({
+      model,
+      data: new BatchSampler(corpus.train),
+      train: configs.train,
+      evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: configs.train.evalBytes })
+    });
+    this.trainer = trainer;
+    const prompt = encodeText(request.prompt ?? defaultPrompt(corpus));
+    this.update(
+      { ...this.snapshot, status: "running", model: configs.model, train: configs.train, parameterCount: model.parameterCount() },
+      true
+    );
+
+    try {
+      for await (const ev of trainer.run()) {
+        if (this.disposed) break;
+        if (ev.kind === "step") {
+          const point = { step: ev.step, loss: ev.loss, lr: ev.lr, tokensPerSecond: ev.tokensPerSecond, elapsedMs: ev.elapsedMs };
+          this.snapshot.steps.push(point);
+          this.update({ ...this.snapshot, etaMs: ev.etaMs });
+        } else if (ev.kind === "eval") {
+          this.snapshot.evals.push({ step: ev.step, valBitsPerByte: ev.valBitsPerByte });
+          const text = decodeBytes(await sample(model, prompt, { tokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: request.seed + ev.step }));
+          this.snapshot.samples.push({ step: ev.step, prompt: decodeBytes(prompt), text });
+          this.update({ ...this.snapshot, modelVersion: this.snapshot.modelVersion + 1 }, true);
+        } else if (ev.kind === "paused" || ev.kind === "resumed") {
+          this.update({ ...this.snapshot, status: ev.kind === "paused" ? "paused" : "running" }, true);
+          if (ev.kind === "paused") this.releasePauseWaiters();
+        } else if (ev.kind === "done") {
+          this.update(
+            { ...this.snapshot, status: ev.stopped ? "stopped" : "done", etaMs: 0, modelVersion: this.snapshot.modelVersion + 1 },
+            true
+          );
+        }
+      }
+    } catch (e) {
+      this.fail(e, label);
+    } finally {
+      this.releasePauseWaiters();
+    }
+  }
+
+  private releasePauseWaiters(): void {
+    for (const resolve of this.pauseWaiters.splice(0)) resolve();
+  }
+
+  private fail(e: unknown, label: string): void {
+    const message = e instanceof Error ? e.message : String(e);
+    this.update({ ...this.snapshot, status: "error", label, message }, true);
+  }
+
+  private update(next: RunSnapshot, now = false): void {
+    this.snapshot = next;
+    if (this.disposed) return;
+    const wait = NOTIFY_INTERVAL_MS - (performance.now() - this.lastNotify);
+    if (now || wait <= 0) {
+      if (this.pendingNotify) clearTimeout(this.pendingNotify);
+      this.pendingNotify = null;
+      this.emit();
+    } else if (!this.pendingNotify) {
+      this.pendingNotify = setTimeout(() => {
+        this.pendingNotify = null;
+        this.emit();
+      }, wait);
+    }
+  }
+
+  private emit(): void {
+    this.lastNotify = performance.now();
+    const s = { ...this.snapshot, steps: this.snapshot.steps.slice(), evals: this.snapshot.evals.slice(), samples: this.snapshot.samples.slice() };
+    for (const l of this.listeners) l(s);
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error("this run was disposed (the page cell re-ran); use the new one");
+  }
+}
+
+/** The first line of the validation text (up to 48 bytes), cut at a word boundary. */
+export function defaultPrompt(corpus: Corpus): string {
+  const head = decodeBytes(corpus.val.subarray(0, 256)).replace(/^\s+/, "");
+  const line = head.split("\n")[0];
+  if (line.length <= 48) return line;
+  const cut = line.slice(0, 48);
+  const space = cut.lastIndexOf(" ");
+  return space > 16 ? cut.slice(0, space + 1) : cut;
+}
+
+/** The model's continuation of a prompt, as text. */
+export async function continueText(
+  model: TinyLM,
+  prompt: string,
+  { tokens = SAMPLE_BYTES, temperature = 0.8, topK = 40, seed = 1 }: { tokens?: number; temperature?: number; topK?: number; seed?: number } = {}
+): Promise<{ prompt: string; text: string }> {
+  const bytes = encodeText(prompt).slice(-model.blockSize);
+  return { prompt, text: decodeBytes(await sample(model, bytes, { tokens, temperature, topK, seed })) };
+}
+
+/** Calls notify with (nLayer, nHead) of the run's model, only when they change. */
+export function observeModelShape(run: LiveRun, notify: (shape: { nLayer: number; nHead: number } | null) => void): () => void {
+  let key: string | undefined;
+  return run.subscribe((s) => {
+    const next = s.model ? `${s.model.nLayer}x${s.model.nHead}` : "none";
+    if (next === key) return;
+    key = next;
+    notify(s.model ? { nLayer: s.model.nLayer, nHead: s.model.nHead } : null);
+  });
+}
+
+/** Calls notify with the run's modelVersion, only when it changes. */
+export function observeModelVersion(run: LiveRun, notify: (version: number) => void): () => void {
+  let last: number | undefined;
+  return run.subscribe((s) => {
+    if (s.modelVersion !== last) notify((last = s.modelVersion));
+  });
+}

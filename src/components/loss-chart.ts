@@ -1,0 +1,75 @@
+// Training curves: train loss and validation bits per byte against step.
+import * as Plot from "@observablehq/plot";
+
+export interface RunCurves {
+  /** Shown in the legend, e.g. "live run" or "precomputed (stlm train)". */
+  label: string;
+  /** Train loss: mean cross-entropy in nats per byte, one point per step. */
+  steps: readonly { step: number; loss: number }[];
+  /** Validation bits per byte, one point per evaluation. */
+  evals: readonly { step: number; valBitsPerByte: number }[];
+  /** Drawn faint, behind the others. */
+  reference?: boolean;
+}
+
+export interface LossChartOptions {
+  width?: number;
+  height?: number;
+  /** The x axis runs to at least this step, so a live run fills the chart as it goes. */
+  totalSteps?: number;
+  /** Steps of the moving average drawn over the noisy per-step loss. */
+  smoothing?: number;
+}
+
+/**
+ * Both curves in bits per byte, so they share an axis: train loss is converted from
+ * nats (divide by ln 2). The element carries data-steps (the most steps any
+ * non-reference run has), data-first-loss and data-last-loss for tests and scripts.
+ */
+export function LossChart(
+  runs: readonly RunCurves[],
+  { width = 640, height = 320, totalSteps, smoothing = 10 }: LossChartOptions = {}
+): HTMLElement {
+  const train = runs.flatMap((r) => r.steps.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.loss / Math.LN2 })));
+  const val = runs.flatMap((r) => r.evals.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.valBitsPerByte })));
+  const maxStep = Math.max(totalSteps ?? 1, ...train.map((d) => d.step), ...val.map((d) => d.step));
+  const labels = runs.map((r) => r.label);
+  const series = labels.flatMap((l) => [`${l}: train`, `${l}: validation`]);
+  const colors = runs.flatMap((r) => (r.reference ? ["#bbb", "#888"] : ["var(--theme-foreground-focus)", "#e7040f"]));
+  const chart = Plot.plot({
+    width,
+    height,
+    marginLeft: 48,
+    x: { label: "step", domain: [0, maxStep], grid: true },
+    y: { label: "bits per byte", grid: true, zero: false, nice: true },
+    color: { domain: series, range: colors, legend: true },
+    marks: [
+      Plot.line(train, {
+        x: "step",
+        y: "bpb",
+        z: "run",
+        stroke: "currentColor",
+        strokeOpacity: 0.15,
+        strokeWidth: 1
+      }),
+      Plot.line(
+        train,
+        Plot.windowY(
+          { k: smoothing, anchor: "end" },
+          { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: train`, strokeWidth: 2, tip: true }
+        )
+      ),
+      Plot.line(val, { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: validation`, strokeWidth: 2, strokeDasharray: "4,3" }),
+      Plot.dot(val, { x: "step", y: "bpb", fill: (d) => `${d.run}: validation`, r: 3, tip: true })
+    ]
+  }) as HTMLElement;
+  const live = runs.filter((r) => !r.reference);
+  const longest = live.reduce<RunCurves | null>((a, r) => (a && a.steps.length >= r.steps.length ? a : r), null);
+  chart.dataset.steps = String(longest?.steps.length ?? 0);
+  const last = longest?.steps.at(-1);
+  if (last) chart.dataset.lastLoss = String(last.loss);
+  const first = longest?.steps[0];
+  if (first) chart.dataset.firstLoss = String(first.loss);
+  chart.classList.add("stlm-loss-chart");
+  return chart;
+}

@@ -1,0 +1,28 @@
+// The numbers beside the loss chart: progress, speed, time, size, backend.
+import { html } from "htl";
+import { formatCount, formatDuration } from "./format.js";
+import type { RunSnapshot } from "./live-run.js";
+
+export interface RunStatsOptions {
+  backend: string;
+  /** Steps the run is asked to take (the snapshot's train config wins when present). */
+  totalSteps?: number;
+}
+
+export function RunStats(run: RunSnapshot, { backend, totalSteps }: RunStatsOptions): HTMLElement {
+  const last = run.steps.at(-1);
+  const total = run.train?.steps ?? totalSteps;
+  const val = run.evals.at(-1);
+  const item = (label: string, value: string, key: string) => html`<div><dt>${label}</dt><dd data-stat=${key}>${value}</dd></div>`;
+  return html`<dl class="stlm-stats" data-status=${run.status}>
+    ${item("status", run.status, "status")}
+    ${item("step", last ? `${last.step}${total ? ` / ${total}` : ""}` : "–", "step")}
+    ${item("train loss", last ? `${(last.loss / Math.LN2).toFixed(3)} bpb` : "–", "loss")}
+    ${item("val bits/byte", val ? val.valBitsPerByte.toFixed(3) : "–", "val")}
+    ${item("tokens/s", last ? formatCount(last.tokensPerSecond) : "–", "tokens-per-second")}
+    ${item("elapsed", formatDuration(last?.elapsedMs), "elapsed")}
+    ${item("ETA", run.status === "running" || run.status === "paused" ? formatDuration(run.etaMs) : "–", "eta")}
+    ${item("parameters", run.parameterCount ? formatCount(run.parameterCount) : "–", "parameters")}
+    ${item("backend", backend, "backend")}
+  </dl>` as HTMLElement;
+}

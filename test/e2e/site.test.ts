@@ -1,0 +1,220 @@
+// The built site in a real browser: every page renders without errors and without
+// leaving its origin, and the training page trains a model.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import { errorCells, launchBrowser, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, type Session } from "./harness.js";
+
+const TRAIN_STEPS = 30;
+
+/** Pages to check: every .html under dist/ except Framework's 404. */
+async function builtPages(): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, prefix: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith("_")) continue;
+      if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
+      else if (entry.name.endsWith(".html") && entry.name !== "404.html") out.push(`/${prefix}${entry.name.replace(/(index)?\.html$/, "")}`);
+    }
+  };
+  await walk(join(ROOT, "dist"), "");
+  return out.sort();
+}
+
+/** What a page must have drawn before it counts as rendered. */
+const READY: Record<string, string> = {
+  "/": ".card svg",
+  "/train": ".stlm-backend"
+};
+
+function assertClean(log: PageLog, errors: string[], where: string): void {
+  assert.deepEqual(errors, [], `${where}: Framework error cells`);
+  assert.deepEqual(log.pageErrors, [], `${where}: uncaught page errors`);
+  assert.deepEqual(log.consoleErrors, [], `${where}: console errors`);
+  assert.deepEqual(log.foreignRequests, [], `${where}: requests outside the site's origin`);
+  assert.deepEqual(log.failedRequests, [], `${where}: failed requests`);
+}
+
+async function open(page: Page, server: Server, path: string): Promise<void> {
+  await page.goto(new URL(path, server.url).href, { waitUntil: "load" });
+  await page.locator(READY[path] ?? "main").first().waitFor({ timeout: 60_000 });
+  await page.waitForLoadState("networkidle");
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+let server: Server;
+let session: Session;
+
+before(async () => {
+  server = await startServer();
+  session = await launchBrowser();
+});
+
+after(async () => {
+  await session?.close();
+  await server?.close();
+});
+
+describe("every built page", () => {
+  it("renders with no error cell, no console error, and no request outside its origin", async () => {
+    const pages = await builtPages();
+    assert.ok(pages.includes("/") && pages.includes("/train"), `dist/ lacks a page: ${pages.join(", ")}`);
+    for (const path of pages) {
+      const page = await session.context.newPage();
+      const log = watchPage(page, server.origin);
+      await open(page, server, path);
+      await page.waitForTimeout(1000);
+      assertClean(log, await errorCells(page), path);
+      await screenshot(page, path === "/" ? "index" : path.slice(1).replace(/\//g, "-"));
+      await page.close();
+    }
+  });
+});
+
+describe("the index page", () => {
+  it("charts parameter counts that match the presets' own descriptions", async () => {
+    const page = await session.context.newPage();
+    await open(page, server, "/");
+    const labels = await page.locator(".card svg text").allTextContents();
+    assert.ok(labels.includes("230k"), `nano with bytes should total about 0.23M parameters; labels: ${labels.join(" | ")}`);
+    assert.ok(labels.includes("886k"), `micro with bytes should total about 0.89M parameters; labels: ${labels.join(" | ")}`);
+    await page.close();
+  });
+});
+
+describe("the training page", () => {
+  let page: Page;
+  let log: PageLog;
+
+  before(async () => {
+    page = await session.context.newPage();
+    log = watchPage(page, server.origin);
+    await open(page, server, "/train");
+  });
+
+  after(async () => page?.close());
+
+  it("says which backend computes, and picks wasm with SIMD on a machine without a GPU", async () => {
+    const line = page.locator(".stlm-backend");
+    assert.equal(await line.getAttribute("data-backend"), "wasm");
+    assert.ok(Number(await line.getAttribute("data-threads")) >= 1);
+    assert.match(await line.innerText(), /wasm \(SIMD/);
+  });
+
+  it("shows the precomputed run before anything runs, or says it is missing", async () => {
+    const card = page.locator(".stlm-chart-card");
+    assert.equal(await card.getAttribute("data-source"), "precomputed");
+    const runFile = join(ROOT, "data", "runs", "nano-austen", "metrics.jsonl");
+    if (existsSync(runFile)) {
+      const rows = (await readFile(runFile, "utf8")).split("\n").filter((l) => l.includes('"loss"')).length;
+      assert.equal(await card.locator(".stlm-loss-chart").getAttribute("data-steps"), String(rows));
+      assert.equal(await page.locator('.stlm-stats [data-stat="status"]').innerText(), "precomputed");
+      // The precomputed checkpoint is loaded: its attention is drawn before anything trains.
+      await page.locator(".stlm-attention").waitFor({ timeout: 60_000 });
+    } else {
+      assert.match(await card.innerText(), /has not been made yet/);
+    }
+  });
+
+  it("refuses a training text that is not UTF-8, saying why", async () => {
+    await page.getByRole("combobox", { name: "Corpus" }).selectOption("your own text");
+    await page.locator(".stlm-text-source").waitFor();
+    await page.getByLabel("Choose a text file").setInputFiles({ name: "latin1.txt", mimeType: "text/plain", buffer: Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]) });
+    const note = page.locator(".stlm-text-source .stlm-error");
+    await note.waitFor();
+    assert.match(await note.innerText(), /latin1\.txt is not valid UTF-8 \(first bad byte at offset 3, 0xe9\)/);
+    await page.locator(".stlm-run").click();
+    assert.match(await page.locator(".stlm-buttons .stlm-error").innerText(), /not valid UTF-8/);
+    assert.equal(await page.locator(".stlm-chart-card").getAttribute("data-source"), "precomputed");
+    await page.getByRole("combobox", { name: "Corpus" }).selectOption("austen");
+  });
+
+  it(`trains the nano preset for ${TRAIN_STEPS} steps: the loss falls and the chart follows`, async () => {
+    const stepsBox = page.getByRole("spinbutton", { name: "Steps" });
+    await stepsBox.fill(String(TRAIN_STEPS));
+    await stepsBox.dispatchEvent("input");
+    await page.getByRole("radio", { name: "nano" }).check();
+    await page.locator(".stlm-run").click();
+
+    const seen: number[] = [];
+    const deadline = Date.now() + 180_000;
+    let status: string | null = null;
+    while (Date.now() < deadline) {
+      const card = page.locator(".stlm-chart-card");
+      status = await card.getAttribute("data-status");
+      if ((await card.getAttribute("data-source")) === "live") {
+        const steps = await card.locator(".stlm-loss-chart").getAttribute("data-steps").catch(() => null);
+        if (steps !== null && seen.at(-1) !== Number(steps)) seen.push(Number(steps));
+      }
+      if (status === "done" || status === "error") break;
+      await page.waitForTimeout(250);
+    }
+    assert.equal(status, "done", `the run ended as ${status}: ${await page.locator(".stlm-stats-card").innerText()}`);
+
+    const chart = page.locator(".stlm-chart-card .stlm-loss-chart");
+    assert.equal(await chart.getAttribute("data-steps"), String(TRAIN_STEPS));
+    assert.ok(seen.length >= 3, `the chart should redraw as steps arrive; it showed step counts ${seen.join(", ")}`);
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), "step counts only grow");
+    const first = Number(await chart.getAttribute("data-first-loss"));
+    const last = Number(await chart.getAttribute("data-last-loss"));
+    assert.ok(first > 5 && first < 6, `the first loss should be near ln(258) = 5.55 nats, got ${first}`);
+    assert.ok(last < first - 1, `the loss should fall by more than 1 nat in ${TRAIN_STEPS} steps: ${first} -> ${last}`);
+
+    const stats = page.locator(".stlm-stats");
+    assert.equal(await stats.locator('[data-stat="step"]').innerText(), `${TRAIN_STEPS} / ${TRAIN_STEPS}`);
+    const val = Number(await stats.locator('[data-stat="val"]').innerText());
+    assert.ok(val > 2 && val < 8, `validation bits/byte should be between 2 and 8, got ${val}`);
+    assert.equal(await stats.locator('[data-stat="parameters"]').innerText(), "230k");
+    assert.match(await page.locator(".stlm-sample").first().innerText(), /\S{3,}/);
+    await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
+    await screenshot(page, "train-after-run");
+    assertClean(log, await errorCells(page), "/train after training");
+  });
+
+  it("downloads a checkpoint and loads it back from the file", async () => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download checkpoint" }).click()]);
+    const path = await download.path();
+    const bytes = await readFile(path);
+    assert.equal(bytes.subarray(0, 8).toString("latin1"), "STLMCKPT");
+    await page.getByLabel("Load a checkpoint file").setInputFiles({ name: "round-trip.stlm", mimeType: "application/octet-stream", buffer: bytes });
+    await page.locator(".stlm-checkpoints .stlm-status", { hasText: "Loaded round-trip.stlm" }).waitFor({ timeout: 30_000 });
+    await page.locator('.stlm-stats [data-stat="status"]', { hasText: /^loaded$/ }).waitFor({ timeout: 10_000 });
+    assert.match(await page.locator(".stlm-chart-card h2").innerText(), /Loaded round-trip\.stlm \(checkpoint at step 30/);
+    await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
+  });
+
+  it("saves a checkpoint in IndexedDB and loads it back", async () => {
+    await page.getByRole("button", { name: "Save in this browser" }).click();
+    await page.locator(".stlm-checkpoints .stlm-status", { hasText: "Saved" }).waitFor({ timeout: 30_000 });
+    const options = await page.getByLabel("Checkpoints saved in this browser").locator("option").count();
+    assert.ok(options >= 1);
+    await page.getByRole("button", { name: "Load", exact: true }).click();
+    await page.locator(".stlm-checkpoints .stlm-status", { hasText: /^Loaded "/ }).waitFor({ timeout: 30_000 });
+    assertClean(log, await errorCells(page), "/train after checkpoints");
+  });
+});
+
+describe("the training page served cross-origin isolated", () => {
+  it("loads the threaded wasm build without errors", async () => {
+    const isolated = await startServer({ isolated: true });
+    const page = await session.context.newPage();
+    try {
+      const log = watchPage(page, isolated.origin);
+      await open(page, isolated, "/train");
+      assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+      assert.equal(await page.locator(".stlm-backend").getAttribute("data-backend"), "wasm");
+      await page.waitForTimeout(1000);
+      assertClean(log, await errorCells(page), "/train (isolated)");
+    } finally {
+      await page.close();
+      await isolated.close();
+    }
+  });
+});

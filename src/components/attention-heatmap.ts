@@ -16,7 +16,7 @@ export interface AttentionHeatmapOptions {
   title?: string;
 }
 
-export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 22, title }: AttentionHeatmapOptions = {}): HTMLElement {
+export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 14, title }: AttentionHeatmapOptions = {}): HTMLElement {
   const T = map.tokens.length;
   if (map.weights.length !== T * T) {
     throw new Error(`attention weights hold ${map.weights.length} values, expected ${T}x${T} for ${T} tokens`);

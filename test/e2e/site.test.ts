@@ -134,6 +134,7 @@ describe("the training page", () => {
     assert.match(await page.locator(".stlm-buttons .stlm-error").innerText(), /not valid UTF-8/);
     assert.equal(await page.locator(".stlm-chart-card").getAttribute("data-source"), "precomputed");
     await page.getByRole("combobox", { name: "Corpus" }).selectOption("austen");
+    await page.locator(".stlm-text-source").waitFor({ state: "hidden" });
   });
 
   it(`trains the nano preset for ${TRAIN_STEPS} steps: the loss falls and the chart follows`, async () => {
@@ -144,18 +145,31 @@ describe("the training page", () => {
     await page.locator(".stlm-run").click();
 
     const seen: number[] = [];
+    const card = page.locator(".stlm-chart-card");
+    const chartSteps = async () => Number(await card.locator(".stlm-loss-chart").getAttribute("data-steps"));
     const deadline = Date.now() + 180_000;
     let status: string | null = null;
+    let pausedOnce = false;
     while (Date.now() < deadline) {
-      const card = page.locator(".stlm-chart-card");
       status = await card.getAttribute("data-status");
       if ((await card.getAttribute("data-source")) === "live") {
-        const steps = await card.locator(".stlm-loss-chart").getAttribute("data-steps").catch(() => null);
-        if (steps !== null && seen.at(-1) !== Number(steps)) seen.push(Number(steps));
+        const steps = await chartSteps().catch(() => NaN);
+        if (!Number.isNaN(steps) && seen.at(-1) !== steps) seen.push(steps);
       }
       if (status === "done" || status === "error") break;
+      if (!pausedOnce && status === "running" && (seen.at(-1) ?? 0) >= 5) {
+        pausedOnce = true;
+        await page.locator(".stlm-pause").click();
+        await page.locator('.stlm-chart-card[data-status="paused"]').waitFor({ timeout: 20_000 });
+        const atPause = await chartSteps();
+        await page.waitForTimeout(1500);
+        assert.equal(await chartSteps(), atPause, "a paused run takes no steps");
+        assert.equal(await page.locator(".stlm-pause").innerText(), "Resume");
+        await page.locator(".stlm-pause").click();
+      }
       await page.waitForTimeout(250);
     }
+    assert.ok(pausedOnce, "the run was never seen running with 5 steps done, so Pause was not tried");
     assert.equal(status, "done", `the run ended as ${status}: ${await page.locator(".stlm-stats-card").innerText()}`);
 
     const chart = page.locator(".stlm-chart-card .stlm-loss-chart");

@@ -599,6 +599,16 @@ export class PooledLM {
     });
   }
 
+  /** Chunk spans of a text of any length under this model's strategy (the learned predictor looks at 3 bytes at a time). */
+  async boundaries(bytes: Uint8Array): Promise<Span[]> {
+    if (this.config.strategy !== "learned") return this.spansFor([bytes])[0];
+    if (bytes.length === 0) return [];
+    const p = tf.tidy(() => this.boundaryProbs([bytes]));
+    const values = (await p.data()) as Float32Array;
+    p.dispose();
+    return learnedSpans(values, this.config.learned);
+  }
+
   /** Chunks of one text and the core's attention over them (per layer, [nHead, C, C] of the real chunks). */
   async trace(bytes: Uint8Array): Promise<{ spans: Span[]; boundaryProbs: number[] | null; attention: number[][][][] }> {
     const rows = [bytes.subarray(0, this.config.byteWindow + 1)];

@@ -3,6 +3,7 @@ import { BENCH_HELP, benchCommand } from "./bench.js";
 import { EVAL_HELP, evalCommand, SAMPLE_HELP, sampleCommand } from "./evaluate.js";
 import { PARAMS_HELP, paramsCommand } from "./params.js";
 import { TRAIN_HELP, trainCommand } from "./train.js";
+import { TOKENIZE_HELP, tokenizeCommand } from "./tokenize.js";
 import { UsageError } from "./args.js";
 
 const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<void> }> = {
@@ -10,7 +11,8 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   eval: { help: EVAL_HELP, run: evalCommand },
   sample: { help: SAMPLE_HELP, run: sampleCommand },
   params: { help: PARAMS_HELP, run: paramsCommand },
-  bench: { help: BENCH_HELP, run: benchCommand }
+  bench: { help: BENCH_HELP, run: benchCommand },
+  tokenize: { help: TOKENIZE_HELP, run: tokenizeCommand }
 };
 
 const USAGE = `stlm: train, evaluate and measure super tiny language models
@@ -20,6 +22,7 @@ const USAGE = `stlm: train, evaluate and measure super tiny language models
   stlm sample  --checkpoint runs/nano --prompt "It is a truth" --tokens 200
   stlm params  --preset micro [--json]
   stlm bench   [--json] [--profile]
+  stlm tokenize --strategy stride|word|bpe|gpt2|learned --text "It is a truth"
 
 \`stlm COMMAND --help\` describes a command.`;
 

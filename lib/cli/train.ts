@@ -13,6 +13,7 @@ import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
 import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
 import { formatDuration, parseFlags, progressLine, UsageError } from "./args.js";
+import { isTokenizerFreePreset, trainTokenizerFree, TOKENIZER_FREE_PRESET_HELP } from "./train-tokenizer-free.js";
 
 export const TRAIN_HELP = `stlm train --preset P (--corpus C | --text FILE) --steps N --seed S --out DIR
 stlm train --resume DIR [--steps N]
@@ -21,7 +22,8 @@ Trains a byte-level model and writes DIR/config.json, DIR/metrics.jsonl,
 DIR/${CHECKPOINT_FILE} (saved at every evaluation and at the end), DIR/samples.json
 and DIR/summary.json.
 
-  --preset P        ${Object.keys(PRESETS).join(", ")} (default nano)
+  --preset P        ${Object.keys(PRESETS).join(", ")} (default nano), or a tokenizer-free preset:
+${TOKENIZER_FREE_PRESET_HELP}
   --corpus C        austen, moby-dick, sotu, bible (from data/corpora)
   --text FILE       your own UTF-8 text file (last 10% held out for validation)
   --steps N         total training steps (on --resume: the new total)
@@ -51,6 +53,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     { preset: "string", corpus: "string", text: "string", steps: "number", seed: "number", lr: "number", batch: "number", "eval-every": "number", out: "string", resume: "string", backend: "string", quiet: "boolean" },
     "train"
   );
+  if (isTokenizerFreePreset(f.preset)) return trainTokenizerFree(f);
   const backend = (f.backend as string | undefined) ?? "wasm";
   if (backend !== "wasm" && backend !== "cpu") throw new UsageError(`stlm train: --backend must be wasm or cpu in Node (got "${backend}")`);
 

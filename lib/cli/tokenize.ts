@@ -1,0 +1,109 @@
+// stlm tokenize: the chunks a boundary strategy makes of a text.
+import { STRATEGIES, bpeSpans, strideSpans, wordSpans, DEFAULT_MAX_CHUNK, type Span, type Strategy } from "../boundaries.js";
+import { BpeTokenizer, trainBpe, type Bpe } from "../bpe.js";
+import { gpt2Spans } from "../gpt2.js";
+import { PooledLM } from "../pooled.js";
+import { BPE_VOCAB, tokenizerFreeConfig, tokenizerFreeFromCheckpoint } from "../tokenizer-free.js";
+import { encodeText } from "../tokenizer.js";
+import { initNode } from "../node/runtime.js";
+import { loadCorpus } from "../node/data.js";
+import { loadCheckpointFile } from "../node/files.js";
+import { parseFlags, UsageError } from "./args.js";
+
+export const TOKENIZE_HELP = `stlm tokenize --strategy S --text TEXT [--stride K] [--max-chunk N] [--corpus C] [--vocab N] [--checkpoint DIR] [--json]
+
+Prints the chunks a boundary strategy cuts TEXT into, one [chunk] each, then the
+number of chunks and bytes per chunk. Strategies:
+
+  stride    fixed chunks of --stride K bytes (default 4)
+  word      a word with the space before it, a number, punctuation, whitespace
+  bpe       tokens of a byte-level BPE: the one in --checkpoint, else one of
+            --vocab N ids (default ${BPE_VOCAB}) trained now on --corpus C's training split (default austen)
+  gpt2      GPT-2's BPE tokens (the r50k_base ranks, shipped offline by gpt-tokenizer)
+  learned   the boundary predictor of a pooled model in --checkpoint; without one,
+            an untrained predictor (boundaries near random), and it says so
+
+Chunks are at most --max-chunk N bytes (default ${DEFAULT_MAX_CHUNK}; 16 for learned).
+A chunk that is not whole UTF-8 is shown as hex bytes <e6 97>.`;
+
+export async function tokenizeCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(
+    argv,
+    { strategy: "string", text: "string", stride: "number", "max-chunk": "number", corpus: "string", vocab: "number", checkpoint: "string", json: "boolean" },
+    "tokenize"
+  );
+  const strategy = f.strategy as Strategy | undefined;
+  if (!strategy || !STRATEGIES.includes(strategy)) throw new UsageError(`stlm tokenize: --strategy must be one of ${STRATEGIES.join(", ")}`);
+  if (f.text === undefined) throw new UsageError("stlm tokenize: --text TEXT is required (the text to cut into chunks)");
+  const bytes = encodeText(String(f.text));
+  const maxLen = (f["max-chunk"] as number | undefined) ?? (strategy === "learned" ? 16 : DEFAULT_MAX_CHUNK);
+  const notes: string[] = [];
+  let spans: Span[];
+  switch (strategy) {
+    case "stride":
+      spans = strideSpans(bytes.length, (f.stride as number | undefined) ?? 4);
+      break;
+    case "word":
+      spans = wordSpans(bytes, maxLen);
+      break;
+    case "gpt2":
+      spans = gpt2Spans(bytes, maxLen);
+      break;
+    case "bpe": {
+      let bpe: Bpe | undefined;
+      if (f.checkpoint !== undefined) {
+        bpe = ((await loadCheckpointFile(String(f.checkpoint))).meta.tokenizerFree as { bpe?: Bpe } | undefined)?.bpe;
+        if (!bpe) throw new UsageError(`stlm tokenize: the checkpoint in ${f.checkpoint} holds no BPE`);
+        notes.push(`BPE of ${bpe.vocabSize} ids from ${f.checkpoint}`);
+      } else {
+        const name = (f.corpus as string | undefined) ?? "austen";
+        const vocab = (f.vocab as number | undefined) ?? BPE_VOCAB;
+        bpe = trainBpe((await loadCorpus(name)).train, vocab);
+        notes.push(`BPE of ${bpe.vocabSize} ids trained just now on ${name}'s training split`);
+      }
+      spans = bpeSpans(bytes, new BpeTokenizer(bpe), maxLen);
+      break;
+    }
+    case "learned": {
+      await initNode();
+      let model: PooledLM;
+      if (f.checkpoint !== undefined) {
+        const built = tokenizerFreeFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
+        if (!built?.pooled || built.pooled.config.strategy !== "learned") {
+          built?.model.dispose();
+          throw new UsageError(`stlm tokenize: ${f.checkpoint} is not a learned-boundary pooled model (train one with --preset pooled-learned)`);
+        }
+        model = built.pooled;
+        notes.push(`learned boundaries of the model in ${f.checkpoint}`);
+      } else {
+        model = PooledLM.create(tokenizerFreeConfig("learned") as Parameters<typeof PooledLM.create>[0], 1);
+        notes.push("no --checkpoint: an UNTRAINED boundary predictor, so these boundaries are near random (min 3, max 16 bytes)");
+      }
+      try {
+        spans = await model.boundaries(bytes);
+      } finally {
+        model.dispose();
+      }
+      break;
+    }
+  }
+  const chunks = spans.map(([s, e]) => bytes.subarray(s, e));
+  if (f.json) {
+    process.stdout.write(JSON.stringify({ strategy, notes, spans, chunks: chunks.map(show) }) + "\n");
+    return;
+  }
+  for (const n of notes) process.stderr.write(`${n}\n`);
+  process.stdout.write(chunks.map((c) => `[${show(c)}]`).join("") + "\n");
+  process.stdout.write(`${spans.length} chunks, ${bytes.length} bytes, ${(bytes.length / Math.max(1, spans.length)).toFixed(2)} bytes per chunk\n`);
+}
+
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** A chunk as text (newlines and tabs escaped), or as hex bytes when it is not whole UTF-8. */
+function show(chunk: Uint8Array): string {
+  try {
+    return strict.decode(chunk).replace(/\n/g, "\\n").replace(/\t/g, "\\t");
+  } catch {
+    return `<${Array.from(chunk, (b) => b.toString(16).padStart(2, "0")).join(" ")}>`;
+  }
+}

@@ -1,0 +1,118 @@
+// Presets for the tokenizer-free comparison: plain bytes, pooled bytes under
+// each boundary strategy, and BPE tokens, all near 1M parameters, and the one
+// function that builds any of them with its batch source and byte scorer.
+//
+// Checkpoints use lib/checkpoint.ts's format unchanged: the header's model
+// config is the core transformer's (a valid ModelConfig) and the full
+// tokenizer-free config (strategy, widths, the BPE's merges) rides in
+// meta.tokenizerFree, which tokenizerFreeFromCheckpoint reads back.
+import { presetConfig, type ModelConfig, type TrainConfig } from "./config.js";
+import { trainBpe, type Bpe } from "./bpe.js";
+import { BatchSampler } from "./data.js";
+import { TinyLM } from "./model.js";
+import { PooledLM, pooledConfig, type PooledConfig } from "./pooled.js";
+import { TokenBatchSampler, TokenLM, tokenModelConfig, type TokenModelConfig } from "./tokenmodel.js";
+import type { ScoringModel } from "./eval.js";
+import type { BatchSource, TrainableModel } from "./trainer.js";
+import type { Checkpoint } from "./checkpoint.js";
+
+export type ComparisonKind = "bytes" | "stride" | "word" | "bpe" | "learned" | "bpe-tokens";
+
+export interface TokenizerFreePreset {
+  name: string;
+  kind: ComparisonKind;
+  label: string;
+  description: string;
+  train: TrainConfig;
+}
+
+/** Vocabulary of the BPE that lib/ trains for the BPE-pooled and BPE-token models. */
+export const BPE_VOCAB = 1024;
+
+const micro = presetConfig("micro");
+const baseTrain: TrainConfig = { ...micro.train, evalBytes: 8192 };
+
+/** Batch sizes chosen so every model reads about 2,048 bytes per step (a token is ~3 bytes). */
+export const TOKENIZER_FREE_PRESETS: Record<string, TokenizerFreePreset> = {
+  "bytes-micro": { name: "bytes-micro", kind: "bytes", label: "plain bytes", description: "the micro byte model: d_model 128, 4 layers, context 128 bytes (~0.89M)", train: { ...baseTrain, batchSize: 16 } },
+  "pooled-stride4": { name: "pooled-stride4", kind: "stride", label: "stride-4 pooled", description: "bytes pooled 4 at a time; 512-byte context = 128 chunks; byte encoder/decoder width 128, 1 block each; core d_model 128 x 2 layers (~0.87M)", train: { ...baseTrain, batchSize: 4 } },
+  "pooled-word": { name: "pooled-word", kind: "word", label: "word pooled", description: "chunks at word boundaries (at most 12 bytes); 512-byte context (~1.0M)", train: { ...baseTrain, batchSize: 4 } },
+  "pooled-bpe": { name: "pooled-bpe", kind: "bpe", label: "BPE pooled", description: `chunks at the tokens of a ${BPE_VOCAB}-token BPE trained on the corpus (at most 12 bytes); 512-byte context (~1.0M)`, train: { ...baseTrain, batchSize: 4 } },
+  "pooled-learned": { name: "pooled-learned", kind: "learned", label: "learned pooled", description: "a boundary predictor trained jointly: chunks of 3-16 bytes, rate pulled toward 0.25; 512-byte context (~1.07M)", train: { ...baseTrain, batchSize: 4 } },
+  "bpe-tokens": { name: "bpe-tokens", kind: "bpe-tokens", label: "BPE tokens", description: `the micro transformer over a ${BPE_VOCAB}-token BPE (+ START), tied head, context 128 tokens (~0.98M)`, train: { ...baseTrain, batchSize: 6 } }
+};
+
+export const COMPARISON_ORDER: ComparisonKind[] = ["bytes", "stride", "bpe", "learned", "bpe-tokens"];
+
+export type TokenizerFreeConfig = { kind: "bytes"; model: ModelConfig } | PooledConfig | TokenModelConfig;
+
+/** The model config of a preset; BPE kinds need the BPE (trainBpe on the training split). */
+export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow = 512): TokenizerFreeConfig {
+  const core: ModelConfig = { ...micro.model, nLayer: 2 };
+  if (kind === "bytes") return { kind: "bytes", model: { ...micro.model } };
+  if (kind === "bpe-tokens") {
+    if (!bpe) throw new Error("the BPE-token model needs a BPE");
+    const { vocabSize: _v, ...model } = micro.model;
+    return tokenModelConfig(bpe, model);
+  }
+  return pooledConfig({
+    strategy: kind,
+    stride: 4,
+    byteWindow,
+    byteDim: 128,
+    byteHeads: 4,
+    byteFfn: 256,
+    encoderLayers: 1,
+    decoderLayers: 1,
+    reconstructionWeight: 0,
+    core,
+    bpe: kind === "bpe" ? bpe : undefined
+  });
+}
+
+export interface BuiltModel {
+  kind: ComparisonKind;
+  config: TokenizerFreeConfig;
+  model: TrainableModel & { parameterCount(): number; dispose(): void; weights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> };
+  data: BatchSource;
+  scorer: ScoringModel;
+  /** Bytes one trainer position stands for: 1, or the mean bytes per BPE token of the training split. */
+  bytesPerPosition: number;
+  /** The pooled model, when it is one (for traces and boundary rates). */
+  pooled?: PooledLM;
+}
+
+/** A model of `config` with its training batches over `trainBytes` and its byte scorer. */
+export function buildModel(config: TokenizerFreeConfig, trainBytes: Uint8Array, seed: number, weights?: Map<string, { shape: number[]; data: Float32Array }>): BuiltModel {
+  if (config.kind === "bytes") {
+    const model = weights ? TinyLM.fromWeights(config.model, weights) : TinyLM.create(config.model, seed);
+    return { kind: "bytes", config, model, data: new BatchSampler(trainBytes), scorer: model, bytesPerPosition: 1 };
+  }
+  if (config.kind === "bpe-tokens") {
+    const model = weights ? TokenLM.fromWeights(config, weights) : TokenLM.create(config, seed);
+    const tokens = model.tokenize(trainBytes);
+    return { kind: "bpe-tokens", config, model, data: new TokenBatchSampler(tokens, model.start), scorer: model.scorer(), bytesPerPosition: trainBytes.length / Math.max(1, tokens.length) };
+  }
+  const model = weights ? PooledLM.fromWeights(config, weights) : PooledLM.create(config, seed);
+  return { kind: config.strategy, config, model, data: new BatchSampler(trainBytes), scorer: model, bytesPerPosition: 1, pooled: model };
+}
+
+/** Build a preset's model for a corpus, training the BPE on its training split when the preset needs one. */
+export function buildPreset(preset: TokenizerFreePreset, trainBytes: Uint8Array, seed: number): BuiltModel {
+  const bpe = preset.kind === "bpe" || preset.kind === "bpe-tokens" ? trainBpe(trainBytes, BPE_VOCAB) : undefined;
+  return buildModel(tokenizerFreeConfig(preset.kind, bpe), trainBytes, seed);
+}
+
+/** The Checkpoint fields for a built model (weights, configs; trainer state optional). */
+export async function tokenizerFreeCheckpoint(built: BuiltModel, train: TrainConfig, meta: Record<string, unknown>): Promise<Omit<Checkpoint, "trainer">> {
+  const c = built.config;
+  const modelConfig = c.kind === "bytes" ? c.model : c.kind === "bpe-tokens" ? c.model : c.core;
+  return { modelConfig, trainConfig: train, weights: await built.model.weights(), meta: { ...meta, tokenizerFree: c } };
+}
+
+/** The model a tokenizer-free checkpoint holds, or null when the checkpoint is a plain byte model's. */
+export function tokenizerFreeFromCheckpoint(ckpt: Checkpoint, trainBytes: Uint8Array = new Uint8Array(0)): BuiltModel | null {
+  const config = ckpt.meta.tokenizerFree as TokenizerFreeConfig | undefined;
+  if (!config) return null;
+  return buildModel(config, trainBytes, 0, ckpt.weights);
+}

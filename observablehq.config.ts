@@ -6,7 +6,8 @@ export default {
   root: "src",
   pages: [
     { name: "Super tiny language models", path: "/" },
-    { name: "Train a byte-level model", path: "/train" }
+    { name: "Train a byte-level model", path: "/train" },
+    { name: "Weight tying and sharing", path: "/sharing" }
   ],
   globalStylesheets: [],
   style: "style.css",

@@ -124,9 +124,12 @@ export const PRESETS: Record<string, Preset> = {
  * The byte encoder and decoder that replace a token vocabulary in a pooled byte
  * model (the tokenizer-free issue): bytes are embedded (with learned positions inside
  * a chunk of at most chunkSize bytes), run through small bidirectional blocks at
- * byteWidth, mean-pooled and projected to the core's width; the decoder maps a core
- * vector to chunkSize x byteWidth, runs its own small blocks and predicts each byte
- * of the next chunk through a byteWidth -> byteVocabSize head.
+ * byteWidth, normed, mean-pooled and projected to the core's width; the decoder
+ * maps a core vector to chunkSize x byteWidth, runs its own small blocks and a norm,
+ * and predicts each byte of the next chunk through a byteWidth -> byteVocabSize head.
+ * Byte blocks are pre-norm (two RMSNorm gains), full multi-head attention and an MLP,
+ * without biases. lib/ledger.ts counts this layout; a pooled model that differs should
+ * extend this config rather than the ledger guess.
  */
 export interface ByteCodecConfig {
   /** 258: 256 byte values, pad and end-of-text. */

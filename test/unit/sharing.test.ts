@@ -11,6 +11,9 @@ import { ConfigError, presetConfig, validateModelConfig, type ModelConfig } from
 import { BLOCK_MATRICES, blockParamNames, parameterShapes, TinyLM } from "../../lib/model.js";
 import { gelu, geluMlp, loraLinear } from "../../lib/blocks.js";
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../../lib/checkpoint.js";
+import { ledger } from "../../lib/ledger.js";
+import { SHARING_EXPERIMENTS, sharingExperiment, sharingVariant, SharingRun } from "../../lib/sharing.js";
+import { TEXT as TEXT_BYTES } from "./fixtures.js";
 
 await initNode();
 
@@ -221,4 +224,30 @@ test("a config saved before the sharing settings existed reads as the unshared S
   const c = validateModelConfig(old as ModelConfig);
   assert.deepEqual([c.ffnType, c.shareFfn, c.shareAttnOut, c.interiorMargin, c.loraRank], [ffnType, shareFfn, shareAttnOut, interiorMargin, loraRank]);
   assert.deepEqual(parameterShapes(c), parameterShapes(presetConfig("nano").model));
+});
+
+test("each A/B experiment compares two models within 0.2% of the same parameter count", () => {
+  for (const e of SHARING_EXPERIMENTS) {
+    const [a, b] = e.arms.map((arm) => ledger(arm.model).unique);
+    assert.ok(Math.abs(a - b) / a < 0.002, `${e.id}: ${a} vs ${b}`);
+  }
+});
+
+test("a page variant that breaks a rule comes back as the config's own message", () => {
+  const ok = sharingVariant("stlm-10m", { tieEmbeddings: true, shareFfn: true, shareAttnOut: true, interiorMargin: -1, loraRank: 0, vocabSize: 9984, bytePooling: true });
+  assert.ok("ledger" in ok && ok.ledger.byGroup["byte decoder"].unique > 0 && ok.ledger.byGroup.embedding.unique === 0);
+  const bad = sharingVariant("nano", { tieEmbeddings: true, shareFfn: false, shareAttnOut: false, interiorMargin: 3, loraRank: 0, vocabSize: 258, bytePooling: false });
+  assert.ok("error" in bad && /interiorMargin: leaves -2 interior layer/.test(bad.error), JSON.stringify(bad));
+});
+
+test("an A/B run trains both arms in turn on the same batches and frees every tensor it made", async () => {
+  const before = tf.memory().numTensors;
+  const run = new SharingRun(sharingExperiment("tying"), { train: TEXT_BYTES, val: TEXT_BYTES.subarray(0, 300) }, { steps: 2, evalEvery: 0, evalBytes: 200 });
+  const order: string[] = [];
+  for await (const { arm, event } of run.events()) order.push(`${arm}:${event.kind}`);
+  run.dispose();
+  assert.deepEqual(order, ["0:step", "1:step", "0:step", "1:step", "0:eval", "0:done", "1:eval", "1:done"]);
+  assert.deepEqual(run.records.map((r) => r.parameters), [246592, 246208]);
+  assert.ok(run.records.every((r) => r.evals.length === 1 && r.steps.length === 2 && r.tokensPerSecond > 0));
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -1,0 +1,60 @@
+// The sharing page's precomputed A/B runs: both arms of each experiment in
+// lib/sharing.ts trained in Node on a corpus, one JSON file per experiment in
+// data/runs/sharing/.
+//
+//   node --import tsx scripts/sharing-runs.ts [--corpus austen] [--steps 250] [--only tying,shared-ffn]
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { initNode } from "../lib/node/runtime.js";
+import { loadCorpus } from "../lib/node/data.js";
+import { SHARING_EXPERIMENTS, SHARING_TRAIN, SharingRun } from "../lib/sharing.js";
+import { parseFlags } from "../lib/cli/args.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const f = parseFlags(process.argv.slice(2), { corpus: "string", steps: "number", only: "string" }, "sharing-runs");
+const corpusName = (f.corpus as string | undefined) ?? "austen";
+const steps = (f.steps as number | undefined) ?? SHARING_TRAIN.steps!;
+const only = f.only ? String(f.only).split(",") : null;
+
+const backend = await initNode("wasm");
+const corpus = await loadCorpus(corpusName);
+const outDir = path.join(ROOT, "data", "runs", "sharing");
+await mkdir(outDir, { recursive: true });
+const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+for (const experiment of SHARING_EXPERIMENTS) {
+  if (only && !only.includes(experiment.id)) continue;
+  const run = new SharingRun(experiment, corpus, { steps });
+  const started = Date.now();
+  try {
+    for await (const { arm, event } of run.events()) {
+      if (event.kind === "eval") process.stderr.write(`${experiment.id} [${arm}] step ${event.step}: val ${event.valBitsPerByte.toFixed(3)} bits/byte\n`);
+    }
+  } finally {
+    run.dispose();
+  }
+  const file = path.join(outDir, `${experiment.id}.json`);
+  const record = {
+    experiment: experiment.id,
+    title: experiment.title,
+    corpus: corpusName,
+    train: { ...SHARING_TRAIN, steps },
+    command: `node --import tsx scripts/sharing-runs.ts --corpus ${corpusName} --steps ${steps} --only ${experiment.id}`,
+    backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    createdAt: new Date().toISOString(),
+    arms: run.records.map((r) => ({
+      label: r.label,
+      model: r.model,
+      parameters: r.parameters,
+      tokensPerSecond: Math.round(r.tokensPerSecond),
+      trainingSeconds: round(r.trainingSeconds, 1),
+      finalValBitsPerByte: r.evals.at(-1)?.valBitsPerByte ?? null,
+      steps: r.steps.map((s) => [s.step, round(s.loss)]),
+      evals: r.evals.map((e) => [e.step, round(e.valBitsPerByte)])
+    }))
+  };
+  await writeFile(file, JSON.stringify(record) + "\n");
+  process.stderr.write(`wrote ${path.relative(ROOT, file)}: ${record.arms.map((a) => `${a.label} ${a.finalValBitsPerByte?.toFixed(3)} bpb, ${a.parameters} params`).join("; ")}\n`);
+}

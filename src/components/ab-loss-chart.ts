@@ -1,0 +1,50 @@
+// Two (or more) training runs side by side, one panel each, on a shared y axis:
+// train loss (faint per step, a moving average over it) and validation bits per
+// byte (dots), both in bits per byte.
+import * as Plot from "@observablehq/plot";
+
+export interface ArmCurves {
+  label: string;
+  /** Train loss in nats per byte. */
+  steps: readonly { step: number; loss: number }[];
+  evals: readonly { step: number; valBitsPerByte: number }[];
+}
+
+export interface ABLossChartOptions {
+  width?: number;
+  height?: number;
+  /** The x axis runs to at least this step, so a live run fills its panels as it goes. */
+  totalSteps?: number;
+  smoothing?: number;
+  /** Top of the y axis in bits per byte; the first steps' spikes above it are clipped. 8 is a uniform guess over 256 bytes. */
+  yMax?: number;
+}
+
+export function ABLossChart(arms: readonly ArmCurves[], { width = 640, height = 300, totalSteps, smoothing = 10, yMax = 8 }: ABLossChartOptions = {}): HTMLElement {
+  const labels = arms.map((a) => a.label);
+  const train = arms.flatMap((a) => a.steps.map((d) => ({ arm: a.label, step: d.step, bpb: d.loss / Math.LN2 })));
+  const val = arms.flatMap((a) => a.evals.map((d) => ({ arm: a.label, step: d.step, bpb: d.valBitsPerByte })));
+  const maxStep = Math.max(totalSteps ?? 1, ...train.map((d) => d.step));
+  const yMin = Math.min(yMax - 0.5, ...train.map((d) => d.bpb), ...val.map((d) => d.bpb));
+  const chart = Plot.plot({
+    width,
+    height,
+    marginLeft: 48,
+    marginTop: 28,
+    fx: { domain: labels, label: null, padding: 0.08 },
+    x: { label: "step", domain: [0, maxStep], grid: true, ticks: 4 },
+    y: { label: "bits per byte", grid: true, domain: [Math.floor(yMin * 4) / 4, yMax] },
+    clip: true,
+    color: { domain: labels, legend: true },
+    marks: [
+      Plot.frame({ strokeOpacity: 0.15 }),
+      Plot.line(train, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeOpacity: 0.2, strokeWidth: 1 }),
+      Plot.line(train, Plot.windowY({ k: smoothing, anchor: "end" }, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeWidth: 2, tip: true })),
+      Plot.line(val, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeDasharray: "4,3" }),
+      Plot.dot(val, { fx: "arm", x: "step", y: "bpb", fill: "arm", stroke: "white", r: 3.5, tip: true })
+    ]
+  }) as HTMLElement;
+  chart.classList.add("stlm-ab-chart");
+  chart.dataset.steps = JSON.stringify(arms.map((a) => a.steps.length));
+  return chart;
+}

@@ -1,0 +1,109 @@
+// The sharing page's live A/B run: owns one lib/sharing.ts SharingRun at a time,
+// turns its events into plain snapshots for the charts and the table, and frees
+// both models when stopped, replaced or disposed.
+import type { Corpus } from "../lib/data.js";
+import { sharingExperiment, SharingRun, type ArmRecord } from "../lib/sharing.js";
+
+export type ABStatus = "idle" | "preparing" | "running" | "done" | "stopped" | "error";
+
+export interface ABSnapshot {
+  status: ABStatus;
+  /** What went wrong, in words for the reader (status "error"). */
+  message?: string;
+  experiment?: string;
+  totalSteps?: number;
+  arms: ArmRecord[];
+}
+
+export interface ABRequest {
+  experiment: string;
+  steps: number;
+  loadCorpus: () => Promise<Pick<Corpus, "train" | "val">>;
+}
+
+const NOTIFY_INTERVAL_MS = 200;
+
+export class ABController {
+  private snapshot: ABSnapshot = { status: "idle", arms: [] };
+  private listeners = new Set<(s: ABSnapshot) => void>();
+  private run: SharingRun | null = null;
+  private running: Promise<void> | null = null;
+  private lastNotify = 0;
+  private disposed = false;
+
+  get state(): ABSnapshot {
+    return this.snapshot;
+  }
+
+  /** Calls `listener` with every snapshot (at most every 200 ms while steps stream in); returns an unsubscribe. */
+  subscribe(listener: (s: ABSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    listener(this.snapshot);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops a run under way, then trains both arms of the experiment afresh. */
+  async start(request: ABRequest): Promise<void> {
+    await this.stopAndWait();
+    if (this.disposed) return;
+    this.running = this.train(request);
+    return this.running;
+  }
+
+  stop(): void {
+    this.run?.stop();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.run?.stop();
+    const free = () => {
+      this.run?.dispose();
+      this.run = null;
+    };
+    if (this.running) this.running.then(free, free);
+    else free();
+    this.listeners.clear();
+  }
+
+  private async stopAndWait(): Promise<void> {
+    this.run?.stop();
+    await this.running?.catch(() => undefined);
+  }
+
+  private async train({ experiment, steps, loadCorpus }: ABRequest): Promise<void> {
+    this.publish({ status: "preparing", experiment, totalSteps: steps, arms: [] }, true);
+    let run: SharingRun;
+    try {
+      const corpus = await loadCorpus();
+      this.run?.dispose();
+      if (this.disposed) return;
+      run = new SharingRun(sharingExperiment(experiment), corpus, { steps, evalEvery: Math.max(10, Math.round(steps / 5)) });
+      this.run = run;
+    } catch (e) {
+      this.publish({ status: "error", message: (e as Error).message, experiment, arms: [] }, true);
+      return;
+    }
+    const copy = () => run.records.map((r) => ({ ...r, steps: r.steps.slice(), evals: r.evals.slice() }));
+    try {
+      let stopped = false;
+      for await (const { event } of run.events()) {
+        if (this.disposed) break;
+        if (event.kind === "done") stopped ||= event.stopped;
+        this.publish({ status: "running", experiment, totalSteps: steps, arms: copy() }, event.kind === "eval");
+      }
+      this.publish({ status: stopped ? "stopped" : "done", experiment, totalSteps: steps, arms: copy() }, true);
+    } catch (e) {
+      this.publish({ status: "error", message: (e as Error).message, experiment, totalSteps: steps, arms: copy() }, true);
+    }
+  }
+
+  private publish(s: ABSnapshot, force = false): void {
+    this.snapshot = s;
+    const now = Date.now();
+    if (!force && now - this.lastNotify < NOTIFY_INTERVAL_MS) return;
+    this.lastNotify = now;
+    for (const l of this.listeners) l(s);
+  }
+}

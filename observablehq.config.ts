@@ -7,7 +7,8 @@ export default {
   pages: [
     { name: "Super tiny language models", path: "/" },
     { name: "Train a byte-level model", path: "/train" },
-    { name: "Weight tying and sharing", path: "/sharing" }
+    { name: "Weight tying and sharing", path: "/sharing" },
+    { name: "Tokenizer-free: bytes pooled into chunks", path: "/tokenizer-free" }
   ],
   globalStylesheets: [],
   style: "style.css",

@@ -65,12 +65,14 @@ export async function chooseBackend(opts: ChooseBackendOptions = {}): Promise<Ba
     }
     if (verify && (name === "webgpu" || name === "webgl")) {
       reference ??= await probeOn("cpu");
-      const got = await probeOn(name).catch((e: unknown) => e as Error);
-      if (got instanceof Error) {
-        skipped.push(`${name}: the check computation failed (${got.message})`);
+      const diff = await probeOn(name).then(
+        (got) => maxAbsDiff(got, reference!),
+        (e: unknown) => e as Error
+      );
+      if (diff instanceof Error) {
+        skipped.push(`${name}: the check computation failed (${diff.message})`);
         continue;
       }
-      const diff = maxAbsDiff(got, reference);
       if (!(diff <= VERIFY_TOLERANCE)) {
         skipped.push(`${name}: its results differ from the cpu backend's by ${diff.toExponential(2)} (> ${VERIFY_TOLERANCE})`);
         continue;
@@ -126,6 +128,15 @@ async function whyUnusable(
     if (!tf.findBackendFactory("webgpu")) return "the webgpu backend did not register";
   }
   return null;
+}
+
+/**
+ * Largest |difference| between the check computation on `name` and on the cpu
+ * backend. Leaves `name` as the current backend.
+ */
+export async function differenceFromCpu(name: BackendName): Promise<number> {
+  const reference = await probeOn("cpu");
+  return maxAbsDiff(await probeOn(name), reference);
 }
 
 async function use(name: BackendName): Promise<boolean> {

@@ -82,17 +82,27 @@ export function rotaryTables(blockSize: number, headSize: number, theta: number)
  * Rotate the two halves of each head vector by position: x [B, H, T, D]; cos and
  * sin are [T, D/2] (as rotaryTables makes them) or already doubled to [T, D].
  * x*cos + rotateHalf(x)*sin with rotateHalf([x1, x2]) = [-x2, x1], written as a
- * reverse of the two halves and a sign, so the backward needs no slices or
- * concatenations (each a full copy on the wasm backend).
+ * product with a fixed D x D signed permutation: one plain matmul, where slices
+ * and a concatenation (and their pad/split gradients) are each a full copy on
+ * the wasm backend, and its Reverse kernel is slower still.
  */
 export function applyRotary(x: Tensor4D, cos: Tensor2D, sin: Tensor2D): Tensor4D {
   const [B, H, T, D] = x.shape;
-  const half = D / 2;
   const cosFull = cos.shape[1] === D ? cos : tf.concat([cos, cos], 1);
   const sinFull = sin.shape[1] === D ? sin : tf.concat([sin, sin], 1);
-  const halves = tf.reshape(x, [B, H, T, 2, half]);
-  const rotated = tf.reshape(tf.mul(tf.reverse(halves, 3), tf.tensor2d([-1, 1], [2, 1])), [B, H, T, D]);
+  const rotated = tf.reshape(linear(tf.reshape(x, [B * H * T, D]) as Tensor2D, rotateHalfMatrix(D)), [B, H, T, D]);
   return tf.add(tf.mul(x, cosFull), tf.mul(rotated, sinFull)) as Tensor4D;
+}
+
+/** R with [x1, x2] @ R = [-x2, x1]. */
+function rotateHalfMatrix(D: number): Tensor2D {
+  const half = D / 2;
+  const r = new Float32Array(D * D);
+  for (let j = 0; j < half; j++) {
+    r[(j + half) * D + j] = -1;
+    r[j * D + j + half] = 1;
+  }
+  return tf.tensor2d(r, [D, D]);
 }
 
 /** Additive causal mask [T, T]: 0 where key <= query, a large negative number after. */

@@ -1,0 +1,49 @@
+// The weight tying and sharing page in a real browser: the ledger follows the
+// switches, the precomputed A/B runs show first, and a short live A/B run replaces
+// them without an error.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { errorCells, launchBrowser, startServer, watchPage, type Server, type Session } from "./harness.js";
+
+let server: Server;
+let session: Session;
+
+before(async () => {
+  server = await startServer();
+  session = await launchBrowser();
+});
+
+after(async () => {
+  await session?.close();
+  await server?.close();
+});
+
+describe("the sharing page", () => {
+  it("charts the ledger, shows the precomputed A/B run, and trains both arms live", async () => {
+    const page = await session.context.newPage();
+    const log = watchPage(page, server.origin);
+    await page.goto(new URL("/sharing", server.url).href, { waitUntil: "load" });
+    await page.locator("#ledger-card svg").first().waitFor({ timeout: 60_000 });
+    await page.locator(".stlm-ab-card svg").first().waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator("#ledger-card").getAttribute("data-total"), "55888896", "stlm-50m-paper, as stlm params counts it");
+    assert.equal(await page.locator(".stlm-ab-card").getAttribute("data-source"), "precomputed");
+
+    await page.getByLabel("Byte pooling (replaces the vocabulary)").check();
+    await page.locator('#ledger-card[data-total="31864576"]').waitFor({ timeout: 10_000 });
+
+    const steps = page.getByLabel("Steps (live run)").first();
+    await steps.fill("20");
+    await steps.dispatchEvent("input");
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
+    const table = await page.locator("table").last().innerText();
+    assert.match(table, /230,080[\s\S]*230,080/, "both arms have the same parameter count");
+
+    assert.deepEqual(await errorCells(page), []);
+    assert.deepEqual(log.pageErrors, []);
+    assert.deepEqual(log.consoleErrors, []);
+    assert.deepEqual(log.foreignRequests, []);
+    assert.deepEqual(log.failedRequests, []);
+    await page.close();
+  });
+});

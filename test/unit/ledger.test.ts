@@ -5,6 +5,7 @@ import { anyPreset, LEDGER_PRESETS, PAPER_BYTE_CODEC, PRESETS, type FfnType, typ
 import { byteCodecLedger, ledger, vocabularyReduction, type LedgerGroup } from "../../lib/ledger.js";
 import { parameterShapes, TinyLM } from "../../lib/model.js";
 import { paramsReport } from "../../lib/cli/params.js";
+import { pooledConfig, pooledParameterShapes } from "../../lib/pooled.js";
 import { Rng } from "../../lib/rng.js";
 
 await initNode();
@@ -131,5 +132,17 @@ test("the byte-level presets spend 90–97% fewer parameters on ids than GPT-2's
     assert.ok(v.reductionVsTied > 0.9 && v.reductionVsTied < 0.96, `${name} vs tied: ${v.reductionVsTied}`);
     assert.ok(v.reductionVsUntied > 0.95 && v.reductionVsUntied < 0.98, `${name} vs untied: ${v.reductionVsUntied}`);
     assert.ok(1 - v.totals.model / v.totals.gpt2Tied < v.reductionVsTied, `${name}: the whole model shrinks by less than its vocabulary part`);
+  }
+});
+
+test("the ledger's byte codec counts exactly the byte embedding, encoder and decoder of the pooled model in lib/pooled.ts", () => {
+  const core = PRESETS.nano.model;
+  for (const [strategy, byteDim, byteHeads, byteFfn, encoderLayers, decoderLayers] of [["stride", 32, 2, 64, 1, 2], ["word", 48, 4, 96, 2, 1]] as const) {
+    const pc = pooledConfig({ strategy, stride: 4, byteWindow: 128, byteDim, byteHeads, byteFfn, encoderLayers, decoderLayers, reconstructionWeight: 0, core });
+    const theirs = pooledParameterShapes(pc)
+      .filter((s) => s.component !== "core")
+      .reduce((n, s) => n + size(s.shape), 0);
+    const codec = { byteVocabSize: 258, byteWidth: byteDim, chunkSize: pc.maxChunk, encoderLayers, decoderLayers, byteHeads, byteFfnHidden: byteFfn, byteFfnType: "swiglu" as const, tieByteEmbeddings: true };
+    assert.equal(byteCodecLedger(codec, core.dModel).unique, theirs, strategy);
   }
 });

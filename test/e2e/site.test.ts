@@ -215,6 +215,29 @@ describe("the training page", () => {
   });
 });
 
+describe("choosing the backend on the training page", () => {
+  it("runs the precomputed model on WebGL when the reader picks it, and returns to wasm", async () => {
+    if (!existsSync(join(ROOT, "data", "runs", "nano-austen", "checkpoint.stlm"))) return;
+    const page = await session.context.newPage();
+    try {
+      const log = watchPage(page, server.origin);
+      await open(page, server, "/train");
+      const backendSelect = page.getByRole("combobox", { name: "Backend" });
+      await backendSelect.selectOption("webgl");
+      await page.locator('.stlm-backend[data-backend="webgl"]').waitFor({ timeout: 60_000 });
+      const card = page.locator('.stlm-attention-card[data-backend="webgl"]:not([data-state="none"])');
+      await card.waitFor({ timeout: 120_000 });
+      assert.equal(await card.getAttribute("data-state"), "drawn", `on WebGL the attention card says: ${await card.innerText()}`);
+      await backendSelect.selectOption("wasm");
+      await page.locator('.stlm-backend[data-backend="wasm"]').waitFor({ timeout: 60_000 });
+      await page.locator('.stlm-attention-card[data-backend="wasm"][data-state="drawn"]').waitFor({ timeout: 60_000 });
+      assertClean(log, await errorCells(page), "/train (webgl, then wasm)");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("the training page served cross-origin isolated", () => {
   it("loads the threaded wasm build without errors", async () => {
     const isolated = await startServer({ isolated: true });

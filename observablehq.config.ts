@@ -8,7 +8,8 @@ export default {
     { name: "Super tiny language models", path: "/" },
     { name: "Train a byte-level model", path: "/train" },
     { name: "Weight tying and sharing", path: "/sharing" },
-    { name: "Tokenizer-free: bytes pooled into chunks", path: "/tokenizer-free" }
+    { name: "Tokenizer-free: bytes pooled into chunks", path: "/tokenizer-free" },
+    { name: "How fast does this browser train?", path: "/bench" }
   ],
   globalStylesheets: [],
   style: "style.css",

@@ -12,7 +12,8 @@ let current: string | null = null;
 
 /** Install tfjs for lib/ and select a backend (wasm unless asked otherwise). Idempotent per backend. */
 export function initNode(prefer: "wasm" | "cpu" = "wasm"): Promise<BackendInfo> {
-  if (!ready || current !== prefer) {
+  // Something else (lib/verify.ts, a test) may have switched the backend since.
+  if (!ready || current !== prefer || tfjs.getBackend() !== prefer) {
     installTf(tfjs);
     registerKernelOverrides();
     current = prefer;

@@ -32,7 +32,12 @@ export function LossChart(
 ): HTMLElement {
   const train = runs.flatMap((r) => r.steps.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.loss / Math.LN2 })));
   const val = runs.flatMap((r) => r.evals.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.valBitsPerByte })));
-  const maxStep = Math.max(totalSteps ?? 1, ...train.map((d) => d.step), ...val.map((d) => d.step));
+  // A live run sets the x axis (its planned steps); reference runs are cut to it.
+  const own = [...train, ...val].filter((d) => !d.reference);
+  const maxStep = Math.max(totalSteps ?? 1, ...(own.length > 0 ? own : [...train, ...val]).map((d) => d.step));
+  const inView = (d: { step: number }) => d.step <= maxStep;
+  const shownTrain = train.filter(inView);
+  const shownVal = val.filter(inView);
   const labels = runs.map((r) => r.label);
   const series = labels.flatMap((l) => [`${l}: train`, `${l}: validation`]);
   const colors = runs.flatMap((r) => (r.reference ? ["#bbb", "#888"] : ["var(--theme-foreground-focus)", "#e7040f"]));
@@ -44,7 +49,7 @@ export function LossChart(
     y: { label: "bits per byte", grid: true, zero: false, nice: true },
     color: { domain: series, range: colors, legend: true },
     marks: [
-      Plot.line(train, {
+      Plot.line(shownTrain, {
         x: "step",
         y: "bpb",
         z: "run",
@@ -53,14 +58,14 @@ export function LossChart(
         strokeWidth: 1
       }),
       Plot.line(
-        train,
+        shownTrain,
         Plot.windowY(
           { k: smoothing, anchor: "end" },
           { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: train`, strokeWidth: 2, tip: true }
         )
       ),
-      Plot.line(val, { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: validation`, strokeWidth: 2, strokeDasharray: "4,3" }),
-      Plot.dot(val, { x: "step", y: "bpb", fill: (d) => `${d.run}: validation`, r: 3, tip: true })
+      Plot.line(shownVal, { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: validation`, strokeWidth: 2, strokeDasharray: "4,3" }),
+      Plot.dot(shownVal, { x: "step", y: "bpb", fill: (d) => `${d.run}: validation`, r: 3, tip: true })
     ]
   }) as HTMLElement;
   const live = runs.filter((r) => !r.reference);

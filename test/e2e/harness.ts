@@ -2,7 +2,8 @@
 // localhost port, drive Debian's Chromium through playwright-core, and record every
 // console error, page error, Framework error cell and request that leaves the origin.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { cp, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -28,12 +29,30 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Serves dist/ on a free port; `isolated` adds the COOP/COEP headers. */
+let snapshot: Promise<string> | null = null;
+
+/**
+ * A private copy of dist/, taken once per test process: a build started meanwhile
+ * (by another command in the same checkout) deletes and rewrites dist/, which would
+ * otherwise break pages half-way through a test.
+ */
+export function distSnapshot(): Promise<string> {
+  snapshot ??= (async () => {
+    const dist = join(ROOT, "dist");
+    if (!(await stat(join(dist, "index.html")).catch(() => null))?.isFile()) {
+      throw new Error("dist/ holds no built site: run `npm run build` first (npm run test:e2e does).");
+    }
+    const copy = await mkdtemp(join(tmpdir(), "stlm-dist-"));
+    process.once("exit", () => rmSync(copy, { recursive: true, force: true }));
+    await cp(dist, copy, { recursive: true });
+    return copy;
+  })();
+  return snapshot;
+}
+
+/** Serves (a copy of) dist/ on a free port; `isolated` adds the COOP/COEP headers. */
 export async function startServer({ isolated = false } = {}): Promise<Server> {
-  const dist = join(ROOT, "dist");
-  if (!(await stat(dist).catch(() => null))?.isDirectory()) {
-    throw new Error("dist/ does not exist: run `npm run build` first (npm run test:e2e does).");
-  }
+  const dist = await distSnapshot();
   const args = [join(ROOT, "scripts", "serve.mjs"), "--port", "0", "--root", dist, ...(isolated ? ["--isolated"] : [])];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const url = await new Promise<string>((ok, fail) => {
@@ -65,7 +84,8 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Session> {
+/** `webgpu` drops --disable-gpu and asks for WebGPU on SwiftShader (a software adapter: slow, but real). */
+export async function launchBrowser({ webgpu = false }: { webgpu?: boolean } = {}): Promise<Session> {
   if (!(await stat(CHROMIUM).catch(() => null))) {
     throw new Error(`No Chromium at ${CHROMIUM}: run \`apt-get install -y chromium\` or set CHROMIUM_PATH.`);
   }
@@ -73,7 +93,9 @@ export async function launchBrowser(): Promise<Session> {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: webgpu
+      ? [...CHROMIUM_FLAGS.filter((f) => f !== "--disable-gpu"), "--enable-unsafe-webgpu", "--use-angle=swiftshader", "--use-webgpu-adapter=swiftshader"]
+      : CHROMIUM_FLAGS,
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true
   });

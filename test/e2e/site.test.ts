@@ -6,11 +6,11 @@ import { mkdir, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { errorCells, launchBrowser, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, type Session } from "./harness.js";
+import { distSnapshot, errorCells, launchBrowser, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, type Session } from "./harness.js";
 
 const TRAIN_STEPS = 30;
 
-/** Pages to check: every .html under dist/ except Framework's 404. */
+/** Pages to check: every .html of the built site except Framework's 404. */
 async function builtPages(): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string, prefix: string) => {
@@ -20,7 +20,7 @@ async function builtPages(): Promise<string[]> {
       else if (entry.name.endsWith(".html") && entry.name !== "404.html") out.push(`/${prefix}${entry.name.replace(/(index)?\.html$/, "")}`);
     }
   };
-  await walk(join(ROOT, "dist"), "");
+  await walk(await distSnapshot(), "");
   return out.sort();
 }
 

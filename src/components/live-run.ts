@@ -8,6 +8,7 @@ import { bitsPerByte } from "../lib/eval.js";
 import { TinyLM } from "../lib/model.js";
 import { sample } from "../lib/sample.js";
 import { decodeBytes, encodeText } from "../lib/tokenizer.js";
+import { tf } from "../lib/tf.js";
 import { Trainer, type TrainerState } from "../lib/trainer.js";
 
 export type RunStatus = "idle" | "preparing" | "running" | "paused" | "done" | "stopped" | "loaded" | "error";
@@ -54,6 +55,8 @@ export interface RunSnapshot {
   etaMs?: number;
   /** Grows whenever the weights the page shows change enough to redraw (an evaluation, the end, a load). */
   modelVersion: number;
+  /** Tensors alive in tfjs when this snapshot was taken: a count that keeps growing is a leak. */
+  tensors?: number;
 }
 
 const SAMPLE_BYTES = 200;
@@ -299,7 +302,13 @@ export class LiveRun {
 
   private emit(): void {
     this.lastNotify = performance.now();
-    const s = { ...this.snapshot, steps: this.snapshot.steps.slice(), evals: this.snapshot.evals.slice(), samples: this.snapshot.samples.slice() };
+    const s = {
+      ...this.snapshot,
+      steps: this.snapshot.steps.slice(),
+      evals: this.snapshot.evals.slice(),
+      samples: this.snapshot.samples.slice(),
+      tensors: tf.memory().numTensors
+    };
     for (const l of this.listeners) l(s);
   }
 

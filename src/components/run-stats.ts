@@ -23,6 +23,7 @@ export function RunStats(run: RunSnapshot, { backend, totalSteps }: RunStatsOpti
     ${item("elapsed", formatDuration(last?.elapsedMs), "elapsed")}
     ${item("ETA", run.status === "running" || run.status === "paused" ? formatDuration(run.etaMs) : "–", "eta")}
     ${item("parameters", run.parameterCount ? formatCount(run.parameterCount) : "–", "parameters")}
+    ${item("tensors in memory", run.tensors !== undefined ? String(run.tensors) : "–", "tensors")}
     ${item("backend", backend, "backend")}
   </dl>` as HTMLElement;
 }

@@ -202,6 +202,15 @@ describe("the training page", () => {
     await page.locator('.stlm-stats [data-stat="status"]', { hasText: /^loaded$/ }).waitFor({ timeout: 10_000 });
     assert.match(await page.locator(".stlm-chart-card h2").innerText(), /Loaded round-trip\.stlm \(checkpoint at step 30/);
     await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
+
+    // Loading replaces the model: loading the same checkpoint again leaves as many tensors alive.
+    const tensors = page.locator('.stlm-stats [data-stat="tensors"]');
+    const afterFirst = Number(await tensors.innerText());
+    await page.getByLabel("Load a checkpoint file").setInputFiles({ name: "again.stlm", mimeType: "application/octet-stream", buffer: bytes });
+    await page.locator(".stlm-chart-card h2", { hasText: "Loaded again.stlm" }).waitFor({ timeout: 30_000 });
+    await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
+    assert.ok(afterFirst > 0);
+    assert.equal(Number(await tensors.innerText()), afterFirst, "tensors alive after loading the same checkpoint twice");
   });
 
   it("saves a checkpoint in IndexedDB and loads it back", async () => {

@@ -10,7 +10,7 @@
 import path from "node:path";
 import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, loadEvalSet, REPO_ROOT } from "../lib/node/data.js";
-import { writeJson } from "../lib/node/files.js";
+import { writeFileAtomic } from "../lib/node/files.js";
 import { tf } from "../lib/tf.js";
 import { Trainer } from "../lib/trainer.js";
 import { bitsPerByte, minimalPairs, nextSentence } from "../lib/eval.js";
@@ -58,8 +58,8 @@ for (const kind of kinds) {
   const train = { ...preset.train, steps, warmupSteps: Math.min(50, Math.floor(steps / 10)), evalEvery: Math.max(1, Math.floor(steps / 6)), evalBytes: 4096, seed };
   log(`${preset.label}: ${stepMs.toFixed(0)} ms/step -> ${steps} steps in ${budgetMs / 1000} s`);
 
-  const built = buildModel(config, corpus.train, seed);
   const tensorsBefore = tf.memory().numTensors;
+  const built = buildModel(config, corpus.train, seed);
   const trainer = new Trainer({
     model: built.model,
     data: built.data,
@@ -106,12 +106,11 @@ for (const kind of kinds) {
     evalSeconds: round(evalSeconds),
     curve,
     losses,
-    trace: trace ? { text: TRACE_TEXT, spans: trace.spans, attention: trace.attention.at(-1)!.map((h) => h.map((r) => r.map(round))) } : null,
-    tensorsLeaked: 0
+    trace: trace ? { text: TRACE_TEXT, spans: trace.spans, attention: trace.attention.at(-1)!.map((h) => h.map((r) => r.map(round))) } : null
   };
   trainer.dispose();
   built.model.dispose();
-  run.tensorsLeaked = tf.memory().numTensors - tensorsBefore;
+  if (tf.memory().numTensors > tensorsBefore) log(`  warning: ${tf.memory().numTensors - tensorsBefore} tensors leaked`);
   log(`  ${preset.label}: val ${run.valBitsPerByte}, test ${run.testBitsPerByte} bits/byte, ${run.bytesPerSecond} bytes/s, ${run.parameters} parameters`);
   runs.push(run);
 }
@@ -121,7 +120,8 @@ function round(x: number): number {
 }
 
 const out = path.join(REPO_ROOT, "data", "runs", "tokenizer-free", `${corpusName}.json`);
-await writeJson(out, {
+// One line: the attention traces and curves are many small numbers.
+await writeFileAtomic(out, JSON.stringify({
   corpus: corpusName,
   budgetSeconds: budgetMs / 1000,
   evalBytes,
@@ -131,5 +131,5 @@ await writeJson(out, {
   command: `node --import tsx scripts/tokenizer-free-compare.ts ${process.argv.slice(2).join(" ")}`.trim(),
   createdAt: new Date().toISOString(),
   runs
-});
+}) + "\n");
 log(`wrote ${out}`);

@@ -8,7 +8,7 @@ import { encodeText } from "../tokenizer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";
-import { parseFlags, UsageError } from "./args.js";
+import { parseFlags, UsageError, type Flags } from "./args.js";
 
 export const TOKENIZE_HELP = `stlm tokenize --strategy S --text TEXT [--stride K] [--max-chunk N] [--corpus C] [--vocab N] [--checkpoint DIR] [--json]
 
@@ -26,12 +26,29 @@ number of chunks and bytes per chunk. Strategies:
 Chunks are at most --max-chunk N bytes (default ${DEFAULT_MAX_CHUNK}; 16 for learned).
 A chunk that is not whole UTF-8 is shown as hex bytes <e6 97>.`;
 
+const FLAGS = { strategy: "string", text: "string", stride: "number", "max-chunk": "number", corpus: "string", vocab: "number", checkpoint: "string", json: "boolean" } as const;
+
 export async function tokenizeCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(
-    argv,
-    { strategy: "string", text: "string", stride: "number", "max-chunk": "number", corpus: "string", vocab: "number", checkpoint: "string", json: "boolean" },
-    "tokenize"
+  const f = parseFlags(argv, FLAGS, "tokenize");
+  const { strategy, bytes, spans, notes } = await tokenizeFromFlags(f);
+  if (f.json) {
+    process.stdout.write(JSON.stringify({ strategy, notes, spans, chunks: spans.map(([s, e]) => showChunk(bytes.subarray(s, e))) }) + "\n");
+    return;
+  }
+  for (const n of notes) process.stderr.write(`${n}\n`);
+  process.stdout.write(formatChunks(bytes, spans) + "\n");
+}
+
+/** The chunks as [chunk][chunk]..., then a line with their count and mean length. */
+export function formatChunks(bytes: Uint8Array, spans: readonly Span[]): string {
+  return (
+    spans.map(([s, e]) => `[${showChunk(bytes.subarray(s, e))}]`).join("") +
+    `\n${spans.length} chunks, ${bytes.length} bytes, ${(bytes.length / Math.max(1, spans.length)).toFixed(2)} bytes per chunk`
   );
+}
+
+/** The spans a strategy gives the text of parsed `stlm tokenize` flags, with notes on where its boundaries came from. */
+export async function tokenizeFromFlags(f: Flags): Promise<{ strategy: Strategy; bytes: Uint8Array; spans: Span[]; notes: string[] }> {
   const strategy = f.strategy as Strategy | undefined;
   if (!strategy || !STRATEGIES.includes(strategy)) throw new UsageError(`stlm tokenize: --strategy must be one of ${STRATEGIES.join(", ")}`);
   if (f.text === undefined) throw new UsageError("stlm tokenize: --text TEXT is required (the text to cut into chunks)");
@@ -87,20 +104,13 @@ export async function tokenizeCommand(argv: string[]): Promise<void> {
       break;
     }
   }
-  const chunks = spans.map(([s, e]) => bytes.subarray(s, e));
-  if (f.json) {
-    process.stdout.write(JSON.stringify({ strategy, notes, spans, chunks: chunks.map(show) }) + "\n");
-    return;
-  }
-  for (const n of notes) process.stderr.write(`${n}\n`);
-  process.stdout.write(chunks.map((c) => `[${show(c)}]`).join("") + "\n");
-  process.stdout.write(`${spans.length} chunks, ${bytes.length} bytes, ${(bytes.length / Math.max(1, spans.length)).toFixed(2)} bytes per chunk\n`);
+  return { strategy, bytes, spans, notes };
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 
 /** A chunk as text (newlines and tabs escaped), or as hex bytes when it is not whole UTF-8. */
-function show(chunk: Uint8Array): string {
+export function showChunk(chunk: Uint8Array): string {
   try {
     return strict.decode(chunk).replace(/\n/g, "\\n").replace(/\t/g, "\\t");
   } catch {

@@ -147,3 +147,19 @@ test("token windows start with START and predict the next token", () => {
   assert.equal(x[0], 99);
   assert.deepEqual([x[1], x[2]], [y[0], y[1]]);
 });
+
+test("a pooled model survives a checkpoint round trip with its config and BPE", async () => {
+  const { encodeCheckpoint, decodeCheckpoint } = await import("../../lib/checkpoint.js");
+  const { buildModel, tokenizerFreeCheckpoint, tokenizerFreeFromCheckpoint } = await import("../../lib/tokenizer-free.js");
+  const built = buildModel(tinyPooled({ strategy: "bpe", bpe: BPE }), TEXT, 7);
+  const { train } = tinyConfigs();
+  const bytes = encodeCheckpoint(await tokenizerFreeCheckpoint(built, train, { note: "test" }));
+  const back = tokenizerFreeFromCheckpoint(decodeCheckpoint(bytes))!;
+  const x = tf.tensor2d(Int32Array.from(TEXT.subarray(0, 32)), [1, 32], "int32") as Tensor2D;
+  const y = tf.tensor2d(Int32Array.from(TEXT.subarray(1, 33)), [1, 32], "int32") as Tensor2D;
+  const a = tf.tidy(() => built.scorer.tokenLogProbs(x, y)).dataSync();
+  const b = tf.tidy(() => back.scorer.tokenLogProbs(x, y)).dataSync();
+  assert.deepEqual(Array.from(b), Array.from(a));
+  built.model.dispose();
+  back.model.dispose();
+});

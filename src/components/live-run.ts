@@ -55,6 +55,8 @@ export interface RunSnapshot {
   etaMs?: number;
   /** Grows whenever the weights the page shows change enough to redraw (an evaluation, the end, a load). */
   modelVersion: number;
+  /** Which training run this is: 1 for the first started on the page, and so on. */
+  runNumber: number;
   /** Tensors alive in tfjs when this snapshot was taken: a count that keeps growing is a leak. */
   tensors?: number;
 }
@@ -62,7 +64,9 @@ export interface RunSnapshot {
 const SAMPLE_BYTES = 200;
 const NOTIFY_INTERVAL_MS = 150;
 
-const EMPTY: RunSnapshot = { status: "idle", label: "", steps: [], evals: [], samples: [], modelVersion: 0 };
+function emptySnapshot(modelVersion: number, runNumber: number): RunSnapshot {
+  return { status: "idle", label: "", steps: [], evals: [], samples: [], modelVersion, runNumber };
+}
 
 export interface LiveRunOptions {
   /** Recorded in checkpoints this run saves. */
@@ -70,11 +74,16 @@ export interface LiveRunOptions {
 }
 
 export class LiveRun {
-  private snapshot: RunSnapshot = EMPTY;
+  private snapshot: RunSnapshot = emptySnapshot(0, 0);
   private listeners = new Set<(s: RunSnapshot) => void>();
   private current: TinyLM | null = null;
   private trainer: Trainer | null = null;
-  private running: Promise<void> | null = null;
+  // start() and load() run one after another on this chain, so two runs never
+  // share the model; each gets a token that a later start, load or stop cancels.
+  private queue: Promise<unknown> = Promise.resolve();
+  private token: { cancelled: boolean } = { cancelled: false };
+  /** start() and load() calls queued or under way. */
+  private busy = 0;
   private lastNotify = 0;
   private pendingNotify: ReturnType<typeof setTimeout> | null = null;
   private disposed = false;
@@ -99,11 +108,10 @@ export class LiveRun {
   }
 
   /** Stops any run under way, then trains a fresh model on the request. */
-  async start(request: RunRequest): Promise<void> {
+  start(request: RunRequest): Promise<void> {
     this.assertLive();
-    await this.stopAndWait();
-    this.running = this.train(request);
-    return this.running;
+    const token = this.takeTurn();
+    return this.enqueue(() => (token.cancelled ? undefined : this.train(request, token)));
   }
 
   pause(): void {
@@ -115,6 +123,7 @@ export class LiveRun {
   }
 
   stop(): void {
+    this.token.cancelled = true;
     this.trainer?.stop();
   }
 
@@ -127,8 +136,12 @@ export class LiveRun {
     this.assertLive();
     const ckpt = decodeCheckpoint(bytes, label);
     // The page loads its precomputed model while the reader may already have pressed Run.
-    if (onlyIfIdle && this.snapshot.status !== "idle") return false;
-    if (!onlyIfIdle) await this.stopAndWait();
+    if (onlyIfIdle && (this.snapshot.status !== "idle" || this.busy > 0)) return false;
+    const token = this.takeTurn();
+    return this.enqueue(() => (token.cancelled || this.disposed ? false : this.adopt(ckpt, label)));
+  }
+
+  private adopt(ckpt: ReturnType<typeof decodeCheckpoint>, label: string): boolean {
     const model = modelFromCheckpoint(ckpt);
     this.trainer?.dispose();
     this.trainer = null;
@@ -137,14 +150,13 @@ export class LiveRun {
     const step = ckpt.trainer?.step;
     this.update(
       {
-        ...EMPTY,
+        ...emptySnapshot(this.snapshot.modelVersion + 1, this.snapshot.runNumber),
         status: "loaded",
         label,
         message: step !== undefined ? `checkpoint at step ${step}` : "weights-only checkpoint",
         model: model.config,
         train: ckpt.trainConfig,
-        parameterCount: model.parameterCount(),
-        modelVersion: this.snapshot.modelVersion + 1
+        parameterCount: model.parameterCount()
       },
       true
     );
@@ -184,27 +196,36 @@ export class LiveRun {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.token.cancelled = true;
     this.trainer?.stop();
-    const finish = () => {
+    void this.queue.then(() => {
       this.trainer?.dispose();
       this.trainer = null;
       this.current?.dispose();
       this.current = null;
-    };
-    if (this.running) this.running.then(finish, finish);
-    else finish();
+    });
     if (this.pendingNotify) clearTimeout(this.pendingNotify);
     this.listeners.clear();
   }
 
-  private async stopAndWait(): Promise<void> {
+  /** Cancels whatever start or load came before, and returns the new one's token. */
+  private takeTurn(): { cancelled: boolean } {
+    this.token.cancelled = true;
     this.trainer?.stop();
-    await this.running?.catch(() => undefined);
+    this.token = { cancelled: false };
+    return this.token;
   }
 
-  private async train(request: RunRequest): Promise<void> {
+  private enqueue<T>(work: () => T | Promise<T>): Promise<T> {
+    this.busy += 1;
+    const result = this.queue.then(work).finally(() => (this.busy -= 1));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async train(request: RunRequest, token: { cancelled: boolean }): Promise<void> {
     const label = `${request.preset} on ${request.corpus.name}`;
-    this.update({ ...EMPTY, status: "preparing", label, modelVersion: this.snapshot.modelVersion }, true);
+    this.update({ ...emptySnapshot(this.snapshot.modelVersion, this.snapshot.runNumber + 1), status: "preparing", label }, true);
     let corpus: Corpus;
     let configs: { model: ModelConfig; train: TrainConfig };
     try {
@@ -227,10 +248,13 @@ export class LiveRun {
       return;
     }
 
+    if (token.cancelled || this.disposed) {
+      if (this.token === token && !this.disposed) this.update({ ...this.snapshot, status: "stopped" }, true);
+      return;
+    }
     this.trainer?.dispose();
     this.trainer = null;
     this.current?.dispose();
-    if (this.disposed) return;
     const model = TinyLM.create(configs.model, request.seed);
     this.current = model;
     const trainer = new Trainer({

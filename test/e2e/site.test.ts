@@ -142,9 +142,11 @@ describe("the training page", () => {
     await stepsBox.fill(String(TRAIN_STEPS));
     await stepsBox.dispatchEvent("input");
     await page.getByRole("radio", { name: "nano" }).check();
+    // Pressed twice: the second press stops the first run, whether loading its corpus or training, and starts afresh.
+    await page.locator(".stlm-run").click();
     await page.locator(".stlm-run").click();
 
-    const seen: number[] = [];
+    const seenByRun = new Map<string, number[]>();
     const card = page.locator(".stlm-chart-card");
     const chartSteps = async () => Number(await card.locator(".stlm-loss-chart").getAttribute("data-steps"));
     const deadline = Date.now() + 180_000;
@@ -153,11 +155,14 @@ describe("the training page", () => {
     while (Date.now() < deadline) {
       status = await card.getAttribute("data-status");
       if ((await card.getAttribute("data-source")) === "live") {
+        const runNumber = (await card.getAttribute("data-run")) ?? "?";
+        const seen = seenByRun.get(runNumber) ?? [];
+        seenByRun.set(runNumber, seen);
         const steps = await chartSteps().catch(() => NaN);
         if (!Number.isNaN(steps) && seen.at(-1) !== steps) seen.push(steps);
       }
       if (status === "done" || status === "error") break;
-      if (!pausedOnce && status === "running" && (seen.at(-1) ?? 0) >= 5) {
+      if (!pausedOnce && status === "running" && Math.max(0, ...[...seenByRun.values()].map((s) => s.at(-1) ?? 0)) >= 5) {
         pausedOnce = true;
         await page.locator(".stlm-pause").click();
         await page.locator('.stlm-chart-card[data-status="paused"]').waitFor({ timeout: 20_000 });
@@ -174,6 +179,7 @@ describe("the training page", () => {
 
     const chart = page.locator(".stlm-chart-card .stlm-loss-chart");
     assert.equal(await chart.getAttribute("data-steps"), String(TRAIN_STEPS));
+    const seen = seenByRun.get((await card.getAttribute("data-run")) ?? "?") ?? [];
     assert.ok(seen.length >= 3, `the chart should redraw as steps arrive; it showed step counts ${seen.join(", ")}`);
     assert.deepEqual(seen, [...seen].sort((a, b) => a - b), "step counts only grow");
     const first = Number(await chart.getAttribute("data-first-loss"));

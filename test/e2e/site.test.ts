@@ -230,6 +230,34 @@ describe("the training page", () => {
   });
 });
 
+describe("training on the reader's own text", () => {
+  it("trains on pasted text and evaluates on its last tenth", async () => {
+    const page = await session.context.newPage();
+    try {
+      const log = watchPage(page, server.origin);
+      await open(page, server, "/train");
+      await page.getByRole("combobox", { name: "Corpus" }).selectOption("your own text");
+      const sentences = ["The cat sat on the mat.", "A dog ran in the park.", "Birds sing at dawn.", "Rain fell all night."];
+      const text = Array.from({ length: 600 }, (_, i) => sentences[(i * 7) % 4]).join(" ") + "\n";
+      await page.getByLabel("Your own training text").fill(text);
+      await page.locator(".stlm-text-source .stlm-status", { hasText: `${text.length.toLocaleString("en-US")} bytes of UTF-8 text` }).waitFor();
+      const stepsBox = page.getByRole("spinbutton", { name: "Steps" });
+      await stepsBox.fill("10");
+      await stepsBox.dispatchEvent("input");
+      await page.locator(".stlm-run").click();
+      const card = page.locator('.stlm-chart-card[data-source="live"]');
+      await card.and(page.locator('[data-status="done"], [data-status="error"]')).waitFor({ timeout: 120_000 });
+      assert.equal(await card.getAttribute("data-status"), "done", await page.locator(".stlm-stats-card").innerText());
+      assert.match(await card.locator("h2").innerText(), /Live run: nano on the pasted text/);
+      assert.equal(await card.locator(".stlm-loss-chart").getAttribute("data-steps"), "10");
+      assert.ok(Number(await page.locator('.stlm-stats [data-stat="val"]').innerText()) > 0);
+      assertClean(log, await errorCells(page), "/train (own text)");
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe("choosing the backend on the training page", () => {
   it("runs the precomputed model on WebGL when the reader picks it, and returns to wasm", async () => {
     if (!existsSync(join(ROOT, "data", "runs", "nano-austen", "checkpoint.stlm"))) return;

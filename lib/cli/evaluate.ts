@@ -2,6 +2,7 @@
 import { CORPUS_NAMES } from "../data.js";
 import { bitsPerByte, minimalPairs, nextSentence } from "../eval.js";
 import { modelFromCheckpoint } from "../checkpoint.js";
+import { tokenizerFreeFromCheckpoint } from "../tokenizer-free.js";
 import { sample } from "../sample.js";
 import { decodeBytes, encodeText } from "../tokenizer.js";
 import { initNode } from "../node/runtime.js";
@@ -26,7 +27,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, { checkpoint: "string", json: "boolean", "max-bytes": "number", limit: "number" }, "eval");
   if (f.checkpoint === undefined) throw new UsageError("stlm eval: --checkpoint DIR is required");
   await initNode();
-  const model = modelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
+  const ckpt = await loadCheckpointFile(String(f.checkpoint));
+  // A pooled or BPE-token checkpoint (lib/tokenizer-free.ts) is scored on bytes through its scorer.
+  const tokenizerFree = tokenizerFreeFromCheckpoint(ckpt);
+  const model = tokenizerFree
+    ? { blockSize: tokenizerFree.scorer.blockSize, tokenLogProbs: tokenizerFree.scorer.tokenLogProbs.bind(tokenizerFree.scorer), parameterCount: () => tokenizerFree.model.parameterCount(), dispose: () => tokenizerFree.model.dispose() }
+    : modelFromCheckpoint(ckpt);
   const say = (s: string) => {
     if (!f.json) process.stderr.write(s);
   };

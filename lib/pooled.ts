@@ -8,6 +8,9 @@
 //         -> linear to maxChunk x byteDim -> small bidirectional blocks
 //         -> byte head (tied to the byte embedding): all bytes of the NEXT chunk at once.
 //
+// (With causalDecoder on, the decoder also reads the bytes before each slot in its
+// own chunk: a variant that is not in the paper; see PooledConfig.causalDecoder.)
+//
 // Where chunks end is a boundary strategy (lib/boundaries.ts): fixed stride,
 // words, a BPE that lib/ trained, GPT-2's BPE, or a learned predictor.
 //
@@ -83,6 +86,13 @@ export interface PooledConfig {
   decoderLayers: number;
   /** Weight of the auxiliary loss that reconstructs each chunk from its own pooled vector (0: off). */
   reconstructionWeight: number;
+  /**
+   * false (the STLM paper's decoder): the bytes of a chunk are predicted in parallel,
+   * each from the chunks before it only. true: each byte also sees the bytes before
+   * it in its own chunk (the previous byte's embedding is added to its slot and the
+   * decoder blocks are causal), so p(chunk) factorises byte by byte.
+   */
+  causalDecoder?: boolean;
   /** The causal core over chunks; its vocabSize is unused and its blockSize is set from byteWindow. */
   core: ModelConfig;
   /** The BPE whose token boundaries the "bpe" strategy uses. */
@@ -422,7 +432,7 @@ export class PooledLM {
     const shifted = tf.concat([start, tf.slice(tf.reshape(pooled, [B, C, D]), [0, 0, 0], [B, C - 1, D])], 1); // [B, C, D]
     const { out, attention } = this.core(tf.reshape(shifted, [B * C, D]) as Tensor2D, B, C, rng, options.trace ?? false);
 
-    const logits = this.decode(out); // [B*C*L, V]
+    const logits = this.decode(out, batch.ids); // [B*C*L, V]
     return options.trace ? { logits, pooled, trace: { attention } } : { logits, pooled };
   }
 
@@ -452,19 +462,29 @@ export class PooledLM {
     return { out: rmsNorm(x, this.param("core.norm") as unknown as Tensor1D, c.normEps), attention };
   }
 
-  /** Chunk vectors [N, D] -> byte logits [N*L, V] for the L slots of each. */
-  private decode(v: Tensor2D): Tensor2D {
+  /**
+   * Chunk vectors [N, D] -> byte logits [N*L, V] for the L slots of each. A causal
+   * decoder also reads `ids` [N*L], the bytes being predicted, shifted by one slot.
+   */
+  private decode(v: Tensor2D, ids: Int32Array): Tensor2D {
     const c = this.config;
     const N = v.shape[0];
     const L = c.maxChunk;
     const E = c.byteDim;
     let h = tf.reshape(linear(v, this.param("decoder.expand")), [N, L, E]) as Tensor3D;
-    h = this.byteBlocks("decoder", c.decoderLayers, h, null);
+    let mask: Tensor4D | null = null;
+    if (c.causalDecoder) {
+      const previous = new Int32Array(N * L).fill(PAD); // slot 0 reads PAD: "start of chunk"
+      for (let n = 0; n < N; n++) for (let i = 1; i < L; i++) previous[n * L + i] = ids[n * L + i - 1];
+      h = tf.add(h, tf.reshape(lookup(this.param("byteEmbed"), tf.tensor1d(previous, "int32")), [N, L, E])) as Tensor3D;
+      mask = tf.reshape(tf.tensor2d(causalMask(L), [L, L]), [1, 1, L, L]) as Tensor4D;
+    }
+    h = this.byteBlocks("decoder", c.decoderLayers, h, mask);
     const flat = rmsNorm(tf.reshape(h, [N * L, E]) as Tensor2D, this.param("decoder.norm") as unknown as Tensor1D, c.core.normEps);
     return linearTransposed(flat, this.param("byteEmbed")); // [N*L, V]
   }
 
-  /** Bidirectional pre-norm blocks over the L bytes of each chunk: h [N, L, E]; keyMask [N, 1, 1, L] additive, or none. */
+  /** Pre-norm blocks over the L bytes of each chunk: h [N, L, E]; an additive mask ([N, 1, 1, L] padding or [1, 1, L, L] causal), or none. */
   private byteBlocks(prefix: string, layers: number, h: Tensor3D, keyMask: Tensor4D | null): Tensor3D {
     const c = this.config;
     const [N, L, E] = h.shape;
@@ -558,7 +578,7 @@ export class PooledLM {
       if (ratePenalty) loss = tf.add(loss, ratePenalty);
       if (this.config.reconstructionWeight > 0) {
         const { pooled } = this.forwardChunks(batch, options);
-        const rec = targetLogProbs(this.decode(pooled), tf.tensor1d(batch.ids, "int32"));
+        const rec = targetLogProbs(this.decode(pooled, batch.ids), tf.tensor1d(batch.ids, "int32"));
         const recLoss = tf.div(tf.neg(tf.sum(tf.mul(rec, target))), Math.max(1, batch.targetMask.reduce((a, b) => a + b, 0)));
         loss = tf.add(loss, tf.mul(recLoss, this.config.reconstructionWeight));
       }

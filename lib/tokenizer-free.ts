@@ -24,6 +24,8 @@ export interface TokenizerFreePreset {
   label: string;
   description: string;
   train: TrainConfig;
+  /** Pooled presets: the decoder reads earlier bytes of the chunk it writes (not in the paper). */
+  causalDecoder?: boolean;
 }
 
 /** Vocabulary of the BPE that lib/ trains for the BPE-pooled and BPE-token models. */
@@ -36,6 +38,7 @@ const baseTrain: TrainConfig = { ...micro.train, evalBytes: 8192 };
 export const TOKENIZER_FREE_PRESETS: Record<string, TokenizerFreePreset> = {
   "bytes-micro": { name: "bytes-micro", kind: "bytes", label: "plain bytes", description: "the micro byte model: d_model 128, 4 layers, context 128 bytes (~0.89M)", train: { ...baseTrain, batchSize: 16 } },
   "pooled-stride4": { name: "pooled-stride4", kind: "stride", label: "stride-4 pooled", description: "bytes pooled 4 at a time; 512-byte context = 128 chunks; byte encoder/decoder width 128, 1 block each; core d_model 128 x 2 layers (~0.87M)", train: { ...baseTrain, batchSize: 4 } },
+  "pooled-stride4-causal": { name: "pooled-stride4-causal", kind: "stride", label: "stride-4 pooled, causal decoder", description: "as pooled-stride4, but each byte of a chunk is decoded seeing the bytes before it in that chunk (not in the paper) (~0.87M)", train: { ...baseTrain, batchSize: 4 }, causalDecoder: true },
   "pooled-word": { name: "pooled-word", kind: "word", label: "word pooled", description: "chunks at word boundaries (at most 12 bytes); 512-byte context (~1.0M)", train: { ...baseTrain, batchSize: 4 } },
   "pooled-bpe": { name: "pooled-bpe", kind: "bpe", label: "BPE pooled", description: `chunks at the tokens of a ${BPE_VOCAB}-token BPE trained on the corpus (at most 12 bytes); 512-byte context (~1.0M)`, train: { ...baseTrain, batchSize: 4 } },
   "pooled-learned": { name: "pooled-learned", kind: "learned", label: "learned pooled", description: "a boundary predictor trained jointly: chunks of 3-16 bytes, rate pulled toward 0.25; 512-byte context (~1.07M)", train: { ...baseTrain, batchSize: 4 } },
@@ -47,7 +50,7 @@ export const COMPARISON_ORDER: ComparisonKind[] = ["bytes", "stride", "bpe", "le
 export type TokenizerFreeConfig = { kind: "bytes"; model: ModelConfig } | PooledConfig | TokenModelConfig;
 
 /** The model config of a preset; BPE kinds need the BPE (trainBpe on the training split). */
-export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow = 512): TokenizerFreeConfig {
+export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow = 512, { causalDecoder = false }: { causalDecoder?: boolean } = {}): TokenizerFreeConfig {
   const core: ModelConfig = { ...micro.model, nLayer: 2 };
   if (kind === "bytes") return { kind: "bytes", model: { ...micro.model } };
   if (kind === "bpe-tokens") {
@@ -65,6 +68,7 @@ export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow 
     encoderLayers: 1,
     decoderLayers: 1,
     reconstructionWeight: 0,
+    causalDecoder,
     core,
     bpe: kind === "bpe" ? bpe : undefined
   });
@@ -100,7 +104,7 @@ export function buildModel(config: TokenizerFreeConfig, trainBytes: Uint8Array, 
 /** Build a preset's model for a corpus, training the BPE on its training split when the preset needs one. */
 export function buildPreset(preset: TokenizerFreePreset, trainBytes: Uint8Array, seed: number): BuiltModel {
   const bpe = preset.kind === "bpe" || preset.kind === "bpe-tokens" ? trainBpe(trainBytes, BPE_VOCAB) : undefined;
-  return buildModel(tokenizerFreeConfig(preset.kind, bpe), trainBytes, seed);
+  return buildModel(tokenizerFreeConfig(preset.kind, bpe, 512, { causalDecoder: preset.causalDecoder }), trainBytes, seed);
 }
 
 /** The Checkpoint fields for a built model (weights, configs; trainer state optional). */

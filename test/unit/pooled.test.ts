@@ -61,6 +61,25 @@ for (const strategy of ["stride", "word"] as const) {
   });
 }
 
+test("with a causal decoder, a byte's prediction depends on earlier bytes of its chunk but never on itself or later ones", async () => {
+  const model = PooledLM.create(tinyPooled({ strategy: "stride", stride: 4, causalDecoder: true }), 6);
+  const row = encodeText("the cat sat on a mat, oh yes");
+  const spans = strideSpans(row.length, 4);
+  const j = 3;
+  const i = 2; // perturb byte 2 of chunk 3 and everything after it
+  const from = spans[j][0] + i;
+  const perturbed = row.map((b, k) => (k >= from ? (b + 17) % 256 : b));
+  const a = await slotLogits(model, row, spans);
+  const b = await slotLogits(model, perturbed, spans);
+  const V = 258;
+  const slot = (c: number, s: number) => (c * model.config.maxChunk + s) * V;
+  for (let k = 0; k < slot(j, i + 1); k++) assert.ok(Math.abs(a[k] - b[k]) < 1e-5, `slot ${Math.floor(k / V)} changed`);
+  let changed = 0;
+  for (let k = slot(j, i + 1); k < slot(j, i + 2); k++) changed = Math.max(changed, Math.abs(a[k] - b[k]));
+  assert.ok(changed > 1e-4, "the next byte of the same chunk does see it");
+  model.dispose();
+});
+
 test("lookup's gradient matches finite differences", () => {
   const table = tf.tensor2d([0.1, -0.2, 0.3, 0.5, 0.7, -1.1], [3, 2]);
   const ids = tf.tensor1d([2, 0, 2], "int32") as Tensor1D;

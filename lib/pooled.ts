@@ -476,7 +476,9 @@ export class PooledLM {
     if (c.causalDecoder) {
       const previous = new Int32Array(N * L).fill(PAD); // slot 0 reads PAD: "start of chunk"
       for (let n = 0; n < N; n++) for (let i = 1; i < L; i++) previous[n * L + i] = ids[n * L + i - 1];
-      h = tf.add(h, tf.reshape(lookup(this.param("byteEmbed"), tf.tensor1d(previous, "int32")), [N, L, E])) as Tensor3D;
+      // Scaled by 1 so that add()'s two gradients are not both the same tensor: on the
+      // wasm backend (with lib/node's kernel overrides) that gave NaN gradients here.
+      h = tf.add(h, tf.mul(tf.reshape(lookup(this.param("byteEmbed"), tf.tensor1d(previous, "int32")), [N, L, E]), 1)) as Tensor3D;
       mask = tf.reshape(tf.tensor2d(causalMask(L), [L, L]), [1, 1, L, L]) as Tensor4D;
     }
     h = this.byteBlocks("decoder", c.decoderLayers, h, mask);

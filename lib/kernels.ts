@@ -7,7 +7,8 @@
 //    product, every transposed operand autodiff asks for) in a scalar loop at
 //    0.1-1 GFLOP/s. Here transposed operands are transposed once in C, and a
 //    batched product runs as one XNNPACK product per batch entry on views of the
-//    operands' memory (tensor ids registered at an offset, no copies).
+//    operands' memory (tensor ids registered at an offset, no copies). It also
+//    avoids a stale-cache bug of the stock kernel (see batchMatMul).
 // 2. Identity: the engine clones each tensor it saves for the backward pass; the
 //    stock kernel copies the buffer, this one shares it (as the cpu backend does).
 // 3. Slice: the stock kernel copies the whole input out of the wasm heap for every
@@ -168,20 +169,21 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   const aData = backend.dataIdMap.get(aPlain.dataId);
   const bData = backend.dataIdMap.get(bPlain.dataId);
   const outData = backend.dataIdMap.get(out.dataId);
-  if (batch === 1) {
-    wasmMatMul(aData.id, aShape, 3, bData.id, bShape, 3, false, false, outData.id);
-  } else {
-    const { tfjs } = backend.wasm;
-    for (let i = 0; i < batch; i++) {
-      // Views: ids registered at an offset into the operands' memory, then dropped
-      // (dropping an id frees no memory; it only clears XNNPACK's cache for it).
-      const ids = [backend.dataIdNextNumber++, backend.dataIdNextNumber++, backend.dataIdNextNumber++];
-      tfjs.registerTensor(ids[0], m * k, aData.memoryOffset + (batchA === 1 ? 0 : i) * m * k * 4);
-      tfjs.registerTensor(ids[1], k * n, bData.memoryOffset + (batchB === 1 ? 0 : i) * k * n * 4);
-      tfjs.registerTensor(ids[2], m * n, outData.memoryOffset + i * m * n * 4);
-      wasmMatMul(ids[0], aShape, 3, ids[1], bShape, 3, false, false, ids[2]);
-      for (const id of ids) tfjs.disposeData(id);
-    }
+  // Every product reads its operands through views: ids registered at an offset
+  // into the operands' memory, then dropped (dropping an id frees no memory; it
+  // clears XNNPACK's operator cache for it). The right operand must be a fresh id
+  // even unbatched: XNNPACK's cache is keyed by that id alone, and a reshape or a
+  // clone shares its buffer's id, so one buffer met again as [k', n'] would be
+  // multiplied with the [k, n] weights packed the first time (wrong numbers, or
+  // an abort). The stock kernel has this bug; this one does not.
+  const { tfjs } = backend.wasm;
+  for (let i = 0; i < batch; i++) {
+    const ids = [backend.dataIdNextNumber++, backend.dataIdNextNumber++, backend.dataIdNextNumber++];
+    tfjs.registerTensor(ids[0], m * k, aData.memoryOffset + (batchA === 1 ? 0 : i) * m * k * 4);
+    tfjs.registerTensor(ids[1], k * n, bData.memoryOffset + (batchB === 1 ? 0 : i) * k * n * 4);
+    tfjs.registerTensor(ids[2], m * n, outData.memoryOffset + i * m * n * 4);
+    wasmMatMul(ids[0], aShape, 3, ids[1], bShape, 3, false, false, ids[2]);
+    for (const id of ids) tfjs.disposeData(id);
   }
   for (const t of temps) backend.disposeData(t.dataId);
   return out;

@@ -12,19 +12,23 @@ import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensor
 import { tf } from "./tf.js";
 import type { Rng } from "./rng.js";
 
-/** table[ids]: ids int32 [N] -> [N, C]. */
+/**
+ * table[ids]: ids int32 [N] -> [N, C]. The ids are saved for the backward pass:
+ * they are often made inside the forward pass, which tf.variableGrads runs in a
+ * scope that disposes every tensor not saved before the backward pass runs.
+ */
 export function embeddingLookup(table: Tensor2D, ids: Tensor1D): Tensor2D {
-  const lookup = tf.customGrad((t) => {
-    const value = tf.gather(t as Tensor2D, ids);
+  const lookup = tf.customGrad(((t: Tensor2D, i: Tensor1D, save: GradSaveFunc) => {
+    save([i]);
     return {
-      value,
-      gradFunc: (dy) => {
-        const oneHot = tf.cast(tf.oneHot(ids, (t as Tensor2D).shape[0]), "float32"); // [N, V]
-        return tf.matMul(tf.transpose(oneHot), dy as Tensor2D); // [V, C]
+      value: tf.gather(t, i),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const oneHot = tf.cast(tf.oneHot(saved[0] as Tensor1D, t.shape[0]), "float32"); // [N, V]
+        return [tf.matMul(tf.transpose(oneHot), dy as Tensor2D), tf.zerosLike(saved[0])]; // [V, C]; ids get none
       }
     };
-  });
-  return lookup(table) as Tensor2D;
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return lookup(table, ids) as Tensor2D;
 }
 
 /** x @ w: x [N, I], w [I, O] -> [N, O]. */

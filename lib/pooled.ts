@@ -30,7 +30,7 @@
 // chunk sequence among all those that spell the string: a lower bound on the
 // probability the model gives the string, and bits per byte computed from it
 // are an honest (slightly pessimistic) code length.
-import type { GradSaveFunc, Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import { ConfigError, validateModelConfig, type ModelConfig } from "./config.js";
 import { Rng } from "./rng.js";
@@ -49,6 +49,7 @@ import {
   causalAttention,
   causalMask,
   dropout,
+  embeddingLookup,
   linear,
   linearTransposed,
   rmsNorm,
@@ -172,26 +173,6 @@ export function pooledParameterShapes(c: PooledConfig): { name: string; shape: n
   for (let l = 0; l < c.decoderLayers; l++) byteBlock("byte decoder", `decoder.blocks.${l}`);
   add("byte decoder", "decoder.norm", [E]);
   return out;
-}
-
-/**
- * table[ids] with the gradient oneHot(ids)^T @ dy, as layers.embeddingLookup
- * computes it, but with the ids saved for the backward pass: the ids here are
- * made inside the forward pass, which tf.variableGrads runs in a tidy scope
- * that disposes every tensor not saved before the backward pass runs.
- */
-export function lookup(table: Tensor2D, ids: Tensor1D): Tensor2D {
-  const op = tf.customGrad(((t: Tensor2D, i: Tensor1D, save: GradSaveFunc) => {
-    save([i]);
-    return {
-      value: tf.gather(t, i),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const oneHot = tf.cast(tf.oneHot(saved[0] as Tensor1D, t.shape[0]), "float32"); // [N, V]
-        return [tf.matMul(tf.transpose(oneHot), dy as Tensor2D), tf.zerosLike(saved[0])];
-      }
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(table, ids) as Tensor2D;
 }
 
 /** Chunks of a batch laid out for the model: C chunk slots of maxChunk bytes per row. */
@@ -369,7 +350,7 @@ export class PooledLM {
           if (j >= 0 && j < r.length) ids[b * N + i] = r[j];
         }
       });
-      return lookup(this.param("boundary.embed"), tf.tensor1d(ids, "int32"));
+      return embeddingLookup(this.param("boundary.embed"), tf.tensor1d(ids, "int32"));
     };
     const features = tf.concat([shifted(-1), shifted(0), shifted(1)], 1) as Tensor2D; // [B*N, 3E]
     const logits = tf.add(linear(features, this.param("boundary.w")), this.param("boundary.bias")); // [B*N, 1]
@@ -415,7 +396,7 @@ export class PooledLM {
     // Byte encoder, inside each chunk.
     const byteMask = tf.tensor2d(batch.byteMask, [B * C, L]);
     let h = tf.add(
-      tf.reshape(lookup(embed, tf.tensor1d(batch.ids, "int32")), [B * C, L, E]),
+      tf.reshape(embeddingLookup(embed, tf.tensor1d(batch.ids, "int32")), [B * C, L, E]),
       this.param("encoder.pos")
     ) as Tensor3D; // [B*C, L, E]
     const keyMask = tf.reshape(tf.mul(tf.sub(1, byteMask), -1e9), [B * C, 1, 1, L]) as Tensor4D;
@@ -476,9 +457,7 @@ export class PooledLM {
     if (c.causalDecoder) {
       const previous = new Int32Array(N * L).fill(PAD); // slot 0 reads PAD: "start of chunk"
       for (let n = 0; n < N; n++) for (let i = 1; i < L; i++) previous[n * L + i] = ids[n * L + i - 1];
-      // Scaled by 1 so that add()'s two gradients are not both the same tensor: on the
-      // wasm backend (with lib/node's kernel overrides) that gave NaN gradients here.
-      h = tf.add(h, tf.mul(tf.reshape(lookup(this.param("byteEmbed"), tf.tensor1d(previous, "int32")), [N, L, E]), 1)) as Tensor3D;
+      h = tf.add(h, tf.reshape(embeddingLookup(this.param("byteEmbed"), tf.tensor1d(previous, "int32")), [N, L, E])) as Tensor3D;
       mask = tf.reshape(tf.tensor2d(causalMask(L), [L, L]), [1, 1, L, L]) as Tensor4D;
     }
     h = this.byteBlocks("decoder", c.decoderLayers, h, mask);

@@ -69,6 +69,23 @@ test("slice on wasm equals the cpu backend's for contiguous and strided slices o
   }
 });
 
+test("one buffer met again as a differently shaped right operand gives the right product", async () => {
+  // XNNPACK caches packed weights by tensor id; a reshape shares its buffer's id.
+  // The stock kernel reuses the first packing here (wrong numbers or an abort).
+  const d = random([4, 6]);
+  const run = () =>
+    tf.tidy(() => {
+      const t = tf.tensor2d(d, [4, 6]);
+      const first = tf.matMul(tf.ones([2, 4]), t);
+      const second = tf.matMul(tf.ones([3, 6]), tf.reshape(t, [6, 4]));
+      const third = tf.matMul(tf.ones([2, 4]), tf.transpose(t), false, true);
+      return [...first.dataSync(), ...second.dataSync(), ...third.dataSync()];
+    });
+  const got = await onBackend("wasm", run);
+  const want = await onBackend("cpu", run);
+  assert.ok(maxRelDiff(got, want) < 1e-5, `differs by ${maxRelDiff(got, want)}`);
+});
+
 test("a cloned tensor shares its buffer and survives the original's disposal", () => {
   const a = tf.tensor([1, 2, 3]);
   const b = tf.clone(a);

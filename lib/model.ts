@@ -142,6 +142,13 @@ export function parameterShapes(c: ModelConfig): { name: string; shape: number[]
   return shapes;
 }
 
+/** Copies of the values of named parameters, keyed by name: what a checkpoint stores. */
+export async function readWeights(params: readonly Param[]): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const p of params) out.set(p.name, { shape: p.variable.shape.slice(), data: (await p.variable.data()) as Float32Array });
+  return out;
+}
+
 export class WeightsError extends Error {
   constructor(message: string) {
     super(message);
@@ -324,10 +331,8 @@ export class TinyLM {
   }
 
   /** Copies of every weight, keyed by parameter name (for checkpoints and tests). */
-  async weights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const p of this.params) out.set(p.name, { shape: p.variable.shape.slice(), data: (await p.variable.data()) as Float32Array });
-    return out;
+  weights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    return readWeights(this.params);
   }
 
   dispose(): void {

@@ -58,7 +58,7 @@ import {
   targetLogProbs
 } from "./layers.js";
 import { BYTE_VOCAB_SIZE, PAD } from "./tokenizer.js";
-import type { Param } from "./model.js";
+import { readWeights, type Param } from "./model.js";
 
 export interface LearnedBoundaryConfig {
   minLen: number;
@@ -632,10 +632,8 @@ export class PooledLM {
     return { spans: spans[0], boundaryProbs: probValues ? Array.from(probValues.subarray(0, rows[0].length)) : null, attention: values.map((layer) => layer[0]) };
   }
 
-  async weights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const p of this.params) out.set(p.name, { shape: p.variable.shape.slice(), data: (await p.variable.data()) as Float32Array });
-    return out;
+  weights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    return readWeights(this.params);
   }
 
   dispose(): void {

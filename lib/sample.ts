@@ -45,11 +45,11 @@ export async function sample(model: TinyLM, prompt: Uint8Array, options: SampleO
   const ids: number[] = prompt.length > 0 ? Array.from(prompt) : [10, 10];
   const out: number[] = [];
   for (let i = 0; i < tokens; i++) {
-    const window = ids.slice(-model.blockSize);
+    const context = ids.slice(-model.blockSize);
     const last = tf.tidy(() => {
-      const x = tf.tensor2d(Int32Array.from(window), [1, window.length], "int32");
+      const x = tf.tensor2d(Int32Array.from(context), [1, context.length], "int32");
       const { logits } = model.forward(x);
-      return tf.reshape(tf.slice(logits, [0, window.length - 1, 0], [1, 1, model.config.vocabSize]), [model.config.vocabSize]);
+      return tf.reshape(tf.slice(logits, [0, context.length - 1, 0], [1, 1, model.config.vocabSize]), [model.config.vocabSize]);
     });
     const logits = (await last.data()) as Float32Array;
     last.dispose();

@@ -1,6 +1,6 @@
 // The token-level baseline: the same transformer as lib/model.ts over the ids
 // of a BPE that lib/ trained (embedding over the BPE vocabulary, tied head),
-// plus one START id that begins every window. Trained on token windows; scored
+// plus one START id that begins every window of ids. Trained on token windows; scored
 // on bytes, like every other model of the lab.
 //
 // Bits per byte of a token model: the log-probability of each token is given
@@ -53,7 +53,7 @@ export class TokenLM {
   readonly config: TokenModelConfig;
   readonly lm: TinyLM;
   readonly tokenizer: BpeTokenizer;
-  /** The id that begins every window. */
+  /** The id that begins every window of ids. */
   readonly start: number;
 
   private constructor(config: TokenModelConfig, lm: TinyLM) {

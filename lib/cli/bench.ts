@@ -36,4 +36,3 @@ export async function benchCommand(argv: string[]): Promise<void> {
     for (const p of profile.slice(0, 25)) process.stdout.write(`${p.kernel.padEnd(24)} ${p.ms.toFixed(1).padStart(8)} ${String(p.calls).padStart(6)} ${(p.share * 100).toFixed(1).padStart(5)}%\n`);
   }
 }
-export { flopsPerStep } from "../bench.js";

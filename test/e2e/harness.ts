@@ -6,6 +6,7 @@ import { rmSync } from "node:fs";
 import { cp, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
@@ -140,4 +141,21 @@ export function watchPage(page: Page, origin: string): PageLog {
 /** The text of every Framework error cell on the page. */
 export async function errorCells(page: Page): Promise<string[]> {
   return page.locator(".observablehq--error").allInnerTexts();
+}
+
+/**
+ * One server and one browser for a test file: registers the before/after hooks
+ * and returns the live pair (filled in once `before` has run).
+ */
+export function useSite(): { readonly server: Server; readonly session: Session } {
+  const site = {} as { server: Server; session: Session };
+  before(async () => {
+    site.server = await startServer();
+    site.session = await launchBrowser();
+  });
+  after(async () => {
+    await site.session?.close();
+    await site.server?.close();
+  });
+  return site;
 }

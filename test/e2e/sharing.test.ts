@@ -2,27 +2,16 @@
 // switches, the precomputed A/B runs show first, and a short live A/B run replaces
 // them without an error.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { errorCells, launchBrowser, startServer, watchPage, type Server, type Session } from "./harness.js";
+import { describe, it } from "node:test";
+import { errorCells, watchPage, useSite } from "./harness.js";
 
-let server: Server;
-let session: Session;
-
-before(async () => {
-  server = await startServer();
-  session = await launchBrowser();
-});
-
-after(async () => {
-  await session?.close();
-  await server?.close();
-});
+const site = useSite();
 
 describe("the sharing page", () => {
   it("charts the ledger, shows the precomputed A/B run, and trains both arms live", async () => {
-    const page = await session.context.newPage();
-    const log = watchPage(page, server.origin);
-    await page.goto(new URL("/sharing", server.url).href, { waitUntil: "load" });
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/sharing", site.server.url).href, { waitUntil: "load" });
     await page.locator("#ledger-card svg").first().waitFor({ timeout: 60_000 });
     await page.locator(".stlm-ab-card svg").first().waitFor({ timeout: 60_000 });
     assert.equal(await page.locator("#ledger-card").getAttribute("data-total"), "55888896", "stlm-50m-paper, as stlm params counts it");

@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { distSnapshot, errorCells, launchBrowser, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, type Session } from "./harness.js";
+import { distSnapshot, errorCells, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
 
 const TRAIN_STEPS = 30;
 
@@ -49,27 +49,16 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-let server: Server;
-let session: Session;
-
-before(async () => {
-  server = await startServer();
-  session = await launchBrowser();
-});
-
-after(async () => {
-  await session?.close();
-  await server?.close();
-});
+const site = useSite();
 
 describe("every built page", () => {
   it("renders with no error cell, no console error, and no request outside its origin", async () => {
     const pages = await builtPages();
     assert.ok(pages.includes("/") && pages.includes("/train"), `dist/ lacks a page: ${pages.join(", ")}`);
     for (const path of pages) {
-      const page = await session.context.newPage();
-      const log = watchPage(page, server.origin);
-      await open(page, server, path);
+      const page = await site.session.context.newPage();
+      const log = watchPage(page, site.server.origin);
+      await open(page, site.server, path);
       await page.waitForTimeout(1000);
       assertClean(log, await errorCells(page), path);
       await screenshot(page, path === "/" ? "index" : path.slice(1).replace(/\//g, "-"));
@@ -80,8 +69,8 @@ describe("every built page", () => {
 
 describe("the index page", () => {
   it("charts parameter counts that match the presets' own descriptions", async () => {
-    const page = await session.context.newPage();
-    await open(page, server, "/");
+    const page = await site.session.context.newPage();
+    await open(page, site.server, "/");
     const labels = await page.locator(".card svg text").allTextContents();
     assert.ok(labels.includes("230k"), `nano with bytes should total about 0.23M parameters; labels: ${labels.join(" | ")}`);
     assert.ok(labels.includes("886k"), `micro with bytes should total about 0.89M parameters; labels: ${labels.join(" | ")}`);
@@ -94,9 +83,9 @@ describe("the training page", () => {
   let log: PageLog;
 
   before(async () => {
-    page = await session.context.newPage();
-    log = watchPage(page, server.origin);
-    await open(page, server, "/train");
+    page = await site.session.context.newPage();
+    log = watchPage(page, site.server.origin);
+    await open(page, site.server, "/train");
   });
 
   after(async () => page?.close());
@@ -232,10 +221,10 @@ describe("the training page", () => {
 
 describe("training on the reader's own text", () => {
   it("trains on pasted text and evaluates on its last tenth", async () => {
-    const page = await session.context.newPage();
+    const page = await site.session.context.newPage();
     try {
-      const log = watchPage(page, server.origin);
-      await open(page, server, "/train");
+      const log = watchPage(page, site.server.origin);
+      await open(page, site.server, "/train");
       await page.getByRole("combobox", { name: "Corpus" }).selectOption("your own text");
       const sentences = ["The cat sat on the mat.", "A dog ran in the park.", "Birds sing at dawn.", "Rain fell all night."];
       const text = Array.from({ length: 600 }, (_, i) => sentences[(i * 7) % 4]).join(" ") + "\n";
@@ -261,10 +250,10 @@ describe("training on the reader's own text", () => {
 describe("choosing the backend on the training page", () => {
   it("runs the precomputed model on WebGL when the reader picks it, and returns to wasm", async () => {
     if (!existsSync(join(ROOT, "data", "runs", "nano-austen", "checkpoint.stlm"))) return;
-    const page = await session.context.newPage();
+    const page = await site.session.context.newPage();
     try {
-      const log = watchPage(page, server.origin);
-      await open(page, server, "/train");
+      const log = watchPage(page, site.server.origin);
+      await open(page, site.server, "/train");
       const backendSelect = page.getByRole("combobox", { name: "Backend" });
       await backendSelect.selectOption("webgl");
       await page.locator('.stlm-backend[data-backend="webgl"]').waitFor({ timeout: 60_000 });
@@ -284,7 +273,7 @@ describe("choosing the backend on the training page", () => {
 describe("the training page served cross-origin isolated", () => {
   it("loads the threaded wasm build without errors", async () => {
     const isolated = await startServer({ isolated: true });
-    const page = await session.context.newPage();
+    const page = await site.session.context.newPage();
     try {
       const log = watchPage(page, isolated.origin);
       await open(page, isolated, "/train");

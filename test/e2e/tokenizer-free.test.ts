@@ -1,27 +1,16 @@
 // The tokenizer-free page in a real browser: the reader's text cut five ways, the
 // precomputed comparison first, then a short live A/B run that replaces it.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { errorCells, launchBrowser, startServer, watchPage, type Server, type Session } from "./harness.js";
+import { describe, it } from "node:test";
+import { errorCells, watchPage, useSite } from "./harness.js";
 
-let server: Server;
-let session: Session;
-
-before(async () => {
-  server = await startServer();
-  session = await launchBrowser();
-});
-
-after(async () => {
-  await session?.close();
-  await server?.close();
-});
+const site = useSite();
 
 describe("the tokenizer-free page", () => {
   it("cuts the reader's text five ways, shows the precomputed comparison, and trains two models live", async () => {
-    const page = await session.context.newPage();
-    const log = watchPage(page, server.origin);
-    await page.goto(new URL("/tokenizer-free", server.url).href, { waitUntil: "load" });
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/tokenizer-free", site.server.url).href, { waitUntil: "load" });
     await page.locator('.stlm-chunk-row[data-strategy="learned"]').first().waitFor({ timeout: 120_000 });
     for (const s of ["stride 4", "words", "GPT-2 BPE"]) assert.ok(Number(await page.locator(`.stlm-chunk-row[data-strategy="${s}"]`).getAttribute("data-chunks")) > 5, s);
     await page.locator('[data-source="precomputed"] svg').first().waitFor({ timeout: 30_000 });

@@ -12,7 +12,7 @@ test("one training step on the cpu backend agrees with the same step on wasm", a
   assert.equal(r.candidate.name, "cpu");
   assert.equal(r.reference.name, "wasm");
   assert.ok(r.agrees, `loss differs by ${r.lossRelDiff}, gradients by ${r.gradRelDiff}`);
-  assert.ok(r.gradRelDiff > 0 || r.lossRelDiff >= 0);
+  assert.ok(r.gradRelDiff > 0, "two backends' float sums differ a little; exactly equal gradients would mean one backend ran twice");
   assert.ok(Math.abs(r.loss - Math.log(258)) < 0.1, "an untrained model's loss is about ln 258");
   assert.equal(tf.memory().numTensors, before);
   await initNode("wasm");

@@ -1,13 +1,10 @@
 // The transformer's building blocks as plain functions over tensors. Shapes use
 // B batch, T time, C model width, H heads, D head size, V vocabulary, N = B*T.
 //
-// Two layers carry hand-written gradients, for the wasm backend's sake:
-//  - embedding lookup: autodiff of `gather` needs UnsortedSegmentSum, which the
-//    wasm backend lacks; oneHot(ids)^T @ dy is the same sum as a plain matmul.
-//  - linear: autodiff of a matmul asks for transposed operands, which the wasm
-//    backend runs in a scalar loop; XNNPACK only takes plain, unbatched operands,
-//    so the backward transposes explicitly and multiplies plainly.
-// Both are checked against finite differences in test/unit/layers.test.ts.
+// The embedding lookup carries a hand-written gradient for the wasm backend's
+// sake: autodiff of `gather` needs UnsortedSegmentSum, which the wasm backend
+// lacks; oneHot(ids)^T @ dy is the same sum as a matmul. It is checked against
+// finite differences in test/unit/layers.test.ts.
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import type { Rng } from "./rng.js";
@@ -24,41 +21,25 @@ export function embeddingLookup(table: Tensor2D, ids: Tensor1D): Tensor2D {
       value: tf.gather(t, i),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const oneHot = tf.cast(tf.oneHot(saved[0] as Tensor1D, t.shape[0]), "float32"); // [N, V]
-        return [tf.matMul(tf.transpose(oneHot), dy as Tensor2D), tf.zerosLike(saved[0])]; // [V, C]; ids get none
+        return [tf.matMul(oneHot, dy as Tensor2D, true, false), tf.zerosLike(saved[0])]; // [V, C]; ids get none
       }
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return lookup(table, ids) as Tensor2D;
 }
 
-/** x @ w: x [N, I], w [I, O] -> [N, O]. */
+/**
+ * x @ w: x [N, I], w [I, O] -> [N, O]. Autodiff asks for transposed operands
+ * (dy @ w^T, x^T @ dy), which lib/kernels.ts's BatchMatMul reads in place
+ * through strides, as WebGL and WebGPU do natively.
+ */
 export function linear(x: Tensor2D, w: Tensor2D): Tensor2D {
-  const op = tf.customGrad(((a: Tensor2D, b: Tensor2D, save: GradSaveFunc) => {
-    save([a, b]);
-    return {
-      value: tf.matMul(a, b),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sa, sb] = saved as Tensor2D[];
-        return [tf.matMul(dy as Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as Tensor2D)];
-      }
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(x, w) as Tensor2D;
+  return tf.matMul(x, w);
 }
 
 /** x @ w^T: x [N, I], w [O, I] -> [N, O]. The tied output head reads the embedding this way. */
 export function linearTransposed(x: Tensor2D, w: Tensor2D): Tensor2D {
-  const op = tf.customGrad(((a: Tensor2D, b: Tensor2D, save: GradSaveFunc) => {
-    save([a, b]);
-    return {
-      value: tf.matMul(a, tf.transpose(b)),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sa, sb] = saved as Tensor2D[];
-        return [tf.matMul(dy as Tensor2D, sb), tf.matMul(tf.transpose(dy as Tensor2D), sa)];
-      }
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(x, w) as Tensor2D;
+  return tf.matMul(x, w, false, true);
 }
 
 /** RMSNorm over the last axis, with a learned gain and no bias. */

@@ -1,11 +1,19 @@
 // Node entry point for lib/: installs @tensorflow/tfjs with the wasm backend.
 // (@tensorflow/tfjs-node downloads a binary at install time, which a machine
 // without internet cannot do; wasm with SIMD is the fast CPU path that remains.)
+import v8 from "node:v8";
 import * as tfjs from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { installTf } from "../tf.js";
 import { chooseBackend, type BackendInfo } from "../backend.js";
 import { registerKernelOverrides } from "../kernels.js";
+
+// Relaxed SIMD (part of WebAssembly 3.0; on by default in Chrome and in Node 22+)
+// sits behind a flag in Node 20. lib/gemm.ts checks for it and uses its fused
+// multiply-add when present (about 1.3x on matmuls here), mul + add otherwise.
+// The flag must be set before the GEMM module is compiled; on engines that
+// already have the feature it changes nothing.
+v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 let ready: Promise<BackendInfo> | null = null;
 let current: string | null = null;

@@ -1,0 +1,347 @@
+// A float32 matrix product in WebAssembly SIMD, generated at run time
+// (lib/wasm/asm.ts) and run on the wasm backend's own memory, so operands are
+// read where tfjs keeps them and no bytes are copied in or out.
+//
+// Why: tfjs 4.22's wasm matmuls (XNNPACK) reach 15-20 GFLOP/s on one thread
+// here; the benchmark model spends about two thirds of a training step in them.
+// This is the standard blocked GEMM (Goto/BLIS): the right operand is packed in
+// panels of NR columns, the left in panels of MR rows, both for a KC-long slice
+// of the inner dimension; an unrolled MR x NR micro-kernel keeps its tile of C
+// in SIMD registers for the whole slice. Where the engine has relaxed SIMD
+// (Chrome and Node 22+ by default; Node 20 behind --experimental-wasm-relaxed-simd)
+// the micro-kernel uses f32x4.relaxed_madd, a fused multiply-add on x86 with FMA
+// and on ARM, which halves its instructions; elsewhere it uses mul + add.
+// Operands may be strided (transposed, or broadcast with stride 0): packing
+// reads any layout, so transposes cost no extra pass.
+import { Func, i32, moduleBytes, v128 } from "./wasm/asm.js";
+
+export interface GemmOptions {
+  /** Rows of the micro-kernel tile. */
+  mr?: number;
+  /** Columns of the micro-kernel tile (a multiple of 4). */
+  nr?: number;
+  /** Use f32x4.relaxed_madd (requires relaxed SIMD; see relaxedSimdSupported). */
+  relaxed?: boolean;
+  /** Length of the inner-dimension slice packed at once. */
+  kc?: number;
+  /** Rows of the left operand packed at once. */
+  mc?: number;
+}
+
+/** Offsets and strides in float32 elements; pointers are byte addresses in the memory. */
+export interface GemmArgs {
+  a: number; b: number; c: number;
+  m: number; n: number; k: number;
+  /** Element strides of A along its rows (i) and the inner dimension (k). */
+  sAm: number; sAk: number;
+  /** Element strides of B along the inner dimension (k) and its columns (j). */
+  sBk: number; sBn: number;
+}
+
+export interface Gemm {
+  readonly mr: number;
+  readonly nr: number;
+  readonly relaxed: boolean;
+  /** The address of a float 1.0 in the memory (a row of ones, read with stride 0). */
+  readonly one: number;
+  /** C[m, n] (row-major, contiguous) = A[m, k] B[k, n]. */
+  run(args: GemmArgs): void;
+  /**
+   * Copy runs of `run` bytes gathered from src by up to three strided loops
+   * (counts n, byte strides s, outermost first) into dst, contiguously.
+   */
+  copyRuns(src: number, dst: number, n: [number, number, number], s: [number, number, number], run: number): void;
+}
+
+/** Does this engine validate a module that uses relaxed SIMD? */
+export function relaxedSimdSupported(): boolean {
+  try {
+    const f = new Func([], [v128]);
+    f.v128Zero().v128Zero().v128Zero().f32x4RelaxedMadd();
+    return WebAssembly.validate(moduleBytes([{ name: "f", func: f }]));
+  } catch {
+    return false;
+  }
+}
+
+/** Does this engine have fixed-width SIMD at all? */
+export function simdSupported(): boolean {
+  try {
+    const f = new Func([], [v128]);
+    f.v128Zero().v128Zero().f32x4Add();
+    return WebAssembly.validate(moduleBytes([{ name: "f", func: f }]));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * pack(src, sOuter, sK, count, kc, dst): copy `count` rows (or columns) of a
+ * strided operand into panels of R, each panel kc steps long with R values per
+ * step, padding the last panel with zeros. Strides are in bytes.
+ */
+function packFunc(r: number): Func {
+  const f = new Func([i32, i32, i32, i32, i32, i32]);
+  const [src, sOuter, sK, count, kc, dst] = [0, 1, 2, 3, 4, 5];
+  const p0 = f.local(i32), k = f.local(i32), q = f.local(i32), valid = f.local(i32), panel = f.local(i32);
+  // for k in 0..kc: q = panel + k * sK; body(); dst += R * 4
+  const overK = (body: () => void) => {
+    f.i32c(0).set(k);
+    f.block().loop();
+    f.get(k).get(kc).geS().brIf(1);
+    f.get(panel).get(k).get(sK).mul().add().set(q);
+    body();
+    f.addTo(dst, r * 4).addTo(k, 1).br(0);
+    f.end().end();
+  };
+  f.i32c(0).set(p0).get(src).set(panel);
+  f.block().loop();
+  f.get(p0).get(count).geS().brIf(1);
+  // valid = min(R, count - p0)
+  f.i32c(r).get(count).get(p0).sub().get(count).get(p0).sub().i32c(r).gtS().selectOp().set(valid);
+  f.get(valid).i32c(r).eq().if_();
+  {
+    if (r % 4 === 0) {
+      // A whole panel whose R values lie side by side (sOuter = 4 bytes): vector copies.
+      f.get(sOuter).i32c(4).eq().if_();
+      overK(() => {
+        for (let v = 0; v < r / 4; v++) f.get(dst).get(q).v128Load(v * 16).v128Store(v * 16);
+      });
+      f.else_();
+    }
+    // A whole panel, strided: R scalar copies per step, no bounds tests.
+    overK(() => {
+      for (let i = 0; i < r; i++) {
+        f.get(dst).get(q).f32Load().f32Store(i * 4);
+        if (i < r - 1) f.addLocal(q, sOuter);
+      }
+    });
+    if (r % 4 === 0) f.end();
+  }
+  f.else_();
+  // The last, partial panel: copy the valid values, pad with zeros.
+  overK(() => {
+    for (let i = 0; i < r; i++) {
+      f.i32c(i).get(valid).ltS().if_();
+      f.get(dst).get(q).f32Load().f32Store(i * 4);
+      f.else_();
+      f.get(dst).f32Const0().f32Store(i * 4);
+      f.end();
+      if (i < r - 1) f.addLocal(q, sOuter);
+    }
+  });
+  f.end();
+  // next panel: panel += R * sOuter
+  f.get(panel).i32c(r).get(sOuter).mul().add().set(panel);
+  f.addTo(p0, r).br(0);
+  f.end().end();
+  return f;
+}
+
+/**
+ * macro(ap, bp, kc, mc, c, ldc, nvalid, accumulate, scratch): for one packed
+ * column panel of B (NR wide) and all packed row panels of A (mc rows), compute
+ * the MR x NR tiles of C = A B (or C += A B when accumulate is 1). ldc is C's
+ * row stride in bytes; edge tiles go through `scratch` (MR * NR floats).
+ */
+function macroFunc(mr: number, nr: number, relaxed: boolean): Func {
+  const nv = nr / 4;
+  const f = new Func([i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [ap, bp, kc, mc, c, ldc, nvalid, accumulate, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const ir = f.local(i32), a = f.local(i32), b = f.local(i32), k = f.local(i32);
+  const crow = f.local(i32), mvalid = f.local(i32), i = f.local(i32), j = f.local(i32), src = f.local(i32), dstp = f.local(i32);
+  const acc: number[][] = [];
+  for (let r = 0; r < mr; r++) acc.push(Array.from({ length: nv }, () => f.local(v128)));
+  const bv = Array.from({ length: nv }, () => f.local(v128));
+  const av = f.local(v128);
+
+  f.i32c(0).set(ir);
+  f.block().loop();
+  f.get(ir).get(mc).geS().brIf(1);
+  // a = ap + ir * kc * 4 (row panels are MR * kc floats each); b = bp
+  f.get(ap).get(ir).get(kc).mul().i32c(2).shl().add().set(a);
+  f.get(bp).set(b);
+  f.get(kc).set(k);
+  for (const row of acc) for (const x of row) f.v128Zero().set(x);
+  // The inner loop: NR/4 vector loads of B, MR splats of A, MR * NR/4 multiply-adds.
+  f.loop();
+  for (let v = 0; v < nv; v++) f.get(b).v128Load(v * 16).set(bv[v]);
+  for (let r = 0; r < mr; r++) {
+    f.get(a).v128Load32Splat(r * 4).set(av);
+    for (let v = 0; v < nv; v++) {
+      if (relaxed) f.get(av).get(bv[v]).get(acc[r][v]).f32x4RelaxedMadd().set(acc[r][v]);
+      else f.get(acc[r][v]).get(av).get(bv[v]).f32x4Mul().f32x4Add().set(acc[r][v]);
+    }
+  }
+  f.addTo(a, mr * 4).addTo(b, nr * 4);
+  f.get(k).i32c(1).sub().tee(k).brIf(0);
+  f.end();
+  // mvalid = min(MR, mc - ir); crow = c + ir * ldc
+  f.i32c(mr).get(mc).get(ir).sub().get(mc).get(ir).sub().i32c(mr).gtS().selectOp().set(mvalid);
+  f.get(c).get(ir).get(ldc).mul().add().set(crow);
+  f.get(mvalid).i32c(mr).eq().get(nvalid).i32c(nr).eq().and().if_();
+  {
+    // A whole tile: store the registers straight into C.
+    f.get(accumulate).if_();
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nv; v++) f.get(crow).get(crow).v128Load(v * 16).get(acc[r][v]).f32x4Add().v128Store(v * 16);
+      if (r < mr - 1) f.addLocal(crow, ldc);
+    }
+    f.else_();
+    f.get(c).get(ir).get(ldc).mul().add().set(crow);
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nv; v++) f.get(crow).get(acc[r][v]).v128Store(v * 16);
+      if (r < mr - 1) f.addLocal(crow, ldc);
+    }
+    f.end();
+  }
+  f.else_();
+  {
+    // An edge tile: spill the registers to scratch, copy the valid part.
+    for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) f.get(scratch).get(acc[r][v]).v128Store((r * nr + v * 4) * 4);
+    f.i32c(0).set(i);
+    f.block().loop();
+    f.get(i).get(mvalid).geS().brIf(1);
+    f.get(scratch).get(i).i32c(nr * 4).mul().add().set(src);
+    f.get(crow).set(dstp);
+    f.i32c(0).set(j);
+    f.block().loop();
+    f.get(j).get(nvalid).geS().brIf(1);
+    f.get(dstp);
+    f.get(src).f32Load();
+    f.get(accumulate).ifF32();
+    f.get(dstp).f32Load();
+    f.else_();
+    f.f32Const0();
+    f.end();
+    f.f32Add();
+    f.f32Store();
+    f.addTo(src, 4).addTo(dstp, 4).addTo(j, 1).br(0);
+    f.end().end();
+    f.addLocal(crow, ldc);
+    f.addTo(i, 1).br(0);
+    f.end().end();
+  }
+  f.end();
+  f.addTo(ir, mr).br(0);
+  f.end().end();
+  return f;
+}
+
+/**
+ * copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run): for each (i0, i1, i2) in
+ * order, copy `run` bytes from src + i0*s0 + i1*s1 + i2*s2 to the next place in
+ * dst. A transpose that keeps the last axis in place (a head split or merge,
+ * [B, T, H, D] <-> [B, H, T, D]) is exactly this.
+ */
+function copyRunsFunc(): Func {
+  const f = new Func([i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [src, dst, n0, n1, n2, s0, s1, s2, run] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const i0 = f.local(i32), i1 = f.local(i32), i2 = f.local(i32), p0 = f.local(i32), p1 = f.local(i32), p2 = f.local(i32);
+  const nest = (i: number, n: number, body: () => void) => {
+    f.i32c(0).set(i);
+    f.block().loop();
+    f.get(i).get(n).geS().brIf(1);
+    body();
+    f.addTo(i, 1).br(0);
+    f.end().end();
+  };
+  f.get(src).set(p0);
+  nest(i0, n0, () => {
+    f.get(p0).set(p1);
+    nest(i1, n1, () => {
+      f.get(p1).set(p2);
+      nest(i2, n2, () => {
+        f.get(dst).get(p2).get(run).memoryCopy();
+        f.addLocal(dst, run).addLocal(p2, s2);
+      });
+      f.addLocal(p1, s1);
+    });
+    f.addLocal(p0, s0);
+  });
+  return f;
+}
+
+interface Exports {
+  copyRuns(src: number, dst: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void;
+  pack(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
+  packB(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
+  macro(ap: number, bp: number, kc: number, mc: number, c: number, ldc: number, nvalid: number, accumulate: number, scratch: number): void;
+}
+
+/**
+ * Build a GEMM over `memory`. Scratch space (packed panels) is allocated with
+ * `alloc` (bytes -> address) and released with `free` when it must grow.
+ */
+export function createGemm(
+  memory: WebAssembly.Memory,
+  alloc: (bytes: number) => number,
+  free: (ptr: number) => void,
+  options: GemmOptions = {}
+): Gemm {
+  const relaxed = options.relaxed ?? relaxedSimdSupported();
+  const mr = options.mr ?? 4;
+  const nr = options.nr ?? 8;
+  const kcMax = options.kc ?? 256;
+  const mcMax = options.mc ?? 128;
+  if (nr % 4 !== 0 || mr < 1 || nr < 4) throw new Error(`gemm: tile ${mr}x${nr} must have nr a multiple of 4`);
+  const bytes = moduleBytes([
+    { name: "pack", func: packFunc(mr) },
+    { name: "packB", func: packFunc(nr) },
+    { name: "macro", func: macroFunc(mr, nr, relaxed) },
+    { name: "copyRuns", func: copyRunsFunc() }
+  ]);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const ex = instance.exports as unknown as Exports;
+
+  let scratchPtr = 0;
+  let scratchBytes = 0;
+  const scratchFor = (bytes: number) => {
+    if (bytes > scratchBytes) {
+      if (scratchPtr) free(scratchPtr);
+      scratchBytes = Math.max(bytes, scratchBytes * 2);
+      scratchPtr = alloc(scratchBytes);
+      if (!scratchPtr) throw new Error(`gemm: could not allocate ${scratchBytes} bytes of scratch memory`);
+    }
+    return scratchPtr;
+  };
+
+  const one = alloc(16);
+  if (!one) throw new Error("gemm: could not allocate 16 bytes");
+  new Float32Array(memory.buffer, one, 1)[0] = 1;
+
+  return {
+    mr, nr, relaxed, one,
+    copyRuns(src, dst, [n0, n1, n2], [s0, s1, s2], run) {
+      ex.copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run);
+    },
+    run({ a, b, c, m, n, k, sAm, sAk, sBk, sBn }: GemmArgs) {
+      if (m === 0 || n === 0) return;
+      if (k === 0) {
+        new Float32Array(memory.buffer, c, m * n).fill(0);
+        return;
+      }
+      const kc0 = Math.min(kcMax, k);
+      const nPanels = Math.ceil(n / nr);
+      const mc0 = Math.min(mcMax, Math.ceil(m / mr) * mr);
+      const bBytes = nPanels * nr * kc0 * 4;
+      const aBytes = Math.ceil(mc0 / mr) * mr * kc0 * 4;
+      const base = scratchFor(bBytes + aBytes + mr * nr * 4 + 64);
+      const bpack = (base + 15) & ~15;
+      const apack = bpack + bBytes;
+      const tile = apack + aBytes;
+      for (let pc = 0; pc < k; pc += kc0) {
+        const kc = Math.min(kc0, k - pc);
+        ex.packB(b + pc * sBk * 4, sBn * 4, sBk * 4, n, kc, bpack);
+        for (let ic = 0; ic < m; ic += mc0) {
+          const mc = Math.min(mc0, m - ic);
+          ex.pack(a + (ic * sAm + pc * sAk) * 4, sAm * 4, sAk * 4, mc, kc, apack);
+          for (let p = 0; p < nPanels; p++) {
+            const jr = p * nr;
+            ex.macro(apack, bpack + p * nr * kc * 4, kc, mc, c + (ic * n + jr) * 4, n * 4, Math.min(nr, n - jr), pc > 0 ? 1 : 0, tile);
+          }
+        }
+      }
+    }
+  };
+}

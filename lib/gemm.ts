@@ -290,7 +290,7 @@ export function createGemm(
     { name: "packB", func: packFunc(nr) },
     { name: "macro", func: macroFunc(mr, nr, relaxed) },
     { name: "copyRuns", func: copyRunsFunc() }
-  ]);
+  ], { shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const ex = instance.exports as unknown as Exports;
 

@@ -129,8 +129,12 @@ export class Func {
   private simd(opcode: number): this { this.code.push(0xfd); uleb(opcode, this.code); return this; }
 }
 
-/** A module that imports one memory as env.memory and exports the given functions. */
-export function moduleBytes(funcs: { name: string; func: Func }[]): Uint8Array<ArrayBuffer> {
+/**
+ * A module that imports one memory as env.memory and exports the given functions.
+ * `shared` declares the memory shared (as a threaded build's is: its buffer is a
+ * SharedArrayBuffer), with the largest maximum a 32-bit memory can have.
+ */
+export function moduleBytes(funcs: { name: string; func: Func }[], options: { shared?: boolean } = {}): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(funcs.length, types);
@@ -142,7 +146,12 @@ export function moduleBytes(funcs: { name: string; func: Func }[]): Uint8Array<A
   section(1, types, out);
   const imports: number[] = [1];
   name("env", imports); name("memory", imports);
-  imports.push(0x02, 0x00, 0x00); // memory, no maximum, minimum 0 pages
+  if (options.shared) {
+    imports.push(0x02, 0x03, 0x00); // memory: shared, minimum 0 pages, maximum 65536
+    uleb(65536, imports);
+  } else {
+    imports.push(0x02, 0x00, 0x00); // memory: no maximum, minimum 0 pages
+  }
   section(2, imports, out);
   const fn: number[] = [];
   uleb(funcs.length, fn);

@@ -7,6 +7,7 @@ import { Rng } from "../../lib/rng.js";
 import { TinyLM } from "../../lib/model.js";
 import { Trainer } from "../../lib/trainer.js";
 import { sampler, tinyConfigs } from "./fixtures.js";
+import { matMulInfo, setMatMulEngine, type MatMulEngine } from "../../lib/kernels.js";
 
 await initNode("wasm");
 
@@ -38,20 +39,96 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[2, 3, 6, 4], [2, 3, 5, 4], false, true],
   [[2, 3, 4, 6], [2, 3, 4, 5], true, false],
   [[4, 6, 4], [1, 4, 5], false, false],
-  [[1, 6, 4], [4, 4, 5], false, false]
+  [[1, 6, 4], [4, 4, 5], false, false],
+  // past the GEMM's tile edges and its 256-long k slices
+  [[37, 300], [300, 19], false, false],
+  [[300, 37], [19, 300], true, true],
+  [[2, 3, 33, 8], [2, 3, 33, 8], false, true],
+  [[2, 3, 33, 33], [2, 3, 33, 8], true, false]
 ];
 
-for (const [as, bs, ta, tb] of cases) {
-  test(`matMul of [${as}]${ta ? "^T" : ""} and [${bs}]${tb ? "^T" : ""} on wasm equals the cpu backend's`, async () => {
-    const [a, b] = [random(as), random(bs)];
-    const run = () => tf.tidy(() => tf.matMul(tf.tensor(a, as), tf.tensor(b, bs), ta, tb).dataSync().slice());
-    const before = tf.memory().numTensors;
-    const got = await onBackend("wasm", run);
-    assert.equal(tf.memory().numTensors, before);
-    const want = await onBackend("cpu", run);
-    assert.ok(maxRelDiff(got, want) < 1e-5, `differs by ${maxRelDiff(got, want)}`);
-  });
+test("the wasm backend here multiplies with the SIMD GEMM, with relaxed-SIMD FMA", () => {
+  tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])).dataSync());
+  assert.deepEqual(matMulInfo(), { engine: "gemm", relaxedSimd: true });
+});
+
+for (const engine of ["gemm", "xnnpack"] as MatMulEngine[]) {
+  for (const [as, bs, ta, tb] of cases) {
+    test(`matMul (${engine}) of [${as}]${ta ? "^T" : ""} and [${bs}]${tb ? "^T" : ""} on wasm equals the cpu backend's`, async () => {
+      const [a, b] = [random(as), random(bs)];
+      const run = () => tf.tidy(() => tf.matMul(tf.tensor(a, as), tf.tensor(b, bs), ta, tb).dataSync().slice());
+      const before = tf.memory().numTensors;
+      setMatMulEngine(engine);
+      let got: Float32Array | Int32Array | Uint8Array;
+      try {
+        got = await onBackend("wasm", run);
+      } finally {
+        setMatMulEngine("gemm");
+      }
+      assert.equal(tf.memory().numTensors, before);
+      const want = await onBackend("cpu", run);
+      // Both backends round: allow float32 error growing with the inner length.
+      const k = ta ? as[as.length - 2] : as[as.length - 1];
+      assert.ok(maxRelDiff(got, want) < 2e-6 * Math.max(5, k), `differs by ${maxRelDiff(got, want)}`);
+    });
+  }
 }
+
+test("transpose on wasm equals the cpu backend's, whether or not the last axis stays", async () => {
+  const cases: [number[], number[], "float32" | "int32"][] = [
+    [[5, 7], [1, 0], "float32"],
+    [[3, 4, 5], [1, 0, 2], "float32"],
+    [[3, 4, 5], [0, 2, 1], "float32"],
+    [[2, 3, 4, 5], [0, 2, 1, 3], "float32"],
+    [[2, 3, 4, 5], [2, 1, 0, 3], "int32"],
+    [[2, 3, 4, 5], [3, 1, 2, 0], "float32"],
+    [[2, 0, 4], [1, 0, 2], "float32"]
+  ];
+  for (const [shape, perm, dtype] of cases) {
+    const x = random(shape).map((v) => (dtype === "int32" ? Math.round(v * 100) : v));
+    const run = () => tf.tidy(() => tf.transpose(tf.tensor(x, shape, dtype), perm).dataSync().slice());
+    const before = tf.memory().numTensors;
+    assert.deepEqual(await onBackend("wasm", run), await onBackend("cpu", run), `[${shape}] by [${perm}] (${dtype})`);
+    assert.equal(tf.memory().numTensors, before);
+  }
+});
+
+test("sum on wasm equals the cpu backend's over leading, inner and mixed axes", async () => {
+  const cases: [number[], number | number[], boolean, "float32" | "int32"][] = [
+    [[300, 19], 0, false, "float32"],
+    [[4, 5, 6], [0, 1], true, "float32"],
+    [[4, 5, 6], [1, 0], false, "float32"],
+    [[4, 5, 6], 2, false, "float32"],
+    [[4, 5, 6], [0, 2], true, "float32"],
+    [[4, 5, 6], 0, false, "int32"],
+    [[7], 0, false, "float32"]
+  ];
+  for (const [shape, axis, keepDims, dtype] of cases) {
+    const x = random(shape).map((v) => (dtype === "int32" ? Math.round(v * 100) : v));
+    const run = () => tf.tidy(() => {
+      const y = tf.sum(tf.tensor(x, shape, dtype), axis, keepDims);
+      return { shape: y.shape, data: y.dataSync().slice() };
+    });
+    const got = await onBackend("wasm", run);
+    const want = await onBackend("cpu", run);
+    assert.deepEqual(got.shape, want.shape, `sum of [${shape}] over ${axis}`);
+    assert.ok(maxRelDiff(got.data, want.data) < 1e-5, `sum of [${shape}] over ${axis} differs by ${maxRelDiff(got.data, want.data)}`);
+  }
+});
+
+test("gather on wasm equals the cpu backend's and refuses an index out of range", async () => {
+  const table = random([6, 5]);
+  for (const dtype of ["float32", "int32"] as const) {
+    const run = () => tf.tidy(() => {
+      const y = tf.gather(tf.tensor(table.map((v) => (dtype === "int32" ? Math.round(v * 9) : v)), [6, 5], dtype), tf.tensor2d([[5, 0, 2], [2, 2, 1]], [2, 3], "int32"));
+      return { shape: y.shape, data: y.dataSync().slice() };
+    });
+    assert.deepEqual(await onBackend("wasm", run), await onBackend("cpu", run));
+  }
+  const before = tf.memory().numTensors;
+  assert.throws(() => tf.tidy(() => tf.gather(tf.tensor2d(table, [6, 5]), tf.tensor1d([1, 6], "int32"))), /index value 6 is not in \[0, 5\]/);
+  assert.equal(tf.memory().numTensors, before);
+});
 
 test("slice on wasm equals the cpu backend's for contiguous and strided slices of every rank", async () => {
   const shapes: [number[], number[], number[]][] = [

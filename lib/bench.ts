@@ -2,14 +2,25 @@
 // bytes, in the same shape as shared/bench/reference_torch.py, so a Node run, a
 // browser run and the PyTorch reference can be put side by side. No Node APIs:
 // `stlm bench` and the browser's bench page both call this.
-import { presetConfig, type ModelConfig } from "./config.js";
+import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "./config.js";
 import { TinyLM } from "./model.js";
+import { PooledLM, type PooledConfig } from "./pooled.js";
+import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "./tokenizer-free.js";
+import { matMulInfo } from "./kernels.js";
 import { Rng } from "./rng.js";
 import { tf } from "./tf.js";
 import { Trainer } from "./trainer.js";
 
+/** The presets `runBench` takes: the plain byte presets and the stride-pooled ones. */
+export const BENCH_PRESETS = [...Object.keys(PRESETS), "pooled-stride4", "pooled-stride4-causal"];
+
 export interface BenchOptions {
+  /** A plain byte preset (micro, nano, ...) or pooled-stride4(-causal). */
   preset?: string;
+  /** Bytes of context per row (default: the preset's; 512 for the pooled ones). */
+  ctx?: number;
+  /** Rows per step (default: the preset's). */
+  batch?: number;
   steps?: number;
   warmup?: number;
   /** Also time each kernel of one step. */
@@ -31,7 +42,8 @@ export interface BenchResult {
   tfjs: string;
   backend: string;
   preset: string;
-  model: { vocab: number; dModel: number; layers: number; heads: number; ffn: number; ctx: number; batch: number };
+  /** The model's shape, named as the PyTorch reference programs name it. */
+  model: Record<string, number | boolean>;
   params: number;
   steps: number;
   medianStepSeconds: number;
@@ -39,6 +51,8 @@ export interface BenchResult {
   gflopPerStep: number;
   gflops: number;
   tensorsLeaked: number;
+  /** What multiplies matrices on the wasm backend (lib/kernels.ts), when it is the backend. */
+  matmul?: { engine: string; relaxedSimd: boolean };
   profile?: KernelTime[];
 }
 
@@ -51,14 +65,68 @@ export function flopsPerStep(c: ModelConfig, batch: number): number {
   return 3 * 2 * batch * c.blockSize * (dense + attention);
 }
 
+/** Multiply-adds of one training step of a pooled model x 2 x 3, counted the same way. */
+export function pooledFlopsPerStep(c: PooledConfig, batch: number): number {
+  const slots = Math.ceil(Math.ceil((c.byteWindow + 1) / c.stride) / 8) * 8; // chunk slots per row, as chunkBatch pads them
+  const chunks = batch * slots;
+  const bytes = chunks * c.maxChunk;
+  const E = c.byteDim;
+  const byteBlock = 4 * E * E + 3 * E * c.byteFfn + 2 * c.maxChunk * E;
+  const k = c.core;
+  const kv = k.nKvHead * (k.dModel / k.nHead);
+  const core = k.nLayer * (2 * k.dModel * k.dModel + 2 * k.dModel * kv + 3 * k.dModel * k.ffnHidden + 2 * slots * k.dModel);
+  const perByte = (c.encoderLayers + c.decoderLayers) * byteBlock + E * 258;
+  const perChunk = E * k.dModel + core + k.dModel * c.maxChunk * E;
+  return 3 * 2 * (bytes * perByte + chunks * perChunk);
+}
+
+interface BenchModel {
+  model: TinyLM | PooledLM;
+  train: TrainConfig;
+  ctx: number;
+  vocab: number;
+  shape: Record<string, number | boolean>;
+  flops: number;
+}
+
+function benchModel(preset: string, ctx: number | undefined, batch: number | undefined, steps: number): BenchModel {
+  const positive = (name: string, v: number | undefined) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`${name} must be a whole number >= 1 (got ${v})`);
+  };
+  positive("ctx", ctx);
+  positive("batch", batch);
+  const pooled = TOKENIZER_FREE_PRESETS[preset];
+  if (pooled && pooled.kind === "stride") {
+    const c = tokenizerFreeConfig("stride", undefined, ctx ?? 512, { causalDecoder: pooled.causalDecoder }) as PooledConfig;
+    const train = { ...pooled.train, steps, warmupSteps: 0, batchSize: batch ?? pooled.train.batchSize };
+    const k = c.core;
+    return {
+      model: PooledLM.create(c, 0),
+      train,
+      ctx: c.byteWindow,
+      vocab: 256,
+      shape: { ctx: c.byteWindow, stride: c.stride, byteDim: c.byteDim, byteHeads: c.byteHeads, byteFfn: c.byteFfn, encoderLayers: c.encoderLayers, decoderLayers: c.decoderLayers, causalDecoder: !!c.causalDecoder, dModel: k.dModel, layers: k.nLayer, heads: k.nHead, ffn: k.ffnHidden, batch: train.batchSize },
+      flops: pooledFlopsPerStep(c, train.batchSize)
+    };
+  }
+  if (!PRESETS[preset]) throw new RangeError(`unknown bench preset "${preset}"; choose one of ${BENCH_PRESETS.join(", ")}`);
+  const { model: mc, train } = presetConfig(preset, { model: ctx ? { blockSize: ctx } : {}, train: { steps, warmupSteps: 0, ...(batch ? { batchSize: batch } : {}) } });
+  return {
+    model: TinyLM.create(mc, 0),
+    train,
+    ctx: mc.blockSize,
+    vocab: Math.min(256, mc.vocabSize),
+    shape: { vocab: mc.vocabSize, dModel: mc.dModel, layers: mc.nLayer, heads: mc.nHead, ffn: mc.ffnHidden, ctx: mc.blockSize, batch: train.batchSize },
+    flops: flopsPerStep(mc, train.batchSize)
+  };
+}
+
 export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
   const { preset = "micro", steps = 10, warmup = 3, profile = false, onStep } = options;
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`steps must be a whole number >= 1 (got ${steps})`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new RangeError(`warmup must be a whole number >= 0 (got ${warmup})`);
-  const { model: mc, train } = presetConfig(preset, { train: { steps: steps + warmup + 1, warmupSteps: 0 } });
   const tensorsBefore = tf.memory().numTensors;
-  const model = TinyLM.create(mc, 0);
-  const vocab = Math.min(256, mc.vocabSize);
+  const { model, train, ctx, vocab, shape, flops } = benchModel(preset, options.ctx, options.batch, steps + warmup + 1);
   const data = {
     sample(rng: Rng, b: number, t: number) {
       const x = new Int32Array(b * t);
@@ -76,7 +144,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   let result: BenchResult;
   try {
     for (let s = 0; s < warmup + steps; s++) {
-      const batch = data.sample(rng, train.batchSize, mc.blockSize);
+      const batch = data.sample(rng, train.batchSize, ctx);
       const t0 = performance.now();
       const { loss, gradNorm } = trainer.trainStep(batch);
       await loss.data(); // waits for the step to finish on an asynchronous backend
@@ -89,7 +157,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     let kernels: KernelTime[] | undefined;
     if (profile) {
-      const batch = data.sample(rng, train.batchSize, mc.blockSize);
+      const batch = data.sample(rng, train.batchSize, ctx);
       const p = await tf.profile(() => {
         const { loss, gradNorm } = trainer.trainStep(batch);
         gradNorm.dispose();
@@ -110,21 +178,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     const sorted = [...times].sort((a, b) => a - b);
     const med = sorted[Math.floor(sorted.length / 2)] / 1000;
-    const flops = flopsPerStep(mc, train.batchSize);
     const backend = tf.getBackend();
     result = {
       system: `tfjs-${backend}`,
       tfjs: tf.version.tfjs,
       backend,
       preset,
-      model: { vocab: mc.vocabSize, dModel: mc.dModel, layers: mc.nLayer, heads: mc.nHead, ffn: mc.ffnHidden, ctx: mc.blockSize, batch: train.batchSize },
+      model: shape,
       params: model.parameterCount(),
       steps,
       medianStepSeconds: Math.round(med * 1e4) / 1e4,
-      tokensPerSecond: Math.round((train.batchSize * mc.blockSize) / med),
+      tokensPerSecond: Math.round((train.batchSize * ctx) / med),
       gflopPerStep: Math.round(flops / 1e6) / 1e3,
       gflops: Math.round((flops / med / 1e9) * 100) / 100,
       tensorsLeaked: 0,
+      ...(backend === "wasm" ? { matmul: matMulInfo() } : {}),
       ...(kernels ? { profile: kernels } : {})
     };
   } finally {

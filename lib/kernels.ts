@@ -224,7 +224,9 @@ export function matMulEngine(): MatMulEngine {
   return engine === "gemm" && simdSupported() ? "gemm" : "xnnpack";
 }
 
-export function matMulInfo(): { engine: MatMulEngine; relaxedSimd: boolean } {
+/** What multiplies float32 matrices on wasm now ("stock": tfjs's own kernel, overrides removed). */
+export function matMulInfo(): { engine: MatMulEngine | "stock"; relaxedSimd: boolean } {
+  if (!registered) return { engine: "stock", relaxedSimd: false };
   const engineNow = matMulEngine();
   return { engine: engineNow, relaxedSimd: engineNow === "gemm" && (lastGemm?.relaxed ?? relaxedSimdSupported()) };
 }

@@ -270,7 +270,7 @@ export class PooledLM {
   private constructor(config: PooledConfig, values: Map<string, Float32Array>) {
     this.config = validatePooledConfig(structuredClone(config));
     const c = this.config;
-    this.params = pooledParameterShapes(c).map(({ name, shape }) => ({ name, variable: tf.variable(tf.tensor(values.get(name)!, shape), true) }));
+    this.params = pooledParameterShapes(c).map(({ name, shape }) => ({ name, variable: tf.tidy(() => tf.variable(tf.tensor(values.get(name)!, shape), true)) }));
     this.byName = new Map(this.params.map((p) => [p.name, p.variable]));
     if (c.bpe) this.tokenizer = new BpeTokenizer(c.bpe);
     const headSize = c.core.dModel / c.core.nHead;

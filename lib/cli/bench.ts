@@ -1,25 +1,37 @@
 // stlm bench: training throughput of a preset, beside the PyTorch reference's shape.
-import { runBench } from "../bench.js";
+import { BENCH_PRESETS, runBench } from "../bench.js";
 import { initNode } from "../node/runtime.js";
-import { unregisterKernelOverrides } from "../kernels.js";
+import { setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
 import { parseFlags, UsageError } from "./args.js";
 
-export const BENCH_HELP = `stlm bench [--preset micro] [--steps 10] [--warmup 3] [--backend wasm|cpu] [--profile] [--stock-kernels] [--json]
+export const BENCH_HELP = `stlm bench [--preset micro] [--ctx N] [--batch N] [--steps 10] [--warmup 3]
+           [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--json]
 
-Median training step time (forward + backward + AdamW update) and tokens/s on
-random bytes, with the backend, threads and model shape: the same model as
-shared/bench/reference_torch.py. --profile adds a per-kernel time table of one step.
---stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's overrides,
-to measure what the overrides gain.`;
+Median training step time (forward + backward + AdamW update) and tokens/s (bytes/s)
+on random bytes, with the backend, threads and model shape. The default is the
+model of shared/bench/reference_torch.py; --preset pooled-stride4 is the model of
+scripts/reference_pooled_torch.py (512 bytes of context). Presets: ${BENCH_PRESETS.join(", ")}.
+--ctx and --batch change the context and rows per step (pass the same to the
+PyTorch program). --profile adds a per-kernel time table of one step.
+--matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/gemm.ts;
+--stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's
+overrides; both measure what the lab's kernels gain.`;
 
 export async function benchCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, { preset: "string", steps: "number", warmup: "number", backend: "string", profile: "boolean", "stock-kernels": "boolean", json: "boolean" }, "bench");
+  const f = parseFlags(argv, { preset: "string", steps: "number", warmup: "number", backend: "string", profile: "boolean", "stock-kernels": "boolean", json: "boolean", ctx: "number", batch: "number", matmul: "string" }, "bench");
   const backend = (f.backend as string | undefined) ?? "wasm";
   if (backend !== "wasm" && backend !== "cpu") throw new UsageError(`stlm bench: --backend must be wasm or cpu in Node (got "${backend}")`);
+  const matmul = (f.matmul as string | undefined) ?? "gemm";
+  if (matmul !== "gemm" && matmul !== "xnnpack") throw new UsageError(`stlm bench: --matmul must be gemm or xnnpack (got "${matmul}")`);
+  const preset = (f.preset as string | undefined) ?? "micro";
+  if (!BENCH_PRESETS.includes(preset)) throw new UsageError(`stlm bench: unknown --preset "${preset}"; choose one of ${BENCH_PRESETS.join(", ")}`);
   const info = await initNode(backend);
+  setMatMulEngine(matmul);
   if (f["stock-kernels"]) unregisterKernelOverrides();
   const r = await runBench({
-    preset: (f.preset as string | undefined) ?? "micro",
+    preset,
+    ctx: f.ctx as number | undefined,
+    batch: f.batch as number | undefined,
     steps: (f.steps as number | undefined) ?? 10,
     warmup: (f.warmup as number | undefined) ?? 3,
     profile: Boolean(f.profile)

@@ -102,4 +102,20 @@ test("stlm params and stlm bench report the model they measure", async () => {
   assert.deepEqual(r.model, { vocab: 258, dModel: 64, layers: 4, heads: 4, ffn: 192, ctx: 128, batch: 16 });
   assert.ok(r.tokensPerSecond > 0);
   assert.equal(r.tensorsLeaked, 0);
+  assert.deepEqual(r.matmul, { engine: "gemm", relaxedSimd: true });
+});
+
+test("stlm bench runs the stride-pooled model at a chosen context, and refuses what it cannot run", async () => {
+  const b = await stlm("bench", "--preset", "pooled-stride4", "--ctx", "64", "--batch", "2", "--steps", "1", "--warmup", "1", "--matmul", "xnnpack", "--json");
+  assert.equal(b.code, 0, b.stderr);
+  const r = JSON.parse(b.stdout);
+  assert.equal(r.params, 870656, "the same parameter count as scripts/reference_pooled_torch.py");
+  assert.equal(r.model.ctx, 64);
+  assert.equal(r.model.batch, 2);
+  assert.equal(r.matmul.engine, "xnnpack");
+  assert.equal(r.tensorsLeaked, 0);
+  const bad = await stlm("bench", "--preset", "pooled-word");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown --preset "pooled-word"; choose one of .*pooled-stride4/);
+  assert.match((await stlm("bench", "--matmul", "blas")).stderr, /--matmul must be gemm or xnnpack/);
 });

@@ -99,6 +99,7 @@ test("lookup's gradient matches finite differences", () => {
 });
 
 test("a pooled model trains through the Trainer, its loss falls, and tensors stay flat", async () => {
+  const atStart = tf.memory().numTensors;
   const model = PooledLM.create(tinyPooled({ strategy: "bpe", bpe: BPE }), 1);
   const trainer = new Trainer({ model, data: sampler(), train: tinyConfigs({}, { steps: 30, learningRate: 1e-2 }).train });
   const before = tf.memory().numTensors;
@@ -108,6 +109,7 @@ test("a pooled model trains through the Trainer, its loss falls, and tensors sta
   assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
   trainer.dispose();
   model.dispose();
+  assert.equal(tf.memory().numTensors, atStart, "the model and trainer leave no tensors once disposed");
 });
 
 test("every model scores bytes through lib/eval.ts unchanged: bits per byte and minimal pairs", async () => {

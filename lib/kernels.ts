@@ -11,8 +11,9 @@
 //    strides (no transpose pass, no copies) at 25-45 GFLOP/s. Where the engine
 //    has no wasm SIMD it falls back to XNNPACK per batch entry (see
 //    batchMatMulXnnpack), which also avoids a stale-cache bug of the stock kernel.
-// 2. Identity: the engine clones each tensor it saves for the backward pass; the
-//    stock kernel copies the buffer, this one shares it (as the cpu backend does).
+// 2. Identity, and Cast to the dtype a tensor already has (the gradient of every
+//    multiply casts both inputs to float32): the stock kernels copy the buffer;
+//    these share it (as the cpu backend does).
 // 3. Slice: the stock kernel copies the whole input out of the wasm heap for every
 //    slice; this one reads the input in place and copies only the slice.
 // 4. Transpose: attention's head split and merge ([B, T, H, D] <-> [B, H, T, D])
@@ -67,6 +68,7 @@ export function registerKernelOverrides(): void {
   const overrides: [string, (args: KernelArgs) => TensorInfo][] = [
     ["BatchMatMul", batchMatMul],
     ["Identity", identity],
+    ["Cast", cast],
     ["Slice", slice],
     ["Transpose", transpose],
     ["Sum", sum],
@@ -105,6 +107,13 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 function identity({ inputs: { x }, backend }: KernelArgs): TensorInfo {
   if (x.dtype === "string") return callStock("Identity", { inputs: { x }, backend, attrs: {} });
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function cast(args: KernelArgs): TensorInfo {
+  const { inputs: { x }, backend, attrs } = args;
+  if (attrs.dtype !== x.dtype || x.dtype === "string") return callStock("Cast", args);
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }

@@ -163,6 +163,17 @@ test("one buffer met again as a differently shaped right operand gives the right
   assert.ok(maxRelDiff(got, want) < 1e-5, `differs by ${maxRelDiff(got, want)}`);
 });
 
+test("a cast to the same dtype survives the original's disposal; a cast to another dtype converts", () => {
+  const a = tf.tensor([1.5, -2, 3]);
+  const same = tf.cast(a, "float32");
+  const other = tf.cast(a, "int32");
+  a.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2, 3]);
+  assert.deepEqual(Array.from(other.dataSync()), [1, -2, 3]);
+  assert.equal(other.dtype, "int32");
+  tf.dispose([same, other]);
+});
+
 test("a cloned tensor shares its buffer and survives the original's disposal", () => {
   const a = tf.tensor([1, 2, 3]);
   const b = tf.clone(a);

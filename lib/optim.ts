@@ -4,6 +4,7 @@
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import type { TrainConfig } from "./config.js";
+import { ADAMW_KERNEL, type AdamWAttrs } from "./kernels.js";
 
 export interface NamedVariable {
   name: string;
@@ -62,14 +63,26 @@ export class AdamW {
       const norm = globalNorm(grads);
       // min(1, clip / norm), computed on the device so the step never waits for a read-back.
       const scale = gradClip > 0 ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : null;
+      // Where the backend has the fused kernel (lib/kernels.ts; wasm), one pass per parameter.
+      const fused = tf.getKernel(ADAMW_KERNEL, tf.getBackend()) !== undefined;
       this.params.forEach(({ variable }, i) => {
+        const decay = variable.rank >= 2 && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        if (fused) {
+          const attrs: AdamWAttrs = { lr, beta1, beta2, bc1, bc2, eps, decay };
+          const inputs = { w: variable, m: this.m[i], v: this.v[i], g: grads[i], ...(scale ? { scale } : {}) };
+          const [w, m, v] = tf.engine().runKernel(ADAMW_KERNEL, inputs, attrs as unknown as Record<string, number>) as Tensor[];
+          this.m[i].assign(m);
+          this.v[i].assign(v);
+          variable.assign(w);
+          return;
+        }
         const g = scale ? tf.mul(grads[i], scale) : grads[i];
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[i].assign(m);
         this.v[i].assign(v);
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
-        const decayed = variable.rank >= 2 && weightDecay > 0 ? tf.mul(variable, 1 - lr * weightDecay) : variable;
+        const decayed = decay !== 1 ? tf.mul(variable, decay) : variable;
         variable.assign(tf.sub(decayed, tf.mul(update, lr)));
       });
       return tf.keep(norm);

@@ -204,3 +204,31 @@ test("200 training steps on wasm with every override agree with the cpu backend 
   const worst = maxRelDiff(wasm, cpu);
   assert.ok(worst < 1e-4, `losses differ by up to ${worst} (relative)`);
 });
+
+test("the fused AdamW kernel on wasm gives the weights and moments the plain tfjs ops give on cpu", async () => {
+  const { AdamW } = await import("../../lib/optim.js");
+  const shapes = [[5, 3], [7]];
+  const init = shapes.map((s) => random(s));
+  const grads = [0, 1, 2].map(() => shapes.map((s) => random(s).map((x) => x * 3)));
+  const run = async (backend: "wasm" | "cpu") => {
+    await initNode(backend);
+    const params = shapes.map((s, i) => ({ name: `p${i}`, variable: tf.variable(tf.tensor(init[i], s)) }));
+    const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1 });
+    const before = tf.memory().numTensors;
+    for (const step of grads) tf.tidy(() => opt.apply(step.map((g, i) => tf.tensor(g, shapes[i])), 3e-3).dispose());
+    assert.equal(tf.memory().numTensors, before, `${backend}: the update leaks no tensors`);
+    const state = await opt.state();
+    const out = [...params.map((p) => p.variable.dataSync().slice()), ...[...state.m.values(), ...state.v.values()].map((t) => t.data)];
+    const fused = tf.getKernel("StlmAdamW", backend) !== undefined;
+    opt.dispose();
+    params.forEach((p) => p.variable.dispose());
+    await initNode("wasm");
+    return { out, fused };
+  };
+  const wasm = await run("wasm");
+  const cpu = await run("cpu");
+  assert.equal(wasm.fused, true, "wasm has the fused kernel");
+  assert.equal(cpu.fused, false, "cpu runs the plain ops");
+  wasm.out.forEach((w, i) => assert.ok(maxRelDiff(w, cpu.out[i]) < 1e-5, `tensor ${i} differs by ${maxRelDiff(w, cpu.out[i])}`));
+  assert.ok(maxRelDiff(wasm.out[0], init[0]) > 1e-4, "the weights moved");
+});

@@ -6,7 +6,7 @@
 //    untransposed product and runs everything else (every batched attention
 //    product, every transposed operand autodiff asks for) in a scalar loop at
 //    0.1-1 GFLOP/s; XNNPACK itself peaks at 15-20 GFLOP/s here. This one runs
-//    every float32 product, batched or transposed, through lib/gemm.ts, a blocked
+//    every float32 product, batched or transposed, through lib/wasm/simd.ts, a blocked
 //    SIMD GEMM generated at run time that reads the operands in place through
 //    strides (no transpose pass, no copies) at 25-45 GFLOP/s. Where the engine
 //    has no wasm SIMD it falls back to XNNPACK per batch entry (see
@@ -19,7 +19,7 @@
 // 4. Transpose: attention's head split and merge ([B, T, H, D] <-> [B, H, T, D])
 //    keep the last axis in place; the stock kernel still moves them one element
 //    at a time (about 1 ms per 2048 x 128 tensor). This one copies whole rows
-//    with memory.copy (lib/gemm.ts copyRuns). Other permutations go to the stock kernel.
+//    with memory.copy (lib/wasm/simd.ts copyRuns). Other permutations go to the stock kernel.
 // 5. Sum over leading axes (the gradient of every broadcast weight, e.g. each
 //    RMSNorm gain: [N, C] -> [C]): the stock kernel transposes the input with its
 //    slow element-wise Transpose first (1.3 ms for 2048 x 128). This one is a
@@ -35,7 +35,7 @@
 //    plain ops elsewhere.
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
-import { createGemm, relaxedSimdSupported, simdSupported, type Gemm } from "./gemm.js";
+import { createSimdKernels, relaxedSimdSupported, simdSupported, type SimdKernels } from "./wasm/simd.js";
 
 interface WasmData {
   id: number;
@@ -104,7 +104,7 @@ export function registerKernelOverrides(): void {
     // some of these (Transpose) directly, not through the registry.
     tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as unknown as KernelFunc, setupFunc: original.setupFunc });
   }
-  if (tf.getKernel("BatchMatMul", "wasm")) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: "wasm", kernelFunc: adamW as unknown as KernelFunc });
+  if (tf.getKernel("BatchMatMul", "wasm") && simdSupported()) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: "wasm", kernelFunc: adamW as unknown as KernelFunc });
 }
 
 /** Put the stock kernels back (for tests that compare the two). */
@@ -146,21 +146,15 @@ function adamW({ inputs: { w, m, v, g, scale }, backend, attrs }: KernelArgs): T
   for (const t of [w, m, v, g]) {
     if (t.dtype !== "float32" || t.shape.join("x") !== w.shape.join("x")) throw new Error(`${ADAMW_KERNEL}: w, m, v and g must be float32 of one shape (got [${t.shape}] ${t.dtype} for [${w.shape}])`);
   }
+  const k = simdFor(backend);
+  if (!k) throw new Error(`${ADAMW_KERNEL} needs wasm SIMD`);
   const outs = [backend.makeOutput(w.shape, "float32"), backend.makeOutput(w.shape, "float32"), backend.makeOutput(w.shape, "float32")];
-  // Views taken after the allocations (an allocation can grow the heap and detach older views).
-  const [W, M, V, G] = [w, m, v, g].map((t) => backend.typedArrayFromHeap(t) as Float32Array);
-  const [W2, M2, V2] = outs.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
-  const s = scale ? (backend.typedArrayFromHeap(scale) as Float32Array)[0] : 1;
-  const c1 = 1 - beta1;
-  const c2 = 1 - beta2;
-  for (let i = 0; i < W.length; i++) {
-    const gi = G[i] * s;
-    const mi = beta1 * M[i] + c1 * gi;
-    const vi = beta2 * V[i] + c2 * gi * gi;
-    M2[i] = mi;
-    V2[i] = vi;
-    W2[i] = W[i] * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
-  }
+  const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  k.adamW({
+    w: at(w), m: at(m), v: at(v), g: at(g), w2: at(outs[0]), m2: at(outs[1]), v2: at(outs[2]), n: size(w.shape),
+    scale: scale ? (backend.typedArrayFromHeap(scale) as Float32Array)[0] : 1,
+    beta1, beta2, bc1, bc2, eps, lr, decay
+  });
   return outs;
 }
 
@@ -206,7 +200,7 @@ function transpose(args: KernelArgs): TensorInfo {
   const { inputs: { x }, backend, attrs } = args;
   const perm = attrs.perm as number[];
   const r = x.shape.length;
-  const g = engine === "gemm" && (x.dtype === "float32" || x.dtype === "int32") && r >= 2 && r <= 4 && perm[r - 1] === r - 1 ? gemmFor(backend) : null;
+  const g = engine === "gemm" && (x.dtype === "float32" || x.dtype === "int32") && r >= 2 && r <= 4 && perm[r - 1] === r - 1 ? simdFor(backend) : null;
   if (!g) return callStock("Transpose", args);
   const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
   if (size(x.shape) === 0) return out;
@@ -231,14 +225,14 @@ function sum(args: KernelArgs): TensorInfo {
   const r = x.shape.length;
   const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
   const leading = axes.length > 0 && axes.length < r && axes.every((ax, i) => ax === i);
-  const g = leading && x.dtype === "float32" ? gemmFor(backend) : null;
+  const g = leading && x.dtype === "float32" ? simdFor(backend) : null;
   if (!g) return callStock("Sum", args);
   const outer = size(x.shape.slice(0, axes.length));
   const inner = size(x.shape.slice(axes.length));
   const keep = attrs.keepDims as boolean;
   const out = backend.makeOutput(keep ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length), "float32");
   // [1, outer] of ones @ x as [outer, inner]: the ones are one float read with strides 0.
-  g.run({ a: g.one, b: backend.dataIdMap.get(x.dataId).memoryOffset, c: backend.dataIdMap.get(out.dataId).memoryOffset, m: 1, n: inner, k: outer, sAm: 0, sAk: 0, sBk: inner, sBn: 1 });
+  g.gemm({ a: g.one, b: backend.dataIdMap.get(x.dataId).memoryOffset, c: backend.dataIdMap.get(out.dataId).memoryOffset, m: 1, n: inner, k: outer, sAm: 0, sAk: 0, sBk: inner, sBn: 1 });
   return out;
 }
 
@@ -269,8 +263,8 @@ let wasmMatMul: ((...a: unknown[]) => void) | null = null;
 export type MatMulEngine = "gemm" | "xnnpack";
 let engine: MatMulEngine = "gemm";
 // One GEMM per wasm memory (a backend made anew has a new memory); null: unavailable.
-const gemms = new WeakMap<WebAssembly.Memory, Gemm | null>();
-let lastGemm: Gemm | null = null;
+const kernelSets = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+let lastGemm: SimdKernels | null = null;
 
 /**
  * Choose the matmul engine ("gemm", the default, falls back to "xnnpack" where
@@ -293,17 +287,17 @@ export function matMulInfo(): { engine: MatMulEngine | "stock"; relaxedSimd: boo
   return { engine: engineNow, relaxedSimd: engineNow === "gemm" && (lastGemm?.relaxed ?? relaxedSimdSupported()) };
 }
 
-function gemmFor(backend: WasmBackend): Gemm | null {
+function simdFor(backend: WasmBackend): SimdKernels | null {
   const { memory } = backend.wasm.asm;
-  let g = gemms.get(memory);
+  let g = kernelSets.get(memory);
   if (g === undefined) {
     try {
-      g = simdSupported() ? createGemm(memory, (n) => backend.wasm._malloc(n), (p) => backend.wasm._free(p)) : null;
+      g = simdSupported() ? createSimdKernels(memory, (n) => backend.wasm._malloc(n), (p) => backend.wasm._free(p)) : null;
     } catch (e) {
       console.warn(`lib/kernels.ts: the SIMD GEMM could not be built here (${(e as Error).message}); using XNNPACK`);
       g = null;
     }
-    gemms.set(memory, g);
+    kernelSets.set(memory, g);
   }
   if (g) lastGemm = g;
   return g;
@@ -312,7 +306,7 @@ function gemmFor(backend: WasmBackend): Gemm | null {
 function batchMatMul(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { a, b } = inputs;
-  const g = engine === "gemm" ? gemmFor(backend) : null;
+  const g = engine === "gemm" ? simdFor(backend) : null;
   if (!g) return batchMatMulXnnpack(args);
   const transposeA = attrs.transposeA as boolean;
   const transposeB = attrs.transposeB as boolean;
@@ -340,7 +334,7 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   const [sAm, sAk] = transposeA ? [1, m] : [k, 1];
   const [sBk, sBn] = transposeB ? [1, k] : [n, 1];
   for (let i = 0; i < batch; i++) {
-    g.run({
+    g.gemm({
       a: aOff + (batchA === 1 ? 0 : i) * m * k * 4,
       b: bOff + (batchB === 1 ? 0 : i) * k * n * 4,
       c: cOff + i * m * n * 4,

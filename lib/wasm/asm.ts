@@ -1,6 +1,6 @@
 // A small WebAssembly binary writer: just enough of the format (types, one
 // imported memory, functions, exports, the integer/float/SIMD instructions
-// lib/gemm.ts uses) to generate kernels at run time. Generating the code here,
+// lib/wasm/simd.ts uses) to generate kernels at run time. Generating the code here,
 // rather than shipping a .wasm file, lets the kernels be unrolled for a chosen
 // tile shape and built with or without relaxed-SIMD FMA after feature detection,
 // with no compiler toolchain in the build and nothing fetched at run time.
@@ -104,8 +104,12 @@ export class Func {
   v128Store(offset = 0): this { return this.simd(0x0b).u(4).u(offset); }
   v128Load32Splat(offset = 0): this { return this.simd(0x09).u(2).u(offset); }
   v128Zero(): this { this.simd(0x0c); for (let i = 0; i < 16; i++) this.code.push(0); return this; }
+  f32x4Splat(): this { return this.simd(0x13); }
+  f32x4Sqrt(): this { return this.simd(0xe3); }
   f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Mul(): this { return this.simd(0xe6); }
+  f32x4Div(): this { return this.simd(0xe7); }
   /** Relaxed SIMD: a*b + c, fused where the hardware has FMA. */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
 

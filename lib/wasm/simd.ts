@@ -1,21 +1,26 @@
-// A float32 matrix product in WebAssembly SIMD, generated at run time
-// (lib/wasm/asm.ts) and run on the wasm backend's own memory, so operands are
-// read where tfjs keeps them and no bytes are copied in or out.
+// SIMD kernels for the wasm backend, written as WebAssembly at run time
+// (lib/wasm/asm.ts) and run on the backend's own memory, so operands are read
+// where tfjs keeps them and no bytes are copied in or out:
+//  - gemm: a float32 matrix product for any layout (strided, transposed,
+//    broadcast), the kernel that most of a training step spends its time in;
+//  - copyRuns: strided row copies (the transposes attention needs);
+//  - adamW: one AdamW update in one pass.
 //
-// Why: tfjs 4.22's wasm matmuls (XNNPACK) reach 15-20 GFLOP/s on one thread
-// here; the benchmark model spends about two thirds of a training step in them.
-// This is the standard blocked GEMM (Goto/BLIS): the right operand is packed in
-// panels of NR columns, the left in panels of MR rows, both for a KC-long slice
-// of the inner dimension; an unrolled MR x NR micro-kernel keeps its tile of C
-// in SIMD registers for the whole slice. Where the engine has relaxed SIMD
-// (Chrome and Node 22+ by default; Node 20 behind --experimental-wasm-relaxed-simd)
-// the micro-kernel uses f32x4.relaxed_madd, a fused multiply-add on x86 with FMA
-// and on ARM, which halves its instructions; elsewhere it uses mul + add.
-// Operands may be strided (transposed, or broadcast with stride 0): packing
-// reads any layout, so transposes cost no extra pass.
-import { Func, i32, moduleBytes, v128 } from "./wasm/asm.js";
+// The GEMM. tfjs 4.22's wasm matmuls (XNNPACK) reach 15-20 GFLOP/s on one
+// thread here. This is the standard blocked GEMM (Goto/BLIS): the right operand
+// is packed in panels of NR columns, the left in panels of MR rows, both for a
+// KC-long slice of the inner dimension; an unrolled MR x NR micro-kernel keeps
+// its tile of C in SIMD registers for the whole slice. Where the engine has
+// relaxed SIMD (Chrome and Node 22+ by default; Node 20 behind
+// --experimental-wasm-relaxed-simd) the micro-kernel uses f32x4.relaxed_madd, a
+// fused multiply-add on x86 with FMA and on ARM, which halves its instructions;
+// elsewhere it uses mul + add. 4 x 8 measured best here (25-45 GFLOP/s): larger
+// tiles run out of the 16 SIMD registers V8 has on x86-64 and spill. Operands may
+// be strided (transposed, or broadcast with stride 0): packing reads any layout,
+// so transposes cost no extra pass.
+import { Func, f32, i32, moduleBytes, v128 } from "./asm.js";
 
-export interface GemmOptions {
+export interface SimdOptions {
   /** Rows of the micro-kernel tile. */
   mr?: number;
   /** Columns of the micro-kernel tile (a multiple of 4). */
@@ -38,14 +43,30 @@ export interface GemmArgs {
   sBk: number; sBn: number;
 }
 
-export interface Gemm {
+/** One AdamW update (see lib/kernels.ts adamW); pointers are byte addresses of float32 arrays of n. */
+export interface AdamWArgs {
+  w: number; m: number; v: number; g: number;
+  w2: number; m2: number; v2: number;
+  n: number;
+  scale: number; beta1: number; beta2: number;
+  /** 1 - beta1^t and 1 - beta2^t. */
+  bc1: number; bc2: number;
+  eps: number; lr: number; decay: number;
+}
+
+export interface SimdKernels {
   readonly mr: number;
   readonly nr: number;
   readonly relaxed: boolean;
   /** The address of a float 1.0 in the memory (a row of ones, read with stride 0). */
   readonly one: number;
   /** C[m, n] (row-major, contiguous) = A[m, k] B[k, n]. */
-  run(args: GemmArgs): void;
+  gemm(args: GemmArgs): void;
+  /**
+   * g' = g scale; m2 = beta1 m + (1 - beta1) g'; v2 = beta2 v + (1 - beta2) g'^2;
+   * w2 = w decay - lr (m2 / bc1) / (sqrt(v2 / bc2) + eps), in float32.
+   */
+  adamW(args: AdamWArgs): void;
   /**
    * Copy runs of `run` bytes gathered from src by up to three strided loops
    * (counts n, byte strides s, outermost first) into dst, contiguously.
@@ -262,7 +283,39 @@ function copyRunsFunc(): Func {
   return f;
 }
 
+/** adamW(w, m, v, g, w2, m2, v2, n, scale, beta1, beta2, 1-beta1, 1-beta2, 1/bc1, 1/bc2, eps, lr, decay), n a multiple of 4. */
+function adamWFunc(): Func {
+  const f = new Func([i32, i32, i32, i32, i32, i32, i32, i32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32]);
+  const [w, m, v, g, w2, m2, v2, n] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const i = f.local(i32), end = f.local(i32);
+  const [S, B1, B2, C1, C2, I1, I2, EPS, LR, DEC] = Array.from({ length: 10 }, (_, j) => {
+    const x = f.local(v128);
+    f.get(8 + j).f32x4Splat().set(x);
+    return x;
+  });
+  const gi = f.local(v128), mi = f.local(v128), vi = f.local(v128);
+  const at = (base: number) => f.get(base).get(i).add();
+  f.i32c(0).set(i);
+  f.get(n).i32c(2).shl().set(end);
+  f.block().loop();
+  f.get(i).get(end).geS().brIf(1);
+  at(g).v128Load().get(S).f32x4Mul().set(gi);
+  at(m).v128Load().get(B1).f32x4Mul().get(gi).get(C1).f32x4Mul().f32x4Add().set(mi);
+  at(v).v128Load().get(B2).f32x4Mul().get(gi).get(gi).f32x4Mul().get(C2).f32x4Mul().f32x4Add().set(vi);
+  at(m2).get(mi).v128Store();
+  at(v2).get(vi).v128Store();
+  at(w2);
+  at(w).v128Load().get(DEC).f32x4Mul();
+  f.get(LR).get(mi).get(I1).f32x4Mul().f32x4Mul();
+  f.get(vi).get(I2).f32x4Mul().f32x4Sqrt().get(EPS).f32x4Add();
+  f.f32x4Div().f32x4Sub().v128Store();
+  f.addTo(i, 16).br(0);
+  f.end().end();
+  return f;
+}
+
 interface Exports {
+  adamW(...args: number[]): void;
   copyRuns(src: number, dst: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void;
   pack(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
   packB(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
@@ -273,12 +326,12 @@ interface Exports {
  * Build a GEMM over `memory`. Scratch space (packed panels) is allocated with
  * `alloc` (bytes -> address) and released with `free` when it must grow.
  */
-export function createGemm(
+export function createSimdKernels(
   memory: WebAssembly.Memory,
   alloc: (bytes: number) => number,
   free: (ptr: number) => void,
-  options: GemmOptions = {}
-): Gemm {
+  options: SimdOptions = {}
+): SimdKernels {
   const relaxed = options.relaxed ?? relaxedSimdSupported();
   const mr = options.mr ?? 4;
   const nr = options.nr ?? 8;
@@ -289,7 +342,8 @@ export function createGemm(
     { name: "pack", func: packFunc(mr) },
     { name: "packB", func: packFunc(nr) },
     { name: "macro", func: macroFunc(mr, nr, relaxed) },
-    { name: "copyRuns", func: copyRunsFunc() }
+    { name: "copyRuns", func: copyRunsFunc() },
+    { name: "adamW", func: adamWFunc() }
   ], { shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const ex = instance.exports as unknown as Exports;
@@ -312,10 +366,26 @@ export function createGemm(
 
   return {
     mr, nr, relaxed, one,
+    adamW({ w, m, v, g, w2, m2, v2, n, scale, beta1, beta2, bc1, bc2, eps, lr, decay }: AdamWArgs) {
+      const body = n - (n % 4);
+      ex.adamW(w, m, v, g, w2, m2, v2, body, scale, beta1, beta2, 1 - beta1, 1 - beta2, 1 / bc1, 1 / bc2, eps, lr, decay);
+      // The last n % 4 elements, the same arithmetic rounded to float32 at each step.
+      const F = Math.fround;
+      const view = (p: number) => new Float32Array(memory.buffer, p, n);
+      const [W, M, V, G, W2, M2, V2] = [w, m, v, g, w2, m2, v2].map(view);
+      for (let i = body; i < n; i++) {
+        const gi = F(G[i] * scale);
+        const mi = F(F(beta1 * M[i]) + F(F(1 - beta1) * gi));
+        const vi = F(F(beta2 * V[i]) + F(F(gi * gi) * F(1 - beta2)));
+        M2[i] = mi;
+        V2[i] = vi;
+        W2[i] = F(F(W[i] * decay) - F(F(lr * F(mi * F(1 / bc1))) / F(F(Math.sqrt(F(vi * F(1 / bc2)))) + eps)));
+      }
+    },
     copyRuns(src, dst, [n0, n1, n2], [s0, s1, s2], run) {
       ex.copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run);
     },
-    run({ a, b, c, m, n, k, sAm, sAk, sBk, sBn }: GemmArgs) {
+    gemm({ a, b, c, m, n, k, sAm, sAk, sBk, sBn }: GemmArgs) {
       if (m === 0 || n === 0) return;
       if (k === 0) {
         new Float32Array(memory.buffer, c, m * n).fill(0);

@@ -1,14 +1,14 @@
-// lib/gemm.ts computes A B for any layout, on its own memory (no tfjs), against
+// lib/wasm/simd.ts's GEMM computes A B for any layout, on its own memory (no tfjs), against
 // a float64 reference; and lib/wasm/asm.ts writes modules the engine accepts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import v8 from "node:v8";
-import { createGemm, relaxedSimdSupported, simdSupported, type GemmOptions } from "../../lib/gemm.js";
+import { createSimdKernels, relaxedSimdSupported, simdSupported, type SimdOptions } from "../../lib/wasm/simd.js";
 import { Rng } from "../../lib/rng.js";
 
 v8.setFlagsFromString("--experimental-wasm-relaxed-simd"); // as lib/node/runtime.ts does
 
-function harness(options: GemmOptions, shared = false) {
+function harness(options: SimdOptions, shared = false) {
   const memory = shared ? new WebAssembly.Memory({ initial: 64, maximum: 1024, shared: true }) : new WebAssembly.Memory({ initial: 64 });
   let top = 1024;
   const alloc = (bytes: number) => {
@@ -18,7 +18,7 @@ function harness(options: GemmOptions, shared = false) {
     if (need > 0) memory.grow(need);
     return p;
   };
-  return { memory, alloc, gemm: createGemm(memory, alloc, () => {}, options) };
+  return { memory, alloc, k: createSimdKernels(memory, alloc, () => {}, options) };
 }
 
 const rng = new Rng(5);
@@ -38,7 +38,7 @@ function check(h: ReturnType<typeof harness>, { m, n, k, ta, tb }: Case) {
   const guard = new Float32Array(h.memory.buffer, cPtr + m * n * 4, 1);
   guard[0] = 12345;
   new Float32Array(h.memory.buffer, cPtr, m * n).fill(NaN); // every output must be written
-  h.gemm.run({ a: aPtr, b: bPtr, c: cPtr, m, n, k, sAm, sAk, sBk, sBn });
+  h.k.gemm({ a: aPtr, b: bPtr, c: cPtr, m, n, k, sAm, sAk, sBk, sBn });
   const c = new Float32Array(h.memory.buffer, cPtr, m * n);
   let worst = 0;
   for (let i = 0; i < m; i++) {
@@ -89,7 +89,7 @@ test("zero strides broadcast one value: a row of ones sums the columns", () => {
   const one = h.alloc(4), xPtr = h.alloc(x.length * 4), out = h.alloc(cols * 4);
   new Float32Array(h.memory.buffer, one, 1)[0] = 1;
   new Float32Array(h.memory.buffer, xPtr, x.length).set(x);
-  h.gemm.run({ a: one, b: xPtr, c: out, m: 1, n: cols, k: rows, sAm: 0, sAk: 0, sBk: cols, sBn: 1 });
+  h.k.gemm({ a: one, b: xPtr, c: out, m: 1, n: cols, k: rows, sAm: 0, sAk: 0, sBk: cols, sBn: 1 });
   const got = new Float32Array(h.memory.buffer, out, cols);
   for (let j = 0; j < cols; j++) {
     let want = 0;
@@ -102,9 +102,9 @@ test("k = 0 gives zeros; m = 0 or n = 0 writes nothing", () => {
   const h = harness({});
   const c = h.alloc(16 * 4);
   new Float32Array(h.memory.buffer, c, 16).fill(7);
-  h.gemm.run({ a: 0, b: 0, c, m: 2, n: 3, k: 0, sAm: 0, sAk: 1, sBk: 3, sBn: 1 });
+  h.k.gemm({ a: 0, b: 0, c, m: 2, n: 3, k: 0, sAm: 0, sAk: 1, sBk: 3, sBn: 1 });
   assert.deepEqual(Array.from(new Float32Array(h.memory.buffer, c, 7)), [0, 0, 0, 0, 0, 0, 7]);
-  h.gemm.run({ a: 0, b: 0, c, m: 0, n: 3, k: 4, sAm: 4, sAk: 1, sBk: 3, sBn: 1 });
+  h.k.gemm({ a: 0, b: 0, c, m: 0, n: 3, k: 4, sAm: 4, sAk: 1, sBk: 3, sBn: 1 });
   assert.equal(new Float32Array(h.memory.buffer, c + 24, 1)[0], 7);
 });
 
@@ -119,9 +119,34 @@ test("copyRuns gathers strided rows: the [B, T, H, D] -> [B, H, T, D] head split
   const x = Float32Array.from({ length: B * T * H * D }, (_, i) => i);
   const src = h.alloc(x.length * 4), dst = h.alloc(x.length * 4);
   new Float32Array(h.memory.buffer, src, x.length).set(x);
-  h.gemm.copyRuns(src, dst, [B, H, T], [T * H * D * 4, D * 4, H * D * 4], D * 4);
+  h.k.copyRuns(src, dst, [B, H, T], [T * H * D * 4, D * 4, H * D * 4], D * 4);
   const got = new Float32Array(h.memory.buffer, dst, x.length);
   for (let b = 0; b < B; b++) for (let hh = 0; hh < H; hh++) for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) {
     assert.equal(got[((b * H + hh) * T + t) * D + d], x[((b * T + t) * H + hh) * D + d]);
+  }
+});
+
+test("adamW updates weights and moments as the formula says, the last n % 4 elements too", () => {
+  const h = harness({});
+  const n = 23;
+  const arrays = [0, 1, 2, 3].map(() => Float32Array.from({ length: n }, () => rng.normal()));
+  arrays[2] = arrays[2].map(Math.abs); // v >= 0
+  const [w, m, v, g] = arrays.map((a) => {
+    const p = h.alloc(n * 4);
+    new Float32Array(h.memory.buffer, p, n).set(a);
+    return p;
+  });
+  const [w2, m2, v2] = [0, 1, 2].map(() => h.alloc(n * 4));
+  const hp = { scale: 0.7, beta1: 0.9, beta2: 0.95, bc1: 0.271, bc2: 0.142625, eps: 1e-8, lr: 3e-3, decay: 1 - 3e-4 };
+  h.k.adamW({ w, m, v, g, w2, m2, v2, n, ...hp });
+  const [W, M, V, G] = arrays;
+  const [gotW, gotM, gotV] = [w2, m2, v2].map((p) => new Float32Array(h.memory.buffer, p, n));
+  for (let i = 0; i < n; i++) {
+    const gi = G[i] * hp.scale;
+    const mi = hp.beta1 * M[i] + (1 - hp.beta1) * gi;
+    const vi = hp.beta2 * V[i] + (1 - hp.beta2) * gi * gi;
+    const wi = W[i] * hp.decay - (hp.lr * (mi / hp.bc1)) / (Math.sqrt(vi / hp.bc2) + hp.eps);
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+    assert.ok(close(gotM[i], mi) && close(gotV[i], vi) && close(gotW[i], wi), `element ${i}: (${gotW[i]}, ${gotM[i]}, ${gotV[i]}) vs (${wi}, ${mi}, ${vi})`);
   }
 });

@@ -47,7 +47,9 @@ interface WasmData {
 
 interface WasmBackend {
   wasm: {
-    asm: { memory: WebAssembly.Memory };
+    /** The single-threaded builds export their memory; the threaded build imports a shared one. */
+    asm: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
     _malloc(bytes: number): number;
     _free(ptr: number): void;
     cwrap: (name: string, ret: null, args: string[]) => (...a: unknown[]) => void;
@@ -288,7 +290,8 @@ export function matMulInfo(): { engine: MatMulEngine | "stock"; relaxedSimd: boo
 }
 
 function simdFor(backend: WasmBackend): SimdKernels | null {
-  const { memory } = backend.wasm.asm;
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
   let g = kernelSets.get(memory);
   if (g === undefined) {
     try {

@@ -13,7 +13,7 @@ model of shared/bench/reference_torch.py; --preset pooled-stride4 is the model o
 scripts/reference_pooled_torch.py (512 bytes of context). Presets: ${BENCH_PRESETS.join(", ")}.
 --ctx and --batch change the context and rows per step (pass the same to the
 PyTorch program). --profile adds a per-kernel time table of one step.
---matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/gemm.ts;
+--matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/wasm/simd.ts;
 --stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's
 overrides; both measure what the lab's kernels gain.`;
 

@@ -9,7 +9,7 @@ import { chooseBackend, type BackendInfo } from "../backend.js";
 import { registerKernelOverrides } from "../kernels.js";
 
 // Relaxed SIMD (part of WebAssembly 3.0; on by default in Chrome and in Node 22+)
-// sits behind a flag in Node 20. lib/gemm.ts checks for it and uses its fused
+// sits behind a flag in Node 20. lib/wasm/simd.ts checks for it and uses its fused
 // multiply-add when present (about 1.3x on matmuls here), mul + add otherwise.
 // The flag must be set before the GEMM module is compiled; on engines that
 // already have the feature it changes nothing.

@@ -1,0 +1,49 @@
+// The bench page in a real browser, served plainly and cross-origin isolated (the
+// threaded wasm build, whose memory is shared): it trains with the lab's SIMD
+// GEMM (lib/wasm/simd.ts) and relaxed-SIMD FMA, leaks no tensors, and its
+// check of the wasm backend against the cpu backend agrees.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { errorCells, startServer, watchPage, useSite } from "./harness.js";
+
+const site = useSite();
+
+for (const isolated of [false, true]) {
+  describe(`the bench page${isolated ? " served cross-origin isolated" : ""}`, () => {
+    it("trains with the lab's GEMM and agrees with the cpu backend", { timeout: 300_000 }, async () => {
+      const server = isolated ? await startServer({ isolated: true }) : site.server;
+      const page = await site.session.context.newPage();
+      try {
+        const log = watchPage(page, server.origin);
+        await page.goto(new URL("/bench", server.url).href, { waitUntil: "load" });
+        await page.locator('p.stlm-status[data-backend="wasm"]').waitFor({ timeout: 60_000 });
+        assert.equal(await page.evaluate(() => crossOriginIsolated), isolated);
+        await page.getByLabel("Preset").selectOption("nano");
+        const steps = page.getByLabel("Timed steps").first();
+        await steps.fill("2");
+        await steps.dispatchEvent("input");
+        await page.getByRole("button", { name: "Run the benchmark" }).click();
+        const result = page.locator("#bench-result");
+        await result.waitFor({ timeout: 240_000 });
+        assert.equal(await result.getAttribute("data-backend"), "wasm");
+        assert.equal(await result.getAttribute("data-matmul"), "gemm", "the GEMM linked against this build's memory");
+        assert.equal(await result.getAttribute("data-relaxed-simd"), "true");
+        assert.equal(await result.getAttribute("data-tensors-leaked"), "0");
+        assert.ok(Number(await result.getAttribute("data-tokens-per-second")) > 0);
+
+        await page.getByRole("button", { name: "Check this backend" }).click();
+        const check = page.locator("#backend-check");
+        await check.waitFor({ timeout: 120_000 });
+        assert.equal(await check.getAttribute("data-agrees"), "true", await check.innerText());
+        assert.deepEqual(await errorCells(page), []);
+        assert.deepEqual(log.pageErrors, []);
+        assert.deepEqual(log.consoleErrors, []);
+        assert.deepEqual(log.foreignRequests, []);
+        assert.deepEqual(log.failedRequests, []);
+      } finally {
+        await page.close();
+        if (isolated) await server.close();
+      }
+    });
+  });
+}

@@ -33,6 +33,13 @@
 //    where the same update in tfjs ops is about 16 kernels and 16 passes per
 //    parameter. lib/optim.ts uses it where the backend has it (wasm) and the
 //    plain ops elsewhere.
+// 8. Fused layers (kernels of the lab's own, with their gradients): the
+//    cross-entropy of the targets (log-softmax, pick, and its backward), RMSNorm
+//    and the backward of SwiGLU's silu(gate) * up. Through tfjs ops each is 6 to 12 kernels and
+//    as many passes over the activations, forward and backward; here each is one
+//    or two passes. lib/layers.ts uses them where the backend has them (wasm) and
+//    the tfjs ops elsewhere; test/unit/layers.test.ts checks both against finite
+//    differences and against each other.
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import { createSimdKernels, relaxedSimdSupported, simdSupported, type SimdKernels } from "./wasm/simd.js";
@@ -71,6 +78,25 @@ const stock = new Map<string, KernelConfig>();
 /** The name of the fused AdamW kernel (see adamW); registered for wasm with the overrides. */
 export const ADAMW_KERNEL = "StlmAdamW";
 
+/** The fused layer kernels (see item 8 above), registered for wasm with the overrides. */
+export const FUSED = {
+  /** logits [N, V], targets int32 [N] -> [logp [N], lse [N]] */
+  targetLogProbs: "StlmTargetLogProbs",
+  /** logits, targets, lse, dy [N] -> dlogits [N, V] */
+  targetLogProbsGrad: "StlmTargetLogProbsGrad",
+  /** x [N, C], w [C]; attr eps -> [y [N, C], r [N]] with r = 1 / rms(x) */
+  rmsNorm: "StlmRmsNorm",
+  /** x, w, r, dy -> [dx [N, C], dw [C]] */
+  rmsNormGrad: "StlmRmsNormGrad",
+  /** g, u, s = sigmoid(g), dy (one shape) -> [dg, du] of h = g s u */
+  siluMulGrad: "StlmSiluMulGrad"
+} as const;
+
+/** Does the current backend have this lab kernel? */
+export function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
 /** Attributes of one fused AdamW update (bias corrections and decay precomputed). */
 export interface AdamWAttrs {
   lr: number;
@@ -107,6 +133,9 @@ export function registerKernelOverrides(): void {
     tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as unknown as KernelFunc, setupFunc: original.setupFunc });
   }
   if (tf.getKernel("BatchMatMul", "wasm") && simdSupported()) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: "wasm", kernelFunc: adamW as unknown as KernelFunc });
+  if (tf.getKernel("BatchMatMul", "wasm") && simdSupported()) {
+    for (const [name, kernelFunc] of fusedKernels()) tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as unknown as KernelFunc });
+  }
 }
 
 /** Put the stock kernels back (for tests that compare the two). */
@@ -119,7 +148,7 @@ export function unregisterKernelOverrides(): void {
     if (backend) config.setupFunc?.(backend);
   }
   stock.clear();
-  if (tf.getKernel(ADAMW_KERNEL, "wasm")) tf.unregisterKernel(ADAMW_KERNEL, "wasm");
+  for (const name of [ADAMW_KERNEL, ...Object.values(FUSED)]) if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
   registered = false;
 }
 
@@ -158,6 +187,107 @@ function adamW({ inputs: { w, m, v, g, scale }, backend, attrs }: KernelArgs): T
     beta1, beta2, bc1, bc2, eps, lr, decay
   });
   return outs;
+}
+
+function fusedKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[]][] {
+  const f32 = (backend: WasmBackend, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  const at = (backend: WasmBackend, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const rows = (t: TensorInfo) => size(t.shape.slice(0, -1));
+  const last = (t: TensorInfo) => t.shape[t.shape.length - 1];
+  const floats = (...ts: TensorInfo[]) => {
+    for (const t of ts) if (t.dtype !== "float32") throw new Error(`lab kernel: expected float32, got ${t.dtype}`);
+  };
+  const simd = (backend: WasmBackend) => {
+    const k = simdFor(backend);
+    if (!k) throw new Error("the fused kernels need wasm SIMD");
+    return k;
+  };
+  // The SIMD code runs whole vectors of 4; an odd width goes through plain loops.
+  return [
+    [FUSED.targetLogProbs, ({ inputs: { logits, targets }, backend }) => {
+      floats(logits);
+      const N = rows(logits), V = last(logits);
+      const outs = [backend.makeOutput([N], "float32"), backend.makeOutput([N], "float32")];
+      // Row maxima into the first output, sums of exp(x - max) into the second; then the log here.
+      simd(backend).softmaxStats(at(backend, logits), N, V, at(backend, outs[0]), at(backend, outs[1]));
+      const X = f32(backend, logits), T = backend.typedArrayFromHeap(targets) as Int32Array;
+      const [LP, LSE] = outs.map((o) => f32(backend, o));
+      for (let i = 0; i < N; i++) {
+        const t = T[i];
+        if (!(t >= 0 && t < V)) {
+          outs.forEach((o) => backend.disposeData(o.dataId));
+          throw new RangeError(`target ${t} at row ${i} is outside the vocabulary [0, ${V})`);
+        }
+        const lse = LP[i] + Math.log(LSE[i]);
+        LSE[i] = lse;
+        LP[i] = X[i * V + t] - lse;
+      }
+      return outs;
+    }],
+    [FUSED.targetLogProbsGrad, ({ inputs: { logits, targets, lse, dy }, backend }) => {
+      floats(logits, lse, dy);
+      const N = rows(logits), V = last(logits);
+      const out = backend.makeOutput(logits.shape, "float32");
+      simd(backend).expGrad(at(backend, logits), at(backend, lse), at(backend, dy), at(backend, out), N, V);
+      const T = backend.typedArrayFromHeap(targets) as Int32Array, DY = f32(backend, dy), G = f32(backend, out);
+      for (let i = 0; i < N; i++) G[i * V + T[i]] += DY[i];
+      return out;
+    }],
+    [FUSED.rmsNorm, ({ inputs: { x, w }, backend, attrs }) => {
+      floats(x, w);
+      const N = rows(x), C = last(x), eps = attrs.eps as number;
+      const outs = [backend.makeOutput(x.shape, "float32"), backend.makeOutput([N], "float32")];
+      if (C % 4 === 0) {
+        simd(backend).rmsNorm(at(backend, x), at(backend, w), at(backend, outs[0]), at(backend, outs[1]), N, C, eps);
+        return outs;
+      }
+      const X = f32(backend, x), W = f32(backend, w);
+      const [Y, R] = outs.map((o) => f32(backend, o));
+      for (let i = 0; i < N; i++) {
+        let ss = 0;
+        for (let j = 0; j < C; j++) ss += X[i * C + j] ** 2;
+        const r = (R[i] = 1 / Math.sqrt(ss / C + eps));
+        for (let j = 0; j < C; j++) Y[i * C + j] = X[i * C + j] * r * W[j];
+      }
+      return outs;
+    }],
+    [FUSED.rmsNormGrad, ({ inputs: { x, w, r, dy }, backend }) => {
+      floats(x, w, r, dy);
+      const N = rows(x), C = last(x);
+      const outs = [backend.makeOutput(x.shape, "float32"), backend.makeOutput([C], "float32")];
+      if (C % 4 === 0) {
+        simd(backend).rmsNormGrad(at(backend, x), at(backend, w), at(backend, r), at(backend, dy), at(backend, outs[0]), at(backend, outs[1]), N, C);
+        return outs;
+      }
+      const X = f32(backend, x), W = f32(backend, w), R = f32(backend, r), DY = f32(backend, dy);
+      const [DX, DW] = outs.map((o) => f32(backend, o));
+      DW.fill(0);
+      for (let i = 0; i < N; i++) {
+        let dot = 0;
+        for (let j = 0; j < C; j++) {
+          dot += DY[i * C + j] * W[j] * X[i * C + j];
+          DW[j] += DY[i * C + j] * X[i * C + j] * R[i];
+        }
+        const k = (R[i] ** 3 * dot) / C;
+        for (let j = 0; j < C; j++) DX[i * C + j] = R[i] * DY[i * C + j] * W[j] - X[i * C + j] * k;
+      }
+      return outs;
+    }],
+    [FUSED.siluMulGrad, ({ inputs: { g, u, s, dy }, backend }) => {
+      floats(g, u, s, dy);
+      const outs = [backend.makeOutput(g.shape, "float32"), backend.makeOutput(g.shape, "float32")];
+      const n = size(g.shape);
+      const body = n - (n % 4);
+      simd(backend).siluMulGrad(at(backend, g), at(backend, u), at(backend, s), at(backend, dy), at(backend, outs[0]), at(backend, outs[1]), body);
+      const G = f32(backend, g), U = f32(backend, u), S = f32(backend, s), DY = f32(backend, dy);
+      const [DG, DU] = outs.map((o) => f32(backend, o));
+      for (let i = body; i < n; i++) {
+        DU[i] = DY[i] * G[i] * S[i];
+        DG[i] = DY[i] * U[i] * (S[i] + G[i] * S[i] * (1 - S[i]));
+      }
+      return outs;
+    }]
+  ];
 }
 
 function cast(args: KernelArgs): TensorInfo {

@@ -3,11 +3,17 @@
 //
 // The embedding lookup carries a hand-written gradient for the wasm backend's
 // sake: autodiff of `gather` needs UnsortedSegmentSum, which the wasm backend
-// lacks; oneHot(ids)^T @ dy is the same sum as a matmul. It is checked against
-// finite differences in test/unit/layers.test.ts.
+// lacks; oneHot(ids)^T @ dy is the same sum as a matmul. RMSNorm, SwiGLU's gate
+// and the targets' log-probabilities run as fused kernels with hand-written
+// gradients where the backend has them (lib/kernels.ts; wasm), as tfjs ops
+// elsewhere. All are checked against finite differences in test/unit/layers.test.ts.
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import type { Rng } from "./rng.js";
+import { FUSED, hasKernel } from "./kernels.js";
+
+type GradFn = Parameters<typeof tf.customGrad>[0];
+const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, number> = {}) => tf.engine().runKernel(name, inputs, attrs);
 
 /**
  * table[ids]: ids int32 [N] -> [N, C]. The ids are saved for the backward pass:
@@ -44,8 +50,37 @@ export function linearTransposed(x: Tensor2D, w: Tensor2D): Tensor2D {
 
 /** RMSNorm over the last axis, with a learned gain and no bias. */
 export function rmsNorm(x: Tensor2D, weight: Tensor1D, eps: number): Tensor2D {
+  if (hasKernel(FUSED.rmsNorm)) {
+    const op = tf.customGrad(((a: Tensor2D, w: Tensor1D, save: GradSaveFunc) => {
+      const [y, r] = run(FUSED.rmsNorm, { x: a, w }, { eps }) as Tensor[];
+      save([a, w, r]);
+      return {
+        value: y,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => run(FUSED.rmsNormGrad, { x: saved[0], w: saved[1], r: saved[2], dy }) as Tensor[]
+      };
+    }) as unknown as GradFn);
+    return op(x, weight) as Tensor2D;
+  }
   const ms = tf.mean(tf.square(x), -1, true); // [N, 1]
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+}
+
+/** silu(gate) * up, elementwise: SwiGLU's gating. */
+export function siluMul(gate: Tensor2D, up: Tensor2D): Tensor2D {
+  if (hasKernel(FUSED.siluMulGrad)) {
+    // Forward in tfjs ops (its Sigmoid is already vectorised); the sigmoid is kept
+    // so the backward is one fused pass with no exponentials.
+    const op = tf.customGrad(((g: Tensor2D, u: Tensor2D, save: GradSaveFunc) => {
+      const s = tf.sigmoid(g);
+      save([g, u, s]);
+      return {
+        value: tf.mul(tf.mul(g, s), u),
+        gradFunc: (dy: Tensor, saved: Tensor[]) => run(FUSED.siluMulGrad, { g: saved[0], u: saved[1], s: saved[2], dy }) as Tensor[]
+      };
+    }) as unknown as GradFn);
+    return op(gate, up) as Tensor2D;
+  }
+  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
 }
 
 /** Rotary tables for positions 0..T-1: cos and sin, each [T, D/2]. */
@@ -128,7 +163,7 @@ function repeatHeads(x: Tensor4D, groups: number): Tensor4D {
 export function swiglu(x: Tensor2D, w1: Tensor2D, w3: Tensor2D, w2: Tensor2D): Tensor2D {
   const gate = linear(x, w1);
   const up = linear(x, w3);
-  return linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), w2);
+  return linear(siluMul(gate, up), w2);
 }
 
 /**
@@ -146,6 +181,18 @@ export function dropout<T extends Tensor>(x: T, rate: number, rng: Rng | undefin
 
 /** Per-position log-probability of `targets` under `logits`: [N, V], int32 [N] -> [N]. */
 export function targetLogProbs(logits: Tensor2D, targets: Tensor1D): Tensor1D {
+  if (hasKernel(FUSED.targetLogProbs)) {
+    // The targets are an input (given no gradient) so that they are kept for the backward pass.
+    const op = tf.customGrad(((l: Tensor2D, t: Tensor1D, save: GradSaveFunc) => {
+      const [lp, lse] = run(FUSED.targetLogProbs, { logits: l, targets: t }) as Tensor[];
+      save([l, t, lse]);
+      return {
+        value: lp,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => [run(FUSED.targetLogProbsGrad, { logits: saved[0], targets: saved[1], lse: saved[2], dy }) as Tensor, tf.zerosLike(saved[1])]
+      };
+    }) as unknown as GradFn);
+    return op(logits, targets) as Tensor1D;
+  }
   const logp = tf.logSoftmax(logits);
   const oneHot = tf.cast(tf.oneHot(targets, logits.shape[1]), "float32");
   return tf.sum(tf.mul(logp, oneHot), -1) as Tensor1D;

@@ -21,6 +21,7 @@ import {
   linearTransposed,
   rmsNorm,
   rotaryTables,
+  siluMul,
   swiglu,
   targetLogProbs
 } from "./layers.js";
@@ -312,7 +313,7 @@ export class TinyLM {
     if (this.config.ffnType === "gelu") return corrected ? proj(gelu(proj(m, "mlp.w1")), "mlp.w2") : geluMlp(m, w["mlp.w1"]!, w["mlp.w2"]!);
     if (!corrected) return swiglu(m, w["mlp.w1"]!, w["mlp.w3"]!, w["mlp.w2"]!);
     const gate = proj(m, "mlp.w1");
-    return proj(tf.mul(tf.mul(gate, tf.sigmoid(gate)), proj(m, "mlp.w3")) as Tensor2D, "mlp.w2");
+    return proj(siluMul(gate, proj(m, "mlp.w3")), "mlp.w2");
   }
 
   /** Mean cross-entropy in nats of y given x, both int32 [B, T]. */

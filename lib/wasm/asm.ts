@@ -98,13 +98,38 @@ export class Func {
   f32Store(offset = 0): this { return this.op(0x38).u(2).u(offset); }
   f32Const0(): this { return this.op(0x43, 0, 0, 0, 0); }
   f32Add(): this { return this.op(0x92); }
+  f32Sub(): this { return this.op(0x93); }
+  f32Mul(): this { return this.op(0x94); }
+  f32Div(): this { return this.op(0x95); }
+  f32Max(): this { return this.op(0x97); }
+  f32Sqrt(): this { return this.op(0x91); }
+  /** f32.convert_i32_s */
+  f32FromI32(): this { return this.op(0xb2); }
+  f32Const(x: number): this {
+    this.code.push(0x43, ...new Uint8Array(new Float32Array([x]).buffer));
+    return this;
+  }
 
   // SIMD (prefix 0xfd, then the opcode as unsigned LEB128)
   v128Load(offset = 0): this { return this.simd(0x00).u(4).u(offset); }
   v128Store(offset = 0): this { return this.simd(0x0b).u(4).u(offset); }
   v128Load32Splat(offset = 0): this { return this.simd(0x09).u(2).u(offset); }
   v128Zero(): this { this.simd(0x0c); for (let i = 0; i < 16; i++) this.code.push(0); return this; }
+  /** A v128 constant of four equal float32 lanes. */
+  f32x4Const(x: number): this {
+    this.simd(0x0c);
+    this.code.push(...new Uint8Array(new Float32Array([x, x, x, x]).buffer));
+    return this;
+  }
   f32x4Splat(): this { return this.simd(0x13); }
+  f32x4ExtractLane(lane: number): this { this.simd(0x1f); this.code.push(lane); return this; }
+  f32x4Nearest(): this { return this.simd(0x6a); }
+  f32x4Min(): this { return this.simd(0xe8); }
+  f32x4Max(): this { return this.simd(0xe9); }
+  i32x4Shl(): this { return this.simd(0xab); }
+  i32x4Add(): this { return this.simd(0xae); }
+  i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }
+  i32x4Splat(): this { return this.simd(0x11); }
   f32x4Sqrt(): this { return this.simd(0xe3); }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }

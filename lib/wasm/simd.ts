@@ -4,7 +4,8 @@
 //  - gemm: a float32 matrix product for any layout (strided, transposed,
 //    broadcast), the kernel that most of a training step spends its time in;
 //  - copyRuns: strided row copies (the transposes attention needs);
-//  - adamW: one AdamW update in one pass.
+//  - adamW: one AdamW update in one pass;
+//  - the fused layers of lib/wasm/fused.ts (RMSNorm, SwiGLU's gate, cross-entropy).
 //
 // The GEMM. tfjs 4.22's wasm matmuls (XNNPACK) reach 15-20 GFLOP/s on one
 // thread here. This is the standard blocked GEMM (Goto/BLIS): the right operand
@@ -19,6 +20,7 @@
 // be strided (transposed, or broadcast with stride 0): packing reads any layout,
 // so transposes cost no extra pass.
 import { Func, f32, i32, moduleBytes, v128 } from "./asm.js";
+import { expGradFunc, rmsNormFunc, rmsNormGradFunc, siluMulGradFunc, softmaxStatsFunc } from "./fused.js";
 
 export interface SimdOptions {
   /** Rows of the micro-kernel tile. */
@@ -72,6 +74,12 @@ export interface SimdKernels {
    * (counts n, byte strides s, outermost first) into dst, contiguously.
    */
   copyRuns(src: number, dst: number, n: [number, number, number], s: [number, number, number], run: number): void;
+  /** The fused layers (lib/wasm/fused.ts); byte addresses, counts in elements. */
+  rmsNorm(x: number, w: number, y: number, r: number, n: number, c: number, eps: number): void;
+  rmsNormGrad(x: number, w: number, r: number, dy: number, dx: number, dw: number, n: number, c: number): void;
+  siluMulGrad(g: number, u: number, s: number, dy: number, dg: number, du: number, n: number): void;
+  softmaxStats(x: number, n: number, v: number, maxOut: number, sumOut: number): void;
+  expGrad(x: number, lse: number, dy: number, g: number, n: number, v: number): void;
 }
 
 /** Does this engine validate a module that uses relaxed SIMD? */
@@ -316,6 +324,11 @@ function adamWFunc(): Func {
 
 interface Exports {
   adamW(...args: number[]): void;
+  rmsNorm(...args: number[]): void;
+  rmsNormGrad(...args: number[]): void;
+  siluMulGrad(...args: number[]): void;
+  softmaxStats(...args: number[]): void;
+  expGrad(...args: number[]): void;
   copyRuns(src: number, dst: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void;
   pack(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
   packB(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
@@ -343,7 +356,12 @@ export function createSimdKernels(
     { name: "packB", func: packFunc(nr) },
     { name: "macro", func: macroFunc(mr, nr, relaxed) },
     { name: "copyRuns", func: copyRunsFunc() },
-    { name: "adamW", func: adamWFunc() }
+    { name: "adamW", func: adamWFunc() },
+    { name: "rmsNorm", func: rmsNormFunc() },
+    { name: "rmsNormGrad", func: rmsNormGradFunc() },
+    { name: "siluMulGrad", func: siluMulGradFunc() },
+    { name: "softmaxStats", func: softmaxStatsFunc() },
+    { name: "expGrad", func: expGradFunc() }
   ], { shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const ex = instance.exports as unknown as Exports;
@@ -382,6 +400,11 @@ export function createSimdKernels(
         W2[i] = F(F(W[i] * decay) - F(F(lr * F(mi * F(1 / bc1))) / F(F(Math.sqrt(F(vi * F(1 / bc2)))) + eps)));
       }
     },
+    rmsNorm: (...a) => ex.rmsNorm(...a),
+    rmsNormGrad: (...a) => ex.rmsNormGrad(...a),
+    siluMulGrad: (...a) => ex.siluMulGrad(...a),
+    softmaxStats: (...a) => ex.softmaxStats(...a),
+    expGrad: (...a) => ex.expGrad(...a),
     copyRuns(src, dst, [n0, n1, n2], [s0, s1, s2], run) {
       ex.copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run);
     },

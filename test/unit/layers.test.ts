@@ -6,7 +6,7 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
 import { Rng } from "../../lib/rng.js";
-import { applyRotary, causalAttention, causalMask, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, swiglu } from "../../lib/layers.js";
+import { applyRotary, causalAttention, causalMask, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, siluMul, swiglu, targetLogProbs } from "../../lib/layers.js";
 
 await initNode();
 
@@ -112,4 +112,43 @@ test("attention probabilities are zero above the diagonal and each row sums to o
         assert.ok(Math.abs(sum - 1) < 1e-5);
       }
   });
+});
+
+test("the targets' log-probabilities have the gradient finite differences give", async () => {
+  const rng = new Rng(8);
+  const logits = randomTensor(rng, [4, 7], 2);
+  const targets = tf.tensor1d([6, 0, 3, 3], "int32");
+  await checkGradients("targetLogProbs", (l) => targetLogProbs(l as Tensor2D, targets), [logits], rng, 20);
+  tf.dispose([logits, targets]);
+});
+
+test("the fused layers on wasm compute what the tfjs ops compute on cpu, forward and backward", async () => {
+  const { FUSED, hasKernel } = await import("../../lib/kernels.js");
+  const rng = new Rng(9);
+  // Width 16 runs the SIMD code; width 10 its vector part and a scalar tail (or the plain loops).
+  for (const C of [16, 10]) {
+    const x = Float32Array.from({ length: 6 * C }, () => rng.normal() * 3);
+    const w = Float32Array.from({ length: C }, () => rng.normal());
+    const u = Float32Array.from({ length: 6 * C }, () => rng.normal());
+    const targets = [C - 1, 0, 4, 4, 1, 7];
+    const probe = Float32Array.from({ length: 6 * C }, () => rng.normal());
+    const run = () =>
+      tf.tidy(() => {
+        const [X, W, U, P] = [tf.tensor2d(x, [6, C]), tf.tensor1d(w), tf.tensor2d(u, [6, C]), tf.tensor2d(probe, [6, C])];
+        const T = tf.tensor1d(targets, "int32");
+        const f = (a: Tensor, b: Tensor, c: Tensor) =>
+          tf.add(tf.sum(tf.mul(rmsNorm(a as Tensor2D, b as Tensor1D, 1e-5), P)), tf.add(tf.sum(tf.mul(siluMul(a as Tensor2D, c as Tensor2D), P)), tf.sum(targetLogProbs(a as Tensor2D, T))));
+        const { value, grads } = tf.valueAndGrads(f)([X, W, U]);
+        return [value.dataSync()[0], ...grads.flatMap((g) => Array.from(g.dataSync()))];
+      });
+    const before = tf.memory().numTensors;
+    const fused = run();
+    assert.equal(tf.memory().numTensors, before, "the fused layers leak no tensors");
+    assert.ok(hasKernel(FUSED.rmsNorm) && hasKernel(FUSED.siluMulGrad) && hasKernel(FUSED.targetLogProbs), "wasm has the fused kernels");
+    await initNode("cpu");
+    assert.ok(!hasKernel(FUSED.rmsNorm), "cpu runs the tfjs ops");
+    const plain = run();
+    await initNode("wasm");
+    for (let i = 0; i < fused.length; i++) assert.ok(Math.abs(fused[i] - plain[i]) <= 1e-4 * Math.max(1, Math.abs(plain[i])), `width ${C}, value ${i}: ${fused[i]} vs ${plain[i]}`);
+  }
 });

@@ -5,6 +5,7 @@ import * as tfjs from "../vendor/tfjs.js";
 import { installTf } from "../lib/tf.js";
 import { chooseBackend, type BackendInfo, type BackendPreference } from "../lib/backend.js";
 import { registerKernelOverrides } from "../lib/kernels.js";
+import { relaxedSimdSupported } from "../lib/wasm/simd.js";
 
 // import.meta.resolve of a node_modules file makes Framework copy it into dist/.
 const WASM_PATHS = {
@@ -38,11 +39,12 @@ export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {})
   return current.info;
 }
 
-/** One line for the page: "wasm (SIMD, 4 threads)". */
+/** One line for the page: "wasm (SIMD with FMA, 4 threads)". */
 export function describeBackend(info: BackendInfo): string {
   const details: string[] = [];
   if (info.name === "wasm") {
-    if (info.simd) details.push("SIMD");
+    // With relaxed SIMD the lab's matrix products (lib/wasm/simd.ts) use fused multiply-add.
+    if (info.simd) details.push(relaxedSimdSupported() ? "SIMD with FMA" : "SIMD");
     details.push(info.threads > 1 ? `${info.threads} threads` : "1 thread");
   }
   if (info.name === "cpu") details.push("pure JavaScript");

@@ -436,19 +436,22 @@ function simdFor(backend: WasmBackend): SimdKernels | null {
   return g;
 }
 
-function batchMatMul(args: KernelArgs): TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const { a, b } = inputs;
-  const g = engine === "gemm" ? simdFor(backend) : null;
-  if (!g) return batchMatMulXnnpack(args);
+/** The shapes of a product, or null when it is not float32 with simple batch broadcasting (the stock kernel takes those). */
+interface MatMulShape {
+  m: number; k: number; n: number;
+  batch: number; batchA: number; batchB: number;
+  batchShape: number[];
+  transposeA: boolean; transposeB: boolean;
+}
+
+function matMulShape({ inputs: { a, b }, attrs }: KernelArgs): MatMulShape | null {
   const transposeA = attrs.transposeA as boolean;
   const transposeB = attrs.transposeB as boolean;
   const aBatchShape = a.shape.slice(0, -2);
   const bBatchShape = b.shape.slice(0, -2);
   const batchA = size(aBatchShape);
   const batchB = size(bBatchShape);
-  const useStock = a.dtype !== "float32" || b.dtype !== "float32" || !(batchA === batchB || batchA === 1 || batchB === 1);
-  if (useStock) return callStock("BatchMatMul", args);
+  if (a.dtype !== "float32" || b.dtype !== "float32" || !(batchA === batchB || batchA === 1 || batchB === 1)) return null;
   const ar = a.shape.length;
   const br = b.shape.length;
   const m = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
@@ -457,9 +460,17 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   const n = transposeB ? b.shape[br - 2] : b.shape[br - 1];
   if (k !== kb) throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(aBatchShape, bBatchShape);
-  const batch = Math.max(batchA, batchB);
+  return { m, k, n, batch: Math.max(batchA, batchB), batchA, batchB, batchShape, transposeA, transposeB };
+}
+
+function batchMatMul(args: KernelArgs): TensorInfo {
+  const shape = matMulShape(args);
+  if (!shape) return callStock("BatchMatMul", args);
+  const g = engine === "gemm" ? simdFor(args.backend) : null;
+  if (!g) return batchMatMulXnnpack(args, shape);
+  const { inputs: { a, b }, backend } = args;
+  const { m, k, n, batch, batchA, batchB, batchShape, transposeA, transposeB } = shape;
   const out = backend.makeOutput([...batchShape, m, n], "float32");
-  // Offsets read after makeOutput (an allocation may move nothing, but be safe).
   const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
   const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
   const cOff = backend.dataIdMap.get(out.dataId).memoryOffset;
@@ -477,27 +488,9 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   return out;
 }
 
-function batchMatMulXnnpack(args: KernelArgs): TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const { a, b } = inputs;
-  const transposeA = attrs.transposeA as boolean;
-  const transposeB = attrs.transposeB as boolean;
-  const aBatchShape = a.shape.slice(0, -2);
-  const bBatchShape = b.shape.slice(0, -2);
-  const batchA = size(aBatchShape);
-  const batchB = size(bBatchShape);
-  const useStock = a.dtype !== "float32" || b.dtype !== "float32" || !(batchA === batchB || batchA === 1 || batchB === 1);
-  if (useStock) return callStock("BatchMatMul", args);
-
-  const ar = a.shape.length;
-  const br = b.shape.length;
-  const m = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
-  const k = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
-  const kb = transposeB ? b.shape[br - 1] : b.shape[br - 2];
-  const n = transposeB ? b.shape[br - 2] : b.shape[br - 1];
-  if (k !== kb) throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
-  const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(aBatchShape, bBatchShape);
-  const batch = Math.max(batchA, batchB);
+/** The same product through XNNPACK, one call per batch entry (where the engine lacks wasm SIMD, or --matmul xnnpack). */
+function batchMatMulXnnpack(args: KernelArgs, { m, k, n, batch, batchA, batchB, batchShape, transposeA, transposeB }: MatMulShape): TensorInfo {
+  const { inputs: { a, b }, backend } = args;
   wasmMatMul ??= backend.wasm.cwrap("BatchMatMul", null, ["number", "array", "number", "number", "array", "number", "number", "number", "number"]);
 
   const temps: TensorInfo[] = [];

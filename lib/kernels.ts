@@ -6,8 +6,8 @@
 //    untransposed product and runs everything else (every batched attention
 //    product, every transposed operand autodiff asks for) in a scalar loop at
 //    0.1-1 GFLOP/s; XNNPACK itself peaks at 15-20 GFLOP/s here. This one runs
-//    every float32 product, batched or transposed, through lib/wasm/simd.ts, a blocked
-//    SIMD GEMM generated at run time that reads the operands in place through
+//    every float32 product, batched or transposed, through lib/wasm/simd.ts, a
+//    blocked SIMD GEMM generated at run time that reads the operands in place through
 //    strides (no transpose pass, no copies) at 25-45 GFLOP/s. Where the engine
 //    has no wasm SIMD it falls back to XNNPACK per batch entry (see
 //    batchMatMulXnnpack), which also avoids a stale-cache bug of the stock kernel.
@@ -19,7 +19,8 @@
 // 4. Transpose: attention's head split and merge ([B, T, H, D] <-> [B, H, T, D])
 //    keep the last axis in place; the stock kernel still moves them one element
 //    at a time (about 1 ms per 2048 x 128 tensor). This one copies whole rows
-//    with memory.copy (lib/wasm/simd.ts copyRuns). Other permutations go to the stock kernel.
+//    with memory.copy (lib/wasm/simd.ts copyRuns). Other permutations go to the
+//    stock kernel.
 // 5. Sum over leading axes (the gradient of every broadcast weight, e.g. each
 //    RMSNorm gain: [N, C] -> [C]): the stock kernel transposes the input with its
 //    slow element-wise Transpose first (1.3 ms for 2048 x 128). This one is a
@@ -34,12 +35,12 @@
 //    parameter. lib/optim.ts uses it where the backend has it (wasm) and the
 //    plain ops elsewhere.
 // 8. Fused layers (kernels of the lab's own, with their gradients): the
-//    cross-entropy of the targets (log-softmax, pick, and its backward), RMSNorm
-//    and the backward of SwiGLU's silu(gate) * up. Through tfjs ops each is 6 to 12 kernels and
-//    as many passes over the activations, forward and backward; here each is one
-//    or two passes. lib/layers.ts uses them where the backend has them (wasm) and
-//    the tfjs ops elsewhere; test/unit/layers.test.ts checks both against finite
-//    differences and against each other.
+//    cross-entropy of the targets (log-softmax, pick, and its backward), RMSNorm,
+//    and the backward of SwiGLU's silu(gate) * up. Through tfjs ops each is 6 to
+//    12 kernels and as many passes over the activations; here each is one or two
+//    passes (lib/wasm/fused.ts). lib/layers.ts uses them where the backend has
+//    them (wasm) and the tfjs ops elsewhere; test/unit/layers.test.ts checks both
+//    against finite differences and against each other.
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import { createSimdKernels, relaxedSimdSupported, simdSupported, type SimdKernels } from "./wasm/simd.js";

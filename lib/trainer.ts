@@ -42,8 +42,21 @@ export interface TrainerOptions {
   evaluate?: () => Promise<number>;
   /** Continue a saved run. */
   state?: TrainerState;
-  /** Read the loss back every this many steps (a read-back waits for the device). Default 1. */
+  /**
+   * Read the loss back every this many steps (a read-back waits for the device).
+   * Default: 1 on backends that compute synchronously (wasm, cpu), where a read
+   * costs nothing; GPU_LOG_EVERY on WebGL and WebGPU, whose queue would drain at
+   * every read.
+   */
   logEvery?: number;
+}
+
+/** The default logEvery on GPU backends. */
+export const GPU_LOG_EVERY = 8;
+
+/** logEvery when none is given: see TrainerOptions.logEvery. */
+export function defaultLogEvery(backend: string): number {
+  return backend === "webgl" || backend === "webgpu" ? GPU_LOG_EVERY : 1;
 }
 
 const yieldToEventLoop: () => Promise<void> =
@@ -71,7 +84,7 @@ export class Trainer {
     this.model = options.model;
     this.data = options.data;
     this.evaluate = options.evaluate;
-    this.logEvery = Math.max(1, options.logEvery ?? 1);
+    this.logEvery = Math.max(1, options.logEvery ?? defaultLogEvery(tf.getBackend()));
     this.optimizer = new AdamW(this.model.params, this.config);
     const seed = this.config.seed;
     const root = new Rng(seed);

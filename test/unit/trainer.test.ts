@@ -112,3 +112,12 @@ test("sampling is reproducible for a seed and leaks no tensors", async () => {
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
 });
+
+test("the loss is read back every step on wasm and cpu, every few steps on GPU backends", async () => {
+  const { defaultLogEvery, GPU_LOG_EVERY } = await import("../../lib/trainer.js");
+  assert.equal(defaultLogEvery("wasm"), 1);
+  assert.equal(defaultLogEvery("cpu"), 1);
+  assert.equal(defaultLogEvery("webgpu"), GPU_LOG_EVERY);
+  assert.equal(defaultLogEvery("webgl"), GPU_LOG_EVERY);
+  assert.ok(GPU_LOG_EVERY > 1);
+});

@@ -93,9 +93,15 @@ export const FUSED = {
   siluMulGrad: "StlmSiluMulGrad"
 } as const;
 
-/** Does the current backend have this lab kernel? */
+/**
+ * Can the current backend run this lab kernel? Registered, and on wasm the SIMD
+ * kernels built over its memory (a tfjs whose internals moved falls back to
+ * tfjs ops rather than failing mid-run).
+ */
 export function hasKernel(name: string): boolean {
-  return tf.getKernel(name, tf.getBackend()) !== undefined;
+  const backend = tf.getBackend();
+  if (tf.getKernel(name, backend) === undefined) return false;
+  return backend !== "wasm" || simdFor(tf.backend() as unknown as WasmBackend) !== null;
 }
 
 /** Attributes of one fused AdamW update (bias corrections and decay precomputed). */

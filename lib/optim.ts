@@ -4,7 +4,7 @@
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import type { TrainConfig } from "./config.js";
-import { ADAMW_KERNEL, type AdamWAttrs } from "./kernels.js";
+import { ADAMW_KERNEL, hasKernel, type AdamWAttrs } from "./kernels.js";
 
 export interface NamedVariable {
   name: string;
@@ -64,7 +64,7 @@ export class AdamW {
       // min(1, clip / norm), computed on the device so the step never waits for a read-back.
       const scale = gradClip > 0 ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : null;
       // Where the backend has the fused kernel (lib/kernels.ts; wasm), one pass per parameter.
-      const fused = tf.getKernel(ADAMW_KERNEL, tf.getBackend()) !== undefined;
+      const fused = hasKernel(ADAMW_KERNEL);
       this.params.forEach(({ variable }, i) => {
         const decay = variable.rank >= 2 && weightDecay > 0 ? 1 - lr * weightDecay : 1;
         if (fused) {

@@ -43,7 +43,7 @@
 //    against finite differences and against each other.
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
-import { createSimdKernels, relaxedSimdSupported, simdSupported, type SimdKernels } from "./wasm/simd.js";
+import { createSimdKernels, simdSupported, type SimdKernels } from "./wasm/simd.js";
 
 interface WasmData {
   id: number;
@@ -139,9 +139,8 @@ export function registerKernelOverrides(): void {
     // some of these (Transpose) directly, not through the registry.
     tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as unknown as KernelFunc, setupFunc: original.setupFunc });
   }
-  if (tf.getKernel("BatchMatMul", "wasm") && simdSupported()) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: "wasm", kernelFunc: adamW as unknown as KernelFunc });
   if (tf.getKernel("BatchMatMul", "wasm") && simdSupported()) {
-    for (const [name, kernelFunc] of fusedKernels()) tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as unknown as KernelFunc });
+    for (const [name, kernelFunc] of labKernels()) tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as unknown as KernelFunc });
   }
 }
 
@@ -155,7 +154,7 @@ export function unregisterKernelOverrides(): void {
     if (backend) config.setupFunc?.(backend);
   }
   stock.clear();
-  for (const name of [ADAMW_KERNEL, ...Object.values(FUSED)]) if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
+  for (const [name] of labKernels()) if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
   registered = false;
 }
 
@@ -172,31 +171,8 @@ function identity({ inputs: { x }, backend }: KernelArgs): TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-/**
- * inputs w, m, v, g (and optionally a scalar `scale`, the clipping factor);
- * outputs [w', m', v'] with
- *   g' = g * scale;  m' = beta1 m + (1 - beta1) g';  v' = beta2 v + (1 - beta2) g'^2
- *   w' = w * decay - lr * (m' / bc1) / (sqrt(v' / bc2) + eps)
- * which is lib/optim.ts's update in tfjs ops, computed in one pass.
- */
-function adamW({ inputs: { w, m, v, g, scale }, backend, attrs }: KernelArgs): TensorInfo[] {
-  const { lr, beta1, beta2, bc1, bc2, eps, decay } = attrs as unknown as AdamWAttrs;
-  for (const t of [w, m, v, g]) {
-    if (t.dtype !== "float32" || t.shape.join("x") !== w.shape.join("x")) throw new Error(`${ADAMW_KERNEL}: w, m, v and g must be float32 of one shape (got [${t.shape}] ${t.dtype} for [${w.shape}])`);
-  }
-  const k = simdFor(backend);
-  if (!k) throw new Error(`${ADAMW_KERNEL} needs wasm SIMD`);
-  const outs = [backend.makeOutput(w.shape, "float32"), backend.makeOutput(w.shape, "float32"), backend.makeOutput(w.shape, "float32")];
-  const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  k.adamW({
-    w: at(w), m: at(m), v: at(v), g: at(g), w2: at(outs[0]), m2: at(outs[1]), v2: at(outs[2]), n: size(w.shape),
-    scale: scale ? (backend.typedArrayFromHeap(scale) as Float32Array)[0] : 1,
-    beta1, beta2, bc1, bc2, eps, lr, decay
-  });
-  return outs;
-}
-
-function fusedKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[]][] {
+/** The lab's own kernels on wasm: the fused AdamW update and the fused layers. */
+function labKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[]][] {
   const f32 = (backend: WasmBackend, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
   const at = (backend: WasmBackend, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
   const rows = (t: TensorInfo) => size(t.shape.slice(0, -1));
@@ -206,11 +182,32 @@ function fusedKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[
   };
   const simd = (backend: WasmBackend) => {
     const k = simdFor(backend);
-    if (!k) throw new Error("the fused kernels need wasm SIMD");
+    if (!k) throw new Error("the lab's wasm kernels need wasm SIMD");
     return k;
   };
   // The SIMD code runs whole vectors of 4; an odd width goes through plain loops.
   return [
+    /*
+     * inputs w, m, v, g (and optionally a scalar `scale`, the clipping factor);
+     * outputs [w', m', v'] with
+     *   g' = g * scale;  m' = beta1 m + (1 - beta1) g';  v' = beta2 v + (1 - beta2) g'^2
+     *   w' = w * decay - lr * (m' / bc1) / (sqrt(v' / bc2) + eps)
+     * which is lib/optim.ts's update in tfjs ops, computed in one pass.
+     */
+    [ADAMW_KERNEL, ({ inputs: { w, m, v, g, scale }, backend, attrs }) => {
+      const { lr, beta1, beta2, bc1, bc2, eps, decay } = attrs as unknown as AdamWAttrs;
+      for (const t of [w, m, v, g]) {
+        if (t.dtype !== "float32" || t.shape.join("x") !== w.shape.join("x")) throw new Error(`${ADAMW_KERNEL}: w, m, v and g must be float32 of one shape (got [${t.shape}] ${t.dtype} for [${w.shape}])`);
+      }
+      const outs = [0, 1, 2].map(() => backend.makeOutput(w.shape, "float32"));
+      simd(backend).adamW({
+        w: at(backend, w), m: at(backend, m), v: at(backend, v), g: at(backend, g),
+        w2: at(backend, outs[0]), m2: at(backend, outs[1]), v2: at(backend, outs[2]), n: size(w.shape),
+        scale: scale ? f32(backend, scale)[0] : 1,
+        beta1, beta2, bc1, bc2, eps, lr, decay
+      });
+      return outs;
+    }],
     [FUSED.targetLogProbs, ({ inputs: { logits, targets }, backend }) => {
       floats(logits);
       const N = rows(logits), V = last(logits);
@@ -339,7 +336,7 @@ function transpose(args: KernelArgs): TensorInfo {
   const { inputs: { x }, backend, attrs } = args;
   const perm = attrs.perm as number[];
   const r = x.shape.length;
-  const g = engine === "gemm" && (x.dtype === "float32" || x.dtype === "int32") && r >= 2 && r <= 4 && perm[r - 1] === r - 1 ? simdFor(backend) : null;
+  const g = (x.dtype === "float32" || x.dtype === "int32") && r >= 2 && r <= 4 && perm[r - 1] === r - 1 ? simdFor(backend) : null;
   if (!g) return callStock("Transpose", args);
   const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
   if (size(x.shape) === 0) return out;
@@ -401,29 +398,19 @@ let wasmMatMul: ((...a: unknown[]) => void) | null = null;
 /** Which engine runs float32 products on the wasm backend. */
 export type MatMulEngine = "gemm" | "xnnpack";
 let engine: MatMulEngine = "gemm";
-// One GEMM per wasm memory (a backend made anew has a new memory); null: unavailable.
+// One kernel set per wasm memory (a backend made anew has a new memory); null: unavailable.
 const kernelSets = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
-let lastGemm: SimdKernels | null = null;
 
-/**
- * Choose the matmul engine ("gemm", the default, falls back to "xnnpack" where
- * the engine lacks wasm SIMD). Returns the engine products will actually use.
- */
-export function setMatMulEngine(e: MatMulEngine): MatMulEngine {
+/** Choose the matmul engine: "gemm" (the default; XNNPACK where the engine lacks wasm SIMD) or "xnnpack". */
+export function setMatMulEngine(e: MatMulEngine): void {
   engine = e;
-  return matMulEngine();
 }
 
-/** The engine products use now, and whether the GEMM uses relaxed-SIMD FMA. */
-export function matMulEngine(): MatMulEngine {
-  return engine === "gemm" && simdSupported() ? "gemm" : "xnnpack";
-}
-
-/** What multiplies float32 matrices on wasm now ("stock": tfjs's own kernel, overrides removed). */
+/** What multiplies float32 matrices on the wasm backend now ("stock": tfjs's own kernel, overrides removed). */
 export function matMulInfo(): { engine: MatMulEngine | "stock"; relaxedSimd: boolean } {
   if (!registered) return { engine: "stock", relaxedSimd: false };
-  const engineNow = matMulEngine();
-  return { engine: engineNow, relaxedSimd: engineNow === "gemm" && (lastGemm?.relaxed ?? relaxedSimdSupported()) };
+  const k = engine === "gemm" && tf.getBackend() === "wasm" ? simdFor(tf.backend() as unknown as WasmBackend) : null;
+  return k ? { engine: "gemm", relaxedSimd: k.relaxed } : { engine: "xnnpack", relaxedSimd: false };
 }
 
 function simdFor(backend: WasmBackend): SimdKernels | null {
@@ -439,7 +426,6 @@ function simdFor(backend: WasmBackend): SimdKernels | null {
     }
     kernelSets.set(memory, g);
   }
-  if (g) lastGemm = g;
   return g;
 }
 

@@ -82,26 +82,29 @@ export interface SimdKernels {
   expGrad(x: number, lse: number, dy: number, g: number, n: number, v: number): void;
 }
 
-/** Does this engine validate a module that uses relaxed SIMD? */
-export function relaxedSimdSupported(): boolean {
+/** Does the engine validate a one-function module that `body` writes (a v128 result)? */
+function validates(body: (f: Func) => void): boolean {
   try {
     const f = new Func([], [v128]);
-    f.v128Zero().v128Zero().v128Zero().f32x4RelaxedMadd();
+    body(f);
     return WebAssembly.validate(moduleBytes([{ name: "f", func: f }]));
   } catch {
     return false;
   }
 }
 
+// Asked once per engine (Node sets its relaxed-SIMD flag before lib/ compiles anything).
+let hasRelaxed: boolean | undefined;
+let hasSimd: boolean | undefined;
+
+/** Does this engine have relaxed SIMD (f32x4.relaxed_madd)? */
+export function relaxedSimdSupported(): boolean {
+  return (hasRelaxed ??= validates((f) => f.v128Zero().v128Zero().v128Zero().f32x4RelaxedMadd()));
+}
+
 /** Does this engine have fixed-width SIMD at all? */
 export function simdSupported(): boolean {
-  try {
-    const f = new Func([], [v128]);
-    f.v128Zero().v128Zero().f32x4Add();
-    return WebAssembly.validate(moduleBytes([{ name: "f", func: f }]));
-  } catch {
-    return false;
-  }
+  return (hasSimd ??= validates((f) => f.v128Zero().v128Zero().f32x4Add()));
 }
 
 /**
@@ -336,8 +339,9 @@ interface Exports {
 }
 
 /**
- * Build a GEMM over `memory`. Scratch space (packed panels) is allocated with
- * `alloc` (bytes -> address) and released with `free` when it must grow.
+ * Build the kernels over `memory`. The GEMM's scratch space (packed panels) is
+ * allocated with `alloc` (bytes -> address) and released with `free` when it
+ * must grow.
  */
 export function createSimdKernels(
   memory: WebAssembly.Memory,
@@ -387,24 +391,21 @@ export function createSimdKernels(
     adamW({ w, m, v, g, w2, m2, v2, n, scale, beta1, beta2, bc1, bc2, eps, lr, decay }: AdamWArgs) {
       const body = n - (n % 4);
       ex.adamW(w, m, v, g, w2, m2, v2, body, scale, beta1, beta2, 1 - beta1, 1 - beta2, 1 / bc1, 1 / bc2, eps, lr, decay);
-      // The last n % 4 elements, the same arithmetic rounded to float32 at each step.
-      const F = Math.fround;
+      // The last n % 4 elements.
       const view = (p: number) => new Float32Array(memory.buffer, p, n);
       const [W, M, V, G, W2, M2, V2] = [w, m, v, g, w2, m2, v2].map(view);
       for (let i = body; i < n; i++) {
-        const gi = F(G[i] * scale);
-        const mi = F(F(beta1 * M[i]) + F(F(1 - beta1) * gi));
-        const vi = F(F(beta2 * V[i]) + F(F(gi * gi) * F(1 - beta2)));
-        M2[i] = mi;
-        V2[i] = vi;
-        W2[i] = F(F(W[i] * decay) - F(F(lr * F(mi * F(1 / bc1))) / F(F(Math.sqrt(F(vi * F(1 / bc2)))) + eps)));
+        const gi = G[i] * scale;
+        const mi = (M2[i] = beta1 * M[i] + (1 - beta1) * gi);
+        const vi = (V2[i] = beta2 * V[i] + (1 - beta2) * gi * gi);
+        W2[i] = W[i] * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
       }
     },
-    rmsNorm: (...a) => ex.rmsNorm(...a),
-    rmsNormGrad: (...a) => ex.rmsNormGrad(...a),
-    siluMulGrad: (...a) => ex.siluMulGrad(...a),
-    softmaxStats: (...a) => ex.softmaxStats(...a),
-    expGrad: (...a) => ex.expGrad(...a),
+    rmsNorm: ex.rmsNorm,
+    rmsNormGrad: ex.rmsNormGrad,
+    siluMulGrad: ex.siluMulGrad,
+    softmaxStats: ex.softmaxStats,
+    expGrad: ex.expGrad,
     copyRuns(src, dst, [n0, n1, n2], [s0, s1, s2], run) {
       ex.copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run);
     },

@@ -4,7 +4,7 @@
 // check of the wasm backend against the cpu backend agrees.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { errorCells, startServer, watchPage, useSite } from "./harness.js";
+import { assertClean, startServer, watchPage, useSite } from "./harness.js";
 
 const site = useSite();
 
@@ -35,11 +35,7 @@ for (const isolated of [false, true]) {
         const check = page.locator("#backend-check");
         await check.waitFor({ timeout: 120_000 });
         assert.equal(await check.getAttribute("data-agrees"), "true", await check.innerText());
-        assert.deepEqual(await errorCells(page), []);
-        assert.deepEqual(log.pageErrors, []);
-        assert.deepEqual(log.consoleErrors, []);
-        assert.deepEqual(log.foreignRequests, []);
-        assert.deepEqual(log.failedRequests, []);
+        await assertClean(page, log, `/bench${isolated ? " (isolated)" : ""}`);
       } finally {
         await page.close();
         if (isolated) await server.close();

@@ -6,6 +6,7 @@ import { rmSync } from "node:fs";
 import { cp, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import assert from "node:assert/strict";
 import { after, before } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
@@ -158,4 +159,13 @@ export function useSite(): { readonly server: Server; readonly session: Session 
     await site.server?.close();
   });
   return site;
+}
+
+/** A page is clean: no Framework error cells, no uncaught errors or console errors, no request off its origin or failed. */
+export async function assertClean(page: Page, log: PageLog, where: string): Promise<void> {
+  assert.deepEqual(await errorCells(page), [], `${where}: Framework error cells`);
+  assert.deepEqual(log.pageErrors, [], `${where}: uncaught page errors`);
+  assert.deepEqual(log.consoleErrors, [], `${where}: console errors`);
+  assert.deepEqual(log.foreignRequests, [], `${where}: requests outside the site's origin`);
+  assert.deepEqual(log.failedRequests, [], `${where}: failed requests`);
 }

@@ -3,7 +3,7 @@
 // them without an error.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { errorCells, watchPage, useSite } from "./harness.js";
+import { assertClean, watchPage, useSite } from "./harness.js";
 
 const site = useSite();
 
@@ -28,11 +28,7 @@ describe("the sharing page", () => {
     const table = await page.locator("table").last().innerText();
     assert.match(table, /230,080[\s\S]*230,080/, "both arms have the same parameter count");
 
-    assert.deepEqual(await errorCells(page), []);
-    assert.deepEqual(log.pageErrors, []);
-    assert.deepEqual(log.consoleErrors, []);
-    assert.deepEqual(log.foreignRequests, []);
-    assert.deepEqual(log.failedRequests, []);
+    await assertClean(page, log, "/sharing");
     await page.close();
   });
 });

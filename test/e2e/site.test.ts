@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { distSnapshot, errorCells, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
+import { assertClean, distSnapshot, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
 
 const TRAIN_STEPS = 30;
 
@@ -30,13 +30,6 @@ const READY: Record<string, string> = {
   "/train": ".stlm-backend"
 };
 
-function assertClean(log: PageLog, errors: string[], where: string): void {
-  assert.deepEqual(errors, [], `${where}: Framework error cells`);
-  assert.deepEqual(log.pageErrors, [], `${where}: uncaught page errors`);
-  assert.deepEqual(log.consoleErrors, [], `${where}: console errors`);
-  assert.deepEqual(log.foreignRequests, [], `${where}: requests outside the site's origin`);
-  assert.deepEqual(log.failedRequests, [], `${where}: failed requests`);
-}
 
 async function open(page: Page, server: Server, path: string): Promise<void> {
   await page.goto(new URL(path, server.url).href, { waitUntil: "load" });
@@ -60,7 +53,7 @@ describe("every built page", () => {
       const log = watchPage(page, site.server.origin);
       await open(page, site.server, path);
       await page.waitForTimeout(1000);
-      assertClean(log, await errorCells(page), path);
+      await assertClean(page, log, path);
       await screenshot(page, path === "/" ? "index" : path.slice(1).replace(/\//g, "-"));
       await page.close();
     }
@@ -184,7 +177,7 @@ describe("the training page", () => {
     assert.match(await page.locator(".stlm-sample").first().innerText(), /\S{3,}/);
     await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
     await screenshot(page, "train-after-run");
-    assertClean(log, await errorCells(page), "/train after training");
+    await assertClean(page, log, "/train after training");
   });
 
   it("downloads a checkpoint and loads it back from the file", async () => {
@@ -215,7 +208,7 @@ describe("the training page", () => {
     assert.ok(options >= 1);
     await page.getByRole("button", { name: "Load", exact: true }).click();
     await page.locator(".stlm-checkpoints .stlm-status", { hasText: /^Loaded "/ }).waitFor({ timeout: 30_000 });
-    assertClean(log, await errorCells(page), "/train after checkpoints");
+    await assertClean(page, log, "/train after checkpoints");
   });
 });
 
@@ -240,7 +233,7 @@ describe("training on the reader's own text", () => {
       assert.match(await card.locator("h2").innerText(), /Live run: nano on the pasted text/);
       assert.equal(await card.locator(".stlm-loss-chart").getAttribute("data-steps"), "10");
       assert.ok(Number(await page.locator('.stlm-stats [data-stat="val"]').innerText()) > 0);
-      assertClean(log, await errorCells(page), "/train (own text)");
+      await assertClean(page, log, "/train (own text)");
     } finally {
       await page.close();
     }
@@ -263,7 +256,7 @@ describe("choosing the backend on the training page", () => {
       await backendSelect.selectOption("wasm");
       await page.locator('.stlm-backend[data-backend="wasm"]').waitFor({ timeout: 60_000 });
       await page.locator('.stlm-attention-card[data-backend="wasm"][data-state="drawn"]').waitFor({ timeout: 60_000 });
-      assertClean(log, await errorCells(page), "/train (webgl, then wasm)");
+      await assertClean(page, log, "/train (webgl, then wasm)");
     } finally {
       await page.close();
     }
@@ -280,7 +273,7 @@ describe("the training page served cross-origin isolated", () => {
       assert.equal(await page.evaluate(() => crossOriginIsolated), true);
       assert.equal(await page.locator(".stlm-backend").getAttribute("data-backend"), "wasm");
       await page.waitForTimeout(1000);
-      assertClean(log, await errorCells(page), "/train (isolated)");
+      await assertClean(page, log, "/train (isolated)");
     } finally {
       await page.close();
       await isolated.close();

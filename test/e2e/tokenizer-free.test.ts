@@ -2,7 +2,7 @@
 // precomputed comparison first, then a short live A/B run that replaces it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { errorCells, watchPage, useSite } from "./harness.js";
+import { assertClean, watchPage, useSite } from "./harness.js";
 
 const site = useSite();
 
@@ -23,11 +23,7 @@ describe("the tokenizer-free page", () => {
     await page.locator('.stlm-status[data-status="done"]').waitFor({ timeout: 300_000 });
     await page.locator('[data-source="live"] svg').first().waitFor({ timeout: 30_000 });
 
-    assert.deepEqual(await errorCells(page), []);
-    assert.deepEqual(log.pageErrors, []);
-    assert.deepEqual(log.consoleErrors, []);
-    assert.deepEqual(log.foreignRequests, []);
-    assert.deepEqual(log.failedRequests, []);
+    await assertClean(page, log, "/tokenizer-free");
     await page.close();
   });
 });

@@ -1,5 +1,5 @@
-// Each hand-written layer's gradient against central finite differences, and
-// the attention layers' defining properties.
+// Each layer's gradient against central finite differences (hand-written, fused or
+// autodiff through the wasm kernels), and the attention layers' defining properties.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
@@ -46,14 +46,14 @@ async function checkGradients(name: string, f: (...xs: Tensor[]) => Tensor, inpu
   assert.equal(tf.memory().numTensors, before, `${name}: gradient check leaked tensors`);
 }
 
-test("linear's hand-written gradient matches finite differences", async () => {
+test("linear's gradient (transposed products through the wasm BatchMatMul) matches finite differences", async () => {
   const rng = new Rng(1);
   const [x, w] = [randomTensor(rng, [5, 4]), randomTensor(rng, [4, 3])];
   await checkGradients("linear", (a, b) => linear(a as Tensor2D, b as Tensor2D), [x, w], rng);
   tf.dispose([x, w]);
 });
 
-test("linearTransposed's hand-written gradient matches finite differences", async () => {
+test("linearTransposed's gradient matches finite differences", async () => {
   const rng = new Rng(2);
   const [x, w] = [randomTensor(rng, [5, 4]), randomTensor(rng, [6, 4])];
   await checkGradients("linearTransposed", (a, b) => linearTransposed(a as Tensor2D, b as Tensor2D), [x, w], rng);

@@ -6,12 +6,31 @@
 // pre-tokenizer does, without its regex), and merges never cross a piece, so a
 // token never spans two words. Any byte string encodes (the 256 bytes are in
 // the vocabulary) and decodes back exactly.
+import { ConfigError } from "./config.js";
 
 /** A trained tokenizer: `merges[i]` = [left, right] makes token 256 + i. */
 export interface Bpe {
   vocabSize: number;
   merges: [number, number][];
 }
+
+/** Checks a Bpe read from a file: a vocabulary of 256 bytes + one token per merge, each merge of earlier tokens. */
+export function validateBpe(bpe: Bpe): Bpe {
+  const bad = (rule: string, got: unknown) => {
+    throw new ConfigError("bpe", `${rule} (got ${JSON.stringify(got)?.slice(0, 80)})`);
+  };
+  if (typeof bpe !== "object" || bpe === null) bad("must be an object {vocabSize, merges}", bpe);
+  if (!Array.isArray(bpe.merges)) bad("merges must be a list of [left, right] token pairs", bpe.merges);
+  if (!(Number.isInteger(bpe.vocabSize) && bpe.vocabSize === 256 + bpe.merges.length)) bad(`vocabSize must be 256 + the number of merges = ${256 + bpe.merges.length}`, bpe.vocabSize);
+  if (bpe.vocabSize > MAX_BPE_VOCAB) bad(`vocabSize must be at most ${MAX_BPE_VOCAB}`, bpe.vocabSize);
+  bpe.merges.forEach((m, i) => {
+    if (!(Array.isArray(m) && m.length === 2 && m.every((t) => Number.isInteger(t) && t >= 0 && t < 256 + i))) bad(`merge ${i} must be two ids of earlier tokens (< ${256 + i})`, m);
+  });
+  return bpe;
+}
+
+/** The largest BPE vocabulary a lab model reads (its embedding grows with it). */
+export const MAX_BPE_VOCAB = 65536;
 
 const enum ByteClass {
   Letter,

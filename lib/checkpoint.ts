@@ -9,6 +9,7 @@
 // says which.
 import { validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from "./config.js";
 import { TinyLM } from "./model.js";
+import { modelFromWeights, validateSpec, type LabModel, type ModelSpec } from "./models.js";
 import type { TrainerState } from "./trainer.js";
 
 const MAGIC = "STLMCKPT";
@@ -168,7 +169,28 @@ export function decodeCheckpoint(bytes: Uint8Array, what = "the checkpoint"): Ch
   };
 }
 
-/** The model a checkpoint holds; a weights/config mismatch is refused with the tensor that differs. */
+/** The header fields that describe a spec: the core transformer's config, and the full spec in meta for other kinds. */
+export function coreCheckpointFields(spec: ModelSpec): { modelConfig: ModelConfig; meta: Record<string, unknown> } {
+  if (spec.kind === "bytes") return { modelConfig: spec.model, meta: {} };
+  return { modelConfig: spec.kind === "pooled" ? spec.core : spec.model, meta: { tokenizerFree: spec } };
+}
+
+/** The spec of the model a checkpoint holds, of any kind (a pooled or BPE-token model's rides in meta.tokenizerFree). */
+export function checkpointSpec(ckpt: Checkpoint): ModelSpec {
+  const tf = ckpt.meta.tokenizerFree as ModelSpec | undefined;
+  return tf ?? { kind: "bytes", model: ckpt.modelConfig };
+}
+
+/** The model a checkpoint holds, of any kind, through the registry; a weights/config mismatch is refused with the tensor that differs. */
+export function labModelFromCheckpoint(ckpt: Checkpoint): LabModel {
+  try {
+    return modelFromWeights(validateSpec(checkpointSpec(ckpt)), ckpt.weights);
+  } catch (e) {
+    throw new CheckpointError(`the checkpoint does not fit its own config: ${(e as Error).message}`);
+  }
+}
+
+/** The byte model a checkpoint holds; a weights/config mismatch is refused with the tensor that differs. */
 export function modelFromCheckpoint(ckpt: Checkpoint): TinyLM {
   try {
     return TinyLM.fromWeights(ckpt.modelConfig, ckpt.weights);

@@ -25,6 +25,9 @@ import {
   swiglu,
   targetLogProbs
 } from "./layers.js";
+import { sample, type SampleOptions } from "./sample.js";
+import type { ScoringModel } from "./eval.js";
+import type { BytesSpec } from "./models.js";
 
 export interface Param {
   /** Stable name, e.g. "blocks.0.attn.wq"; checkpoints key tensors by it. */
@@ -250,6 +253,19 @@ export class TinyLM {
 
   get blockSize(): number {
     return this.config.blockSize;
+  }
+
+  /** The registry's description of this model (lib/models.ts). */
+  get spec(): BytesSpec {
+    return { kind: "bytes", model: { ...this.config } };
+  }
+
+  get byteScorer(): ScoringModel {
+    return this;
+  }
+
+  generate(prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
+    return sample(this, prompt, options);
   }
 
   param(name: string): Variable {

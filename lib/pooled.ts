@@ -59,6 +59,8 @@ import {
 } from "./layers.js";
 import { BYTE_VOCAB_SIZE, PAD } from "./tokenizer.js";
 import { readWeights, type Param } from "./model.js";
+import { promptIds, sampleIds, type SampleOptions } from "./sample.js";
+import type { ScoringModel } from "./eval.js";
 
 export interface LearnedBoundaryConfig {
   minLen: number;
@@ -316,6 +318,53 @@ export class PooledLM {
   /** Bytes of context per row, as the trainer and the evaluations count it. */
   get blockSize(): number {
     return this.config.byteWindow;
+  }
+
+  /** The registry's description of this model (lib/models.ts). */
+  get spec(): PooledConfig {
+    return structuredClone(this.config);
+  }
+
+  get byteScorer(): ScoringModel {
+    return this;
+  }
+
+  /**
+   * Logits [258] of the byte after `context` (its last byteWindow bytes): the
+   * slot that byte would fill. A placeholder stands in its place, which no
+   * prediction at or before it may read (the leak tests check this), so its
+   * value does not matter. The end-of-chunk mark is not part of this
+   * distribution; sampling draws bytes only.
+   */
+  async nextByteLogits(context: Uint8Array): Promise<Float32Array> {
+    const row = new Uint8Array(Math.min(context.length, this.config.byteWindow) + 1);
+    row.set(context.subarray(context.length - (row.length - 1)));
+    row[row.length - 1] = 32;
+    const last = row.length - 1;
+    let probValues: Float32Array | undefined;
+    if (this.config.strategy === "learned") {
+      const p = tf.tidy(() => this.boundaryProbs([row]));
+      probValues = (await p.data()) as Float32Array;
+      p.dispose();
+    }
+    const spans = this.spansFor([row], probValues);
+    const batch = chunkBatch([row], spans, this.config.maxChunk, this.config.core.blockSize);
+    const j = spans[0].findIndex(([s, e]) => s <= last && last < e);
+    const slot = j * batch.L + last - spans[0][j][0];
+    const out = tf.tidy(() => {
+      const { logits } = this.forwardChunks(batch);
+      return tf.reshape(tf.slice(logits, [slot, 0], [1, logits.shape[1]]), [logits.shape[1]]);
+    });
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    return values;
+  }
+
+  /** Continue `prompt` by `options.tokens` bytes, one byte (one forward pass) at a time. */
+  async generate(prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
+    const banned = options.banned ?? [256, 257];
+    const next = (context: number[]) => this.nextByteLogits(Uint8Array.from(context));
+    return Uint8Array.from(await sampleIds(next, promptIds(prompt), this.config.byteWindow, { ...options, banned }));
   }
 
   parameterCount(): number {

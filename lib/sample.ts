@@ -34,30 +34,54 @@ export function pickToken(logits: Float32Array, rng: Rng, temperature: number, t
   return kept[kept.length - 1];
 }
 
-/** Continue `prompt` by `tokens` bytes. The context slides when it outgrows the model's block size. */
-export async function sample(model: TinyLM, prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
-  const { tokens, temperature = 0.8, topK = 0, seed = 1 } = options;
-  const banned = options.banned ?? [256, 257].filter((id) => id < model.config.vocabSize);
+/**
+ * The loop every model kind samples with: `next(context)` gives the logits of
+ * the id after `context` (the last `blockSize` ids), and ids are drawn with
+ * temperature and top-k from one seeded stream.
+ */
+export async function sampleIds(
+  next: (context: number[]) => Promise<Float32Array>,
+  start: number[],
+  blockSize: number,
+  options: SampleOptions & { banned: readonly number[]; until?: (out: number[]) => boolean }
+): Promise<number[]> {
+  const { tokens, temperature = 0.8, topK = 0, seed = 1, banned } = options;
   if (!Number.isInteger(tokens) || tokens < 0) throw new RangeError(`tokens must be a whole number >= 0 (got ${tokens})`);
   if (!(temperature >= 0)) throw new RangeError(`temperature must be >= 0 (got ${temperature})`);
+  if (!(Number.isInteger(topK) && topK >= 0)) throw new RangeError(`topK must be a whole number >= 0 (0: no top-k; got ${topK})`);
   const rng = new Rng(seed);
-  // An empty prompt starts as a new paragraph would.
-  const ids: number[] = prompt.length > 0 ? Array.from(prompt) : [10, 10];
+  const ids = start.slice();
   const out: number[] = [];
-  for (let i = 0; i < tokens; i++) {
-    const context = ids.slice(-model.blockSize);
+  const done = options.until ?? ((o: number[]) => o.length >= tokens);
+  while (!done(out)) {
+    const logits = await next(ids.slice(-blockSize));
+    const id = pickToken(logits, rng, temperature, topK, banned);
+    ids.push(id);
+    out.push(id);
+  }
+  return out;
+}
+
+/** An empty prompt starts as a new paragraph would. */
+export function promptIds(prompt: Uint8Array): number[] {
+  return prompt.length > 0 ? Array.from(prompt) : [10, 10];
+}
+
+/** Continue `prompt` by `tokens` bytes. The context slides when it outgrows the model's block size. */
+export async function sample(model: TinyLM, prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
+  const V = model.config.vocabSize;
+  const banned = options.banned ?? [256, 257].filter((id) => id < V);
+  const next = async (context: number[]) => {
     const last = tf.tidy(() => {
       const x = tf.tensor2d(Int32Array.from(context), [1, context.length], "int32");
       const { logits } = model.forward(x);
-      return tf.reshape(tf.slice(logits, [0, context.length - 1, 0], [1, 1, model.config.vocabSize]), [model.config.vocabSize]);
+      return tf.reshape(tf.slice(logits, [0, context.length - 1, 0], [1, 1, V]), [V]);
     });
     const logits = (await last.data()) as Float32Array;
     last.dispose();
-    const next = pickToken(logits, rng, temperature, topK, banned);
-    ids.push(next);
-    out.push(next);
-  }
-  return Uint8Array.from(out);
+    return logits;
+  };
+  return Uint8Array.from(await sampleIds(next, promptIds(prompt), model.blockSize, { ...options, banned }));
 }
 
 export interface AttentionMaps {

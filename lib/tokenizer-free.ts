@@ -8,12 +8,11 @@
 // meta.tokenizerFree, which tokenizerFreeFromCheckpoint reads back.
 import { presetConfig, type ModelConfig, type TrainConfig } from "./config.js";
 import { trainBpe, type Bpe } from "./bpe.js";
-import { BatchSampler } from "./data.js";
-import { TinyLM } from "./model.js";
-import { PooledLM, pooledConfig, type PooledConfig } from "./pooled.js";
-import { TokenBatchSampler, TokenLM, tokenModelConfig, type TokenModelConfig } from "./tokenmodel.js";
+import { createModel, modelFromWeights, trainingBatches, type LabModel, type ModelSpec, type TensorMap } from "./models.js";
+import { PooledLM, pooledConfig } from "./pooled.js";
+import { tokenModelConfig } from "./tokenmodel.js";
 import type { ScoringModel } from "./eval.js";
-import type { BatchSource, TrainableModel } from "./trainer.js";
+import type { BatchSource } from "./trainer.js";
 import type { Checkpoint } from "./checkpoint.js";
 
 export type ComparisonKind = "bytes" | "stride" | "word" | "bpe" | "learned" | "bpe-tokens";
@@ -47,7 +46,8 @@ export const TOKENIZER_FREE_PRESETS: Record<string, TokenizerFreePreset> = {
 
 export const COMPARISON_ORDER: ComparisonKind[] = ["bytes", "stride", "bpe", "learned", "bpe-tokens"];
 
-export type TokenizerFreeConfig = { kind: "bytes"; model: ModelConfig } | PooledConfig | TokenModelConfig;
+/** Every kind of model the comparison trains: a ModelSpec of lib/models.ts. */
+export type TokenizerFreeConfig = ModelSpec;
 
 /** The model config of a preset; BPE kinds need the BPE (trainBpe on the training split). */
 export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow = 512, { causalDecoder = false }: { causalDecoder?: boolean } = {}): TokenizerFreeConfig {
@@ -77,7 +77,7 @@ export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow 
 export interface BuiltModel {
   kind: ComparisonKind;
   config: TokenizerFreeConfig;
-  model: TrainableModel & { parameterCount(): number; dispose(): void; weights(): Promise<Map<string, { shape: number[]; data: Float32Array }>> };
+  model: LabModel;
   data: BatchSource;
   scorer: ScoringModel;
   /** Bytes one trainer position stands for: 1, or the mean bytes per BPE token of the training split. */
@@ -86,32 +86,33 @@ export interface BuiltModel {
   pooled?: PooledLM;
 }
 
-/** A model of `config` with its training batches over `trainBytes` and its byte scorer. */
-export function buildModel(config: TokenizerFreeConfig, trainBytes: Uint8Array, seed: number, weights?: Map<string, { shape: number[]; data: Float32Array }>): BuiltModel {
-  if (config.kind === "bytes") {
-    const model = weights ? TinyLM.fromWeights(config.model, weights) : TinyLM.create(config.model, seed);
-    return { kind: "bytes", config, model, data: new BatchSampler(trainBytes), scorer: model, bytesPerPosition: 1 };
-  }
-  if (config.kind === "bpe-tokens") {
-    const model = weights ? TokenLM.fromWeights(config, weights) : TokenLM.create(config, seed);
-    const tokens = model.tokenize(trainBytes);
-    return { kind: "bpe-tokens", config, model, data: new TokenBatchSampler(tokens, model.start), scorer: model.scorer(), bytesPerPosition: trainBytes.length / Math.max(1, tokens.length) };
-  }
-  const model = weights ? PooledLM.fromWeights(config, weights) : PooledLM.create(config, seed);
-  return { kind: config.strategy, config, model, data: new BatchSampler(trainBytes), scorer: model, bytesPerPosition: 1, pooled: model };
+/** A model of `config` (through the registry of lib/models.ts) with its training batches over `trainBytes` and its byte scorer. */
+export function buildModel(config: TokenizerFreeConfig, trainBytes: Uint8Array, seed: number, weights?: TensorMap): BuiltModel {
+  const model = weights ? modelFromWeights(config, weights) : createModel(config, seed);
+  const { data, bytesPerPosition } = trainingBatches(model, trainBytes);
+  const kind: ComparisonKind = config.kind === "pooled" ? config.strategy : config.kind;
+  return { kind, config, model, data, scorer: model.byteScorer, bytesPerPosition, pooled: model instanceof PooledLM ? model : undefined };
 }
 
-/** Build a preset's model for a corpus, training the BPE on its training split when the preset needs one. */
-export function buildPreset(preset: TokenizerFreePreset, trainBytes: Uint8Array, seed: number): BuiltModel {
+/** A preset's model spec for a corpus, training the BPE on its training split when the preset needs one. */
+export function presetModelSpec(preset: TokenizerFreePreset, trainBytes: Uint8Array): TokenizerFreeConfig {
   const bpe = preset.kind === "bpe" || preset.kind === "bpe-tokens" ? trainBpe(trainBytes, BPE_VOCAB) : undefined;
-  return buildModel(tokenizerFreeConfig(preset.kind, bpe, 512, { causalDecoder: preset.causalDecoder }), trainBytes, seed);
+  return tokenizerFreeConfig(preset.kind, bpe, 512, { causalDecoder: preset.causalDecoder });
+}
+
+/** Build a preset's model for a corpus. */
+export function buildPreset(preset: TokenizerFreePreset, trainBytes: Uint8Array, seed: number): BuiltModel {
+  return buildModel(presetModelSpec(preset, trainBytes), trainBytes, seed);
+}
+
+/** The core transformer's config of a spec: what the version-1 checkpoint header calls the model config. */
+export function coreModelConfig(c: ModelSpec): ModelConfig {
+  return c.kind === "pooled" ? c.core : c.model;
 }
 
 /** The Checkpoint fields for a built model (weights, configs; trainer state optional). */
 export async function tokenizerFreeCheckpoint(built: BuiltModel, train: TrainConfig, meta: Record<string, unknown>): Promise<Omit<Checkpoint, "trainer">> {
-  const c = built.config;
-  const modelConfig = c.kind === "bytes" ? c.model : c.kind === "bpe-tokens" ? c.model : c.core;
-  return { modelConfig, trainConfig: train, weights: await built.model.weights(), meta: { ...meta, tokenizerFree: c } };
+  return { modelConfig: coreModelConfig(built.config), trainConfig: train, weights: await built.model.weights(), meta: { ...meta, tokenizerFree: built.config } };
 }
 
 /** The model a tokenizer-free checkpoint holds, or null when the checkpoint is a plain byte model's. */

@@ -9,8 +9,9 @@
 // bits per byte on the same held-out bytes every model is scored on.
 import type { Scalar, Tensor2D } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
-import { validateModelConfig, type ModelConfig } from "./config.js";
-import { BpeTokenizer, type Bpe } from "./bpe.js";
+import { ConfigError, validateModelConfig, type ModelConfig } from "./config.js";
+import { BpeTokenizer, validateBpe, type Bpe } from "./bpe.js";
+import { promptIds, sampleIds, type SampleOptions } from "./sample.js";
 import { TinyLM, type Param } from "./model.js";
 import type { Rng } from "./rng.js";
 import type { ScoringModel } from "./eval.js";
@@ -26,6 +27,16 @@ export interface TokenModelConfig {
 
 export function tokenModelConfig(bpe: Bpe, model: Omit<ModelConfig, "vocabSize">): TokenModelConfig {
   return { kind: "bpe-tokens", bpe, model: validateModelConfig({ ...model, vocabSize: bpe.vocabSize + 1 }) };
+}
+
+/** Checks the BPE and the transformer, whose vocabulary must be the BPE's plus START. */
+export function validateTokenModelConfig(c: TokenModelConfig): TokenModelConfig {
+  validateBpe(c.bpe);
+  validateModelConfig(c.model);
+  if (c.model.vocabSize !== c.bpe.vocabSize + 1) {
+    throw new ConfigError("model.vocabSize", `must be the BPE's vocabulary + 1 (START) = ${c.bpe.vocabSize + 1} (got ${c.model.vocabSize})`);
+  }
+  return c;
 }
 
 /** Token windows of a tokenized split: x = [START, t_s .. t_{s+T-2}], y = [t_s .. t_{s+T-1}]. */
@@ -73,6 +84,44 @@ export class TokenLM {
 
   get params(): readonly Param[] {
     return this.lm.params;
+  }
+
+  /** The registry's description of this model (lib/models.ts). */
+  get spec(): TokenModelConfig {
+    return structuredClone(this.config);
+  }
+
+  get byteScorer(): ScoringModel {
+    return this.scorer();
+  }
+
+  /**
+   * Continue `prompt` by `options.tokens` bytes: tokens are drawn (never START)
+   * until they cover that many bytes, and the bytes are cut there.
+   */
+  async generate(prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
+    const V = this.lm.config.vocabSize;
+    const start = [this.start, ...this.tokenizer.encode(Uint8Array.from(promptIds(prompt)))];
+    let bytes = 0;
+    const next = async (context: number[]) => {
+      const ids = context[0] === this.start ? context : [this.start, ...context.slice(1)];
+      const last = tf.tidy(() => {
+        const { logits } = this.lm.forward(tf.tensor2d(Int32Array.from(ids), [1, ids.length], "int32"));
+        return tf.reshape(tf.slice(logits, [0, ids.length - 1, 0], [1, 1, V]), [V]);
+      });
+      const values = (await last.data()) as Float32Array;
+      last.dispose();
+      return values;
+    };
+    const out = await sampleIds(next, start, this.blockSize, {
+      ...options,
+      banned: [this.start],
+      until: (o) => {
+        if (o.length) bytes += this.tokenizer.bytesOf(o[o.length - 1]).length;
+        return bytes >= options.tokens;
+      }
+    });
+    return this.tokenizer.decode(out).subarray(0, options.tokens);
   }
 
   /** Context in tokens (what the trainer samples). */

@@ -1,9 +1,7 @@
 // stlm eval and stlm sample: read a checkpoint, score it or continue a prompt.
 import { CORPUS_NAMES } from "../data.js";
 import { bitsPerByte, minimalPairs, nextSentence } from "../eval.js";
-import { modelFromCheckpoint } from "../checkpoint.js";
-import { tokenizerFreeFromCheckpoint } from "../tokenizer-free.js";
-import { sample } from "../sample.js";
+import { labModelFromCheckpoint } from "../checkpoint.js";
 import { decodeBytes, encodeText } from "../tokenizer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadEvalSet } from "../node/data.js";
@@ -28,11 +26,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (f.checkpoint === undefined) throw new UsageError("stlm eval: --checkpoint DIR is required");
   await initNode();
   const ckpt = await loadCheckpointFile(String(f.checkpoint));
-  // A pooled or BPE-token checkpoint (lib/tokenizer-free.ts) is scored on bytes through its scorer.
-  const tokenizerFree = tokenizerFreeFromCheckpoint(ckpt);
-  const model = tokenizerFree
-    ? { blockSize: tokenizerFree.scorer.blockSize, tokenLogProbs: tokenizerFree.scorer.tokenLogProbs.bind(tokenizerFree.scorer), parameterCount: () => tokenizerFree.model.parameterCount(), dispose: () => tokenizerFree.model.dispose() }
-    : modelFromCheckpoint(ckpt);
+  // Every kind of model is scored on bytes, through its byte scorer.
+  const lab = labModelFromCheckpoint(ckpt);
+  const model = { blockSize: lab.byteScorer.blockSize, tokenLogProbs: lab.byteScorer.tokenLogProbs.bind(lab.byteScorer), parameterCount: () => lab.parameterCount(), dispose: () => lab.dispose() };
   const say = (s: string) => {
     if (!f.json) process.stderr.write(s);
   };
@@ -67,10 +63,10 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, { checkpoint: "string", prompt: "string", tokens: "number", temperature: "number", "top-k": "number", seed: "number" }, "sample");
   if (f.checkpoint === undefined) throw new UsageError("stlm sample: --checkpoint DIR is required");
   await initNode();
-  const model = modelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
+  const model = labModelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
   try {
     const prompt = String(f.prompt ?? "");
-    const out = await sample(model, encodeText(prompt), {
+    const out = await model.generate(encodeText(prompt), {
       tokens: (f.tokens as number | undefined) ?? 200,
       temperature: (f.temperature as number | undefined) ?? 0.8,
       topK: (f["top-k"] as number | undefined) ?? 40,

@@ -1,29 +1,32 @@
-// stlm train: train a preset on a corpus or a text file, into a run folder.
+// stlm train: train any preset (a byte model, a pooled byte model, a BPE-token
+// model) on a corpus or a text file, into a run folder. One path for every kind:
+// the model comes from the registry (lib/models.ts), so resume, Ctrl-C,
+// sampling and checkpoint checks are the same for all of them.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { presetConfig, PRESETS, type ModelConfig, type TrainConfig } from "../config.js";
-import { CHECKPOINT_FILE, encodeCheckpoint, modelFromCheckpoint } from "../checkpoint.js";
-import { BatchSampler, type Corpus } from "../data.js";
+import { validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
+import { CHECKPOINT_FILE, checkpointSpec, coreCheckpointFields, encodeCheckpoint, labModelFromCheckpoint } from "../checkpoint.js";
+import type { Corpus } from "../data.js";
 import { bitsPerByte } from "../eval.js";
-import { TinyLM } from "../model.js";
-import { sample } from "../sample.js";
+import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../models.js";
+import { PooledLM } from "../pooled.js";
+import { presetHelp, presetSpec } from "../presets.js";
 import { decodeBytes, encodeText } from "../tokenizer.js";
 import { Trainer, type TrainEvent } from "../trainer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
 import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
 import { formatDuration, parseFlags, progressLine, UsageError } from "./args.js";
-import { isTokenizerFreePreset, trainTokenizerFree, TOKENIZER_FREE_PRESET_HELP } from "./train-tokenizer-free.js";
 
 export const TRAIN_HELP = `stlm train --preset P (--corpus C | --text FILE) --steps N --seed S --out DIR
 stlm train --resume DIR [--steps N]
 
-Trains a byte-level model and writes DIR/config.json, DIR/metrics.jsonl,
+Trains a model and writes DIR/config.json, DIR/metrics.jsonl,
 DIR/${CHECKPOINT_FILE} (saved at every evaluation and at the end), DIR/samples.json
 and DIR/summary.json.
 
-  --preset P        ${Object.keys(PRESETS).join(", ")} (default nano), or a tokenizer-free preset:
-${TOKENIZER_FREE_PRESET_HELP}
+  --preset P        one of (default nano):
+${presetHelp("                      ")}
   --corpus C        austen, moby-dick, sotu, bible (from data/corpora)
   --text FILE       your own UTF-8 text file (last 10% held out for validation)
   --steps N         total training steps (on --resume: the new total)
@@ -39,7 +42,9 @@ ${TOKENIZER_FREE_PRESET_HELP}
 interface RunConfig {
   preset: string;
   source: { corpus: string } | { text: string };
-  model: ModelConfig;
+  /** The byte model's config (plain presets); other kinds keep theirs in `spec`. */
+  model?: ModelConfig;
+  spec?: ModelSpec;
   train: TrainConfig;
 }
 
@@ -53,13 +58,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
     { preset: "string", corpus: "string", text: "string", steps: "number", seed: "number", lr: "number", batch: "number", "eval-every": "number", out: "string", resume: "string", backend: "string", quiet: "boolean" },
     "train"
   );
-  if (isTokenizerFreePreset(f.preset)) return trainTokenizerFree(f);
   const backend = (f.backend as string | undefined) ?? "wasm";
   if (backend !== "wasm" && backend !== "cpu") throw new UsageError(`stlm train: --backend must be wasm or cpu in Node (got "${backend}")`);
 
   let run: RunConfig;
   let dir: string;
-  let model: TinyLM;
+  let model: LabModel;
+  let corpus: Corpus;
   let resumeState;
   if (f.resume !== undefined) {
     dir = String(f.resume);
@@ -72,10 +77,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const ckpt = await loadCheckpointFile(dir);
     if (!ckpt.trainer) throw new UsageError(`stlm train: the checkpoint in ${dir} holds weights only (no optimizer state), so it cannot be resumed.`);
     run.train = { ...ckpt.trainConfig, ...(f.steps !== undefined ? { steps: Number(f.steps) } : {}) };
-    presetConfig(run.preset, { model: run.model, train: run.train });
+    validateTrainConfig(run.train);
     if (ckpt.trainer.step >= run.train.steps) throw new UsageError(`stlm train: the run in ${dir} already finished ${ckpt.trainer.step} of ${run.train.steps} steps; pass --steps with a larger total to train on.`);
-    model = modelFromCheckpoint(ckpt);
+    run.spec = checkpointSpec(ckpt);
+    model = labModelFromCheckpoint(ckpt);
     resumeState = ckpt.trainer;
+    corpus = await loadSource(run.source);
   } else {
     if (f.out === undefined) throw new UsageError("stlm train: --out DIR is required (the folder the run is written to)");
     dir = String(f.out);
@@ -90,34 +97,42 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (f.lr !== undefined) overrides.learningRate = Number(f.lr);
     if (f.batch !== undefined) overrides.batchSize = Number(f.batch);
     if (f["eval-every"] !== undefined) overrides.evalEvery = Number(f["eval-every"]);
-    const { model: mc, train } = presetConfig(preset, { train: overrides });
-    run = { preset, source: f.corpus !== undefined ? { corpus: String(f.corpus) } : { text: path.resolve(String(f.text)) }, model: mc, train };
+    presetSpec(preset, new Uint8Array(0), overrides); // a bad preset or setting is refused before any file is read
+    const source: RunConfig["source"] = f.corpus !== undefined ? { corpus: String(f.corpus) } : { text: path.resolve(String(f.text)) };
+    corpus = await loadSource(source);
+    const { spec, train } = presetSpec(preset, corpus.train, overrides);
+    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : { spec }), train };
+    run.spec = spec;
     await initNode(backend);
-    model = TinyLM.create(mc, train.seed);
+    model = createModel(spec, train.seed);
   }
 
-  const corpus = await loadSource(run.source);
   const info = await initNode(backend);
+  const { data, bytesPerPosition } = trainingBatches(model, corpus.train);
+  const spec = run.spec!;
   const log = (s: string) => process.stderr.write(s);
   log(`${run.preset}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.threads} thread(s)\n`);
   const trainer = new Trainer({
     model,
-    data: new BatchSampler(corpus.train),
+    data,
     train: run.train,
     state: resumeState,
-    evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: run.train.evalBytes })
+    evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: run.train.evalBytes })
   });
-  if (!resumeState) await writeJson(path.join(dir, "config.json"), { ...run, backend: info, createdAt: new Date().toISOString() });
+  if (!resumeState) {
+    const { spec: _s, ...config } = run;
+    await writeJson(path.join(dir, "config.json"), { ...config, ...(spec.kind === "bytes" ? {} : { spec }), backend: info, createdAt: new Date().toISOString() });
+  }
 
   const samplesFile = path.join(dir, "samples.json");
   const samples: { step: number; text: string }[] = existsSync(samplesFile) ? await readJson(samplesFile) : [];
   const save = async () => {
     const ckpt = encodeCheckpoint({
-      modelConfig: model.config,
+      ...coreCheckpointFields(spec),
       trainConfig: run.train,
       weights: await model.weights(),
       trainer: await trainer.state(),
-      meta: { preset: run.preset, source: run.source, backend: info.name, savedAt: new Date().toISOString() }
+      meta: { ...coreCheckpointFields(spec).meta, preset: run.preset, source: run.source, backend: info.name, savedAt: new Date().toISOString() }
     });
     await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), ckpt);
   };
@@ -132,6 +147,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   process.on("SIGINT", onSigint);
 
   const tty = process.stderr.isTTY && !f.quiet;
+  const pooled = model instanceof PooledLM && model.config.strategy === "learned" ? model : null;
   let lastVal = NaN;
   let last: Extract<TrainEvent, { kind: "step" }> | null = null;
   const tokensPerSecond: number[] = [];
@@ -141,11 +157,20 @@ export async function trainCommand(argv: string[]): Promise<void> {
       if (e.kind === "step") {
         last = e;
         tokensPerSecond.push(e.tokensPerSecond);
-        await appendJsonl(path.join(dir, "metrics.jsonl"), { step: e.step, loss: round(e.loss), lr: e.lr, gradNorm: round(e.gradNorm), tokensPerSecond: Math.round(e.tokensPerSecond), elapsedMs: Math.round(e.elapsedMs) });
+        await appendJsonl(path.join(dir, "metrics.jsonl"), {
+          step: e.step,
+          loss: round(e.loss),
+          lr: e.lr,
+          gradNorm: round(e.gradNorm),
+          tokensPerSecond: Math.round(e.tokensPerSecond),
+          ...(bytesPerPosition !== 1 ? { bytesPerSecond: Math.round(e.tokensPerSecond * bytesPerPosition) } : {}),
+          ...(pooled ? { boundaryRate: round(pooled.lastBoundaryRate) } : {}),
+          elapsedMs: Math.round(e.elapsedMs)
+        });
         const line = progressLine(e.step, run.train.steps, [
           `loss ${e.loss.toFixed(3)}`,
           `val ${Number.isNaN(lastVal) ? "-" : lastVal.toFixed(3)} bpb`,
-          `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} tok/s`,
+          `${Math.round(e.tokensPerSecond * bytesPerPosition).toLocaleString("en-US")} bytes/s`,
           `ETA ${formatDuration(e.etaMs)}`
         ]);
         if (tty) log(`\r${line}`);
@@ -156,7 +181,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       } else if (e.kind === "eval") {
         lastVal = e.valBitsPerByte;
         await appendJsonl(path.join(dir, "metrics.jsonl"), { step: e.step, valBitsPerByte: round(e.valBitsPerByte), elapsedMs: Math.round(e.elapsedMs) });
-        const text = decodeBytes(await sample(model, encodeText("\n\n"), { tokens: 160, temperature: 0.8, topK: 40, seed: e.step }));
+        const text = decodeBytes(await model.generate(encodeText("\n\n"), { tokens: 160, temperature: 0.8, topK: 40, seed: e.step }));
         samples.push({ step: e.step, text });
         await writeJson(samplesFile, samples);
         await save();
@@ -171,6 +196,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
           finalLoss: last ? round(last.loss) : null,
           valBitsPerByte: Number.isNaN(lastVal) ? null : round(lastVal),
           meanTokensPerSecond: tokensPerSecond.length ? Math.round(tokensPerSecond.reduce((a, b) => a + b, 0) / tokensPerSecond.length) : null,
+          meanBytesPerSecond: tokensPerSecond.length ? Math.round((bytesPerPosition * tokensPerSecond.reduce((a, b) => a + b, 0)) / tokensPerSecond.length) : null,
           trainingSeconds: Math.round(e.elapsedMs / 100) / 10,
           backend: info,
           finishedAt: new Date().toISOString()

@@ -1,0 +1,127 @@
+// The registry of model kinds: the one place that knows which model classes the
+// lab trains. Everything else (the CLI's train / eval / sample, checkpoints, the
+// benchmark, the pages) holds a ModelSpec and a LabModel and asks this module to
+// build, load, validate or feed them. A new kind of model arrives as one entry
+// of MODEL_KINDS, and gets training, resume, Ctrl-C, sampling, evaluation and
+// checkpoint checks from the shared paths.
+import { validateModelConfig, ConfigError, type ModelConfig } from "./config.js";
+import { BatchSampler } from "./data.js";
+import type { ScoringModel } from "./eval.js";
+import { TinyLM, parameterShapes } from "./model.js";
+import { PooledLM, pooledParameterShapes, validatePooledConfig, type PooledConfig } from "./pooled.js";
+import type { SampleOptions } from "./sample.js";
+import { TokenBatchSampler, TokenLM, validateTokenModelConfig, type TokenModelConfig } from "./tokenmodel.js";
+import type { BatchSource, TrainableModel } from "./trainer.js";
+
+export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
+
+/** A plain byte-level transformer (lib/model.ts). */
+export interface BytesSpec {
+  kind: "bytes";
+  model: ModelConfig;
+}
+
+/** Everything needed to build a model of any kind; plain JSON, stored in checkpoints and run records. */
+export type ModelSpec = BytesSpec | PooledConfig | TokenModelConfig;
+export type ModelKindName = ModelSpec["kind"];
+
+/** What every model the lab trains offers, whatever its kind. */
+export interface LabModel extends TrainableModel {
+  readonly spec: ModelSpec;
+  /** The model as lib/eval.ts scores it: rows of bytes in, log p per target byte out. */
+  readonly byteScorer: ScoringModel;
+  parameterCount(): number;
+  weights(): Promise<TensorMap>;
+  /** Continue `prompt` by `options.tokens` bytes. */
+  generate(prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array>;
+  dispose(): void;
+}
+
+interface ModelKind<S extends ModelSpec> {
+  kind: S["kind"];
+  /** A short name for messages and tables. */
+  label: string;
+  /** Checks every field; throws a ConfigError naming the first bad one. Returns the spec (defaults filled in). */
+  validate(spec: S): S;
+  /** Every weight's name and shape, in the order the model creates them. */
+  parameterShapes(spec: S): { name: string; shape: number[] }[];
+  create(spec: S, seed: number): LabModel;
+  /** Weights must match parameterShapes exactly; a mismatch throws naming the tensor. */
+  fromWeights(spec: S, weights: TensorMap): LabModel;
+  /** Training batches over a split, and the bytes one trainer position stands for. */
+  batches(model: LabModel, trainBytes: Uint8Array): { data: BatchSource; bytesPerPosition: number };
+}
+
+const bytesKind: ModelKind<BytesSpec> = {
+  kind: "bytes",
+  label: "byte model",
+  validate: (s) => ({ kind: "bytes", model: validateModelConfig({ ...s.model }) }),
+  parameterShapes: (s) => parameterShapes(s.model),
+  create: (s, seed) => TinyLM.create(s.model, seed),
+  fromWeights: (s, w) => TinyLM.fromWeights(s.model, w),
+  batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 })
+};
+
+const pooledKind: ModelKind<PooledConfig> = {
+  kind: "pooled",
+  label: "pooled byte model",
+  validate: (s) => validatePooledConfig(structuredClone(s)),
+  parameterShapes: (s) => pooledParameterShapes(s).map(({ name, shape }) => ({ name, shape })),
+  create: (s, seed) => PooledLM.create(s, seed),
+  fromWeights: (s, w) => PooledLM.fromWeights(s, w),
+  batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 })
+};
+
+const tokenKind: ModelKind<TokenModelConfig> = {
+  kind: "bpe-tokens",
+  label: "BPE-token model",
+  validate: (s) => validateTokenModelConfig(structuredClone(s)),
+  parameterShapes: (s) => parameterShapes(s.model),
+  create: (s, seed) => TokenLM.create(s, seed),
+  fromWeights: (s, w) => TokenLM.fromWeights(s, w),
+  batches: (m, bytes) => {
+    const model = m as TokenLM;
+    const tokens = model.tokenize(bytes);
+    return { data: new TokenBatchSampler(tokens, model.start), bytesPerPosition: bytes.length / Math.max(1, tokens.length) };
+  }
+};
+
+export const MODEL_KINDS: { [K in ModelKindName]: ModelKind<Extract<ModelSpec, { kind: K }>> } = {
+  bytes: bytesKind,
+  pooled: pooledKind,
+  "bpe-tokens": tokenKind
+};
+
+function kindOf<S extends ModelSpec>(spec: S): ModelKind<S> {
+  const k = (MODEL_KINDS as Record<string, ModelKind<ModelSpec>>)[(spec as { kind?: unknown })?.kind as string];
+  if (!k || !Object.hasOwn(MODEL_KINDS, spec.kind)) {
+    throw new ConfigError("kind", `unknown model kind ${JSON.stringify((spec as { kind?: unknown })?.kind)}; this lab builds ${Object.keys(MODEL_KINDS).join(", ")}`);
+  }
+  return k as unknown as ModelKind<S>;
+}
+
+/** A spec checked field by field (a ConfigError names the first bad one), with defaults filled in. */
+export function validateSpec(spec: ModelSpec): ModelSpec {
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) throw new ConfigError("model", `must be an object with a "kind" (got ${JSON.stringify(spec)})`);
+  return kindOf(spec).validate(spec);
+}
+
+export function specParameterShapes(spec: ModelSpec): { name: string; shape: number[] }[] {
+  return kindOf(spec).parameterShapes(spec);
+}
+
+export function kindLabel(spec: ModelSpec): string {
+  return kindOf(spec).label;
+}
+
+export function createModel(spec: ModelSpec, seed: number): LabModel {
+  return kindOf(spec).create(spec, seed);
+}
+
+export function modelFromWeights(spec: ModelSpec, weights: TensorMap): LabModel {
+  return kindOf(spec).fromWeights(spec, weights);
+}
+
+export function trainingBatches(model: LabModel, trainBytes: Uint8Array): { data: BatchSource; bytesPerPosition: number } {
+  return kindOf(model.spec).batches(model, trainBytes);
+}

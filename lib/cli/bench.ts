@@ -2,7 +2,26 @@
 import { BENCH_PRESETS, runBench } from "../bench.js";
 import { initNode } from "../node/runtime.js";
 import { setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
-import { parseFlags, UsageError } from "./args.js";
+import { PRESETS } from "../config.js";
+import type { PooledConfig } from "../pooled.js";
+import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "../tokenizer-free.js";
+import { BATCH_FLAG, parseFlags, UsageError, type FlagSpec } from "./args.js";
+
+// What a bench can allocate. The wasm backend's heap is at most 4 GiB (wasm32),
+// and a training step keeps, per layer, several arrays of batch x heads x ctx^2
+// attention scores (scores, probabilities and their gradients) beside
+// activations that grow with batch x ctx. Measured peak memory (micro, one
+// step, Node 20, lib/kernels.ts overrides): --batch 1 --ctx 2048 2.3 GB,
+// --batch 16 --ctx 512 3.1 GB, --batch 56 --ctx 256 3.8 GB, and --batch 2
+// --ctx 2048, --batch 256 --ctx 128 abort; nano at --batch 1 --ctx 4096 fails
+// with "null function or function signature mismatch". tfjs's stock kernels
+// hold about 1.7x as much per position (--stock-kernels --batch 48 --ctx 256
+// aborts). stepBytes below fits these within 10%.
+
+/** The most a bench step may be estimated to hold: wasm's 4 GiB heap less headroom for the estimate's error. */
+export const STEP_BYTES_LIMIT = 3.75 * 2 ** 30;
+/** The longest --ctx: at 4096 one row's attention scores alone outgrow the heap (see above). */
+export const MAX_BENCH_CTX = 2048;
 
 export const BENCH_HELP = `stlm bench [--preset micro] [--ctx N] [--batch N] [--steps 10] [--warmup 3]
            [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--json]
@@ -11,20 +30,39 @@ Median training step time (forward + backward + AdamW update) and tokens/s (byte
 on random bytes, with the backend, threads and model shape. The default is the
 model of shared/bench/reference_torch.py; --preset pooled-stride4 is the model of
 scripts/reference_pooled_torch.py (512 bytes of context). Presets: ${BENCH_PRESETS.join(", ")}.
---ctx and --batch change the context and rows per step (pass the same to the
-PyTorch program). --profile adds a per-kernel time table of one step.
+--ctx (2 to ${MAX_BENCH_CTX}) and --batch (1 to 1024) change the context and rows
+per step (pass the same to the PyTorch program); a shape whose training step
+would not fit wasm's 4 GiB heap is refused before it starts. --steps (1 to
+100000) steps are timed after --warmup (0 to 10000) untimed ones. --profile
+adds a per-kernel time table of one step.
 --matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/wasm/simd.ts;
 --stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's
 overrides; both measure what the lab's kernels gain.`;
 
+export const BENCH_FLAGS: FlagSpec = {
+  preset: "string",
+  // The median of the timed steps is reported; warmup steps run first, untimed
+  // (the first steps compile kernels and grow the heap).
+  steps: { kind: "int", min: 1, max: 100_000, example: 10 },
+  warmup: { kind: "int", min: 0, max: 10_000, note: "0: time from the first step", example: 3 },
+  backend: "string",
+  profile: "boolean",
+  "stock-kernels": "boolean",
+  json: "boolean",
+  ctx: { kind: "int", min: 2, max: MAX_BENCH_CTX, reason: "a training step keeps batch x heads x ctx^2 attention scores per layer, and at 4096 they outgrow wasm's 4 GiB heap even at --batch 1", example: 512 },
+  batch: BATCH_FLAG,
+  matmul: "string"
+};
+
 export async function benchCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, { preset: "string", steps: "number", warmup: "number", backend: "string", profile: "boolean", "stock-kernels": "boolean", json: "boolean", ctx: "number", batch: "number", matmul: "string" }, "bench");
+  const f = parseFlags(argv, BENCH_FLAGS, "bench");
   const backend = (f.backend as string | undefined) ?? "wasm";
   if (backend !== "wasm" && backend !== "cpu") throw new UsageError(`stlm bench: --backend must be wasm or cpu in Node (got "${backend}")`);
   const matmul = (f.matmul as string | undefined) ?? "gemm";
   if (matmul !== "gemm" && matmul !== "xnnpack") throw new UsageError(`stlm bench: --matmul must be gemm or xnnpack (got "${matmul}")`);
   const preset = (f.preset as string | undefined) ?? "micro";
   if (!BENCH_PRESETS.includes(preset)) throw new UsageError(`stlm bench: unknown --preset "${preset}"; choose one of ${BENCH_PRESETS.join(", ")}`);
+  checkBenchFits(preset, f.batch as number | undefined, f.ctx as number | undefined, Boolean(f["stock-kernels"]));
   const info = await initNode(backend);
   setMatMulEngine(matmul);
   if (f["stock-kernels"]) unregisterKernelOverrides();
@@ -47,4 +85,46 @@ export async function benchCommand(argv: string[]): Promise<void> {
     process.stdout.write(`\nkernel                        ms  calls  share\n`);
     for (const p of profile.slice(0, 25)) process.stdout.write(`${p.kernel.padEnd(24)} ${p.ms.toFixed(1).padStart(8)} ${String(p.calls).padStart(6)} ${(p.share * 100).toFixed(1).padStart(5)}%\n`);
   }
+}
+
+/** Estimated bytes one training step of a transformer holds: attention scores plus per-position activations. */
+function transformerBytes(layers: number, heads: number, dModel: number, rows: number, ctx: number, stock: boolean): number {
+  const perScore = 32; // 8 float32 arrays of batch x heads x ctx^2 per layer
+  const perPositionPerWidth = stock ? 432 : 256; // floats per position per unit of width per layer, x 4 bytes
+  return layers * rows * ctx * (perScore * heads * ctx + perPositionPerWidth * dModel);
+}
+
+/** Estimated bytes one `runBench` training step holds on the wasm backend. */
+export function stepBytes(preset: string, rows: number, ctx: number, stockKernels = false): number {
+  const plain = PRESETS[preset];
+  if (plain) return transformerBytes(plain.model.nLayer, plain.model.nHead, plain.model.dModel, rows, ctx, stockKernels);
+  // A stride-pooled model: its core attends over ctx / 4 chunk slots (padded to 8,
+  // as chunkBatch lays them out); the byte encoder and decoder add about 56 KB per
+  // byte (106 KB with stock kernels; measured at --batch 4 to 16, --ctx 2048).
+  const c = tokenizerFreeConfig("stride", undefined, ctx) as PooledConfig;
+  const slots = Math.ceil(Math.ceil((ctx + 1) / c.stride) / 8) * 8;
+  return transformerBytes(c.core.nLayer, c.core.nHead, c.core.dModel, rows, slots, stockKernels) + rows * ctx * (stockKernels ? 106_000 : 56_000);
+}
+
+/**
+ * Refuse, before building anything, a preset, batch and context whose training
+ * step would not fit wasm's heap: it would fail deep inside tfjs ("Aborted()",
+ * "Invalid typed array length") after minutes of setup. The cpu backend holds
+ * the same arrays in JavaScript memory, and at these sizes takes hours a step,
+ * so the same bound serves it.
+ */
+export function checkBenchFits(preset: string, batch: number | undefined, ctx: number | undefined, stockKernels = false): void {
+  const plain = PRESETS[preset];
+  const pooled = TOKENIZER_FREE_PRESETS[preset];
+  const rows = batch ?? plain?.train.batchSize ?? pooled?.train.batchSize ?? 1;
+  const t = ctx ?? plain?.model.blockSize ?? 512;
+  const bytes = stepBytes(preset, rows, t, stockKernels);
+  if (bytes <= STEP_BYTES_LIMIT) return;
+  const most = Math.floor(STEP_BYTES_LIMIT / stepBytes(preset, 1, t, stockKernels));
+  const gib = (x: number) => (x / 2 ** 30).toFixed(2);
+  throw new UsageError(
+    `stlm bench: --preset ${preset} at --batch ${rows} --ctx ${t}${stockKernels ? " --stock-kernels" : ""} would hold about ${gib(bytes)} GiB in one training step ` +
+      `(attention scores grow with batch x ctx^2), more than the ${gib(STEP_BYTES_LIMIT)} GiB that fit wasm's 4 GiB heap with headroom; ` +
+      (most > 1 ? `use --batch ${most} or less at this context, or a shorter --ctx` : most === 1 ? `use --batch 1 at this context, or a shorter --ctx` : `use a shorter --ctx`)
+  );
 }

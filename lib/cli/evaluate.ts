@@ -6,7 +6,7 @@ import { decodeBytes, encodeText } from "../tokenizer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadEvalSet } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";
-import { parseFlags, UsageError } from "./args.js";
+import { parseFlags, SEED_FLAG, UsageError, type FlagSpec } from "./args.js";
 
 export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N] [--limit N]
 
@@ -15,14 +15,36 @@ accuracy overall and by type, and next-sentence acc_norm (each choice scored by 
 log-probability given the context, divided by its length in bytes).
 
   --checkpoint DIR  a run folder (or its checkpoint.stlm file)
-  --max-bytes N     score at most N bytes of each test split (default: all)
-  --limit N         score N evenly spaced items of each evaluation set (default: all)
+  --max-bytes N     score at most N bytes of each test split, N >= 1 (default: all)
+  --limit N         score N evenly spaced items of each evaluation set, N >= 1 (default: all)
   --json            print one JSON object`;
 
-export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens N [--temperature T] [--top-k K] [--seed S]`;
+export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens N [--temperature T] [--top-k K] [--seed S]
+
+  --tokens N        bytes to generate, 0 to 100000 (default 200)
+  --temperature T   >= 0; 0 always picks the most likely byte (default 0.8)
+  --top-k K         sample among the K most likely bytes; 0: all of them (default 40)
+  --seed S          0 to 4294967295 (default 1)`;
+
+export const EVAL_FLAGS: FlagSpec = {
+  checkpoint: "string",
+  json: "boolean",
+  "max-bytes": { kind: "int", min: 1, example: 20000 },
+  limit: { kind: "int", min: 1, example: 100 }
+};
+
+export const SAMPLE_FLAGS: FlagSpec = {
+  checkpoint: "string",
+  prompt: "string",
+  // Each byte is one forward pass; 100000 is hours on a CPU, so more is a typo.
+  tokens: { kind: "int", min: 0, max: 100_000, example: 200 },
+  temperature: { kind: "number", min: 0, note: "0: always the most likely byte", example: 0.8 },
+  "top-k": { kind: "int", min: 0, note: "0: no top-k", example: 40 },
+  seed: SEED_FLAG
+};
 
 export async function evalCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, { checkpoint: "string", json: "boolean", "max-bytes": "number", limit: "number" }, "eval");
+  const f = parseFlags(argv, EVAL_FLAGS, "eval");
   if (f.checkpoint === undefined) throw new UsageError("stlm eval: --checkpoint DIR is required");
   await initNode();
   const ckpt = await loadCheckpointFile(String(f.checkpoint));
@@ -40,7 +62,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
       say(`${name.padEnd(10)} test ${testBitsPerByte[name].toFixed(3)} bits/byte\n`);
     }
     const limit = f.limit as number | undefined;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`stlm eval: --limit must be a whole number >= 1 (got ${limit})`);
     const mp = await minimalPairs(model, spread(await loadEvalSet("minimal-pairs"), limit));
     say(`minimal pairs  ${mp.accuracy.toFixed(3)} (${mp.n} pairs)\n`);
     for (const [type, r] of Object.entries(mp.byType)) say(`  ${type.padEnd(18)} ${r.accuracy.toFixed(3)} (${r.n})\n`);
@@ -60,7 +81,7 @@ function spread<T>(items: T[], limit: number | undefined): T[] {
 }
 
 export async function sampleCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, { checkpoint: "string", prompt: "string", tokens: "number", temperature: "number", "top-k": "number", seed: "number" }, "sample");
+  const f = parseFlags(argv, SAMPLE_FLAGS, "sample");
   if (f.checkpoint === undefined) throw new UsageError("stlm sample: --checkpoint DIR is required");
   await initNode();
   const model = labModelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));

@@ -8,28 +8,39 @@ import { encodeText } from "../tokenizer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";
-import { parseFlags, UsageError, type Flags } from "./args.js";
+import { parseFlags, UsageError, type Flags, type FlagSpec } from "./args.js";
 
 export const TOKENIZE_HELP = `stlm tokenize --strategy S --text TEXT [--stride K] [--max-chunk N] [--corpus C] [--vocab N] [--checkpoint DIR] [--json]
 
 Prints the chunks a boundary strategy cuts TEXT into, one [chunk] each, then the
 number of chunks and bytes per chunk. Strategies:
 
-  stride    fixed chunks of --stride K bytes (default 4)
+  stride    fixed chunks of --stride K bytes (1 to 1024, default 4)
   word      a word with the space before it, a number, punctuation, whitespace
   bpe       tokens of a byte-level BPE: the one in --checkpoint, else one of
-            --vocab N ids (default ${BPE_VOCAB}) trained now on --corpus C's training split (default austen)
+            --vocab N ids (256 to 65536, default ${BPE_VOCAB}) trained now on --corpus C's training split (default austen)
   gpt2      GPT-2's BPE tokens (the r50k_base ranks, shipped offline by gpt-tokenizer)
   learned   the boundary predictor of a pooled model in --checkpoint; without one,
             an untrained predictor (boundaries near random), and it says so
 
-Chunks are at most --max-chunk N bytes (default ${DEFAULT_MAX_CHUNK}; 16 for learned).
+Chunks are at most --max-chunk N bytes (1 to 1024; default ${DEFAULT_MAX_CHUNK}; 16 for learned).
 A chunk that is not whole UTF-8 is shown as hex bytes <e6 97>.`;
 
-const FLAGS = { strategy: "string", text: "string", stride: "number", "max-chunk": "number", corpus: "string", vocab: "number", checkpoint: "string", json: "boolean" } as const;
+export const TOKENIZE_FLAGS: FlagSpec = {
+  strategy: "string",
+  text: "string",
+  // Past 1024 bytes a chunk is no longer a unit a pooled model could read.
+  stride: { kind: "int", min: 1, max: 1024, example: 4 },
+  "max-chunk": { kind: "int", min: 1, max: 1024, example: DEFAULT_MAX_CHUNK },
+  corpus: "string",
+  // 256 is the bytes alone; lib/bpe.ts packs a pair of ids into 16 bits each.
+  vocab: { kind: "int", min: 256, max: 65536, note: "256: bytes alone", example: BPE_VOCAB },
+  checkpoint: "string",
+  json: "boolean"
+};
 
 export async function tokenizeCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, FLAGS, "tokenize");
+  const f = parseFlags(argv, TOKENIZE_FLAGS, "tokenize");
   const { strategy, bytes, spans, notes } = await tokenizeFromFlags(f);
   if (f.json) {
     process.stdout.write(JSON.stringify({ strategy, notes, spans, chunks: spans.map(([s, e]) => showChunk(bytes.subarray(s, e))) }) + "\n");

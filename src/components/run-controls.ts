@@ -1,6 +1,8 @@
-// Run / Pause / Stop buttons for a LiveRun, enabled by its status.
+// Run / Pause / Stop buttons for a LiveRun, enabled by its status; Run (and Restart)
+// also waits until every numeric setting the run reads is valid.
 import { html } from "htl";
 import type { LiveRun, RunStatus } from "./live-run.js";
+import { disableWhileInvalid, type NumberInputElement } from "./number-input.js";
 
 export interface RunControlsOptions {
   /**
@@ -8,15 +10,18 @@ export interface RunControlsOptions {
    * promise it returns, is shown beside the buttons.
    */
   onRun: () => Promise<unknown> | void;
+  /** The numeric settings onRun reads: Run stays disabled, saying which to fix, while one is invalid. */
+  settings?: readonly NumberInputElement[];
 }
 
 /** The element has dispose(), which drops its subscription to the run. */
-export function RunControls(run: LiveRun, { onRun }: RunControlsOptions): HTMLElement & { dispose(): void } {
+export function RunControls(run: LiveRun, { onRun, settings = [] }: RunControlsOptions): HTMLElement & { dispose(): void } {
   const runButton = html`<button class="stlm-run" type="button">Run</button>` as HTMLButtonElement;
   const pauseButton = html`<button class="stlm-pause" type="button">Pause</button>` as HTMLButtonElement;
   const stopButton = html`<button class="stlm-stop" type="button">Stop</button>` as HTMLButtonElement;
   const message = html`<span class="stlm-error" role="alert"></span>` as HTMLElement;
-  const root = html`<div class="stlm-buttons">${runButton}${pauseButton}${stopButton}${message}</div>` as HTMLElement & {
+  const note = html`<span class="stlm-status stlm-settings-note" hidden></span>` as HTMLElement;
+  const root = html`<div class="stlm-buttons">${runButton}${pauseButton}${stopButton}${note}${message}</div>` as HTMLElement & {
     dispose(): void;
   };
   let status: RunStatus = "idle";
@@ -42,6 +47,10 @@ export function RunControls(run: LiveRun, { onRun }: RunControlsOptions): HTMLEl
     stopButton.disabled = !active;
     root.dataset.status = status;
   });
-  root.dispose = unsubscribe;
+  const gate = disableWhileInvalid([runButton], settings, { note });
+  root.dispose = () => {
+    unsubscribe();
+    gate.dispose();
+  };
   return root;
 }

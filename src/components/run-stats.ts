@@ -1,4 +1,5 @@
-// The numbers beside the loss chart: progress, speed, time, size, backend.
+// The numbers beside the loss chart: progress, speed, time, size, backend, and the
+// settings the run was given (its own train config: what it used, not what the boxes say now).
 import { html } from "htl";
 import { formatCount, formatDuration } from "./format.js";
 import type { RunSnapshot } from "./live-run.js";
@@ -17,6 +18,8 @@ export function RunStats(run: RunSnapshot, { backend, totalSteps }: RunStatsOpti
   return html`<dl class="stlm-stats" data-status=${run.status}>
     ${item("status", run.status, "status")}
     ${item("step", last ? `${last.step}${total ? ` / ${total}` : ""}` : "–", "step")}
+    ${item("learning rate", run.train ? String(run.train.learningRate) : "–", "learning-rate")}
+    ${item("seed", run.train ? String(run.train.seed) : "–", "seed")}
     ${item("train loss", last ? `${(last.loss / Math.LN2).toFixed(3)} bpb` : "–", "loss")}
     ${item("val bits/byte", val ? val.valBitsPerByte.toFixed(3) : "–", "val")}
     ${item("tokens/s", last ? formatCount(last.tokensPerSecond) : "–", "tokens-per-second")}

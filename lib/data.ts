@@ -8,7 +8,7 @@
 // array per split, the train array is made only from documents whose split is
 // "train", and a BatchSampler only ever sees the array it was given.
 import type { Rng } from "./rng.js";
-import { encodeText } from "./tokenizer.js";
+import { checkUserBytes, encodeText } from "./tokenizer.js";
 
 export type Split = "train" | "val" | "test";
 export const SPLITS: readonly Split[] = ["train", "val", "test"];
@@ -178,33 +178,62 @@ export async function corpusFromGzip(name: string, gzBytes: Uint8Array): Promise
   return corpusFromDocs(name, await parseCorpusDocs(gzBytes, `corpus "${name}"`));
 }
 
+export interface TextCorpusOptions {
+  /** The last fraction of the bytes kept for validation (default 0.1). */
+  valFraction?: number;
+  /** The corpus's name (default "text"). */
+  name?: string;
+}
+
 /**
- * A Corpus from one text a reader supplied (decode it with decodeUserBytes
- * first). The stored rule: the last `valFraction` of the bytes is val, cut at
- * the first line break at or after that point (or, with no line break in the
- * tail, at the next UTF-8 character boundary), so both halves are whole text.
- * There is no test split: the reader's text is for training and watching
- * validation loss; held-out evaluation uses the committed corpora.
+ * A Corpus from one text a reader supplied. The stored rule: the last
+ * `valFraction` of the bytes is val, cut at the first line break at or after
+ * that point (or, with no line break in the tail, at the next UTF-8 character
+ * boundary), so both halves are whole text. There is no test split: the reader's
+ * text is for training and watching validation loss; held-out evaluation uses
+ * the committed corpora.
  */
-export function corpusFromText(text: string, { valFraction = 0.1, name = "text" }: { valFraction?: number; name?: string } = {}): Corpus {
+export function corpusFromText(text: string, { valFraction = 0.1, name = "text" }: TextCorpusOptions = {}): Corpus {
+  checkValFraction(valFraction);
+  return splitText(encodeText(text), valFraction, name); // a string's UTF-8 is always valid
+}
+
+/**
+ * corpusFromText for the bytes of a file, checked as decodeUserBytes checks them
+ * (empty, not UTF-8, only whitespace; `what` names the text in the message) but
+ * never decoded into one string, so a file of hundreds of MB costs its bytes
+ * once: train and val are views of `bytes`, which the caller must not change.
+ * A leading byte order mark is dropped, as decoding would drop it.
+ */
+export function corpusFromBytes(
+  bytes: Uint8Array,
+  { valFraction = 0.1, name = "text", what = "the text", isUtf8 }: TextCorpusOptions & { what?: string; isUtf8?: (bytes: Uint8Array) => boolean } = {}
+): Corpus {
+  checkValFraction(valFraction);
+  return splitText(checkUserBytes(bytes, what, { isUtf8 }), valFraction, name);
+}
+
+function checkValFraction(valFraction: number): void {
   if (!(valFraction > 0 && valFraction < 1)) {
     throw new RangeError(`valFraction must be between 0 and 1, exclusive (got ${valFraction}); 0.1 keeps the last tenth for validation.`);
   }
-  const bytes = encodeText(text);
+}
+
+function splitText(bytes: Uint8Array, valFraction: number, name: string): Corpus {
   const cut = splitPoint(bytes, valFraction);
   if (cut <= 0 || cut >= bytes.length) {
     throw new RangeError(`the text (${bytes.length} bytes) is too short to split into train and validation parts; give at least a few kilobytes.`);
   }
   return {
     name,
-    train: bytes.slice(0, cut),
-    val: bytes.slice(cut),
+    train: bytes.subarray(0, cut),
+    val: bytes.subarray(cut),
     test: new Uint8Array(0),
     docCounts: { train: 1, val: 1, test: 0 }
   };
 }
 
-/** The byte offset where corpusFromText's val part starts. */
+/** The byte offset where corpusFromText's (and corpusFromBytes') val part starts. */
 export function splitPoint(bytes: Uint8Array, valFraction: number): number {
   const target = Math.floor(bytes.length * (1 - valFraction));
   const nl = bytes.indexOf(0x0a, target);

@@ -34,17 +34,71 @@ export function decodeBytes(ids: ArrayLike<number>): string {
  * Throws a message that says what is wrong and what to do.
  */
 export function decodeUserBytes(bytes: Uint8Array, what = "the text"): string {
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(checkUserBytes(bytes, what));
+}
+
+/**
+ * Check bytes a reader supplied without decoding them into one string (a large
+ * file would not fit one: V8 strings stop at 2^29 - 24 characters), and return
+ * them without a leading byte order mark, as a view. Throws what decodeUserBytes
+ * throws: empty, not UTF-8 (with the first bad byte's offset), only whitespace.
+ * `isUtf8` is a faster whole-buffer check where the platform has one (Node's
+ * buffer.isUtf8); without it the bytes are decoded a MiB at a time.
+ */
+export function checkUserBytes(bytes: Uint8Array, what = "the text", { isUtf8 }: { isUtf8?: (bytes: Uint8Array) => boolean } = {}): Uint8Array {
   if (bytes.length === 0) throw new InvalidTextError(`${what} is empty: give at least a few kilobytes of text to train on.`);
-  const at = firstInvalidUtf8(bytes);
+  const at = isUtf8 ? (isUtf8(bytes) ? -1 : firstInvalidUtf8Chunked(bytes)) : firstInvalidUtf8Chunked(bytes);
   if (at >= 0) {
     throw new InvalidTextError(
       `${what} is not valid UTF-8 (first bad byte at offset ${at}, 0x${bytes[at].toString(16).padStart(2, "0")}). ` +
         `Save it as UTF-8 (for example \`iconv -f latin1 -t utf-8 in.txt > out.txt\`) and try again.`
     );
   }
-  const text = new TextDecoder("utf-8").decode(bytes);
-  if (text.trim().length === 0) throw new InvalidTextError(`${what} holds only whitespace: give real text to train on.`);
+  const text = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  if (onlyWhitespace(text)) throw new InvalidTextError(`${what} holds only whitespace: give real text to train on.`);
   return text;
+}
+
+/** 1 MiB: the piece firstInvalidUtf8Chunked decodes at a time. */
+export const UTF8_CHUNK = 1 << 20;
+
+/**
+ * firstInvalidUtf8, fast: the browser's or Node's own decoder checks `chunk`
+ * bytes at a time (a character split between two pieces is carried over by
+ * {stream: true}), and only the piece that fails is scanned byte by byte for
+ * the offset.
+ */
+export function firstInvalidUtf8Chunked(bytes: Uint8Array, chunk = UTF8_CHUNK): number {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  for (let at = 0; at < bytes.length; at += chunk) {
+    const end = Math.min(bytes.length, at + chunk);
+    try {
+      decoder.decode(bytes.subarray(at, end), { stream: end < bytes.length });
+    } catch {
+      // The bad byte is in this piece or is the start of a character carried
+      // over from the last one (at most 3 bytes back): scan from the start of
+      // the character that holds `at`.
+      let s = Math.max(0, at - 3);
+      while (s < at && (bytes[s] & 0xc0) === 0x80) s++;
+      const i = firstInvalidUtf8(bytes.subarray(s));
+      return i >= 0 ? s + i : firstInvalidUtf8(bytes);
+    }
+  }
+  return -1;
+}
+
+/** Whether valid UTF-8 bytes are all whitespace (what String.prototype.trim removes), without decoding them whole. */
+function onlyWhitespace(bytes: Uint8Array): boolean {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i] >= 0x09 && bytes[i] <= 0x0d))) i++;
+  if (i === bytes.length) return true;
+  if (bytes[i] < 0x80) return false;
+  // Beyond ASCII (U+00A0, U+3000, ...): decode a piece at a time; \s is trim's set.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  for (let at = i; at < bytes.length; at += 1 << 16) {
+    if (/\S/.test(decoder.decode(bytes.subarray(at, at + (1 << 16)), { stream: true }))) return false;
+  }
+  return !/\S/.test(decoder.decode());
 }
 
 /** Offset of the first byte that breaks UTF-8 well-formedness, or -1. */

@@ -2,12 +2,13 @@
 // data/, the licence-restricted ones in ../shared/data when that folder exists,
 // and text files a reader names on the command line.
 import { existsSync, readdirSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  corpusFromBytes,
   corpusFromDocs,
-  corpusFromText,
   parseCorpusDocs,
   minimalPairsFromGzip,
   nextSentenceFromGzip,
@@ -16,7 +17,7 @@ import {
   type MinimalPair,
   type NextSentenceItem
 } from "../data.js";
-import { decodeUserBytes } from "../tokenizer.js";
+import { checkUserBytes } from "../tokenizer.js";
 
 /** The repository root, found from this file's own location (lib/node/data.ts). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -103,24 +104,68 @@ export async function loadEvalSet(name: string): Promise<MinimalPair[] | NextSen
 }
 
 /**
- * A text file a reader named, decoded strictly as UTF-8. A missing, unreadable,
- * empty or non-UTF-8 file gives an error that says what to do.
+ * The largest --text file: 1 GiB. Training reads random windows of a few
+ * hundred bytes, so a few MB is plenty and more only costs memory (the bytes are
+ * held once, a view for train and one for validation); above it, say so rather
+ * than fill the machine's memory.
  */
-export async function loadTextFile(file: string): Promise<string> {
+export const MAX_TEXT_FILE_BYTES = 2 ** 30;
+
+export interface TextFileOptions {
+  /** Refuse a file larger than this many bytes (default MAX_TEXT_FILE_BYTES). */
+  maxBytes?: number;
+}
+
+const formatSize = (n: number) => (n >= 2 ** 30 ? `${+(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${+(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`);
+
+/**
+ * The bytes of a text file a reader named, checked strictly as UTF-8 (Node's
+ * buffer.isUtf8, on the bytes: no string of the whole file is made) and
+ * without a leading byte order mark. A missing, unreadable, too large, empty or
+ * non-UTF-8 file gives an error that says what to do.
+ */
+export async function loadTextBytes(file: string, options: TextFileOptions = {}): Promise<Uint8Array> {
+  return checkUserBytes(await readTextFile(file, options), `the file ${file}`, { isUtf8 });
+}
+
+/** A file's bytes, unchecked, with the size checked before anything is read. */
+async function readTextFile(file: string, { maxBytes = MAX_TEXT_FILE_BYTES }: TextFileOptions): Promise<Uint8Array> {
   const abs = path.resolve(file);
+  const tooLarge = (size: number) =>
+    new Error(
+      `${abs} is ${formatSize(size)}, more than the ${formatSize(maxBytes)} a text file may be here: training reads random windows of a few hundred bytes, ` +
+        `so a few MB is plenty. Train on a part of it (for example \`head -n 100000 ${file} > part.txt\`, which cuts at a line break).`
+    );
   let bytes: Buffer;
   try {
+    const st = await stat(abs);
+    if (st.isDirectory()) throw new Error(`${abs} is a folder; give the path of a UTF-8 text file.`);
+    if (st.size > maxBytes) throw tooLarge(st.size);
     bytes = await readFile(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err; // ours, above
     if (code === "ENOENT") throw new Error(`No such file: ${abs}. Check the path (a relative path is read from ${process.cwd()}).`);
     if (code === "EISDIR") throw new Error(`${abs} is a folder; give the path of a UTF-8 text file.`);
     throw new Error(`Cannot read ${abs}: ${(err as Error).message}`);
   }
-  return decodeUserBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `the file ${file}`);
+  if (bytes.length > maxBytes) throw tooLarge(bytes.length); // a pipe or device, whose size stat did not know
+  // A plain Uint8Array view: a Buffer's slice() shares memory, a Uint8Array's copies, and callers expect the latter.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A reader's text file as a Corpus: last `valFraction` for validation, no test split. */
-export async function loadTextCorpus(file: string, { valFraction = 0.1 }: { valFraction?: number } = {}): Promise<Corpus> {
-  return corpusFromText(await loadTextFile(file), { valFraction, name: path.basename(file) });
+/**
+ * A text file a reader named, decoded strictly as UTF-8. For training, use
+ * loadTextCorpus, which never makes a string of the whole file.
+ */
+export async function loadTextFile(file: string, options: TextFileOptions = {}): Promise<string> {
+  const bytes = await loadTextBytes(file, options);
+  // V8's longest string is 2^29 - 24 characters; past it decoding fails with a message about V8, not the file.
+  if (bytes.length > 0x1fffffe8) throw new Error(`${path.resolve(file)} is too large to decode into one string (${formatSize(bytes.length)}); read it with loadTextCorpus or loadTextBytes.`);
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+}
+
+/** A reader's text file as a Corpus: last `valFraction` for validation, no test split. Holds the file's bytes once. */
+export async function loadTextCorpus(file: string, { valFraction = 0.1, maxBytes }: { valFraction?: number } & TextFileOptions = {}): Promise<Corpus> {
+  return corpusFromBytes(await readTextFile(file, { maxBytes }), { valFraction, name: path.basename(file), what: `the file ${file}`, isUtf8 });
 }

@@ -3,8 +3,8 @@
 // browser run and the PyTorch reference can be put side by side. No Node APIs:
 // `stlm bench` and the browser's bench page both call this.
 import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "./config.js";
-import { TinyLM } from "./model.js";
-import { PooledLM, type PooledConfig } from "./pooled.js";
+import { createModel, type LabModel } from "./models.js";
+import type { PooledConfig } from "./pooled.js";
 import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "./tokenizer-free.js";
 import { matMulInfo } from "./kernels.js";
 import { Rng } from "./rng.js";
@@ -81,7 +81,7 @@ export function pooledFlopsPerStep(c: PooledConfig, batch: number): number {
 }
 
 interface BenchModel {
-  model: TinyLM | PooledLM;
+  model: LabModel;
   train: TrainConfig;
   ctx: number;
   vocab: number;
@@ -101,7 +101,7 @@ function benchModel(preset: string, ctx: number | undefined, batch: number | und
     const train = { ...pooled.train, steps, warmupSteps: 0, batchSize: batch ?? pooled.train.batchSize };
     const k = c.core;
     return {
-      model: PooledLM.create(c, 0),
+      model: createModel(c, 0),
       train,
       ctx: c.byteWindow,
       vocab: 256,
@@ -112,7 +112,7 @@ function benchModel(preset: string, ctx: number | undefined, batch: number | und
   if (!PRESETS[preset]) throw new RangeError(`unknown bench preset "${preset}"; choose one of ${BENCH_PRESETS.join(", ")}`);
   const { model: mc, train } = presetConfig(preset, { model: ctx ? { blockSize: ctx } : {}, train: { steps, warmupSteps: 0, ...(batch ? { batchSize: batch } : {}) } });
   return {
-    model: TinyLM.create(mc, 0),
+    model: createModel({ kind: "bytes", model: mc }, 0),
     train,
     ctx: mc.blockSize,
     vocab: Math.min(256, mc.vocabSize),

@@ -1,200 +1,262 @@
-// One binary checkpoint format for Node files, browser downloads and IndexedDB:
+// Checkpoints in safetensors (lib/safetensors.ts), the container PyTorch and
+// Hugging Face tools read, so a lab checkpoint opens in Python with
+// `safetensors.torch.load_file`. One path for every model kind:
 //
-//   "STLMCKPT" | uint32 version | uint32 header length | header (UTF-8 JSON)
-//   | zero padding to a multiple of 4 | float32 tensor data (little-endian)
+//   tensors   the weights, named as the model names its parameters, and when the
+//             run can be resumed the AdamW moments as "adam.m.<name>" / "adam.v.<name>"
+//   metadata  (strings) format = "stlm-checkpoint", stlm.version = "2",
+//             stlm.model (the ModelSpec, JSON), stlm.train (the TrainConfig),
+//             stlm.trainer (step, RNG states, optimizer step, training time),
+//             stlm.meta (the run's facts: preset, corpus, backend, dates),
+//             stlm.sha256 (over the whole file with this value zeroed: the
+//             header and the data, so no field changes unnoticed)
 //
-// The header holds the model and training configs, the step, the RNG states,
-// a manifest of tensors (name, group, shape, offset) and a checksum of the data,
-// so a truncated, corrupted or mismatched file is refused with a message that
-// says which.
-import { validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from "./config.js";
+// Reading checks, before allocating anything the file does not itself hold: the
+// container's layout, the hash, every config value against the lab's limits, the
+// exact set of tensors and shapes the spec needs, and that every float is finite.
+// Each refusal names the field and says what to do. Old checkpoint.stlm files
+// still load, read-only, through lib/checkpoint-legacy.ts and the same checks.
+import { ConfigError, validateTrainConfig, type ModelConfig, type TrainConfig } from "./config.js";
+import { CheckpointError } from "./checkpoint-error.js";
+import { decodeLegacyCheckpoint, isLegacyCheckpoint, LEGACY_CHECKPOINT_FILE } from "./checkpoint-legacy.js";
 import { TinyLM } from "./model.js";
-import { modelFromWeights, validateSpec, type LabModel, type ModelSpec } from "./models.js";
+import { checkBuildable, modelFromWeights, specParameterShapes, validateSpec, type LabModel, type ModelSpec, type TensorMap } from "./models.js";
+import { decodeSafetensors, encodeSafetensors, firstNonFinite, SafetensorsError, type SafetensorsTensor } from "./safetensors.js";
+import { sha256 } from "./sha256.js";
 import type { TrainerState } from "./trainer.js";
 
-const MAGIC = "STLMCKPT";
-export const CHECKPOINT_VERSION = 1;
-export const CHECKPOINT_FILE = "checkpoint.stlm";
-
-type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
+export { CheckpointError, LEGACY_CHECKPOINT_FILE };
+export const CHECKPOINT_VERSION = 2;
+export const CHECKPOINT_FILE = "checkpoint.safetensors";
+const FORMAT = "stlm-checkpoint";
+const HASH_KEY = "stlm.sha256";
+const ZERO_HASH = "0".repeat(64);
 
 export interface Checkpoint {
-  modelConfig: ModelConfig;
+  spec: ModelSpec;
   trainConfig: TrainConfig;
   weights: TensorMap;
   /** Absent in a weights-only checkpoint (one that can be sampled and evaluated, not resumed). */
   trainer?: TrainerState;
-  /** Free-form facts about the run: corpus, date, backend. */
+  /** Free-form facts about the run: preset, corpus, date, backend. */
   meta: Record<string, unknown>;
+  /** Set when the file was read from an older format (read-only: the next save writes the current one). */
+  note?: string;
 }
 
-interface ManifestEntry {
-  name: string;
-  group: "weights" | "adam.m" | "adam.v";
-  shape: number[];
-  /** Offset into the data section, in float32 elements. */
-  offset: number;
+/** The byte model's config of a checkpoint, or null for another kind. */
+export function byteModelConfig(ckpt: Pick<Checkpoint, "spec">): ModelConfig | null {
+  return ckpt.spec.kind === "bytes" ? ckpt.spec.model : null;
 }
 
-interface Header {
-  format: "stlm-checkpoint";
-  version: number;
-  modelConfig: ModelConfig;
-  trainConfig: TrainConfig;
+export function encodeCheckpoint(ckpt: Omit<Checkpoint, "note">): Uint8Array {
+  const tensors: SafetensorsTensor[] = [];
+  for (const [name, t] of ckpt.weights) tensors.push({ name, shape: t.shape, data: t.data });
+  const t = ckpt.trainer;
+  if (t) {
+    for (const [name, m] of t.optimizer.m) tensors.push({ name: `adam.m.${name}`, shape: m.shape, data: m.data });
+    for (const [name, v] of t.optimizer.v) tensors.push({ name: `adam.v.${name}`, shape: v.shape, data: v.data });
+  }
+  const metadata: Record<string, string> = {
+    format: FORMAT,
+    "stlm.version": String(CHECKPOINT_VERSION),
+    "stlm.model": JSON.stringify(ckpt.spec),
+    "stlm.train": JSON.stringify(ckpt.trainConfig),
+    ...(t ? { "stlm.trainer": JSON.stringify({ step: t.step, dataRng: t.dataRng, dropoutRng: t.dropoutRng, optimizerStep: t.optimizer.step, elapsedMs: t.elapsedMs ?? 0 }) } : {}),
+    "stlm.meta": JSON.stringify(ckpt.meta ?? {}),
+    [HASH_KEY]: ZERO_HASH
+  };
+  const bytes = encodeSafetensors(tensors, metadata);
+  const at = findOnce(bytes.subarray(0, headerEnd(bytes)), ZERO_HASH);
+  const hash = sha256(bytes);
+  bytes.set(new TextEncoder().encode(hash), at);
+  return bytes;
+}
+
+/** Reads and checks a checkpoint of either format; `what` names it in messages (a file name). */
+export function decodeCheckpoint(bytes: Uint8Array, what = "the checkpoint"): Checkpoint {
+  if (isLegacyCheckpoint(bytes)) {
+    const c = decodeLegacyCheckpoint(bytes, what);
+    const trainer = c.trainer ? { step: c.trainer.step, dataRng: c.trainer.dataRng, dropoutRng: c.trainer.dropoutRng, optimizerStep: c.trainer.optimizerStep, elapsedMs: 0 } : null;
+    const checked = checkContents(what, c.spec, c.trainConfig, trainer, c.weights, c.trainer?.m, c.trainer?.v);
+    return { ...checked, meta: c.meta, note: `${what} is in the lab's old checkpoint format (${LEGACY_CHECKPOINT_FILE}); it is read as is, and the next save writes ${CHECKPOINT_FILE}.` };
+  }
+  if (bytes.length >= 9 && bytes[8] !== 0x7b /* "{" */) {
+    throw new CheckpointError(`${what} is not a lab checkpoint (neither safetensors nor the old ${LEGACY_CHECKPOINT_FILE} format). Pass the ${CHECKPOINT_FILE} file or the run folder that holds it.`);
+  }
+  let file;
+  try {
+    file = decodeSafetensors(bytes, { what });
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new CheckpointError((e as Error).message);
+    throw e;
+  }
+  const meta = file.metadata;
+  if (meta.get("format") !== FORMAT) {
+    throw new CheckpointError(`${what} is a safetensors file but not a lab checkpoint (its metadata has no format "${FORMAT}"). Pass a ${CHECKPOINT_FILE} written by \`stlm train\` or a lab page, or the run folder that holds it.`);
+  }
+  const version = meta.get("stlm.version");
+  if (version !== String(CHECKPOINT_VERSION)) throw new CheckpointError(`${what} has checkpoint version ${JSON.stringify(version)}; this lab reads version ${CHECKPOINT_VERSION}. A newer lab wrote it: update the lab.`);
+  // The hash covers the header and the data: checked before any value is believed.
+  const stored = meta.get(HASH_KEY) ?? "";
+  if (!/^[0-9a-f]{64}$/.test(stored)) throw new CheckpointError(`${what} has no valid integrity hash (${HASH_KEY}); it was not written by the lab or was edited.`);
+  const header = file.headerBytes;
+  const at = findOnce(header, stored, what);
+  const zeroed = header.slice();
+  zeroed.set(new TextEncoder().encode(ZERO_HASH), at);
+  const actual = sha256([bytes.subarray(0, 8), zeroed, bytes.subarray(file.dataStart)]);
+  if (actual !== stored) {
+    throw new CheckpointError(`${what} is corrupted: its contents do not match the SHA-256 stored with it (a changed byte in the header or the data). Use an earlier checkpoint or train again.`);
+  }
+  const spec = parseField<ModelSpec>(what, meta, "stlm.model");
+  const train = parseField<TrainConfig>(what, meta, "stlm.train");
+  const trainer = meta.has("stlm.trainer") ? parseField<RawTrainer>(what, meta, "stlm.trainer") : null;
+  const runMeta = parseField<Record<string, unknown>>(what, meta, "stlm.meta");
+  // Shapes are checked against the spec before a single float is copied out.
+  const names = checkTensorSet(what, spec, train, trainer, new Map([...file.tensors].map(([n, t]) => [n, t.shape])));
+  const group = (prefix: string) => {
+    const out: TensorMap = new Map();
+    for (const [name, shape] of names) if (prefix === "" ? !name.startsWith("adam.") : name.startsWith(prefix)) out.set(name.slice(prefix.length), { shape, data: file.tensorData(name) });
+    return out;
+  };
+  const checked = checkContents(what, spec, train, trainer, group(""), trainer ? group("adam.m.") : undefined, trainer ? group("adam.v.") : undefined);
+  return { ...checked, meta: typeof runMeta === "object" && runMeta !== null && !Array.isArray(runMeta) ? runMeta : {} };
+}
+
+interface RawTrainer {
   step: number;
-  trainer: { step: number; dataRng: number[]; dropoutRng: number[]; optimizerStep: number } | null;
-  tensors: ManifestEntry[];
-  dataFloats: number;
-  checksum: number;
-  meta: Record<string, unknown>;
+  dataRng: number[];
+  dropoutRng: number[];
+  optimizerStep: number;
+  elapsedMs: number;
 }
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
+function parseField<T>(what: string, meta: Map<string, string>, key: string): T {
+  const text = meta.get(key);
+  if (text === undefined) throw new CheckpointError(`${what} lacks its "${key}" metadata; it was not written by this lab or was edited.`);
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new CheckpointError(`${what} has a damaged "${key}" metadata field (${(e as Error).message}).`);
   }
 }
 
-/** FNV-1a over the bytes: cheap, and enough to tell a damaged file from a good one. */
-function fnv1a(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i];
-    h = Math.imul(h, 0x01000193);
+/** Validates spec, train config and trainer state; returns the names and shapes of every tensor the file must hold. */
+function checkTensorSet(what: string, specIn: ModelSpec, trainIn: TrainConfig, trainer: RawTrainer | null, present: Map<string, number[]>): Map<string, number[]> {
+  const spec = checkConfigs(what, specIn, trainIn, trainer).spec;
+  const expected = new Map<string, number[]>();
+  for (const { name, shape } of specParameterShapes(spec)) {
+    expected.set(name, shape);
+    if (trainer) {
+      expected.set(`adam.m.${name}`, shape);
+      expected.set(`adam.v.${name}`, shape);
+    }
   }
-  return h >>> 0;
+  for (const [name, shape] of expected) {
+    const got = present.get(name);
+    if (!got) throw new CheckpointError(`${what} lacks tensor "${name}" that its ${spec.kind} model needs; the file is damaged, or its model settings were edited.`);
+    if (got.join("x") !== shape.join("x")) throw new CheckpointError(`${what}: tensor "${name}" has shape [${got}] but its model settings need [${shape}]; the weights and the settings do not match.`);
+  }
+  for (const name of present.keys()) {
+    if (!expected.has(name)) throw new CheckpointError(`${what} holds tensor "${name.slice(0, 80)}" that its ${spec.kind} model has no place for; the file is damaged or was edited.`);
+  }
+  return expected;
 }
 
-export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
-  const entries: ManifestEntry[] = [];
-  const chunks: Float32Array[] = [];
-  let offset = 0;
-  const add = (group: ManifestEntry["group"], map: TensorMap) => {
-    for (const [name, t] of map) {
-      entries.push({ name, group, shape: t.shape, offset });
-      chunks.push(t.data);
-      offset += t.data.length;
+function checkConfigs(what: string, spec: ModelSpec, train: TrainConfig, trainer: RawTrainer | null): { spec: ModelSpec; train: TrainConfig } {
+  let s: ModelSpec, t: TrainConfig;
+  try {
+    s = validateSpec(spec);
+    checkBuildable(s);
+    t = validateTrainConfig({ ...(train as object) } as TrainConfig);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof TypeError || e instanceof RangeError) throw new CheckpointError(`${what} holds settings this lab cannot use: ${(e as Error).message}`);
+    throw e;
+  }
+  if (trainer !== null) {
+    const bad = (field: string, rule: string, got: unknown) => {
+      throw new CheckpointError(`${what}: trainer state "${field}" ${rule} (got ${JSON.stringify(got)?.slice(0, 60)}); the file is damaged or was edited.`);
+    };
+    if (typeof trainer !== "object" || Array.isArray(trainer)) bad("stlm.trainer", "must be an object", trainer);
+    if (!(Number.isSafeInteger(trainer.step) && trainer.step >= 0 && trainer.step <= t.steps)) bad("step", `must be a whole number from 0 to the run's ${t.steps} steps`, trainer.step);
+    if (trainer.optimizerStep !== trainer.step) bad("optimizerStep", `must equal the step (${trainer.step})`, trainer.optimizerStep);
+    for (const k of ["dataRng", "dropoutRng"] as const) {
+      const r = trainer[k];
+      if (!(Array.isArray(r) && r.length === 4 && r.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32))) bad(k, "must be 4 unsigned 32-bit words", r);
+    }
+    if (!(typeof trainer.elapsedMs === "number" && Number.isFinite(trainer.elapsedMs) && trainer.elapsedMs >= 0)) bad("elapsedMs", "must be a number >= 0", trainer.elapsedMs);
+  }
+  return { spec: s, train: t };
+}
+
+function checkContents(
+  what: string,
+  spec: ModelSpec,
+  train: TrainConfig,
+  trainer: RawTrainer | null,
+  weights: TensorMap,
+  m: TensorMap | undefined,
+  v: TensorMap | undefined
+): Omit<Checkpoint, "meta" | "note"> {
+  const checked = checkConfigs(what, spec, train, trainer);
+  const all = new Map<string, number[]>();
+  for (const [n, t] of weights) all.set(n, t.shape);
+  if (trainer) {
+    for (const [n, t] of m ?? new Map()) all.set(`adam.m.${n}`, t.shape);
+    for (const [n, t] of v ?? new Map()) all.set(`adam.v.${n}`, t.shape);
+  }
+  checkTensorSet(what, checked.spec, checked.train, trainer, all);
+  const finite = (map: TensorMap | undefined, prefix: string, why: string) => {
+    for (const [name, t] of map ?? new Map()) {
+      const i = firstNonFinite(t.data);
+      if (i >= 0) throw new CheckpointError(`${what}: tensor "${prefix}${name}" holds ${t.data[i]} at element ${i}; ${why}`);
     }
   };
-  add("weights", ckpt.weights);
-  if (ckpt.trainer) {
-    add("adam.m", ckpt.trainer.optimizer.m);
-    add("adam.v", ckpt.trainer.optimizer.v);
-  }
-  const data = new Float32Array(offset);
-  let at = 0;
-  for (const c of chunks) {
-    data.set(c, at);
-    at += c.length;
-  }
-  const dataBytes = new Uint8Array(data.buffer);
-  const t = ckpt.trainer;
-  const header: Header = {
-    format: "stlm-checkpoint",
-    version: CHECKPOINT_VERSION,
-    modelConfig: ckpt.modelConfig,
-    trainConfig: ckpt.trainConfig,
-    step: t?.step ?? 0,
-    trainer: t ? { step: t.step, dataRng: t.dataRng, dropoutRng: t.dropoutRng, optimizerStep: t.optimizer.step } : null,
-    tensors: entries,
-    dataFloats: offset,
-    checksum: fnv1a(dataBytes),
-    meta: ckpt.meta
-  };
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const prefix = 8 + 4 + 4 + headerBytes.length;
-  const padded = Math.ceil(prefix / 4) * 4;
-  const out = new Uint8Array(padded + dataBytes.length);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  const view = new DataView(out.buffer);
-  view.setUint32(8, CHECKPOINT_VERSION, true);
-  view.setUint32(12, headerBytes.length, true);
-  out.set(headerBytes, 16);
-  out.set(dataBytes, padded);
-  return out;
-}
-
-export function decodeCheckpoint(bytes: Uint8Array, what = "the checkpoint"): Checkpoint {
-  if (bytes.length < 16) throw new CheckpointError(`${what} is ${bytes.length} bytes, too short to be a checkpoint: the file is empty or was cut short.`);
-  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (magic !== MAGIC) throw new CheckpointError(`${what} is not an stlm checkpoint (it does not start with "${MAGIC}"). Pass the checkpoint.stlm file or the run folder that holds it.`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8, true);
-  if (version !== CHECKPOINT_VERSION) throw new CheckpointError(`${what} has format version ${version}; this lab reads version ${CHECKPOINT_VERSION}.`);
-  const headerLength = view.getUint32(12, true);
-  if (16 + headerLength > bytes.length) {
-    throw new CheckpointError(`${what} is truncated: its header needs ${headerLength} bytes but only ${bytes.length - 16} follow. The file was cut short (an interrupted copy or download?); use an earlier checkpoint or train again.`);
-  }
-  let header: Header;
-  try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(16, 16 + headerLength)));
-  } catch (e) {
-    throw new CheckpointError(`${what} has a damaged header (${(e as Error).message}).`);
-  }
-  const dataStart = Math.ceil((16 + headerLength) / 4) * 4;
-  const expectedBytes = dataStart + header.dataFloats * 4;
-  if (bytes.length < expectedBytes) {
-    throw new CheckpointError(
-      `${what} is truncated: it should be ${expectedBytes} bytes but is ${bytes.length} (${expectedBytes - bytes.length} missing). ` +
-        `The file was cut short (an interrupted copy or download?); use an earlier checkpoint or train again.`
-    );
-  }
-  if (bytes.length > expectedBytes) throw new CheckpointError(`${what} has ${bytes.length - expectedBytes} unexpected bytes after its data: it is damaged or not one file.`);
-  const dataBytes = bytes.slice(dataStart, expectedBytes);
-  if (fnv1a(dataBytes) !== header.checksum) throw new CheckpointError(`${what} is corrupted: its tensor data does not match the checksum stored with it.`);
-  let modelConfig: ModelConfig, trainConfig: TrainConfig;
-  try {
-    modelConfig = validateModelConfig(header.modelConfig);
-    trainConfig = validateTrainConfig(header.trainConfig);
-  } catch (e) {
-    throw new CheckpointError(`${what} holds a config this lab cannot use: ${(e as Error).message}`);
-  }
-  const data = new Float32Array(dataBytes.buffer);
-  const groups: Record<ManifestEntry["group"], TensorMap> = { weights: new Map(), "adam.m": new Map(), "adam.v": new Map() };
-  for (const e of header.tensors) {
-    const n = e.shape.reduce((a, b) => a * b, 1);
-    if (e.offset + n > data.length) throw new CheckpointError(`${what}: tensor "${e.name}" runs past the end of the data; the file is damaged.`);
-    groups[e.group].set(e.name, { shape: e.shape, data: data.slice(e.offset, e.offset + n) });
-  }
-  const t = header.trainer;
+  finite(weights, "", "the run had diverged when it was saved (or the file was edited): use an earlier checkpoint, or retrain with a lower learning rate.");
+  finite(m, "adam.m.", "its optimizer state is unusable: use an earlier checkpoint.");
+  finite(v, "adam.v.", "its optimizer state is unusable: use an earlier checkpoint.");
   return {
-    modelConfig,
-    trainConfig,
-    weights: groups.weights,
-    trainer: t
-      ? { step: t.step, dataRng: t.dataRng, dropoutRng: t.dropoutRng, optimizer: { step: t.optimizerStep, m: groups["adam.m"], v: groups["adam.v"] } }
-      : undefined,
-    meta: header.meta ?? {}
+    spec: checked.spec,
+    trainConfig: checked.train,
+    weights,
+    trainer: trainer
+      ? { step: trainer.step, dataRng: trainer.dataRng, dropoutRng: trainer.dropoutRng, elapsedMs: trainer.elapsedMs, optimizer: { step: trainer.optimizerStep, m: m!, v: v! } }
+      : undefined
   };
 }
 
-/** The header fields that describe a spec: the core transformer's config, and the full spec in meta for other kinds. */
-export function coreCheckpointFields(spec: ModelSpec): { modelConfig: ModelConfig; meta: Record<string, unknown> } {
-  if (spec.kind === "bytes") return { modelConfig: spec.model, meta: {} };
-  return { modelConfig: spec.kind === "pooled" ? spec.core : spec.model, meta: { tokenizerFree: spec } };
-}
-
-/** The spec of the model a checkpoint holds, of any kind (a pooled or BPE-token model's rides in meta.tokenizerFree). */
-export function checkpointSpec(ckpt: Checkpoint): ModelSpec {
-  const tf = ckpt.meta.tokenizerFree as ModelSpec | undefined;
-  return tf ?? { kind: "bytes", model: ckpt.modelConfig };
-}
-
-/** The model a checkpoint holds, of any kind, through the registry; a weights/config mismatch is refused with the tensor that differs. */
+/** The model a checkpoint holds, of any kind, through the registry. */
 export function labModelFromCheckpoint(ckpt: Checkpoint): LabModel {
   try {
-    return modelFromWeights(validateSpec(checkpointSpec(ckpt)), ckpt.weights);
+    return modelFromWeights(ckpt.spec, ckpt.weights);
   } catch (e) {
     throw new CheckpointError(`the checkpoint does not fit its own config: ${(e as Error).message}`);
   }
 }
 
-/** The byte model a checkpoint holds; a weights/config mismatch is refused with the tensor that differs. */
+/** The byte model a checkpoint holds; another kind is refused, naming it. */
 export function modelFromCheckpoint(ckpt: Checkpoint): TinyLM {
+  if (ckpt.spec.kind !== "bytes") throw new CheckpointError(`this checkpoint holds a ${ckpt.spec.kind} model, not a plain byte model; open it where that kind is trained (the tokenizer-free page, or \`stlm sample\` / \`stlm eval\`).`);
   try {
-    return TinyLM.fromWeights(ckpt.modelConfig, ckpt.weights);
+    return TinyLM.fromWeights(ckpt.spec.model, ckpt.weights);
   } catch (e) {
     throw new CheckpointError(`the checkpoint does not fit its own config: ${(e as Error).message}`);
   }
+}
+
+function headerEnd(bytes: Uint8Array): number {
+  return 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+}
+
+/** The offset of the one occurrence of an ASCII string in `bytes`; none or two is an error. */
+function findOnce(bytes: Uint8Array, text: string, what = "the checkpoint"): number {
+  const needle = new TextEncoder().encode(text);
+  let found = -1;
+  outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    if (found >= 0) throw new CheckpointError(`${what}'s header holds its integrity hash twice; it was edited.`);
+    found = i;
+  }
+  if (found < 0) throw new CheckpointError(`${what}'s header does not hold its integrity hash where expected; it was edited.`);
+  return found;
 }

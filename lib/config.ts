@@ -286,22 +286,39 @@ const LATER_DEFAULTS: Pick<ModelConfig, "ffnType" | "shareFfn" | "shareAttnOut" 
   loraRank: 0
 };
 
+/**
+ * Upper bounds on the sizes a config may ask for. They admit every preset the
+ * ledger describes (the STLM paper's models) and stop a damaged or hostile file
+ * from asking for gigabytes before anything is checked against its data.
+ */
+export const LIMITS = { vocabSize: 65537, dModel: 8192, nLayer: 256, nHead: 256, ffnHidden: 32768, blockSize: 4096 } as const;
+
+export function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(0)} MiB` : `${Math.ceil(n / 1024)} KiB`;
+}
+
 /** Checks every field and throws a ConfigError naming the first bad one. Fills absent sharing fields with their defaults, in place. */
 export function validateModelConfig(c: ModelConfig): ModelConfig {
+  if (typeof c !== "object" || c === null || Array.isArray(c)) throw new ConfigError("model", `must be an object of model settings (got ${JSON.stringify(c)})`);
   for (const [k, v] of Object.entries(LATER_DEFAULTS)) if ((c as unknown as Record<string, unknown>)[k] === undefined) (c as unknown as Record<string, unknown>)[k] = v;
   const known = Object.keys(baseModel);
   for (const k of Object.keys(c)) check(k, k, known.includes(k), `unknown model setting; known ones are ${known.join(", ")}`);
-  check("vocabSize", c.vocabSize, isInt(c.vocabSize) && c.vocabSize >= 2, "must be an integer >= 2");
-  check("dModel", c.dModel, isInt(c.dModel) && c.dModel >= 2, "must be an integer >= 2");
-  check("nLayer", c.nLayer, isInt(c.nLayer) && c.nLayer >= 1, "must be an integer >= 1");
-  check("nHead", c.nHead, isInt(c.nHead) && c.nHead >= 1, "must be an integer >= 1");
+  check("vocabSize", c.vocabSize, isInt(c.vocabSize) && c.vocabSize >= 2 && c.vocabSize <= LIMITS.vocabSize, `must be an integer from 2 to ${LIMITS.vocabSize}`);
+  check("dModel", c.dModel, isInt(c.dModel) && c.dModel >= 2 && c.dModel <= LIMITS.dModel, `must be an integer from 2 to ${LIMITS.dModel}`);
+  check("nLayer", c.nLayer, isInt(c.nLayer) && c.nLayer >= 1 && c.nLayer <= LIMITS.nLayer, `must be an integer from 1 to ${LIMITS.nLayer}`);
+  check("nHead", c.nHead, isInt(c.nHead) && c.nHead >= 1 && c.nHead <= LIMITS.nHead, `must be an integer from 1 to ${LIMITS.nHead}`);
   check("nHead", c.nHead, c.dModel % c.nHead === 0, `must divide dModel=${c.dModel}`);
   check("nHead", c.nHead, (c.dModel / c.nHead) % 2 === 0, `dModel/nHead (the head size) must be even for rotary embeddings`);
-  check("nKvHead", c.nKvHead, isInt(c.nKvHead) && c.nKvHead >= 1, "must be an integer >= 1");
+  check("nKvHead", c.nKvHead, isInt(c.nKvHead) && c.nKvHead >= 1 && c.nKvHead <= LIMITS.nHead, `must be an integer from 1 to ${LIMITS.nHead}`);
   check("nKvHead", c.nKvHead, c.nHead % c.nKvHead === 0, `must divide nHead=${c.nHead}`);
-  check("ffnHidden", c.ffnHidden, isInt(c.ffnHidden) && c.ffnHidden >= 1, "must be an integer >= 1");
+  check("ffnHidden", c.ffnHidden, isInt(c.ffnHidden) && c.ffnHidden >= 1 && c.ffnHidden <= LIMITS.ffnHidden, `must be an integer from 1 to ${LIMITS.ffnHidden}`);
   check("ffnType", c.ffnType, FFN_TYPES.includes(c.ffnType), `must be one of ${FFN_TYPES.map((t) => `"${t}"`).join(", ")}`);
-  check("blockSize", c.blockSize, isInt(c.blockSize) && c.blockSize >= 2, "must be an integer >= 2");
+  check(
+    "blockSize",
+    c.blockSize,
+    isInt(c.blockSize) && c.blockSize >= 2 && c.blockSize <= LIMITS.blockSize,
+    `must be an integer from 2 to ${LIMITS.blockSize}` + (isInt(c.blockSize) && c.blockSize > LIMITS.blockSize ? ` (a context of ${c.blockSize} needs a ${c.blockSize} x ${c.blockSize} attention mask alone of ${formatBytes(4 * c.blockSize ** 2)}, and as much again per layer and head while training)` : "")
+  );
   check("dropout", c.dropout, isNum(c.dropout) && c.dropout >= 0 && c.dropout < 1, "must be a number in [0, 1)");
   check("tieEmbeddings", c.tieEmbeddings, typeof c.tieEmbeddings === "boolean", "must be true or false");
   check("shareFfn", c.shareFfn, typeof c.shareFfn === "boolean", "must be true or false");
@@ -321,10 +338,11 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
 }
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
+  if (typeof c !== "object" || c === null || Array.isArray(c)) throw new ConfigError("train", `must be an object of training settings (got ${JSON.stringify(c)})`);
   const known = Object.keys(baseTrain);
   for (const k of Object.keys(c)) check(k, k, known.includes(k), `unknown training setting; known ones are ${known.join(", ")}`);
-  check("batchSize", c.batchSize, isInt(c.batchSize) && c.batchSize >= 1, "must be an integer >= 1");
-  check("steps", c.steps, isInt(c.steps) && c.steps >= 1, "must be an integer >= 1");
+  check("batchSize", c.batchSize, isInt(c.batchSize) && c.batchSize >= 1 && c.batchSize <= 4096, "must be an integer from 1 to 4096");
+  check("steps", c.steps, isInt(c.steps) && c.steps >= 1 && c.steps <= 10_000_000, "must be an integer from 1 to 10,000,000");
   check("learningRate", c.learningRate, isNum(c.learningRate) && c.learningRate > 0 && c.learningRate < 1, "must be a number in (0, 1); 1e-3 to 3e-3 suits tiny models");
   check("warmupSteps", c.warmupSteps, isInt(c.warmupSteps) && c.warmupSteps >= 0, "must be an integer >= 0");
   check("minLrRatio", c.minLrRatio, isNum(c.minLrRatio) && c.minLrRatio >= 0 && c.minLrRatio <= 1, "must be a number in [0, 1]");
@@ -334,7 +352,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   check("eps", c.eps, isNum(c.eps) && c.eps > 0, "must be a positive number");
   check("gradClip", c.gradClip, isNum(c.gradClip) && c.gradClip >= 0, "must be a number >= 0 (0 turns clipping off)");
   check("evalEvery", c.evalEvery, isInt(c.evalEvery) && c.evalEvery >= 0, "must be an integer >= 0");
-  check("evalBytes", c.evalBytes, isInt(c.evalBytes) && c.evalBytes >= 2, "must be an integer >= 2");
+  check("evalBytes", c.evalBytes, isInt(c.evalBytes) && c.evalBytes >= 2 && c.evalBytes <= 2 ** 30, "must be an integer from 2 to 2^30");
   check("seed", c.seed, isInt(c.seed) && c.seed >= 0 && c.seed < 2 ** 32, "must be an integer in [0, 2^32)");
   return c;
 }

@@ -4,8 +4,9 @@
 // build, load, validate or feed them. A new kind of model arrives as one entry
 // of MODEL_KINDS, and gets training, resume, Ctrl-C, sampling, evaluation and
 // checkpoint checks from the shared paths.
-import { validateModelConfig, ConfigError, type ModelConfig } from "./config.js";
+import { formatBytes, validateModelConfig, ConfigError, type ModelConfig } from "./config.js";
 import { BatchSampler } from "./data.js";
+import type { Bpe } from "./bpe.js";
 import type { ScoringModel } from "./eval.js";
 import { TinyLM, parameterShapes } from "./model.js";
 import { PooledLM, pooledParameterShapes, validatePooledConfig, type PooledConfig } from "./pooled.js";
@@ -50,6 +51,8 @@ interface ModelKind<S extends ModelSpec> {
   fromWeights(spec: S, weights: TensorMap): LabModel;
   /** Training batches over a split, and the bytes one trainer position stands for. */
   batches(model: LabModel, trainBytes: Uint8Array): { data: BatchSource; bytesPerPosition: number };
+  /** The BPE the model reads text through, if any. */
+  bpe(spec: S): Bpe | undefined;
 }
 
 const bytesKind: ModelKind<BytesSpec> = {
@@ -59,7 +62,8 @@ const bytesKind: ModelKind<BytesSpec> = {
   parameterShapes: (s) => parameterShapes(s.model),
   create: (s, seed) => TinyLM.create(s.model, seed),
   fromWeights: (s, w) => TinyLM.fromWeights(s.model, w),
-  batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 })
+  batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
+  bpe: () => undefined
 };
 
 const pooledKind: ModelKind<PooledConfig> = {
@@ -69,7 +73,8 @@ const pooledKind: ModelKind<PooledConfig> = {
   parameterShapes: (s) => pooledParameterShapes(s).map(({ name, shape }) => ({ name, shape })),
   create: (s, seed) => PooledLM.create(s, seed),
   fromWeights: (s, w) => PooledLM.fromWeights(s, w),
-  batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 })
+  batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
+  bpe: (s) => s.bpe
 };
 
 const tokenKind: ModelKind<TokenModelConfig> = {
@@ -83,7 +88,8 @@ const tokenKind: ModelKind<TokenModelConfig> = {
     const model = m as TokenLM;
     const tokens = model.tokenize(bytes);
     return { data: new TokenBatchSampler(tokens, model.start), bytesPerPosition: bytes.length / Math.max(1, tokens.length) };
-  }
+  },
+  bpe: (s) => s.bpe
 };
 
 export const MODEL_KINDS: { [K in ModelKindName]: ModelKind<Extract<ModelSpec, { kind: K }>> } = {
@@ -110,15 +116,42 @@ export function specParameterShapes(spec: ModelSpec): { name: string; shape: num
   return kindOf(spec).parameterShapes(spec);
 }
 
+export function specBpe(spec: ModelSpec): Bpe | undefined {
+  return kindOf(spec).bpe(spec);
+}
+
 export function kindLabel(spec: ModelSpec): string {
   return kindOf(spec).label;
 }
 
+/** The most memory a model the lab builds may need: the wasm heap's limit. */
+export const MAX_MODEL_BYTES = 4 * 2 ** 30;
+
+/**
+ * Bytes a model of this spec needs to train, roughly: weights, gradients and two
+ * AdamW moments (4 floats a parameter), plus one row's attention maps.
+ */
+export function estimateTrainingBytes(spec: ModelSpec): number {
+  const params = specParameterShapes(spec).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  const core = spec.kind === "pooled" ? spec.core : spec.model;
+  return 16 * params + 4 * core.blockSize ** 2 * (core.nLayer * core.nHead + 1);
+}
+
+/** Refuses a spec whose model would not fit in memory, stating the estimate. */
+export function checkBuildable(spec: ModelSpec): void {
+  const bytes = estimateTrainingBytes(spec);
+  if (bytes > MAX_MODEL_BYTES) {
+    throw new ConfigError("model", `this ${kindOf(spec).label} would need about ${formatBytes(bytes)} of memory to train (weights, gradients, optimizer state, attention maps), more than the ${formatBytes(MAX_MODEL_BYTES)} the lab can use; choose a smaller model`);
+  }
+}
+
 export function createModel(spec: ModelSpec, seed: number): LabModel {
+  checkBuildable(validateSpec(spec));
   return kindOf(spec).create(spec, seed);
 }
 
 export function modelFromWeights(spec: ModelSpec, weights: TensorMap): LabModel {
+  checkBuildable(validateSpec(spec));
   return kindOf(spec).fromWeights(spec, weights);
 }
 

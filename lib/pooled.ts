@@ -32,9 +32,9 @@
 // are an honest (slightly pessimistic) code length.
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
-import { ConfigError, validateModelConfig, type ModelConfig } from "./config.js";
+import { ConfigError, LIMITS, validateModelConfig, type ModelConfig } from "./config.js";
 import { Rng } from "./rng.js";
-import { BpeTokenizer, type Bpe } from "./bpe.js";
+import { BpeTokenizer, validateBpe, type Bpe } from "./bpe.js";
 import {
   DEFAULT_MAX_CHUNK,
   bpeSpans,
@@ -118,10 +118,15 @@ export function validatePooledConfig(c: PooledConfig): PooledConfig {
     throw new ConfigError(field, `${rule} (got ${JSON.stringify(value)})`);
   };
   if (!["stride", "word", "bpe", "learned"].includes(c.strategy)) bad("strategy", "must be stride, word, bpe or learned", c.strategy);
+  if (typeof c !== "object" || c === null || Array.isArray(c)) bad("pooled", "must be an object of pooled-model settings", c);
+  const upper = { stride: 256, maxChunk: 256, byteWindow: LIMITS.blockSize - 1, byteDim: LIMITS.dModel, byteHeads: LIMITS.nHead, byteFfn: LIMITS.ffnHidden } as const;
   for (const k of ["stride", "maxChunk", "byteWindow", "byteDim", "byteHeads", "byteFfn"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) bad(k, "must be a whole number >= 1", c[k]);
+    if (!Number.isInteger(c[k]) || c[k] < 1 || c[k] > upper[k]) bad(k, `must be a whole number from 1 to ${upper[k]}`, c[k]);
   }
-  for (const k of ["encoderLayers", "decoderLayers"] as const) if (!Number.isInteger(c[k]) || c[k] < 0) bad(k, "must be a whole number >= 0", c[k]);
+  for (const k of ["encoderLayers", "decoderLayers"] as const) if (!Number.isInteger(c[k]) || c[k] < 0 || c[k] > LIMITS.nLayer) bad(k, `must be a whole number from 0 to ${LIMITS.nLayer}`, c[k]);
+  if (typeof c.learned !== "object" || c.learned === null) bad("learned", "must be an object (the learned-boundary settings)", c.learned);
+  if (typeof c.core !== "object" || c.core === null) bad("core", "must be an object (the core transformer's settings)", c.core);
+  if (c.bpe !== undefined) validateBpe(c.bpe);
   if (c.byteDim % c.byteHeads !== 0) bad("byteHeads", `must divide byteDim=${c.byteDim}`, c.byteHeads);
   if (c.strategy === "stride" && c.stride > c.maxChunk) bad("stride", `must be at most maxChunk=${c.maxChunk}`, c.stride);
   if (c.strategy === "learned" && c.learned.maxLen > c.maxChunk) bad("learned.maxLen", `must be at most maxChunk=${c.maxChunk}`, c.learned.maxLen);

@@ -105,19 +105,13 @@ export function buildPreset(preset: TokenizerFreePreset, trainBytes: Uint8Array,
   return buildModel(presetModelSpec(preset, trainBytes), trainBytes, seed);
 }
 
-/** The core transformer's config of a spec: what the version-1 checkpoint header calls the model config. */
-export function coreModelConfig(c: ModelSpec): ModelConfig {
-  return c.kind === "pooled" ? c.core : c.model;
-}
-
 /** The Checkpoint fields for a built model (weights, configs; trainer state optional). */
 export async function tokenizerFreeCheckpoint(built: BuiltModel, train: TrainConfig, meta: Record<string, unknown>): Promise<Omit<Checkpoint, "trainer">> {
-  return { modelConfig: coreModelConfig(built.config), trainConfig: train, weights: await built.model.weights(), meta: { ...meta, tokenizerFree: built.config } };
+  return { spec: built.config, trainConfig: train, weights: await built.model.weights(), meta };
 }
 
 /** The model a tokenizer-free checkpoint holds, or null when the checkpoint is a plain byte model's. */
 export function tokenizerFreeFromCheckpoint(ckpt: Checkpoint, trainBytes: Uint8Array = new Uint8Array(0)): BuiltModel | null {
-  const config = ckpt.meta.tokenizerFree as TokenizerFreeConfig | undefined;
-  if (!config) return null;
-  return buildModel(config, trainBytes, 0, ckpt.weights);
+  if (ckpt.spec.kind === "bytes") return null;
+  return buildModel(ckpt.spec, trainBytes, 0, ckpt.weights);
 }

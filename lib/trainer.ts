@@ -25,6 +25,8 @@ export interface TrainerState {
   dataRng: number[];
   dropoutRng: number[];
   optimizer: AdamWState;
+  /** Training time so far (steps only), so a resumed run's clock continues; 0 when unknown. */
+  elapsedMs?: number;
 }
 
 export type TrainEvent =
@@ -96,6 +98,7 @@ export class Trainer {
       this.dataRng = new Rng(options.state.dataRng);
       this.dropoutRng = new Rng(options.state.dropoutRng);
       this.stepCount = options.state.step;
+      this.elapsedMs = options.state.elapsedMs ?? 0;
     }
   }
 
@@ -131,7 +134,8 @@ export class Trainer {
       step: this.stepCount,
       dataRng: this.dataRng.state(),
       dropoutRng: this.dropoutRng.state(),
-      optimizer: await this.optimizer.state()
+      optimizer: await this.optimizer.state(),
+      elapsedMs: this.elapsedMs
     };
   }
 

@@ -65,9 +65,9 @@ await writeFile(
 );
 
 // Framework reruns a data loader only when the loader file itself changes. The run
-// loaders (src/data/*-run.json.ts, *-checkpoint.stlm.ts) read data/runs/, which
+// loaders (src/data/*-run.json.ts, *-checkpoint.safetensors.ts) read data/runs/, which
 // changes without them, so their cached outputs are dropped before every build.
 const cachedData = join(root, "src", ".observablehq", "cache", "data");
-for (const file of ["nano-austen-run.json", "nano-austen-checkpoint.stlm"]) await rm(join(cachedData, file), { force: true });
+for (const file of ["nano-austen-run.json", "nano-austen-checkpoint.safetensors"]) await rm(join(cachedData, file), { force: true });
 
 console.log(`tfjs bundle: src/vendor/tfjs.js, src/vendor/tfjs-webgpu.js (${Math.round(performance.now() - started)} ms)`);

@@ -26,6 +26,7 @@ const TYPES = {
   ".csv": "text/csv; charset=utf-8",
   ".gz": "application/gzip",
   ".stlm": "application/octet-stream",
+  ".safetensors": "application/octet-stream",
   ".woff2": "font/woff2"
 };
 

@@ -8,6 +8,7 @@ import { encodeText } from "../tokenizer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";
+import { specBpe } from "../models.js";
 import { parseFlags, UsageError, type Flags, type FlagSpec } from "./args.js";
 
 export const TOKENIZE_HELP = `stlm tokenize --strategy S --text TEXT [--stride K] [--max-chunk N] [--corpus C] [--vocab N] [--checkpoint DIR] [--json]
@@ -80,7 +81,7 @@ export async function tokenizeFromFlags(f: Flags): Promise<{ strategy: Strategy;
     case "bpe": {
       let bpe: Bpe | undefined;
       if (f.checkpoint !== undefined) {
-        bpe = ((await loadCheckpointFile(String(f.checkpoint))).meta.tokenizerFree as { bpe?: Bpe } | undefined)?.bpe;
+        bpe = specBpe((await loadCheckpointFile(String(f.checkpoint))).spec);
         if (!bpe) throw new UsageError(`stlm tokenize: the checkpoint in ${f.checkpoint} holds no BPE`);
         notes.push(`BPE of ${bpe.vocabSize} ids from ${f.checkpoint}`);
       } else {

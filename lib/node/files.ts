@@ -4,7 +4,8 @@
 import { existsSync, statSync } from "node:fs";
 import { appendFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, type Checkpoint } from "../checkpoint.js";
+import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, LEGACY_CHECKPOINT_FILE, type Checkpoint } from "../checkpoint.js";
+import { MAX_MODEL_BYTES } from "../models.js";
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
@@ -25,19 +26,24 @@ export async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, "utf8")) as T;
 }
 
-/** The checkpoint file a path names: the file itself, or checkpoint.stlm inside a run folder. */
+/** The checkpoint file a path names: the file itself, or the checkpoint inside a run folder (an old checkpoint.stlm when there is no new one). */
 export function checkpointPath(p: string): string {
   if (!existsSync(p)) throw new CheckpointError(`no such checkpoint or run folder: ${path.resolve(p)}`);
   if (statSync(p).isDirectory()) {
-    const f = path.join(p, CHECKPOINT_FILE);
-    if (!existsSync(f)) throw new CheckpointError(`${path.resolve(p)} holds no ${CHECKPOINT_FILE}: is it a run folder written by \`stlm train --out\`?`);
-    return f;
+    for (const name of [CHECKPOINT_FILE, LEGACY_CHECKPOINT_FILE]) {
+      const f = path.join(p, name);
+      if (existsSync(f)) return f;
+    }
+    throw new CheckpointError(`${path.resolve(p)} holds no ${CHECKPOINT_FILE}: is it a run folder written by \`stlm train --out\`?`);
   }
   return p;
 }
 
 export async function loadCheckpointFile(p: string): Promise<Checkpoint> {
   const file = checkpointPath(p);
+  const size = statSync(file).size;
+  // A model this large could not be built anyway (lib/models.ts); refuse before reading it into memory.
+  if (size > MAX_MODEL_BYTES) throw new CheckpointError(`${file} is ${(size / 2 ** 30).toFixed(1)} GiB, larger than any model the lab can build (${MAX_MODEL_BYTES / 2 ** 30} GiB); it is not a lab checkpoint.`);
   const buf = await readFile(file);
   return decodeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
 }

@@ -8,7 +8,7 @@ import type { LiveRun } from "./live-run.js";
 export function CheckpointPanel(run: LiveRun): HTMLElement {
   const status = html`<p class="stlm-status" role="status"></p>` as HTMLElement;
   const saved = html`<select aria-label="Checkpoints saved in this browser"></select>` as HTMLSelectElement;
-  const fileInput = html`<input type="file" accept=".stlm,application/octet-stream" aria-label="Load a checkpoint file">` as HTMLInputElement;
+  const fileInput = html`<input type="file" accept=".safetensors,.stlm,application/octet-stream" aria-label="Load a checkpoint file">` as HTMLInputElement;
 
   const say = (text: string, error = false) => {
     status.textContent = text;
@@ -38,7 +38,7 @@ export function CheckpointPanel(run: LiveRun): HTMLElement {
   const download = html`<button type="button">Download checkpoint</button>` as HTMLButtonElement;
   download.onclick = guard(async () => {
     const bytes = await run.checkpointBytes();
-    const file = `${baseName()}.stlm`;
+    const file = `${baseName()}.safetensors`;
     downloadBytes(bytes, file);
     return `Downloaded ${file} (${formatCount(bytes.byteLength)}B).`;
   });
@@ -72,8 +72,11 @@ export function CheckpointPanel(run: LiveRun): HTMLElement {
   fileInput.onchange = guard(async () => {
     const file = fileInput.files?.[0];
     if (!file) return "";
-    await run.load(new Uint8Array(await file.arrayBuffer()), file.name);
-    fileInput.value = "";
+    try {
+      await run.load(new Uint8Array(await file.arrayBuffer()), file.name);
+    } finally {
+      fileInput.value = ""; // so choosing the same file again (fixed, say) is seen as a change
+    }
     return `Loaded ${file.name}.`;
   });
 

@@ -2,6 +2,7 @@
 // trainer's events into plain snapshots for charts, and cleans up when stopped,
 // replaced or disposed. Everything tensor-shaped stays inside lib/.
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../lib/checkpoint.js";
+import { kindLabel } from "../lib/models.js";
 import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "../lib/config.js";
 import { BatchSampler, corpusFromGzip, corpusFromText, type Corpus } from "../lib/data.js";
 import { bitsPerByte } from "../lib/eval.js";
@@ -135,6 +136,9 @@ export class LiveRun {
   async load(bytes: Uint8Array, label: string, { onlyIfIdle = false }: { onlyIfIdle?: boolean } = {}): Promise<boolean> {
     this.assertLive();
     const ckpt = decodeCheckpoint(bytes, label);
+    if (ckpt.spec.kind !== "bytes") {
+      throw new Error(`${label} holds a ${kindLabel(ckpt.spec)} (kind "${ckpt.spec.kind}"), not a plain byte model; this page trains and samples byte models: open it with \`stlm sample\` / \`stlm eval\`, or on the page for that kind.`);
+    }
     // The page loads its precomputed model while the reader may already have pressed Run.
     if (onlyIfIdle && (this.snapshot.status !== "idle" || this.busy > 0)) return false;
     const token = this.takeTurn();
@@ -181,7 +185,7 @@ export class LiveRun {
     }
     try {
       return encodeCheckpoint({
-        modelConfig: model.config,
+        spec: model.spec,
         trainConfig: train,
         weights: await model.weights(),
         ...(trainer ? { trainer: await trainer.state() } : {}),

@@ -2,13 +2,43 @@
 // leaving its origin, and the training page trains a model.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import { assertClean, distSnapshot, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
 
 const TRAIN_STEPS = 30;
+
+/** A checkpoint whose header asks for blockSize n, re-hashed as the lab hashes (a forger's file: only the lab's checks stop it). */
+function forgeBlockSize(bytes: Buffer, n: number): Buffer {
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8"));
+  const spec = JSON.parse(header.__metadata__["stlm.model"]);
+  spec.model.blockSize = n;
+  header.__metadata__["stlm.model"] = JSON.stringify(spec);
+  header.__metadata__["stlm.sha256"] = "0".repeat(64);
+  let text = JSON.stringify(header);
+  while ((8 + text.length) % 8) text += " ";
+  const out = Buffer.concat([Buffer.alloc(8), Buffer.from(text), bytes.subarray(8 + headerLength)]);
+  out.writeBigUInt64LE(BigInt(text.length), 0);
+  const hash = createHash("sha256").update(out).digest("hex");
+  out.write(hash, 8 + text.indexOf("0".repeat(64)), "latin1");
+  return out;
+}
+
+/** A real pooled checkpoint, trained one step by the CLI. */
+async function pooledCheckpoint(): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), "stlm-e2e-pooled-"));
+  const text = join(dir, "text.txt");
+  await writeFile(text, "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n".repeat(60));
+  const r = spawnSync(process.execPath, [join(ROOT, "bin", "stlm.js"), "train", "--preset", "pooled-stride4", "--text", text, "--steps", "1", "--batch", "1", "--out", join(dir, "run"), "--quiet"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return readFile(join(dir, "run", "checkpoint.safetensors"));
+}
 
 /** Pages to check: every .html of the built site except Framework's 404. */
 async function builtPages(): Promise<string[]> {
@@ -184,7 +214,10 @@ describe("the training page", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download checkpoint" }).click()]);
     const path = await download.path();
     const bytes = await readFile(path);
-    assert.equal(bytes.subarray(0, 8).toString("latin1"), "STLMCKPT");
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8"));
+    assert.equal(header.__metadata__.format, "stlm-checkpoint", "a safetensors file with the lab's metadata");
+    assert.match(download.suggestedFilename(), /\.safetensors$/);
     await page.getByLabel("Load a checkpoint file").setInputFiles({ name: "round-trip.stlm", mimeType: "application/octet-stream", buffer: bytes });
     await page.locator(".stlm-checkpoints .stlm-status", { hasText: "Loaded round-trip.stlm" }).waitFor({ timeout: 30_000 });
     await page.locator('.stlm-stats [data-stat="status"]', { hasText: /^loaded$/ }).waitFor({ timeout: 10_000 });
@@ -199,6 +232,30 @@ describe("the training page", () => {
     await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
     assert.ok(afterFirst > 0);
     assert.equal(Number(await tensors.innerText()), afterFirst, "tensors alive after loading the same checkpoint twice");
+
+    // Hostile uploads are refused with a message naming the problem, keep the loaded model, and free what they held.
+    const heap = () => page.evaluate(async () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      return (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
+    });
+    const heapBefore = await heap();
+    const refusals: [string, Buffer, RegExp][] = [
+      ["cut.safetensors", bytes.subarray(0, bytes.length - 100), /truncated|cut short/],
+      ["flipped.safetensors", Buffer.from(bytes.map((b, i) => (i === bytes.length - 5 ? b ^ 1 : b))), /corrupted/],
+      ["huge.safetensors", forgeBlockSize(bytes, 20000), /blockSize: must be an integer from 2 to 4096/],
+      ["pooled.safetensors", await pooledCheckpoint(), /holds a pooled byte model \(kind "pooled"\), not a plain byte model/],
+      ["notes.txt", Buffer.from("just some notes"), /not a lab checkpoint/]
+    ];
+    for (const [name, buffer, message] of refusals) {
+      await page.getByLabel("Load a checkpoint file").setInputFiles({ name, mimeType: "application/octet-stream", buffer });
+      const status = page.locator(".stlm-checkpoints .stlm-status.stlm-error", { hasText: name });
+      await status.waitFor({ timeout: 30_000 });
+      assert.match(await status.innerText(), message, name);
+      assert.equal(await page.locator('.stlm-stats [data-stat="status"]').innerText(), "loaded", `${name} leaves the loaded model in place`);
+      assert.equal(Number(await tensors.innerText()), afterFirst, `${name} leaves no tensors behind`);
+    }
+    const grew = (await heap()) - heapBefore;
+    assert.ok(grew < 64 * 2 ** 20, `the JS heap grew by ${(grew / 2 ** 20).toFixed(0)} MiB over the refused uploads`);
   });
 
   it("saves a checkpoint in IndexedDB and loads it back", async () => {
@@ -242,7 +299,7 @@ describe("training on the reader's own text", () => {
 
 describe("choosing the backend on the training page", () => {
   it("runs the precomputed model on WebGL when the reader picks it, and returns to wasm", async () => {
-    if (!existsSync(join(ROOT, "data", "runs", "nano-austen", "checkpoint.stlm"))) return;
+    if (!existsSync(join(ROOT, "data", "runs", "nano-austen", "checkpoint.safetensors"))) return;
     const page = await site.session.context.newPage();
     try {
       const log = watchPage(page, site.server.origin);

@@ -6,7 +6,8 @@ import { decodeBytes, decodeUserBytes, encodeText, firstInvalidUtf8 } from "../.
 const { model, train } = presetConfig("nano");
 
 const badModel: [keyof ModelConfig | string, unknown, RegExp][] = [
-  ["dModel", 0, /dModel: must be an integer >= 2/],
+  ["dModel", 0, /dModel: must be an integer from 2 to 8192/],
+  ["blockSize", 20000, /blockSize: must be an integer from 2 to 4096 \(a context of 20000 needs a 20000 x 20000 attention mask alone of 1.5 GiB/],
   ["dModel", 64.5, /dModel/],
   ["nLayer", 0, /nLayer/],
   ["nHead", 3, /nHead: must divide dModel=64/],

@@ -159,7 +159,7 @@ test("LoRA at initialisation leaves the model's output unchanged, and its correc
 test("a checkpoint stores a shared weight once and reloads the same model", async () => {
   const model = TinyLM.create({ ...SHARED, ffnType: "gelu", loraRank: 2 }, 2);
   const weights = await model.weights();
-  const bytes = encodeCheckpoint({ modelConfig: model.config, trainConfig: presetConfig("nano").train, weights, meta: {} });
+  const bytes = encodeCheckpoint({ spec: model.spec, trainConfig: presetConfig("nano").train, weights, meta: {} });
   const back = decodeCheckpoint(bytes);
   assert.deepEqual([...back.weights.keys()], model.params.map((p) => p.name));
   assert.equal([...back.weights.keys()].filter((n) => n.endsWith("mlp.w1")).length, 1);

@@ -52,7 +52,7 @@ test("a checkpoint round trip gives the identical next-step loss", async () => {
   const model = TinyLM.create(mc, 1);
   const first = new Trainer({ model, data: sampler(), train: { ...train, steps: 6 } });
   await losses(first);
-  const bytes = encodeCheckpoint({ modelConfig: mc, trainConfig: train, weights: await model.weights(), trainer: await first.state(), meta: {} });
+  const bytes = encodeCheckpoint({ spec: { kind: "bytes", model: mc }, trainConfig: train, weights: await model.weights(), trainer: await first.state(), meta: {} });
   const continued = new Trainer({ model, data: sampler(), train, state: await first.state() });
   first.dispose();
   const expected = await losses(continued);

@@ -48,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as Error;
     process.stderr.write(`stlm ${name}: ${e.message.replace(/^stlm \w+: /, "")}\n`);
     if (process.env.STLM_DEBUG) process.stderr.write(`${e.stack}\n`);
-    return e instanceof UsageError ? 2 : 1;
+    if (typeof (e as { exitCode?: unknown }).exitCode === "number") return (e as unknown as { exitCode: number }).exitCode;
+    // A usage problem (a bad flag, a folder that cannot take a run) is exit 2, as for any command-line tool.
+    return e instanceof UsageError || e.name === "RunFolderError" ? 2 : 1;
   }
 }

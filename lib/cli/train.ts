@@ -2,24 +2,29 @@
 // model) on a corpus or a text file, into a run folder. One path for every kind:
 // the model comes from the registry (lib/models.ts), so resume, Ctrl-C,
 // sampling and checkpoint checks are the same for all of them.
+//
+// A run folder is never written over: a new run needs a new (or empty) folder,
+// a lock keeps a second `stlm train` out of a folder in use, and a resumed run
+// trusts its checkpoint (the record of what was trained) over config.json.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
-import { CHECKPOINT_FILE, checkpointSpec, coreCheckpointFields, encodeCheckpoint, labModelFromCheckpoint } from "../checkpoint.js";
+import { CHECKPOINT_FILE, encodeCheckpoint, labModelFromCheckpoint, type Checkpoint } from "../checkpoint.js";
 import type { Corpus } from "../data.js";
 import { bitsPerByte } from "../eval.js";
 import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../models.js";
 import { PooledLM } from "../pooled.js";
 import { presetHelp, presetSpec } from "../presets.js";
 import { decodeBytes, encodeText } from "../tokenizer.js";
-import { Trainer, type TrainEvent } from "../trainer.js";
+import { Trainer, type TrainEvent, type TrainerState } from "../trainer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
 import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
-import { formatDuration, parseFlags, progressLine, UsageError } from "./args.js";
+import { acquireRunLock, prepareNewRunFolder, truncateMetrics } from "../node/runfolder.js";
+import { BATCH_FLAG, EVAL_EVERY_FLAG, formatDuration, LR_FLAG, parseFlags, progressLine, SEED_FLAG, STEPS_FLAG, UsageError } from "./args.js";
 
 export const TRAIN_HELP = `stlm train --preset P (--corpus C | --text FILE) --steps N --seed S --out DIR
-stlm train --resume DIR [--steps N]
+stlm train --resume DIR [--extend-to N]
 
 Trains a model and writes DIR/config.json, DIR/metrics.jsonl,
 DIR/${CHECKPOINT_FILE} (saved at every evaluation and at the end), DIR/samples.json
@@ -29,189 +34,288 @@ and DIR/summary.json.
 ${presetHelp("                      ")}
   --corpus C        austen, moby-dick, sotu, bible (from data/corpora)
   --text FILE       your own UTF-8 text file (last 10% held out for validation)
-  --steps N         total training steps (on --resume: the new total)
+  --steps N         total training steps
   --seed S          seed for initialisation, batches and dropout (default 1)
   --lr X            peak learning rate (default: the preset's)
   --batch N         batch size (default: the preset's)
   --eval-every N    evaluate and checkpoint every N steps (default: the preset's)
-  --out DIR         the run folder; refused if it already holds a checkpoint
-  --resume DIR      continue the run saved in DIR
+  --out DIR         a new (or empty) folder for the run; a folder that holds
+                    anything else is refused, so no run is ever written over
+  --resume DIR      continue the run saved in DIR to its planned total: the
+                    result is bit-identical to a run that was never stopped
+  --extend-to N     with --resume: train on to a larger total of N steps. The
+                    warmup + cosine schedule is re-planned over N steps, so from
+                    the saved step on the learning rate follows the N-step
+                    curve (it jumps up from where the old curve was); recorded
+                    in config.json under "extensions" and in the checkpoint
   --backend B       wasm (default) or cpu
-  --quiet           no progress bar`;
+  --quiet           no progress bar
+
+Ctrl-C stops after the current step, saves the checkpoint and exits with code
+130; a second Ctrl-C quits at once (the last saved checkpoint stays intact).`;
+
+interface Extension {
+  atStep: number;
+  fromSteps: number;
+  toSteps: number;
+  at: string;
+}
 
 interface RunConfig {
   preset: string;
   source: { corpus: string } | { text: string };
-  /** The byte model's config (plain presets); other kinds keep theirs in `spec`. */
+  /** The byte model's config (plain presets), as before specs existed. */
   model?: ModelConfig;
   spec?: ModelSpec;
   train: TrainConfig;
+  extensions?: Extension[];
+}
+
+/** Thrown after a Ctrl-C stop has saved its checkpoint: the command exits 130. */
+export class Interrupted extends Error {
+  readonly exitCode = 130;
+  constructor(message: string) {
+    super(message);
+    this.name = "Interrupted";
+  }
 }
 
 async function loadSource(source: RunConfig["source"]): Promise<Corpus> {
   return "corpus" in source ? loadCorpus(source.corpus) : loadTextCorpus(source.text);
 }
 
+const canonical = (v: unknown) => JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+
+/** config.json of a resumed run must say what its checkpoint says; a difference is refused, naming it. */
+function checkAgreement(dir: string, run: RunConfig, ckpt: Checkpoint): void {
+  const differs = (what: string, a: unknown, b: unknown) => {
+    if (canonical(a) !== canonical(b)) {
+      throw new UsageError(
+        `stlm train: ${path.join(dir, "config.json")} and the checkpoint disagree about ${what} (config.json: ${canonical(a).slice(0, 120)}; checkpoint: ${canonical(b).slice(0, 120)}). ` +
+          `The checkpoint is the record of what was trained: restore config.json, or start a new run with --out.`
+      );
+    }
+  };
+  if (ckpt.meta.preset !== undefined) differs("the preset", run.preset, ckpt.meta.preset);
+  if (ckpt.meta.source !== undefined) differs("the training text", run.source, ckpt.meta.source);
+  differs("the model", run.spec ?? (run.model ? { kind: "bytes", model: run.model } : undefined), ckpt.spec);
+  differs("the training settings", run.train, ckpt.trainConfig);
+}
+
 export async function trainCommand(argv: string[]): Promise<void> {
   const f = parseFlags(
     argv,
-    { preset: "string", corpus: "string", text: "string", steps: "number", seed: "number", lr: "number", batch: "number", "eval-every": "number", out: "string", resume: "string", backend: "string", quiet: "boolean" },
+    {
+      preset: "string",
+      corpus: "string",
+      text: "string",
+      steps: STEPS_FLAG,
+      seed: SEED_FLAG,
+      lr: LR_FLAG,
+      batch: BATCH_FLAG,
+      "eval-every": EVAL_EVERY_FLAG,
+      out: "string",
+      resume: "string",
+      "extend-to": STEPS_FLAG,
+      backend: "string",
+      quiet: "boolean"
+    },
     "train"
   );
   const backend = (f.backend as string | undefined) ?? "wasm";
   if (backend !== "wasm" && backend !== "cpu") throw new UsageError(`stlm train: --backend must be wasm or cpu in Node (got "${backend}")`);
+  if (f["extend-to"] !== undefined && f.resume === undefined) throw new UsageError("stlm train: --extend-to N goes with --resume DIR (it lengthens a saved run); a new run takes --steps N");
 
   let run: RunConfig;
   let dir: string;
   let model: LabModel;
   let corpus: Corpus;
-  let resumeState;
+  let resumeState: TrainerState | undefined;
+  let lock: { release(): void };
   if (f.resume !== undefined) {
-    dir = String(f.resume);
-    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch"]) {
-      if (f[k] !== undefined) throw new UsageError(`stlm train: --${k} cannot change on --resume; the run keeps the settings in ${path.join(dir, "config.json")}`);
+    dir = path.resolve(String(f.resume));
+    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch", "eval-every"]) {
+      if (f[k] !== undefined) throw new UsageError(`stlm train: --${k} cannot change on --resume; the run keeps the settings its checkpoint in ${dir} records`);
+    }
+    if (f.steps !== undefined) {
+      throw new UsageError(`stlm train: --steps cannot change on --resume: a resumed run continues to its planned total, exactly as if it had never stopped. To train a finished or running plan for longer, use --extend-to N.`);
     }
     if (!existsSync(path.join(dir, "config.json"))) throw new UsageError(`stlm train: ${dir} has no config.json; is it a run folder written by \`stlm train --out\`?`);
-    run = await readJson<RunConfig>(path.join(dir, "config.json"));
-    await initNode(backend);
-    const ckpt = await loadCheckpointFile(dir);
-    if (!ckpt.trainer) throw new UsageError(`stlm train: the checkpoint in ${dir} holds weights only (no optimizer state), so it cannot be resumed.`);
-    run.train = { ...ckpt.trainConfig, ...(f.steps !== undefined ? { steps: Number(f.steps) } : {}) };
-    validateTrainConfig(run.train);
-    if (ckpt.trainer.step >= run.train.steps) throw new UsageError(`stlm train: the run in ${dir} already finished ${ckpt.trainer.step} of ${run.train.steps} steps; pass --steps with a larger total to train on.`);
-    run.spec = checkpointSpec(ckpt);
-    model = labModelFromCheckpoint(ckpt);
-    resumeState = ckpt.trainer;
-    corpus = await loadSource(run.source);
+    lock = await acquireRunLock(dir);
+    try {
+      run = await readJson<RunConfig>(path.join(dir, "config.json"));
+      await initNode(backend);
+      const ckpt = await loadCheckpointFile(dir);
+      if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
+      if (!ckpt.trainer) throw new UsageError(`stlm train: the checkpoint in ${dir} holds weights only (no optimizer state), so it cannot be resumed.`);
+      checkAgreement(dir, run, ckpt);
+      run.spec = ckpt.spec;
+      run.train = ckpt.trainConfig;
+      const extendTo = f["extend-to"] as number | undefined;
+      if (extendTo !== undefined) {
+        if (extendTo <= run.train.steps) throw new UsageError(`stlm train: --extend-to ${extendTo} is not longer than the run's planned ${run.train.steps} steps; give a larger total.`);
+        run.extensions = [...(run.extensions ?? []), { atStep: ckpt.trainer.step, fromSteps: run.train.steps, toSteps: extendTo, at: new Date().toISOString() }];
+        run.train = validateTrainConfig({ ...run.train, steps: extendTo });
+      } else if (ckpt.trainer.step >= run.train.steps) {
+        throw new UsageError(`stlm train: the run in ${dir} already finished ${ckpt.trainer.step} of ${run.train.steps} steps; use --extend-to N to train it on to a total of N steps.`);
+      }
+      // A killed run may have logged steps past its last checkpoint: they are trained again, so their rows go.
+      const dropped = await truncateMetrics(path.join(dir, "metrics.jsonl"), ckpt.trainer.step);
+      if (dropped > 0) process.stderr.write(`note: dropped ${dropped} metrics row(s) logged after the checkpoint's step ${ckpt.trainer.step}; they are trained again now\n`);
+      model = labModelFromCheckpoint(ckpt);
+      resumeState = ckpt.trainer;
+      corpus = await loadSource(run.source);
+      if (extendTo !== undefined) await writeJson(path.join(dir, "config.json"), run);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
   } else {
     if (f.out === undefined) throw new UsageError("stlm train: --out DIR is required (the folder the run is written to)");
-    dir = String(f.out);
-    if (existsSync(path.join(dir, CHECKPOINT_FILE))) {
-      throw new UsageError(`stlm train: ${dir} already holds a saved run; use --resume ${dir} to continue it, or choose another --out folder.`);
-    }
     if ((f.corpus === undefined) === (f.text === undefined)) throw new UsageError("stlm train: give exactly one of --corpus NAME or --text FILE");
     const preset = (f.preset as string | undefined) ?? "nano";
     const overrides: Partial<TrainConfig> = {};
-    if (f.steps !== undefined) overrides.steps = Number(f.steps);
-    if (f.seed !== undefined) overrides.seed = Number(f.seed);
-    if (f.lr !== undefined) overrides.learningRate = Number(f.lr);
-    if (f.batch !== undefined) overrides.batchSize = Number(f.batch);
-    if (f["eval-every"] !== undefined) overrides.evalEvery = Number(f["eval-every"]);
-    presetSpec(preset, new Uint8Array(0), overrides); // a bad preset or setting is refused before any file is read
+    if (f.steps !== undefined) overrides.steps = f.steps as number;
+    if (f.seed !== undefined) overrides.seed = f.seed as number;
+    if (f.lr !== undefined) overrides.learningRate = f.lr as number;
+    if (f.batch !== undefined) overrides.batchSize = f.batch as number;
+    if (f["eval-every"] !== undefined) overrides.evalEvery = f["eval-every"] as number;
+    presetSpec(preset, new Uint8Array(0), overrides); // a bad preset or setting is refused before any file is touched
     const source: RunConfig["source"] = f.corpus !== undefined ? { corpus: String(f.corpus) } : { text: path.resolve(String(f.text)) };
     corpus = await loadSource(source);
+    dir = await prepareNewRunFolder(String(f.out));
+    lock = await acquireRunLock(dir);
     const { spec, train } = presetSpec(preset, corpus.train, overrides);
-    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : { spec }), train };
-    run.spec = spec;
+    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : {}), spec, train };
     await initNode(backend);
     model = createModel(spec, train.seed);
   }
+  try {
+    await train(f, dir, run, model, corpus, resumeState, backend);
+  } finally {
+    lock.release();
+  }
+}
 
+async function train(f: Record<string, unknown>, dir: string, run: RunConfig, model: LabModel, corpus: Corpus, resumeState: TrainerState | undefined, backend: "wasm" | "cpu"): Promise<void> {
   const info = await initNode(backend);
-  const { data, bytesPerPosition } = trainingBatches(model, corpus.train);
   const spec = run.spec!;
   const log = (s: string) => process.stderr.write(s);
-  log(`${run.preset}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.threads} thread(s)\n`);
-  const trainer = new Trainer({
-    model,
-    data,
-    train: run.train,
-    state: resumeState,
-    evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: run.train.evalBytes })
-  });
-  if (!resumeState) {
-    const { spec: _s, ...config } = run;
-    await writeJson(path.join(dir, "config.json"), { ...config, ...(spec.kind === "bytes" ? {} : { spec }), backend: info, createdAt: new Date().toISOString() });
-  }
-
-  const samplesFile = path.join(dir, "samples.json");
-  const samples: { step: number; text: string }[] = existsSync(samplesFile) ? await readJson(samplesFile) : [];
-  const save = async () => {
-    const ckpt = encodeCheckpoint({
-      ...coreCheckpointFields(spec),
-      trainConfig: run.train,
-      weights: await model.weights(),
-      trainer: await trainer.state(),
-      meta: { ...coreCheckpointFields(spec).meta, preset: run.preset, source: run.source, backend: info.name, savedAt: new Date().toISOString() }
-    });
-    await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), ckpt);
-  };
-
-  let stopping = false;
-  const onSigint = () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    log("\nstopping after this step and saving the checkpoint (Ctrl-C again to quit without saving)\n");
-    trainer.stop();
-  };
-  process.on("SIGINT", onSigint);
-
-  const tty = process.stderr.isTTY && !f.quiet;
-  const pooled = model instanceof PooledLM && model.config.strategy === "learned" ? model : null;
-  let lastVal = NaN;
-  let last: Extract<TrainEvent, { kind: "step" }> | null = null;
-  const tokensPerSecond: number[] = [];
-  let lastPrinted = 0;
+  let trainer: Trainer | null = null;
   try {
-    for await (const e of trainer.run()) {
-      if (e.kind === "step") {
-        last = e;
-        tokensPerSecond.push(e.tokensPerSecond);
-        await appendJsonl(path.join(dir, "metrics.jsonl"), {
-          step: e.step,
-          loss: round(e.loss),
-          lr: e.lr,
-          gradNorm: round(e.gradNorm),
-          tokensPerSecond: Math.round(e.tokensPerSecond),
-          ...(bytesPerPosition !== 1 ? { bytesPerSecond: Math.round(e.tokensPerSecond * bytesPerPosition) } : {}),
-          ...(pooled ? { boundaryRate: round(pooled.lastBoundaryRate) } : {}),
-          elapsedMs: Math.round(e.elapsedMs)
-        });
-        const line = progressLine(e.step, run.train.steps, [
-          `loss ${e.loss.toFixed(3)}`,
-          `val ${Number.isNaN(lastVal) ? "-" : lastVal.toFixed(3)} bpb`,
-          `${Math.round(e.tokensPerSecond * bytesPerPosition).toLocaleString("en-US")} bytes/s`,
-          `ETA ${formatDuration(e.etaMs)}`
-        ]);
-        if (tty) log(`\r${line}`);
-        else if (!f.quiet && (e.step - lastPrinted >= 25 || e.step === run.train.steps)) {
-          log(line + "\n");
-          lastPrinted = e.step;
-        }
-      } else if (e.kind === "eval") {
-        lastVal = e.valBitsPerByte;
-        await appendJsonl(path.join(dir, "metrics.jsonl"), { step: e.step, valBitsPerByte: round(e.valBitsPerByte), elapsedMs: Math.round(e.elapsedMs) });
-        const text = decodeBytes(await model.generate(encodeText("\n\n"), { tokens: 160, temperature: 0.8, topK: 40, seed: e.step }));
-        samples.push({ step: e.step, text });
-        await writeJson(samplesFile, samples);
-        await save();
-      } else if (e.kind === "done") {
-        await save();
-        const summary = {
-          preset: run.preset,
-          source: run.source,
-          parameters: model.parameterCount(),
-          steps: e.step,
-          stopped: e.stopped,
-          finalLoss: last ? round(last.loss) : null,
-          valBitsPerByte: Number.isNaN(lastVal) ? null : round(lastVal),
-          meanTokensPerSecond: tokensPerSecond.length ? Math.round(tokensPerSecond.reduce((a, b) => a + b, 0) / tokensPerSecond.length) : null,
-          meanBytesPerSecond: tokensPerSecond.length ? Math.round((bytesPerPosition * tokensPerSecond.reduce((a, b) => a + b, 0)) / tokensPerSecond.length) : null,
-          trainingSeconds: Math.round(e.elapsedMs / 100) / 10,
-          backend: info,
-          finishedAt: new Date().toISOString()
-        };
-        await writeJson(path.join(dir, "summary.json"), summary);
-        if (tty) log("\n");
-        log(`${e.stopped ? "stopped" : "done"} at step ${e.step}: loss ${summary.finalLoss}, val ${summary.valBitsPerByte} bits/byte; run saved in ${dir}\n`);
+    const { data, bytesPerPosition } = trainingBatches(model, corpus.train);
+    log(`${run.preset}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.threads} thread(s)\n`);
+    const t = new Trainer({
+      model,
+      data,
+      train: run.train,
+      state: resumeState,
+      evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: run.train.evalBytes })
+    });
+    trainer = t;
+    if (!resumeState) await writeJson(path.join(dir, "config.json"), { ...run, backend: info, createdAt: new Date().toISOString() });
+
+    const samplesFile = path.join(dir, "samples.json");
+    const savedStep = resumeState?.step ?? 0;
+    const samples: { step: number; text: string }[] = existsSync(samplesFile) ? (await readJson<{ step: number; text: string }[]>(samplesFile)).filter((s) => s.step <= savedStep) : [];
+    const save = async () => {
+      const ckpt = encodeCheckpoint({
+        spec,
+        trainConfig: run.train,
+        weights: await model.weights(),
+        trainer: await t.state(),
+        meta: { preset: run.preset, source: run.source, backend: info.name, savedAt: new Date().toISOString(), ...(run.extensions ? { extensions: run.extensions } : {}) }
+      });
+      await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), ckpt);
+    };
+
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) {
+        log("\nquitting without saving; the last saved checkpoint is intact\n");
+        process.exit(130);
       }
+      interrupted = true;
+      log("\nstopping after this step and saving the checkpoint (Ctrl-C again to quit without saving)\n");
+      t.stop();
+    };
+    process.on("SIGINT", onSigint);
+
+    const tty = process.stderr.isTTY && !f.quiet;
+    const pooled = model instanceof PooledLM && model.config.strategy === "learned" ? model : null;
+    let lastVal = NaN;
+    let last: Extract<TrainEvent, { kind: "step" }> | null = null;
+    const tokensPerSecond: number[] = [];
+    let lastPrinted = 0;
+    let doneStep = 0;
+    try {
+      for await (const e of t.run()) {
+        if (e.kind === "step") {
+          last = e;
+          tokensPerSecond.push(e.tokensPerSecond);
+          await appendJsonl(path.join(dir, "metrics.jsonl"), {
+            step: e.step,
+            loss: round(e.loss),
+            lr: e.lr,
+            gradNorm: round(e.gradNorm),
+            tokensPerSecond: Math.round(e.tokensPerSecond),
+            ...(bytesPerPosition !== 1 ? { bytesPerSecond: Math.round(e.tokensPerSecond * bytesPerPosition) } : {}),
+            ...(pooled ? { boundaryRate: round(pooled.lastBoundaryRate) } : {}),
+            elapsedMs: Math.round(e.elapsedMs)
+          });
+          const line = progressLine(e.step, run.train.steps, [
+            `loss ${e.loss.toFixed(3)}`,
+            `val ${Number.isNaN(lastVal) ? "-" : lastVal.toFixed(3)} bpb`,
+            `${Math.round(e.tokensPerSecond * bytesPerPosition).toLocaleString("en-US")} bytes/s`,
+            `ETA ${formatDuration(e.etaMs)}`
+          ]);
+          if (tty) log(`\r${line}`);
+          else if (!f.quiet && (e.step - lastPrinted >= 25 || e.step === run.train.steps)) {
+            log(line + "\n");
+            lastPrinted = e.step;
+          }
+        } else if (e.kind === "eval") {
+          lastVal = e.valBitsPerByte;
+          await appendJsonl(path.join(dir, "metrics.jsonl"), { step: e.step, valBitsPerByte: round(e.valBitsPerByte), elapsedMs: Math.round(e.elapsedMs) });
+          const text = decodeBytes(await model.generate(encodeText("\n\n"), { tokens: 160, temperature: 0.8, topK: 40, seed: e.step }));
+          samples.push({ step: e.step, text });
+          await writeJson(samplesFile, samples);
+          await save();
+        } else if (e.kind === "done") {
+          doneStep = e.step;
+          await save();
+          const summary = {
+            preset: run.preset,
+            source: run.source,
+            kind: spec.kind,
+            parameters: model.parameterCount(),
+            steps: e.step,
+            plannedSteps: run.train.steps,
+            stopped: e.stopped,
+            finalLoss: last ? round(last.loss) : null,
+            valBitsPerByte: Number.isNaN(lastVal) ? null : round(lastVal),
+            meanTokensPerSecond: tokensPerSecond.length ? Math.round(tokensPerSecond.reduce((a, b) => a + b, 0) / tokensPerSecond.length) : null,
+            meanBytesPerSecond: tokensPerSecond.length ? Math.round((bytesPerPosition * tokensPerSecond.reduce((a, b) => a + b, 0)) / tokensPerSecond.length) : null,
+            trainingSeconds: Math.round(e.elapsedMs / 100) / 10,
+            backend: info,
+            finishedAt: new Date().toISOString()
+          };
+          await writeJson(path.join(dir, "summary.json"), summary);
+          if (tty) log("\n");
+          log(`${e.stopped ? "stopped" : "done"} at step ${e.step}: loss ${summary.finalLoss}, val ${summary.valBitsPerByte} bits/byte; run saved in ${dir}\n`);
+        }
+      }
+    } catch (err) {
+      if (tty) log("\n");
+      throw new Error(`${(err as Error).message}\nThe last checkpoint saved in ${dir} (if any) is intact; continue with \`stlm train --resume ${dir}\`.`);
+    } finally {
+      process.off("SIGINT", onSigint);
     }
-  } catch (err) {
-    if (tty) log("\n");
-    throw new Error(`${(err as Error).message}\nThe last checkpoint saved in ${dir} (if any) is intact; continue with \`stlm train --resume ${dir}\`.`);
+    if (interrupted && doneStep < run.train.steps) {
+      throw new Interrupted(`stopped by Ctrl-C at step ${doneStep} of ${run.train.steps}; the checkpoint is saved: continue with \`stlm train --resume ${dir}\``);
+    }
   } finally {
-    process.off("SIGINT", onSigint);
-    trainer.dispose();
+    trainer?.dispose();
     model.dispose();
   }
 }

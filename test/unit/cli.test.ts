@@ -21,7 +21,7 @@ const dir = await mkdtemp(path.join(tmpdir(), "stlm-cli-"));
 const textFile = path.join(dir, "pride.txt");
 await writeFile(textFile, "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.\n".repeat(60));
 
-test("stlm train writes a run folder, and --resume continues it to a new total", async () => {
+test("stlm train writes a run folder, and --resume --extend-to continues it to a new total", async () => {
   const out = path.join(dir, "run");
   const r = await stlm("train", "--preset", "nano", "--text", textFile, "--steps", "4", "--seed", "3", "--eval-every", "2", "--out", out, "--quiet");
   assert.equal(r.code, 0, r.stderr);
@@ -38,7 +38,7 @@ test("stlm train writes a run folder, and --resume continues it to a new total",
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds a saved run; use --resume/);
 
-  const resumed = await stlm("train", "--resume", out, "--steps", "6", "--quiet");
+  const resumed = await stlm("train", "--resume", out, "--extend-to", "6", "--quiet");
   assert.equal(resumed.code, 0, resumed.stderr);
   const after = (await readFile(path.join(out, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
   assert.deepEqual(after.filter((m) => "loss" in m).map((m) => m.step), [1, 2, 3, 4, 5, 6]);
@@ -74,21 +74,21 @@ test("bad input gets a message that says what was wrong, and a saved run is neve
   const unknown = await stlm("train", "--preset", "huge", "--corpus", "austen", "--steps", "2", "--out", path.join(dir, "z"));
   assert.match(unknown.stderr, /unknown preset "huge"/);
   const badLr = await stlm("train", "--preset", "nano", "--corpus", "austen", "--lr", "5", "--out", path.join(dir, "z"));
-  assert.match(badLr.stderr, /learningRate: must be a number in \(0, 1\)/);
+  assert.match(badLr.stderr, /--lr must be a number > 0 and < 1; got "5"/);
   const flag = await stlm("bench", "--stepz", "3");
   assert.equal(flag.code, 2);
   assert.match(flag.stderr, /unknown flag --stepz/);
 
   const out = path.join(dir, "run");
-  const file = path.join(out, "checkpoint.stlm");
+  const file = path.join(out, "checkpoint.safetensors");
   const size = (await stat(file)).size;
-  const copy = path.join(dir, "cut.stlm");
+  const copy = path.join(dir, "cut.safetensors");
   await writeFile(copy, (await readFile(file)).subarray(0, size - 100));
   const cut = await stlm("sample", "--checkpoint", copy, "--tokens", "3");
   assert.equal(cut.code, 1);
-  assert.match(cut.stderr, /truncated: it should be \d+ bytes but is \d+ \(100 missing\)/);
+  assert.match(cut.stderr, /cut\.safetensors.*truncated/);
   await truncate(copy, 0);
-  assert.match((await stlm("eval", "--checkpoint", copy)).stderr, /too short to be a checkpoint/);
+  assert.match((await stlm("eval", "--checkpoint", copy)).stderr, /0 bytes, too short/);
   assert.equal((await stat(file)).size, size, "the saved run is untouched");
 });
 

@@ -210,7 +210,7 @@ describe("the training page", () => {
     await assertClean(page, log, "/train after training");
   });
 
-  it("downloads a checkpoint and loads it back from the file", async () => {
+  it("downloads a checkpoint, loads it back from the file, and refuses damaged or foreign ones", async (t) => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download checkpoint" }).click()]);
     const path = await download.path();
     const bytes = await readFile(path);
@@ -235,7 +235,9 @@ describe("the training page", () => {
 
     // Hostile uploads are refused with a message naming the problem, keep the loaded model, and free what they held.
     const heap = () => page.evaluate(async () => {
-      (globalThis as { gc?: () => void }).gc?.();
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error("start Chromium with --js-flags=--expose-gc to measure the heap");
+      gc();
       return (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
     });
     const heapBefore = await heap();
@@ -255,7 +257,9 @@ describe("the training page", () => {
       assert.equal(Number(await tensors.innerText()), afterFirst, `${name} leaves no tensors behind`);
     }
     const grew = (await heap()) - heapBefore;
-    assert.ok(grew < 64 * 2 ** 20, `the JS heap grew by ${(grew / 2 ** 20).toFixed(0)} MiB over the refused uploads`);
+    t.diagnostic(`JS heap after the refused uploads (after gc): ${((grew) / 2 ** 20).toFixed(1)} MiB more than before`);
+    // Noisy by tens of MiB (V8 keeps some garbage); a refused file once held 1.6 GB.
+    assert.ok(grew < 128 * 2 ** 20, `the JS heap grew by ${(grew / 2 ** 20).toFixed(0)} MiB over the refused uploads`);
   });
 
   it("saves a checkpoint in IndexedDB and loads it back", async () => {

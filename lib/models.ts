@@ -9,6 +9,7 @@ import { BatchSampler } from "./data.js";
 import type { Bpe } from "./bpe.js";
 import type { ScoringModel } from "./eval.js";
 import { TinyLM, parameterShapes } from "./model.js";
+import { LocalStackLM, localStackParameterShapes, validateLocalStackConfig, type LocalStackConfig } from "./localstack.js";
 import { PooledLM, pooledParameterShapes, validatePooledConfig, type PooledConfig } from "./pooled.js";
 import type { SampleOptions } from "./sample.js";
 import { TokenBatchSampler, TokenLM, validateTokenModelConfig, type TokenModelConfig } from "./tokenmodel.js";
@@ -23,7 +24,7 @@ export interface BytesSpec {
 }
 
 /** Everything needed to build a model of any kind; plain JSON, stored in checkpoints and run records. */
-export type ModelSpec = BytesSpec | PooledConfig | TokenModelConfig;
+export type ModelSpec = BytesSpec | PooledConfig | TokenModelConfig | LocalStackConfig;
 export type ModelKindName = ModelSpec["kind"];
 
 /** What every model the lab trains offers, whatever its kind. */
@@ -92,10 +93,22 @@ const tokenKind: ModelKind<TokenModelConfig> = {
   bpe: (s) => s.bpe
 };
 
+const localStackKind: ModelKind<LocalStackConfig> = {
+  kind: "local-stack",
+  label: "local-stack byte model",
+  validate: (s) => validateLocalStackConfig(structuredClone(s)),
+  parameterShapes: (s) => localStackParameterShapes(s).map(({ name, shape }) => ({ name, shape })),
+  create: (s, seed) => LocalStackLM.create(s, seed),
+  fromWeights: (s, w) => LocalStackLM.fromWeights(s, w),
+  batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
+  bpe: () => undefined
+};
+
 export const MODEL_KINDS: { [K in ModelKindName]: ModelKind<Extract<ModelSpec, { kind: K }>> } = {
   bytes: bytesKind,
   pooled: pooledKind,
-  "bpe-tokens": tokenKind
+  "bpe-tokens": tokenKind,
+  "local-stack": localStackKind
 };
 
 function kindOf<S extends ModelSpec>(spec: S): ModelKind<S> {
@@ -133,7 +146,7 @@ export const MAX_MODEL_BYTES = 4 * 2 ** 30;
  */
 export function estimateTrainingBytes(spec: ModelSpec): number {
   const params = specParameterShapes(spec).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
-  const core = spec.kind === "pooled" ? spec.core : spec.model;
+  const core = spec.kind === "pooled" || spec.kind === "local-stack" ? spec.core : spec.model;
   return 16 * params + 4 * core.blockSize ** 2 * (core.nLayer * core.nHead + 1);
 }
 

@@ -28,7 +28,7 @@ const ALL: ModelPreset[] = [
     .map((p): ModelPreset => ({
       name: p.name,
       description: p.description,
-      kind: p.kind === "bpe-tokens" ? "bpe-tokens" : "pooled",
+      kind: p.kind === "bpe-tokens" ? "bpe-tokens" : p.kind.startsWith("local-") ? "local-stack" : "pooled",
       train: p.train,
       spec: (trainBytes) => presetModelSpec(p, trainBytes)
     }))

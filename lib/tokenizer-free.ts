@@ -11,11 +11,16 @@ import { trainBpe, type Bpe } from "./bpe.js";
 import { createModel, modelFromWeights, trainingBatches, type LabModel, type ModelSpec, type TensorMap } from "./models.js";
 import { PooledLM, pooledConfig } from "./pooled.js";
 import { tokenModelConfig } from "./tokenmodel.js";
+import { localStackConfig } from "./localstack.js";
+import { trainEntropyModel, type EntropyModel } from "./entropy.js";
 import type { ScoringModel } from "./eval.js";
 import type { BatchSource } from "./trainer.js";
 import type { Checkpoint } from "./checkpoint.js";
 
-export type ComparisonKind = "bytes" | "stride" | "word" | "bpe" | "learned" | "bpe-tokens";
+export type ComparisonKind = "bytes" | "stride" | "word" | "bpe" | "learned" | "bpe-tokens" | LocalStackKind;
+/** The local-stack models (lib/localstack.ts), by boundary strategy. */
+export type LocalStackKind = "local-stride" | "local-word" | "local-entropy";
+export const LOCAL_STACK_KINDS: readonly LocalStackKind[] = ["local-stride", "local-word", "local-entropy"];
 
 export interface TokenizerFreePreset {
   name: string;
@@ -41,6 +46,9 @@ export const TOKENIZER_FREE_PRESETS: Record<string, TokenizerFreePreset> = {
   "pooled-word": { name: "pooled-word", kind: "word", label: "word pooled", description: "chunks at word boundaries (at most 12 bytes); 512-byte context (~1.0M)", train: { ...baseTrain, batchSize: 4 } },
   "pooled-bpe": { name: "pooled-bpe", kind: "bpe", label: "BPE pooled", description: `chunks at the tokens of a ${BPE_VOCAB}-token BPE trained on the corpus (at most 12 bytes); 512-byte context (~1.0M)`, train: { ...baseTrain, batchSize: 4 } },
   "pooled-learned": { name: "pooled-learned", kind: "learned", label: "learned pooled", description: "a boundary predictor trained jointly: chunks of 3-16 bytes, rate pulled toward 0.25; 512-byte context (~1.07M)", train: { ...baseTrain, batchSize: 4 } },
+  "local-stride4": { name: "local-stride4", kind: "local-stride", label: "local stack, stride 4", description: "SpaceByte-style: 1 causal byte layer (window 64) -> 2-layer core over every 4th byte's state -> 1 byte layer; width 128; 128-byte context (~0.92M)", train: { ...baseTrain, batchSize: 16 } },
+  "local-word": { name: "local-word", kind: "local-word", label: "local stack, words", description: "as local-stride4, chunks at SpaceByte's word starts (a letter or digit after a space or punctuation; at most 12 bytes) (~0.92M)", train: { ...baseTrain, batchSize: 16 } },
+  "local-entropy": { name: "local-entropy", kind: "local-entropy", label: "local stack, entropy", description: "as local-stride4, chunks start where a byte trigram's next-byte entropy is high (BLT; about 4 bytes a chunk; at most 12) (~0.92M)", train: { ...baseTrain, batchSize: 16 } },
   "bpe-tokens": { name: "bpe-tokens", kind: "bpe-tokens", label: "BPE tokens", description: `the micro transformer over a ${BPE_VOCAB}-token BPE (+ START), tied head, context 128 tokens (~0.98M)`, train: { ...baseTrain, batchSize: 6 } }
 };
 
@@ -49,15 +57,49 @@ export const COMPARISON_ORDER: ComparisonKind[] = ["bytes", "stride", "bpe", "le
 /** Every kind of model the comparison trains: a ModelSpec of lib/models.ts. */
 export type TokenizerFreeConfig = ModelSpec;
 
-/** The model config of a preset; BPE kinds need the BPE (trainBpe on the training split). */
-export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow = 512, { causalDecoder = false }: { causalDecoder?: boolean } = {}): TokenizerFreeConfig {
+export interface TokenizerFreeOptions {
+  causalDecoder?: boolean;
+  /** The entropy model of local-entropy (trainEntropyModel on the training split). */
+  entropy?: EntropyModel;
+  /** Context of the plain byte model in bytes (default 128, the micro preset's). */
+  bytesContext?: number;
+  /** Context of the BPE-token model in tokens (default 128). */
+  tokenContext?: number;
+}
+
+/**
+ * The model config of a comparison kind. byteWindow is the pooled models' context
+ * (default 512) and the local stacks' (default 128); BPE kinds need the BPE and
+ * local-entropy the entropy model, both made from the training split.
+ */
+export function tokenizerFreeConfig(kind: ComparisonKind, bpe?: Bpe, byteWindow?: number, options: TokenizerFreeOptions = {}): TokenizerFreeConfig {
+  const { causalDecoder = false } = options;
   const core: ModelConfig = { ...micro.model, nLayer: 2 };
-  if (kind === "bytes") return { kind: "bytes", model: { ...micro.model } };
+  if (kind === "bytes") return { kind: "bytes", model: { ...micro.model, blockSize: options.bytesContext ?? micro.model.blockSize } };
   if (kind === "bpe-tokens") {
     if (!bpe) throw new Error("the BPE-token model needs a BPE");
     const { vocabSize: _v, ...model } = micro.model;
-    return tokenModelConfig(bpe, model);
+    return tokenModelConfig(bpe, { ...model, blockSize: options.tokenContext ?? model.blockSize });
   }
+  if (kind === "local-stride" || kind === "local-word" || kind === "local-entropy") {
+    const strategy = kind === "local-stride" ? "stride" : kind === "local-word" ? "word" : "entropy";
+    const { vocabSize: _v, blockSize: _b, ...coreSettings } = core;
+    return localStackConfig({
+      strategy,
+      stride: 4,
+      maxChunk: 12,
+      byteWindow: byteWindow ?? 128,
+      localDim: 128,
+      localHeads: 4,
+      localFfn: micro.model.ffnHidden,
+      localWindow: 64,
+      encoderLayers: 1,
+      decoderLayers: 1,
+      core: coreSettings,
+      ...(strategy === "entropy" ? { entropy: options.entropy } : {})
+    });
+  }
+  byteWindow ??= 512;
   return pooledConfig({
     strategy: kind,
     stride: 4,
@@ -90,14 +132,15 @@ export interface BuiltModel {
 export function buildModel(config: TokenizerFreeConfig, trainBytes: Uint8Array, seed: number, weights?: TensorMap): BuiltModel {
   const model = weights ? modelFromWeights(config, weights) : createModel(config, seed);
   const { data, bytesPerPosition } = trainingBatches(model, trainBytes);
-  const kind: ComparisonKind = config.kind === "pooled" ? config.strategy : config.kind;
+  const kind: ComparisonKind = config.kind === "pooled" ? config.strategy : config.kind === "local-stack" ? (`local-${config.strategy}` as LocalStackKind) : config.kind;
   return { kind, config, model, data, scorer: model.byteScorer, bytesPerPosition, pooled: model instanceof PooledLM ? model : undefined };
 }
 
-/** A preset's model spec for a corpus, training the BPE on its training split when the preset needs one. */
+/** A preset's model spec for a corpus, training the BPE or the entropy model on its training split when the preset needs one. */
 export function presetModelSpec(preset: TokenizerFreePreset, trainBytes: Uint8Array): TokenizerFreeConfig {
   const bpe = preset.kind === "bpe" || preset.kind === "bpe-tokens" ? trainBpe(trainBytes, BPE_VOCAB) : undefined;
-  return tokenizerFreeConfig(preset.kind, bpe, 512, { causalDecoder: preset.causalDecoder });
+  const entropy = preset.kind === "local-entropy" ? trainEntropyModel(trainBytes) : undefined;
+  return tokenizerFreeConfig(preset.kind, bpe, undefined, { causalDecoder: preset.causalDecoder, entropy });
 }
 
 /** Build a preset's model for a corpus. */

@@ -1,135 +1,167 @@
-// The precomputed comparison for src/tokenizer-free.md: plain bytes, stride-4
-// pooled, BPE pooled, learned-boundary pooled and BPE tokens, each near 1M
-// parameters and given the same wall-clock training budget, on one corpus.
+// The precomputed comparison for src/tokenizer-free.md: plain bytes, BPE tokens,
+// the STLM paper's pooled decoder, its fixed causal variant, and the local-stack
+// model with stride, word and entropy boundaries, at equal wall-clock training
+// time, over several seeds, at a short and a long context and at two budgets.
 //
-//   node --import tsx scripts/tokenizer-free-compare.ts [--corpus austen] [--budget 240] [--eval-bytes 32768] [--only bytes,stride]
+//   node --import tsx scripts/tokenizer-free-compare.ts --ctx 128 --budgets 30,90 --seeds 1,2,3 [--only bytes,local-word] [--corpus austen] [--calibration FILE [--calibrate-only]]
 //
-// Writes data/runs/tokenizer-free/<corpus>.json. Each model's step count is set
-// from a short timing run of a throwaway copy, so its learning-rate schedule
-// ends when its budget does.
+// Equal time, honestly: each (model, context) has its step time measured once
+// (a throwaway copy, 2 warm-up steps then 6 timed, all models one after another
+// in one process at the start), and every seed of it is then planned from that
+// measurement (lib/budget.ts), so the schedule ends when the budget does. The
+// step count is what a run trains; the measured times are recorded beside it.
+// Merges its runs into data/runs/tokenizer-free/<corpus>-compare.json (a run of
+// the same kind, context, budget and seed is replaced), so contexts and budgets
+// can be made by separate invocations.
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, loadEvalSet, REPO_ROOT } from "../lib/node/data.js";
 import { writeFileAtomic } from "../lib/node/files.js";
 import { tf } from "../lib/tf.js";
 import { Trainer } from "../lib/trainer.js";
-import { bitsPerByte, minimalPairs, nextSentence } from "../lib/eval.js";
-import { trainBpe, type Bpe } from "../lib/bpe.js";
-import { BPE_VOCAB, COMPARISON_ORDER, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type ComparisonKind } from "../lib/tokenizer-free.js";
-import { encodeText } from "../lib/tokenizer.js";
+import { bitsPerByte, minimalPairs } from "../lib/eval.js";
+import { trainBpe } from "../lib/bpe.js";
+import { trainEntropyModel } from "../lib/entropy.js";
+import { measureStepMs, planBudget } from "../lib/budget.js";
+import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type ComparisonKind } from "../lib/tokenizer-free.js";
 import { parseFlags } from "../lib/cli/args.js";
+import type { TrainConfig } from "../lib/config.js";
 
-const f = parseFlags(process.argv.slice(2), { corpus: "string", budget: "number", "eval-bytes": "number", only: "string", seed: "number" }, "compare");
+/** The models compared, with the settings that differ between them. */
+const MODELS: { id: string; kind: ComparisonKind; label: string; causalDecoder?: boolean }[] = [
+  { id: "bytes", kind: "bytes", label: "plain bytes" },
+  { id: "bpe-tokens", kind: "bpe-tokens", label: "BPE tokens" },
+  { id: "paper-stride4", kind: "stride", label: "paper decoder, stride 4" },
+  { id: "causal-stride4", kind: "stride", label: "causal decoder, stride 4", causalDecoder: true },
+  { id: "local-stride", kind: "local-stride", label: "local stack, stride 4" },
+  { id: "local-word", kind: "local-word", label: "local stack, words" },
+  { id: "local-entropy", kind: "local-entropy", label: "local stack, entropy" }
+];
+
+const f = parseFlags(process.argv.slice(2), { corpus: "string", ctx: "string", budgets: "string", seeds: "string", only: "string", "eval-bytes": "number", calibration: "string", "calibrate-only": "boolean", out: "string" }, "compare");
 const corpusName = (f.corpus as string | undefined) ?? "austen";
-const budgetMs = ((f.budget as number | undefined) ?? 240) * 1000;
+const contexts = String(f.ctx ?? "128").split(",").map(Number);
+const budgets = String(f.budgets ?? "90").split(",").map(Number);
+const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
+const only = f.only ? String(f.only).split(",") : MODELS.map((m) => m.id);
 const evalBytes = (f["eval-bytes"] as number | undefined) ?? 32768;
-const seed = (f.seed as number | undefined) ?? 1;
-const kinds = f.only ? (String(f.only).split(",") as ComparisonKind[]) : COMPARISON_ORDER;
-const TRACE_TEXT = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.";
+const models = MODELS.filter((m) => only.includes(m.id));
+const log = (s: string) => process.stderr.write(s + "\n");
 
 const info = await initNode("wasm");
 const corpus = await loadCorpus(corpusName);
-const log = (s: string) => process.stderr.write(s + "\n");
 let t0 = performance.now();
-const bpe: Bpe = trainBpe(corpus.train, BPE_VOCAB);
-const bpeSeconds = (performance.now() - t0) / 1000;
-log(`BPE (${BPE_VOCAB}) trained on ${corpus.train.length} bytes in ${bpeSeconds.toFixed(1)} s`);
-const spread = <T>(items: T[], n: number): T[] => items.filter((_, i) => i % Math.ceil(items.length / n) === 0);
-const pairs = spread(await loadEvalSet("minimal-pairs"), 200);
-const nextItems = spread(await loadEvalSet("next-sentence"), 100);
-
-const runs = [];
-for (const kind of kinds) {
-  const preset = Object.values(TOKENIZER_FREE_PRESETS).find((p) => p.kind === kind)!;
-  const config = tokenizerFreeConfig(kind, bpe);
-  // Time a throwaway copy: 2 warm-up steps, then 4 timed.
-  const probe = buildModel(config, corpus.train, seed);
-  const probeTrainer = new Trainer({ model: probe.model, data: probe.data, train: { ...preset.train, steps: 6, evalEvery: 0 } });
-  let warmMs = 0;
-  let endMs = 0;
-  for await (const e of probeTrainer.run()) {
-    if (e.kind === "step" && e.step === 2) warmMs = e.elapsedMs;
-    if (e.kind === "step") endMs = e.elapsedMs;
+const bpe = trainBpe(corpus.train, BPE_VOCAB);
+const entropy = trainEntropyModel(corpus.train);
+log(`BPE (${BPE_VOCAB}) and entropy model made in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const pairs = (await loadEvalSet("minimal-pairs")).filter((_, i, a) => i % Math.ceil(a.length / 200) === 0);
+const commit = (() => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
   }
-  probeTrainer.dispose();
-  probe.model.dispose();
-  const stepMs = Math.max(1, (endMs - warmMs) / 4);
-  const steps = Math.max(20, Math.floor(budgetMs / stepMs));
-  const train = { ...preset.train, steps, warmupSteps: Math.min(50, Math.floor(steps / 10)), evalEvery: Math.max(1, Math.floor(steps / 6)), evalBytes: 4096, seed };
-  log(`${preset.label}: ${stepMs.toFixed(0)} ms/step -> ${steps} steps in ${budgetMs / 1000} s`);
+})();
 
-  const tensorsBefore = tf.memory().numTensors;
-  const built = buildModel(config, corpus.train, seed);
-  const trainer = new Trainer({
-    model: built.model,
-    data: built.data,
-    train,
-    logEvery: 5,
-    evaluate: () => bitsPerByte(built.scorer, corpus.val, { maxBytes: train.evalBytes })
-  });
-  const curve: { step: number; elapsedMs: number; valBitsPerByte: number }[] = [];
-  const losses: { step: number; elapsedMs: number; loss: number; boundaryRate?: number }[] = [];
-  const speeds: number[] = [];
-  let trainMs = 0;
-  for await (const e of trainer.run()) {
-    if (e.kind === "step") {
-      speeds.push(e.tokensPerSecond * built.bytesPerPosition);
-      losses.push({ step: e.step, elapsedMs: Math.round(e.elapsedMs), loss: round(e.loss), ...(built.pooled && kind === "learned" ? { boundaryRate: round(built.pooled.lastBoundaryRate) } : {}) });
-    } else if (e.kind === "eval") {
-      curve.push({ step: e.step, elapsedMs: Math.round(e.elapsedMs), valBitsPerByte: round(e.valBitsPerByte) });
-      log(`  step ${e.step} (${(e.elapsedMs / 1000).toFixed(0)} s): val ${e.valBitsPerByte.toFixed(3)} bits/byte`);
-    } else if (e.kind === "done") trainMs = e.elapsedMs;
-  }
-  t0 = performance.now();
-  const val = await bitsPerByte(built.scorer, corpus.val, { maxBytes: evalBytes });
-  const test = await bitsPerByte(built.scorer, corpus.test, { maxBytes: evalBytes });
-  const mp = await minimalPairs(built.scorer, pairs);
-  const ns = await nextSentence(built.scorer, nextItems);
-  const evalSeconds = (performance.now() - t0) / 1000;
-  const trace = built.pooled ? await built.pooled.trace(encodeText(TRACE_TEXT)) : null;
-  const sorted = [...speeds].sort((a, b) => a - b);
-  const run = {
-    kind,
-    preset: preset.name,
-    label: preset.label,
-    description: preset.description,
-    parameters: built.model.parameterCount(),
-    breakdown: built.pooled ? built.pooled.parameterBreakdown() : null,
-    steps: train.steps,
-    batchSize: train.batchSize,
-    trainSeconds: round(trainMs / 1000),
-    bytesPerSecond: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0),
-    valBitsPerByte: round(val),
-    testBitsPerByte: round(test),
-    minimalPairs: round(mp.accuracy),
-    nextSentenceAccNorm: round(ns.accNorm),
-    evalSeconds: round(evalSeconds),
-    curve,
-    losses,
-    trace: trace ? { text: TRACE_TEXT, spans: trace.spans, attention: trace.attention.at(-1)!.map((h) => h.map((r) => r.map(round))) } : null
-  };
-  trainer.dispose();
-  built.model.dispose();
-  if (tf.memory().numTensors > tensorsBefore) log(`  warning: ${tf.memory().numTensors - tensorsBefore} tensors leaked`);
-  log(`  ${preset.label}: val ${run.valBitsPerByte}, test ${run.testBitsPerByte} bits/byte, ${run.bytesPerSecond} bytes/s, ${run.parameters} parameters`);
-  runs.push(run);
+/** Every model reads about 2,048 bytes a step: 16 rows of 128 bytes, 4 of 512; BPE tokens are ~3 bytes each. */
+function setup(m: (typeof MODELS)[number], ctx: number) {
+  const preset = Object.values(TOKENIZER_FREE_PRESETS).find((p) => p.kind === m.kind)!;
+  const tokenContext = Math.round(ctx / 3);
+  const config = tokenizerFreeConfig(m.kind, bpe, ctx, { causalDecoder: m.causalDecoder, entropy, bytesContext: ctx, tokenContext });
+  const batchSize = Math.max(1, Math.round(2048 / ctx));
+  const train: TrainConfig = { ...preset.train, batchSize, evalEvery: 0, evalBytes: 8192 };
+  return { config, train };
 }
 
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
+// Step times, measured once per (model, context), before any run.
+const calibrationFile = f.calibration ? path.resolve(String(f.calibration)) : null;
+const calibration: Record<string, number> = calibrationFile && existsSync(calibrationFile) ? JSON.parse(await readFile(calibrationFile, "utf8")) : {};
+for (const ctx of contexts) {
+  for (const m of models) {
+    const key = `${m.id}@${ctx}`;
+    if (calibration[key]) continue;
+    const { config, train } = setup(m, ctx);
+    calibration[key] = Math.round((await measureStepMs(config, train, corpus.train, { warm: 2, timed: 6 })) * 100) / 100;
+    log(`${key}: ${calibration[key]} ms a step`);
+  }
 }
+if (calibrationFile) await writeFileAtomic(calibrationFile, JSON.stringify(calibration, null, 2) + "\n");
+if (f["calibrate-only"]) process.exit(0);
 
-const out = path.join(REPO_ROOT, "data", "runs", "tokenizer-free", `${corpusName}.json`);
-// One line: the attention traces and curves are many small numbers.
-await writeFileAtomic(out, JSON.stringify({
-  corpus: corpusName,
-  budgetSeconds: budgetMs / 1000,
-  evalBytes,
-  bpeVocab: BPE_VOCAB,
-  bpeTrainSeconds: round(bpeSeconds),
-  backend: info,
-  command: `node --import tsx scripts/tokenizer-free-compare.ts ${process.argv.slice(2).join(" ")}`.trim(),
-  createdAt: new Date().toISOString(),
-  runs
-}) + "\n");
-log(`wrote ${out}`);
+// --out: a file of its own for a sweep run beside another (two processes must not merge into one file).
+const outFile = f.out ? path.resolve(String(f.out)) : path.join(REPO_ROOT, "data", "runs", "tokenizer-free", `${corpusName}-compare.json`);
+const previous = existsSync(outFile) ? JSON.parse(await readFile(outFile, "utf8")) : { runs: [] };
+const runs: Record<string, unknown>[] = previous.runs;
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+for (const budget of budgets) {
+  for (const ctx of contexts) {
+    for (const m of models) {
+      for (const seed of seeds) {
+        const { config, train: base } = setup(m, ctx);
+        const msPerStep = calibration[`${m.id}@${ctx}`];
+        const plan = planBudget(budget, msPerStep, base);
+        const train: TrainConfig = { ...base, steps: plan.steps, warmupSteps: plan.warmupSteps, seed };
+        const tensorsBefore = tf.memory().numTensors;
+        const built = buildModel(config, corpus.train, seed);
+        const trainer = new Trainer({ model: built.model, data: built.data, train, logEvery: 10 });
+        const losses: { step: number; loss: number }[] = [];
+        let trainMs = 0;
+        for await (const e of trainer.run()) {
+          if (e.kind === "step") losses.push({ step: e.step, loss: round(e.loss) });
+          else if (e.kind === "done") trainMs = e.elapsedMs;
+        }
+        t0 = performance.now();
+        const val = await bitsPerByte(built.scorer, corpus.val, { maxBytes: evalBytes });
+        const mp = ctx === contexts[0] ? (await minimalPairs(built.scorer, pairs)).accuracy : null;
+        const evalSeconds = (performance.now() - t0) / 1000;
+        const run = {
+          model: m.id,
+          label: m.label,
+          kind: m.kind,
+          ctx,
+          budgetSeconds: budget,
+          seed,
+          parameters: built.model.parameterCount(),
+          plannedMsPerStep: msPerStep,
+          steps: plan.steps,
+          warmupSteps: plan.warmupSteps,
+          batchSize: train.batchSize,
+          learningRate: train.learningRate,
+          trainSeconds: round(trainMs / 1000),
+          valBitsPerByte: round(val),
+          minimalPairs: mp === null ? null : round(mp),
+          evalSeconds: round(evalSeconds),
+          losses
+        };
+        trainer.dispose();
+        built.model.dispose();
+        if (tf.memory().numTensors > tensorsBefore) log(`  warning: ${tf.memory().numTensors - tensorsBefore} tensors leaked`);
+        log(`${m.id} ctx ${ctx} budget ${budget} s seed ${seed}: ${plan.steps} steps (${(trainMs / 1000).toFixed(0)} s trained), val ${run.valBitsPerByte} bits/byte`);
+        const i = runs.findIndex((r) => r.model === m.id && r.ctx === ctx && r.budgetSeconds === budget && r.seed === seed);
+        if (i >= 0) runs[i] = run;
+        else runs.push(run);
+        // Written after every run, so an interrupted sweep keeps what it made.
+        await writeFileAtomic(
+          outFile,
+          JSON.stringify({
+            corpus: corpusName,
+            evalBytes,
+            bpeVocab: BPE_VOCAB,
+            entropyThreshold: entropy.threshold,
+            backend: info,
+            commit,
+            calibration: { ...(previous.calibration ?? {}), ...calibration },
+            commands: [...new Set([...(previous.commands ?? []), `node --import tsx scripts/tokenizer-free-compare.ts ${process.argv.slice(2).join(" ")}`.trim()])],
+            updatedAt: new Date().toISOString(),
+            runs
+          }) + "\n"
+        );
+      }
+    }
+  }
+}
+log(`wrote ${outFile}`);

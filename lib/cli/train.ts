@@ -13,6 +13,7 @@ import { CHECKPOINT_FILE, encodeCheckpoint, labModelFromCheckpoint, type Checkpo
 import type { Corpus } from "../data.js";
 import { bitsPerByte } from "../eval.js";
 import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../models.js";
+import { measureStepMs, planBudget, type BudgetPlan } from "../budget.js";
 import { PooledLM } from "../pooled.js";
 import { presetHelp, presetSpec } from "../presets.js";
 import { decodeBytes, encodeText } from "../tokenizer.js";
@@ -35,6 +36,11 @@ ${presetHelp("                      ")}
   --corpus C        austen, moby-dick, sotu, bible (from data/corpora)
   --text FILE       your own UTF-8 text file (last 10% held out for validation)
   --steps N         total training steps
+  --budget S        instead of --steps: train for about S seconds of training
+                    time. A few steps of a throwaway copy are timed first, and
+                    the step count (and warmup, at most a tenth) planned from
+                    them, so the schedule ends with the budget; the plan is
+                    recorded in config.json under "budget"
   --seed S          seed for initialisation, batches and dropout (default 1)
   --lr X            peak learning rate (default: the preset's)
   --batch N         batch size (default: the preset's)
@@ -69,6 +75,7 @@ interface RunConfig {
   spec?: ModelSpec;
   train: TrainConfig;
   extensions?: Extension[];
+  budget?: BudgetPlan;
 }
 
 /** Thrown after a Ctrl-C stop has saved its checkpoint: the command exits 130. */
@@ -117,6 +124,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       out: "string",
       resume: "string",
       "extend-to": STEPS_FLAG,
+      budget: { kind: "number", min: 1, max: 7 * 24 * 3600, example: 180 },
       backend: "string",
       quiet: "boolean"
     },
@@ -124,6 +132,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   );
   const backend = (f.backend as string | undefined) ?? "wasm";
   if (backend !== "wasm" && backend !== "cpu") throw new UsageError(`stlm train: --backend must be wasm or cpu in Node (got "${backend}")`);
+  if (f.budget !== undefined && (f.steps !== undefined || f.resume !== undefined)) throw new UsageError("stlm train: --budget plans the step count of a new run: give it instead of --steps, and not with --resume");
   if (f["extend-to"] !== undefined && f.resume === undefined) throw new UsageError("stlm train: --extend-to N goes with --resume DIR (it lengthens a saved run); a new run takes --steps N");
 
   let run: RunConfig;
@@ -185,9 +194,16 @@ export async function trainCommand(argv: string[]): Promise<void> {
     corpus = await loadSource(source);
     dir = await prepareNewRunFolder(String(f.out));
     lock = await acquireRunLock(dir);
-    const { spec, train } = presetSpec(preset, corpus.train, overrides);
-    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : {}), spec, train };
+    let { spec, train } = presetSpec(preset, corpus.train, overrides);
     await initNode(backend);
+    let budget: BudgetPlan | undefined;
+    if (f.budget !== undefined) {
+      const ms = await measureStepMs(spec, train, corpus.train);
+      budget = planBudget(f.budget as number, ms, train);
+      train = validateTrainConfig({ ...train, steps: budget.steps, warmupSteps: budget.warmupSteps });
+      if (!f.quiet) process.stderr.write(`budget ${budget.budgetSeconds} s: ${budget.msPerStep} ms a step measured -> ${budget.steps} steps (warmup ${budget.warmupSteps})\n`);
+    }
+    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : {}), spec, train, ...(budget ? { budget } : {}) };
     model = createModel(spec, train.seed);
   }
   try {

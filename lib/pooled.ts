@@ -8,8 +8,9 @@
 //         -> linear to maxChunk x byteDim -> small bidirectional blocks
 //         -> byte head (tied to the byte embedding): all bytes of the NEXT chunk at once.
 //
-// (With causalDecoder on, the decoder also reads the bytes before each slot in its
-// own chunk: a variant that is not in the paper; see PooledConfig.causalDecoder.)
+// (With causalDecoder on, the decoder also reads the byte before each slot, across
+// the chunk boundary for slot 0: a variant that is not in the paper; see
+// PooledConfig.causalDecoder.)
 //
 // Where chunks end is a boundary strategy (lib/boundaries.ts): fixed stride,
 // words, a BPE that lib/ trained, GPT-2's BPE, or a learned predictor.
@@ -22,10 +23,15 @@
 // byte holds PAD (the end-of-chunk mark; absent when the chunk fills all
 // maxChunk slots), later slots are not scored. So
 //   log p(string) = sum_j [ sum_i log p(c_j[i] | c_<j) + log p(PAD at |c_j| | c_<j) ],
-// and a byte's share is its own term, plus the end mark on the chunk's last
-// byte. Because the slots are independent given the context, dropping the terms
-// of bytes that are only context (the first byte of an evaluation window, the
-// context of a continuation) is exact marginalisation. The segmentation is a
+// and a byte's share is its own term, plus, for the first byte of a chunk, the
+// end mark of the chunk before it: whether a chunk ended is known only from the
+// byte after it (a word chunk ends where a space starts the next), so charging
+// the mark to the chunk's own last byte would let that byte's score depend on
+// the byte after it. The end mark of a row's last chunk has no byte to go to and
+// is dropped. Because the slots are independent given the context, dropping the
+// terms of bytes that are only context (the first byte of an evaluation window,
+// the context of a continuation) or of that last end mark is exact
+// marginalisation. The segmentation is a
 // deterministic function of the string, so this is the probability of one
 // chunk sequence among all those that spell the string: a lower bound on the
 // probability the model gives the string, and bits per byte computed from it
@@ -91,9 +97,11 @@ export interface PooledConfig {
   reconstructionWeight: number;
   /**
    * false (the STLM paper's decoder): the bytes of a chunk are predicted in parallel,
-   * each from the chunks before it only. true: each byte also sees the bytes before
-   * it in its own chunk (the previous byte's embedding is added to its slot and the
-   * decoder blocks are causal), so p(chunk) factorises byte by byte.
+   * each from the chunks before it only. true: each byte also sees every byte before
+   * it: slot i reads the embedding of the byte just before it (for slot 0, the last
+   * byte of the previous chunk; PAD only for a row's first chunk), scaled by
+   * previousByteScale, and the decoder blocks are causal over the slots, so
+   * p(chunk) factorises byte by byte (not in the paper).
    */
   causalDecoder?: boolean;
   /** The causal core over chunks; its vocabSize is unused and its blockSize is set from byteWindow. */
@@ -104,6 +112,48 @@ export interface PooledConfig {
 }
 
 export const DEFAULT_LEARNED: LearnedBoundaryConfig = { minLen: 3, maxLen: 16, targetRate: 0.25, rateWeight: 1, embedDim: 16 };
+
+/**
+ * The factor on the previous byte's embedding in the causal decoder: sqrt(core.dModel).
+ *
+ * A fixed scale, not a normalisation. The slot vector it is added to is
+ * decoder.expand applied to the core's normed output: each component sums
+ * dModel inputs of RMS ~1 times N(0, s) weights, so its RMS is s * sqrt(dModel)
+ * (0.23 at dModel 128 and s = 0.02, as measured), while an embedding row has
+ * RMS s. Multiplying by sqrt(dModel) makes the two equal at initialisation
+ * whatever s is; unscaled, the byte before was a tenth of the core's signal and
+ * the decoder ignored it (4.02 bits/byte, no better than the paper decoder).
+ * A constant keeps the decoder a plain linear map with no new parameters, so
+ * checkpoints keep their tensors, and the tied embedding (which the head trains)
+ * is free to grow with the core's signal rather than being renormalised against it.
+ */
+export function previousByteScale(c: Pick<PooledConfig, "core">): number {
+  return Math.sqrt(c.core.dModel);
+}
+
+/**
+ * The byte each slot of a causal decoder reads [B * C * L]: slot i of a chunk
+ * reads byte i - 1 of that chunk, and slot 0 the last byte of the chunk before
+ * it in the same row (PAD for a row's first chunk, whose first byte is row byte
+ * 0: context, never a target). A slot past the chunk's end mark reads PAD or the
+ * chunk's last byte as the slot before it holds; it is not scored. Every slot
+ * reads only bytes before the byte it predicts.
+ */
+export function previousBytes(batch: Pick<ChunkBatch, "B" | "C" | "L" | "ids" | "spans">): Int32Array {
+  const { B, C, L, ids, spans } = batch;
+  const previous = new Int32Array(B * C * L).fill(PAD);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < C; j++) {
+      const base = (b * C + j) * L;
+      for (let i = 1; i < L; i++) previous[base + i] = ids[base + i - 1];
+      if (j > 0 && j < spans[b].length) {
+        const [s, e] = spans[b][j - 1];
+        previous[base] = ids[(b * C + j - 1) * L + (e - s - 1)];
+      }
+    }
+  }
+  return previous;
+}
 
 /** A pooled config with the core sized for its byte window (a row of W + 1 bytes has at most W + 1 chunks). */
 export function pooledConfig(c: Omit<PooledConfig, "kind" | "learned" | "maxChunk"> & { maxChunk?: number; learned?: Partial<LearnedBoundaryConfig> }): PooledConfig {
@@ -443,22 +493,8 @@ export class PooledLM {
     const c = this.config;
     const { B, C, L } = batch;
     if (C > c.core.blockSize) throw new Error(`${C} chunk slots exceed the core's context of ${c.core.blockSize} chunks`);
-    const E = c.byteDim;
     const rng = options.training && c.core.dropout > 0 ? options.rng : undefined;
-    const embed = this.param("byteEmbed");
-
-    // Byte encoder, inside each chunk.
-    const byteMask = tf.tensor2d(batch.byteMask, [B * C, L]);
-    let h = tf.add(
-      tf.reshape(embeddingLookup(embed, tf.tensor1d(batch.ids, "int32")), [B * C, L, E]),
-      this.param("encoder.pos")
-    ) as Tensor3D; // [B*C, L, E]
-    const keyMask = tf.reshape(tf.mul(tf.sub(1, byteMask), -1e9), [B * C, 1, 1, L]) as Tensor4D;
-    h = this.byteBlocks("encoder", c.encoderLayers, h, keyMask);
-    h = tf.reshape(rmsNorm(tf.reshape(h, [B * C * L, E]) as Tensor2D, this.param("encoder.norm") as unknown as Tensor1D, c.core.normEps), [B * C, L, E]) as Tensor3D;
-    const counts = tf.maximum(tf.sum(byteMask, 1, true), 1); // [B*C, 1]
-    let pooled = tf.div(tf.sum(tf.mul(h, tf.expandDims(byteMask, 2)), 1), counts) as Tensor2D; // [B*C, E], mean over the chunk's bytes
-    pooled = linear(pooled, this.param("encoder.proj")); // [B*C, dModel]
+    let pooled = linear(this.poolChunks(batch), this.param("encoder.proj")); // [B*C, dModel]
     if (options.chunkScale) pooled = tf.mul(pooled, options.chunkScale);
 
     // Core: the start vector, then chunks 0..C-2, so position j sees chunks < j only.
@@ -467,8 +503,74 @@ export class PooledLM {
     const shifted = tf.concat([start, tf.slice(tf.reshape(pooled, [B, C, D]), [0, 0, 0], [B, C - 1, D])], 1); // [B, C, D]
     const { out, attention } = this.core(tf.reshape(shifted, [B * C, D]) as Tensor2D, B, C, rng, options.trace ?? false);
 
-    const logits = this.decode(out, batch.ids); // [B*C*L, V]
+    const logits = this.decode(out, batch); // [B*C*L, V]
     return options.trace ? { logits, pooled, trace: { attention } } : { logits, pooled };
+  }
+
+  /**
+   * The byte encoder, inside each chunk: each chunk's bytes embedded (plus their
+   * position in the chunk), through the encoder blocks and the encoder norm, then
+   * averaged over the chunk's bytes: [B*C, byteDim], before the projection to the
+   * core's width. Empty chunk slots give zeros.
+   */
+  private poolChunks(batch: ChunkBatch): Tensor2D {
+    const c = this.config;
+    const { B, C, L } = batch;
+    const E = c.byteDim;
+    const byteMask = tf.tensor2d(batch.byteMask, [B * C, L]);
+    let h = tf.add(
+      tf.reshape(embeddingLookup(this.param("byteEmbed"), tf.tensor1d(batch.ids, "int32")), [B * C, L, E]),
+      this.param("encoder.pos")
+    ) as Tensor3D; // [B*C, L, E]
+    const keyMask = tf.reshape(tf.mul(tf.sub(1, byteMask), -1e9), [B * C, 1, 1, L]) as Tensor4D;
+    h = this.byteBlocks("encoder", c.encoderLayers, h, keyMask);
+    h = tf.reshape(rmsNorm(tf.reshape(h, [B * C * L, E]) as Tensor2D, this.param("encoder.norm") as unknown as Tensor1D, c.core.normEps), [B * C, L, E]) as Tensor3D;
+    const counts = tf.maximum(tf.sum(byteMask, 1, true), 1); // [B*C, 1]
+    return tf.div(tf.sum(tf.mul(h, tf.expandDims(byteMask, 2)), 1), counts) as Tensor2D; // [B*C, E], mean over the chunk's bytes
+  }
+
+  /**
+   * The collapse diagnostic: the variance across chunks of the pooled vectors
+   * (after the encoder norm, before the projection), averaged over their
+   * byteDim components, over the real chunks of `rows` (at most byteWindow + 1
+   * bytes each). A healthy encoder gives each chunk its own vector; when every
+   * chunk's vector is the same, the core sees no input and the model can do no
+   * better than byte frequencies (see lib/collapse.ts). One read-back per call.
+   */
+  async chunkVariance(rows: readonly Uint8Array[]): Promise<number> {
+    return (await this.chunkStatistics(rows)).variance;
+  }
+
+  /**
+   * chunkVariance's numbers: `variance` (as there), `meanSquare` (the mean over
+   * components of the pooled vectors' squared values: variance plus the squared
+   * mean, so variance / meanSquare is the share of their energy that differs
+   * between chunks) and the number of real chunks. One read-back.
+   */
+  async chunkStatistics(rows: readonly Uint8Array[]): Promise<{ variance: number; meanSquare: number; chunks: number }> {
+    this.assertLive();
+    const c = this.config;
+    const cut = rows.map((r) => r.subarray(0, c.byteWindow + 1));
+    let probValues: Float32Array | undefined;
+    if (c.strategy === "learned") {
+      const p = tf.tidy(() => this.boundaryProbs(cut));
+      probValues = (await p.data()) as Float32Array;
+      p.dispose();
+    }
+    const batch = chunkBatch(cut, this.spansFor(cut, probValues), c.maxChunk, c.core.blockSize);
+    const real = batch.chunkMask.reduce((a, b) => a + b, 0);
+    if (real < 2) throw new RangeError(`the chunk variance needs at least 2 chunks (the probe rows hold ${real})`);
+    const v = tf.tidy(() => {
+      const pooled = this.poolChunks(batch); // [N, E]
+      const mask = tf.tensor2d(batch.chunkMask, [batch.B * batch.C, 1]);
+      const mean = tf.div(tf.sum(tf.mul(pooled, mask), 0, true), real); // [1, E]
+      const variance = tf.div(tf.sum(tf.mul(tf.square(tf.sub(pooled, mean)), mask), 0), real); // [E]
+      const meanSquare = tf.div(tf.sum(tf.mul(tf.square(pooled), mask)), real * c.byteDim);
+      return tf.stack([tf.mean(variance), meanSquare]);
+    });
+    const [variance, meanSquare] = (await v.data()) as Float32Array;
+    v.dispose();
+    return { variance, meanSquare, chunks: real };
   }
 
   /** The causal transformer over chunk vectors x [B*C, D]. */
@@ -498,10 +600,11 @@ export class PooledLM {
   }
 
   /**
-   * Chunk vectors [N, D] -> byte logits [N*L, V] for the L slots of each. A causal
-   * decoder also reads `ids` [N*L], the bytes being predicted, shifted by one slot.
+   * Chunk vectors [N, D] (N = B*C, one per chunk slot of `batch`) -> byte logits
+   * [N*L, V] for the L slots of each. A causal decoder also reads, in each slot,
+   * the byte before the one it predicts (previousBytes), scaled by previousByteScale.
    */
-  private decode(v: Tensor2D, ids: Int32Array): Tensor2D {
+  private decode(v: Tensor2D, batch: ChunkBatch): Tensor2D {
     const c = this.config;
     const N = v.shape[0];
     const L = c.maxChunk;
@@ -509,9 +612,8 @@ export class PooledLM {
     let h = tf.reshape(linear(v, this.param("decoder.expand")), [N, L, E]) as Tensor3D;
     let mask: Tensor4D | null = null;
     if (c.causalDecoder) {
-      const previous = new Int32Array(N * L).fill(PAD); // slot 0 reads PAD: "start of chunk"
-      for (let n = 0; n < N; n++) for (let i = 1; i < L; i++) previous[n * L + i] = ids[n * L + i - 1];
-      h = tf.add(h, tf.reshape(embeddingLookup(this.param("byteEmbed"), tf.tensor1d(previous, "int32")), [N, L, E])) as Tensor3D;
+      const previous = embeddingLookup(this.param("byteEmbed"), tf.tensor1d(previousBytes(batch), "int32"));
+      h = tf.add(h, tf.mul(tf.reshape(previous, [N, L, E]), previousByteScale(c))) as Tensor3D;
       mask = tf.reshape(tf.tensor2d(causalMask(L), [L, L]), [1, 1, L, L]) as Tensor4D;
     }
     h = this.byteBlocks("decoder", c.decoderLayers, h, mask);
@@ -613,7 +715,7 @@ export class PooledLM {
       if (ratePenalty) loss = tf.add(loss, ratePenalty);
       if (this.config.reconstructionWeight > 0) {
         const { pooled } = this.forwardChunks(batch, options);
-        const rec = targetLogProbs(this.decode(pooled, batch.ids), tf.tensor1d(batch.ids, "int32"));
+        const rec = targetLogProbs(this.decode(pooled, batch), tf.tensor1d(batch.ids, "int32"));
         const recLoss = tf.div(tf.neg(tf.sum(tf.mul(rec, target))), Math.max(1, batch.targetMask.reduce((a, b) => a + b, 0)));
         loss = tf.add(loss, tf.mul(recLoss, this.config.reconstructionWeight));
       }
@@ -623,8 +725,13 @@ export class PooledLM {
 
   /**
    * log p of each target byte y[b, t] in nats, [B, T], as the evaluations of
-   * lib/eval.ts ask: the byte's own slot term, plus its chunk's end mark when it
-   * is the chunk's last byte (see the note at the top of this file).
+   * lib/eval.ts ask: the byte's own slot term, plus, for the first byte of a
+   * chunk, the end mark of the chunk before it (see the note at the top of this
+   * file). Every byte's term then depends on earlier bytes only and on the byte
+   * itself as the target, for both decoders and for boundaries that look one
+   * byte ahead (words, the learned predictor); the leak tests check this. The
+   * last chunk of a row has no next byte; its end mark is dropped, which is exact
+   * marginalisation (no slot reads whether its chunk ends).
    */
   tokenLogProbs(x: Tensor2D, y: Tensor2D): Tensor2D {
     return tf.tidy(() => {
@@ -643,9 +750,10 @@ export class PooledLM {
             own[b * T + i - 1] = base + i - s;
             ownMask[b * T + i - 1] = 1;
           }
-          if (e - s < batch.L && e - 1 >= 1) {
-            end[b * T + e - 2] = base + e - s;
-            endMask[b * T + e - 2] = 1;
+          // A full chunk has no end mark; another's goes to row byte e, the next chunk's first.
+          if (e - s < batch.L && e < rows[b].length) {
+            end[b * T + e - 1] = base + e - s;
+            endMask[b * T + e - 1] = 1;
           }
         })
       );

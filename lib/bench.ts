@@ -5,19 +5,56 @@
 import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "./config.js";
 import { createModel, type LabModel } from "./models.js";
 import type { PooledConfig } from "./pooled.js";
-import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "./tokenizer-free.js";
+import { LocalStackLM, type LocalStackConfig } from "./localstack.js";
+import { trainEntropyModel } from "./entropy.js";
+import { LOCAL_STACK_KINDS, TOKENIZER_FREE_PRESETS, tokenizerFreeConfig, type LocalStackKind } from "./tokenizer-free.js";
 import { matMulInfo } from "./kernels.js";
 import { Rng } from "./rng.js";
 import { tf } from "./tf.js";
 import { Trainer } from "./trainer.js";
 
-/** The presets `runBench` takes: the plain byte presets and the stride-pooled ones. */
-export const BENCH_PRESETS = [...Object.keys(PRESETS), "pooled-stride4", "pooled-stride4-causal"];
+/** The local-stack presets `runBench` takes (lib/localstack.ts): stride, SpaceByte word and entropy boundaries. */
+export const LOCAL_BENCH_PRESETS = ["local-stride4", "local-word", "local-entropy"];
+
+/** The presets `runBench` takes: the plain byte presets, the stride-pooled ones and the local stacks. */
+export const BENCH_PRESETS = [...Object.keys(PRESETS), "pooled-stride4", "pooled-stride4-causal", ...LOCAL_BENCH_PRESETS];
+
+/** The local stacks' attention window: their --ctx must be a multiple of it. */
+export const LOCAL_BENCH_WINDOW = (tokenizerFreeConfig("local-stride") as LocalStackConfig).localWindow;
+
+/** Bytes the local-entropy bench counts its trigram on: the first input bytes the bench draws. */
+export const BENCH_ENTROPY_BYTES = 1 << 14;
+
+/** The local-stack kind of a bench preset, or undefined when it is not one. */
+function localKind(preset: string): LocalStackKind | undefined {
+  const kind = Object.hasOwn(TOKENIZER_FREE_PRESETS, preset) ? TOKENIZER_FREE_PRESETS[preset].kind : undefined;
+  return LOCAL_BENCH_PRESETS.includes(preset) && LOCAL_STACK_KINDS.includes(kind as LocalStackKind) ? (kind as LocalStackKind) : undefined;
+}
+
+/** Why a context does not suit a bench preset, or null when it does (the local stacks need a multiple of their window). */
+export function benchContextProblem(preset: string, ctx: number | undefined): string | null {
+  if (ctx === undefined || !localKind(preset) || (ctx >= LOCAL_BENCH_WINDOW && ctx % LOCAL_BENCH_WINDOW === 0)) return null;
+  const below = Math.max(LOCAL_BENCH_WINDOW, Math.floor(ctx / LOCAL_BENCH_WINDOW) * LOCAL_BENCH_WINDOW);
+  const above = Math.ceil(ctx / LOCAL_BENCH_WINDOW) * LOCAL_BENCH_WINDOW;
+  const tries = below === above || ctx < LOCAL_BENCH_WINDOW ? `${below}` : `${below} or ${above}`;
+  return `--preset ${preset} needs a context that is a multiple of ${LOCAL_BENCH_WINDOW} bytes (its byte layers attend in blocks of their ${LOCAL_BENCH_WINDOW}-byte window); got ${ctx}: try ${tries}`;
+}
+
+/** A batch of random bytes, as every bench draws them (x and y alternately from one stream). */
+function randomBatch(rng: Rng, b: number, t: number, vocab: number): { x: Int32Array; y: Int32Array } {
+  const x = new Int32Array(b * t);
+  const y = new Int32Array(b * t);
+  for (let i = 0; i < x.length; i++) {
+    x[i] = rng.int(vocab);
+    y[i] = rng.int(vocab);
+  }
+  return { x, y };
+}
 
 export interface BenchOptions {
-  /** A plain byte preset (micro, nano, ...) or pooled-stride4(-causal). */
+  /** A plain byte preset (micro, nano, ...), pooled-stride4(-causal), or a local stack (local-stride4, local-word, local-entropy). */
   preset?: string;
-  /** Bytes of context per row (default: the preset's; 512 for the pooled ones). */
+  /** Bytes of context per row (default: the preset's; 512 for the pooled ones, 128 for the local stacks, whose context must be a multiple of 64). */
   ctx?: number;
   /** Rows per step (default: the preset's). */
   batch?: number;
@@ -80,6 +117,56 @@ export function pooledFlopsPerStep(c: PooledConfig, batch: number): number {
   return 3 * 2 * (bytes * perByte + chunks * perChunk);
 }
 
+/**
+ * Chunk slots per row of the local stack for the stride strategy, as
+ * LocalStackLM.forward lays them out: the chunks of a full row rounded up to a
+ * multiple of 8 (at least 8, at most the core's context). Other strategies' counts
+ * depend on the bytes: this gives the slots at a mean chunk of 4 bytes (what
+ * local-entropy's threshold is calibrated to), and the bench counts them on its batch.
+ */
+export function localStackChunkSlots(c: LocalStackConfig): number {
+  const chunks = Math.ceil(c.byteWindow / (c.strategy === "stride" ? c.stride : 4));
+  return Math.min(c.core.blockSize, Math.max(8, Math.ceil(chunks / 8) * 8));
+}
+
+/** The chunk slots LocalStackLM.forward uses for a batch of byte ids [rows, T] (its rule, on the model's own spans). */
+function chunkSlotsOf(model: LocalStackLM, x: Int32Array, rows: number, T: number): number {
+  let most = 1;
+  for (let b = 0; b < rows; b++) {
+    const row = x.subarray(b * T, (b + 1) * T);
+    let n = 0;
+    while (n < T && row[n] < 256) n++;
+    most = Math.max(most, model.spans(Uint8Array.from(row.subarray(0, n))).length);
+  }
+  return Math.min(model.config.core.blockSize, Math.max(8, Math.ceil(most / 8) * 8));
+}
+
+/**
+ * Multiply-adds of one training step of a local-stack model x 2 x 3, counted as the
+ * PyTorch references count them, with `chunkSlots` chunk slots per row (default
+ * localStackChunkSlots). Per byte: each byte layer's dense maps (4 E^2 + 3 E F) and
+ * its local attention over the 2W keys of [previous block, its block] that the
+ * lab computes (masked ones too: 2 x 2W x E), and the tied head (E x 258). Per chunk
+ * slot: global.in and global.out (2 E D) and the core's layers (dense maps and
+ * attention over the row's slots). Per row: the one-hot products that gather each
+ * chunk's last byte ([C, T] x [T, E]) and spread the core's output over the next
+ * chunk's bytes ([T, C+1] x [C+1, E]), which the lab runs as dense matrix products.
+ * Rotary positions, norms and the softmax are left out, as everywhere here.
+ */
+export function localStackFlopsPerStep(c: LocalStackConfig, batch: number, chunkSlots = localStackChunkSlots(c)): number {
+  const T = c.byteWindow;
+  const C = chunkSlots;
+  const E = c.localDim;
+  const byteLayer = 4 * E * E + 3 * E * c.localFfn + 2 * 2 * c.localWindow * E;
+  const perByte = (c.encoderLayers + c.decoderLayers) * byteLayer + E * 258;
+  const k = c.core;
+  const kv = k.nKvHead * (k.dModel / k.nHead);
+  const core = k.nLayer * (2 * k.dModel * k.dModel + 2 * k.dModel * kv + 3 * k.dModel * k.ffnHidden + 2 * C * k.dModel);
+  const perChunk = 2 * E * k.dModel + core;
+  const perRow = C * T * E + T * (C + 1) * E;
+  return 3 * 2 * batch * (T * perByte + C * perChunk + perRow);
+}
+
 interface BenchModel {
   model: LabModel;
   train: TrainConfig;
@@ -87,6 +174,8 @@ interface BenchModel {
   vocab: number;
   shape: Record<string, number | boolean>;
   flops: number;
+  /** The local stacks: the chunk slots of a batch, to count FLOPs on the bench's own first batch. */
+  chunkSlots?: (x: Int32Array) => number;
 }
 
 function benchModel(preset: string, ctx: number | undefined, batch: number | undefined, steps: number): BenchModel {
@@ -95,6 +184,44 @@ function benchModel(preset: string, ctx: number | undefined, batch: number | und
   };
   positive("ctx", ctx);
   positive("batch", batch);
+  const local = localKind(preset);
+  if (local) {
+    const problem = benchContextProblem(preset, ctx);
+    if (problem) throw new RangeError(problem);
+    const p = TOKENIZER_FREE_PRESETS[preset];
+    // local-entropy's trigram is counted on the first bytes the bench draws (random
+    // bytes: its threshold still gives chunks of about 4 bytes, at random places).
+    const entropy = local === "local-entropy" ? trainEntropyModel(Uint8Array.from(randomBatch(new Rng(0), 1, BENCH_ENTROPY_BYTES, 256).x)) : undefined;
+    const c = tokenizerFreeConfig(local, undefined, ctx ?? 128, { entropy }) as LocalStackConfig;
+    const train = { ...p.train, steps, warmupSteps: 0, batchSize: batch ?? p.train.batchSize };
+    const k = c.core;
+    const model = createModel(c, 0);
+    const rows = train.batchSize;
+    return {
+      model,
+      train,
+      ctx: c.byteWindow,
+      vocab: 256,
+      shape: {
+        ctx: c.byteWindow,
+        ...(c.strategy === "stride" ? { stride: c.stride } : { maxChunk: c.maxChunk }),
+        window: c.localWindow,
+        byteDim: c.localDim,
+        byteHeads: c.localHeads,
+        byteFfn: c.localFfn,
+        encoderLayers: c.encoderLayers,
+        decoderLayers: c.decoderLayers,
+        dModel: k.dModel,
+        layers: k.nLayer,
+        heads: k.nHead,
+        ffn: k.ffnHidden,
+        batch: rows,
+        chunkSlots: localStackChunkSlots(c)
+      },
+      flops: localStackFlopsPerStep(c, rows),
+      ...(c.strategy === "stride" ? {} : { chunkSlots: (x: Int32Array) => chunkSlotsOf(model as LocalStackLM, x, rows, c.byteWindow) })
+    };
+  }
   const pooled = TOKENIZER_FREE_PRESETS[preset];
   if (pooled && pooled.kind === "stride") {
     const c = tokenizerFreeConfig("stride", undefined, ctx ?? 512, { causalDecoder: pooled.causalDecoder }) as PooledConfig;
@@ -126,18 +253,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`steps must be a whole number >= 1 (got ${steps})`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new RangeError(`warmup must be a whole number >= 0 (got ${warmup})`);
   const tensorsBefore = tf.memory().numTensors;
-  const { model, train, ctx, vocab, shape, flops } = benchModel(preset, options.ctx, options.batch, steps + warmup + 1);
-  const data = {
-    sample(rng: Rng, b: number, t: number) {
-      const x = new Int32Array(b * t);
-      const y = new Int32Array(b * t);
-      for (let i = 0; i < x.length; i++) {
-        x[i] = rng.int(vocab);
-        y[i] = rng.int(vocab);
-      }
-      return { x, y };
-    }
-  };
+  const { model, train, ctx, vocab, shape, flops: planned, chunkSlots } = benchModel(preset, options.ctx, options.batch, steps + warmup + 1);
+  const data = { sample: (rng: Rng, b: number, t: number) => randomBatch(rng, b, t, vocab) };
+  let flops = planned;
   const trainer = new Trainer({ model, data, train });
   const rng = new Rng(0);
   const times: number[] = [];
@@ -145,6 +263,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   try {
     for (let s = 0; s < warmup + steps; s++) {
       const batch = data.sample(rng, train.batchSize, ctx);
+      if (s === 0 && chunkSlots) {
+        // Word and entropy chunks depend on the bytes: count on the first batch.
+        shape.chunkSlots = chunkSlots(batch.x);
+        flops = localStackFlopsPerStep(model.spec as LocalStackConfig, train.batchSize, shape.chunkSlots);
+      }
       const t0 = performance.now();
       const { loss, gradNorm } = trainer.trainStep(batch);
       await loss.data(); // waits for the step to finish on an asynchronous backend

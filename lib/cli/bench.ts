@@ -1,5 +1,5 @@
 // stlm bench: training throughput of a preset, beside the PyTorch reference's shape.
-import { BENCH_PRESETS, runBench } from "../bench.js";
+import { BENCH_ENTROPY_BYTES, BENCH_PRESETS, benchContextProblem, LOCAL_BENCH_PRESETS, LOCAL_BENCH_WINDOW, runBench } from "../bench.js";
 import { initNode } from "../node/runtime.js";
 import { setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
 import { PRESETS } from "../config.js";
@@ -29,7 +29,14 @@ export const BENCH_HELP = `stlm bench [--preset micro] [--ctx N] [--batch N] [--
 Median training step time (forward + backward + AdamW update) and tokens/s (bytes/s)
 on random bytes, with the backend, threads and model shape. The default is the
 model of shared/bench/reference_torch.py; --preset pooled-stride4 is the model of
-scripts/reference_pooled_torch.py (512 bytes of context). Presets: ${BENCH_PRESETS.join(", ")}.
+scripts/reference_pooled_torch.py (512 bytes of context), --preset local-stride4
+the local-stack model of scripts/reference_localstack_torch.py (128 bytes of
+context; its --ctx must be a multiple of its ${LOCAL_BENCH_WINDOW}-byte attention window).
+local-word and local-entropy cut the same model's chunks at SpaceByte's word
+starts and where a byte trigram's entropy is high; on random bytes word chunks
+average about 5 bytes, and the trigram is counted on the first ${BENCH_ENTROPY_BYTES / 1024} KiB of the
+bench's own random bytes, so entropy chunks average about 4 bytes, at random
+places. Presets: ${BENCH_PRESETS.join(", ")}.
 --ctx (2 to ${MAX_BENCH_CTX}) and --batch (1 to 1024) change the context and rows
 per step (pass the same to the PyTorch program); a shape whose training step
 would not fit wasm's 4 GiB heap is refused before it starts. --steps (1 to
@@ -98,6 +105,17 @@ function transformerBytes(layers: number, heads: number, dModel: number, rows: n
 export function stepBytes(preset: string, rows: number, ctx: number, stockKernels = false): number {
   const plain = PRESETS[preset];
   if (plain) return transformerBytes(plain.model.nLayer, plain.model.nHead, plain.model.dModel, rows, ctx, stockKernels);
+  if (LOCAL_BENCH_PRESETS.includes(preset)) {
+    // A local stack: its byte layers attend within a fixed window, so a step grows
+    // with the bytes of the batch, plus the one-hot gather and spread matrices of
+    // ctx x chunk slots per row. Measured peak memory (local-stride4, one step,
+    // Node 20): --batch 16 --ctx 128 0.50 GB, --batch 64 --ctx 128 1.36 GB,
+    // --batch 1 --ctx 2048 0.57 GB, --batch 4 --ctx 2048 1.60 GB; stock kernels
+    // --batch 16 0.69 GB, --batch 64 2.02 GB: about 140 KB a byte (220 KB stock)
+    // and 80 bytes a byte per chunk slot. Slots at 4 bytes a chunk.
+    const slots = Math.min(ctx, Math.max(8, Math.ceil(Math.ceil(ctx / 4) / 8) * 8));
+    return rows * ctx * ((stockKernels ? 220_000 : 140_000) + 80 * slots);
+  }
   // A stride-pooled model: its core attends over ctx / 4 chunk slots (padded to 8,
   // as chunkBatch lays them out); the byte encoder and decoder add about 56 KB per
   // byte (106 KB with stock kernels; measured at --batch 4 to 16, --ctx 2048).
@@ -114,10 +132,12 @@ export function stepBytes(preset: string, rows: number, ctx: number, stockKernel
  * so the same bound serves it.
  */
 export function checkBenchFits(preset: string, batch: number | undefined, ctx: number | undefined, stockKernels = false): void {
+  const problem = benchContextProblem(preset, ctx);
+  if (problem) throw new UsageError(`stlm bench: ${problem}`);
   const plain = PRESETS[preset];
   const pooled = TOKENIZER_FREE_PRESETS[preset];
   const rows = batch ?? plain?.train.batchSize ?? pooled?.train.batchSize ?? 1;
-  const t = ctx ?? plain?.model.blockSize ?? 512;
+  const t = ctx ?? plain?.model.blockSize ?? (LOCAL_BENCH_PRESETS.includes(preset) ? 128 : 512);
   const bytes = stepBytes(preset, rows, t, stockKernels);
   if (bytes <= STEP_BYTES_LIMIT) return;
   const most = Math.floor(STEP_BYTES_LIMIT / stepBytes(preset, 1, t, stockKernels));

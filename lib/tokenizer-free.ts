@@ -41,8 +41,8 @@ const baseTrain: TrainConfig = { ...micro.train, evalBytes: 8192 };
 /** Batch sizes chosen so every model reads about 2,048 bytes per step (a token is ~3 bytes). */
 export const TOKENIZER_FREE_PRESETS: Record<string, TokenizerFreePreset> = {
   "bytes-micro": { name: "bytes-micro", kind: "bytes", label: "plain bytes", description: "the micro byte model: d_model 128, 4 layers, context 128 bytes (~0.89M)", train: { ...baseTrain, batchSize: 16 } },
-  "pooled-stride4": { name: "pooled-stride4", kind: "stride", label: "stride-4 pooled", description: "bytes pooled 4 at a time; 512-byte context = 128 chunks; byte encoder/decoder width 128, 1 block each; core d_model 128 x 2 layers (~0.87M)", train: { ...baseTrain, batchSize: 4 } },
-  "pooled-stride4-causal": { name: "pooled-stride4-causal", kind: "stride", label: "stride-4 pooled, causal decoder", description: "as pooled-stride4, but each byte of a chunk is decoded seeing the bytes before it in that chunk (not in the paper) (~0.87M)", train: { ...baseTrain, batchSize: 4 }, causalDecoder: true },
+  "pooled-stride4": { name: "pooled-stride4", kind: "stride", label: "stride-4 pooled", description: "bytes pooled 4 at a time; 512-byte context = 128 chunks; byte encoder/decoder width 128, 1 block each; core d_model 128 x 2 layers (~0.87M)", train: { ...baseTrain, batchSize: 4, learningRate: 1e-3 } }, // both stride presets: data/runs/tokenizer-free/lr-sweep-austen.json (4e-3 collapses the pooled vectors)
+  "pooled-stride4-causal": { name: "pooled-stride4-causal", kind: "stride", label: "stride-4 pooled, causal decoder", description: "as pooled-stride4, but each byte is decoded seeing every byte before it: the previous byte (across the chunk boundary for a chunk's first byte) and the earlier bytes of its chunk (not in the paper) (~0.87M)", train: { ...baseTrain, batchSize: 4, learningRate: 1e-3 }, causalDecoder: true },
   "pooled-word": { name: "pooled-word", kind: "word", label: "word pooled", description: "chunks at word boundaries (at most 12 bytes); 512-byte context (~1.0M)", train: { ...baseTrain, batchSize: 4 } },
   "pooled-bpe": { name: "pooled-bpe", kind: "bpe", label: "BPE pooled", description: `chunks at the tokens of a ${BPE_VOCAB}-token BPE trained on the corpus (at most 12 bytes); 512-byte context (~1.0M)`, train: { ...baseTrain, batchSize: 4 } },
   "pooled-learned": { name: "pooled-learned", kind: "learned", label: "learned pooled", description: "a boundary predictor trained jointly: chunks of 3-16 bytes, rate pulled toward 0.25; 512-byte context (~1.07M)", train: { ...baseTrain, batchSize: 4 } },
@@ -52,7 +52,7 @@ export const TOKENIZER_FREE_PRESETS: Record<string, TokenizerFreePreset> = {
   "bpe-tokens": { name: "bpe-tokens", kind: "bpe-tokens", label: "BPE tokens", description: `the micro transformer over a ${BPE_VOCAB}-token BPE (+ START), tied head, context 128 tokens (~0.98M)`, train: { ...baseTrain, batchSize: 6 } }
 };
 
-export const COMPARISON_ORDER: ComparisonKind[] = ["bytes", "stride", "bpe", "learned", "bpe-tokens"];
+export const COMPARISON_ORDER: ComparisonKind[] = ["bytes", "bpe-tokens", "stride", "bpe", "learned", "local-stride", "local-word", "local-entropy"];
 
 /** Every kind of model the comparison trains: a ModelSpec of lib/models.ts. */
 export type TokenizerFreeConfig = ModelSpec;

@@ -4,6 +4,7 @@
 // evalEvery steps. Listeners get a plain snapshot (no tensors) after each event.
 import { trainBpe, type Bpe } from "../lib/bpe.js";
 import { bitsPerByte } from "../lib/eval.js";
+import { trainEntropyModel } from "../lib/entropy.js";
 import { Trainer, type TrainEvent } from "../lib/trainer.js";
 import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type BuiltModel, type ComparisonKind } from "../lib/tokenizer-free.js";
 
@@ -90,12 +91,13 @@ export class ABRun {
       this.emit({ status: "preparing", message: "training the BPE on the first megabyte of the training text…", models: [], version: this.snapshot.version + 1 });
       const needsBpe = kinds.some((k) => k === "bpe" || k === "bpe-tokens");
       const bpe = needsBpe ? await this.bpeFor(trainBytes) : undefined;
+      const entropy = kinds.includes("local-entropy") ? trainEntropyModel(trainBytes.subarray(0, 1 << 20)) : undefined;
       const models: ABModelSnapshot[] = [];
       for (const kind of kinds) {
         const preset = Object.values(TOKENIZER_FREE_PRESETS).find((p) => p.kind === kind)!;
         this.emit({ message: `building ${preset.label}…` });
         await yieldToPage();
-        const built = buildModel(tokenizerFreeConfig(kind, bpe), trainBytes, seed);
+        const built = buildModel(tokenizerFreeConfig(kind, bpe, undefined, { entropy }), trainBytes, seed);
         this.built.push(built);
         // A constant learning rate after warmup: the run ends on time, not at a step count.
         const train = { ...preset.train, steps: 1_000_000, warmupSteps: 20, minLrRatio: 1, evalEvery, evalBytes, seed };

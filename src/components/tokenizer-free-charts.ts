@@ -77,3 +77,92 @@ export function ChunkAttention({ labels, weights }: { labels: readonly string[];
     marks: [Plot.cell(cells, { x: "k", y: "q", fill: "w", tip: true })]
   }) as HTMLElement;
 }
+
+/** One row of the equal-time comparison: a model's final validation bits/byte for one seed. */
+export interface SeedResult {
+  label: string;
+  seed: number;
+  valBitsPerByte: number;
+}
+
+/** Mean, sample standard deviation, min and max of each model's seeds, in the order given. */
+export function seedSummary(results: readonly SeedResult[]): { label: string; n: number; mean: number; sd: number; min: number; max: number }[] {
+  const labels = [...new Set(results.map((r) => r.label))];
+  return labels.map((label) => {
+    const v = results.filter((r) => r.label === label).map((r) => r.valBitsPerByte);
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+    return { label, n: v.length, mean, sd, min: Math.min(...v), max: Math.max(...v) };
+  });
+}
+
+/** Every seed as a dot, the mean as a tick and the min-max range as a bar, one row per model; an optional reference line. */
+export function SeedChart(results: readonly SeedResult[], { width = 640, reference, referenceLabel }: { width?: number; reference?: number; referenceLabel?: string } = {}): HTMLElement {
+  const summary = seedSummary(results);
+  const labels = summary.map((s) => s.label);
+  return Plot.plot({
+    width,
+    height: 34 * labels.length + 50,
+    marginLeft: Math.min(200, Math.max(110, width * 0.3)),
+    grid: true,
+    x: { label: "validation bits per byte (lower is better)", nice: true },
+    y: { label: null, domain: labels },
+    marks: [
+      reference !== undefined ? Plot.ruleX([reference], { stroke: "var(--theme-foreground-muted)", strokeDasharray: "4 3" }) : null,
+      reference !== undefined && referenceLabel ? Plot.text([reference], { x: (d: number) => d, frameAnchor: "top", dy: -2, text: () => referenceLabel, textAnchor: "start", dx: 4 }) : null,
+      Plot.barX(summary, { x1: "min", x2: "max", y: "label", fill: "var(--theme-foreground-faint)", insetTop: 10, insetBottom: 10 }),
+      Plot.dot(results, { x: "valBitsPerByte", y: "label", stroke: "var(--theme-foreground-focus)", tip: true, title: (d: SeedResult) => `${d.label}, seed ${d.seed}: ${d.valBitsPerByte.toFixed(3)}` }),
+      Plot.tickX(summary, { x: "mean", y: "label", strokeWidth: 2.5, stroke: "var(--theme-foreground)" })
+    ]
+  }) as HTMLElement;
+}
+
+/** Per-slot bits/byte of the paper decoder beside the n-gram ceiling for the same gap: the bytes a prediction cannot see. */
+export function SlotChart(rows: readonly { slot: number; what: string; bitsPerByte: number; low?: number; high?: number }[], { width = 640 }: { width?: number } = {}): HTMLElement {
+  return Plot.plot({
+    width,
+    height: 260,
+    grid: true,
+    color: { legend: true },
+    x: { label: "byte of the chunk (bytes of the chunk it cannot see)", tickFormat: (d: number) => `${d}`, ticks: [...new Set(rows.map((r) => r.slot))] },
+    y: { label: "bits per byte", zero: true },
+    marks: [
+      Plot.ruleY([0]),
+      Plot.line(rows, { x: "slot", y: "bitsPerByte", stroke: "what", marker: "dot", tip: true }),
+      Plot.ruleX(rows.filter((r) => r.low !== undefined), { x: "slot", y1: "low", y2: "high", stroke: "what", strokeWidth: 3 })
+    ]
+  }) as HTMLElement;
+}
+
+/** A quantity of pooled models over training, one line per run, coloured by learning rate. */
+export function CollapseChart(points: readonly { step: number; value: number; group: string; run: string }[], { width = 640, label = "between-chunk variance", log = true }: { width?: number; label?: string; log?: boolean } = {}): HTMLElement {
+  return Plot.plot({
+    width,
+    height: 240,
+    grid: true,
+    color: { legend: true },
+    x: { label: "step" },
+    y: { label, type: log ? "log" : "linear" },
+    marks: [Plot.line(points, { x: "step", y: "value", stroke: "group", z: "run", tip: true })]
+  }) as HTMLElement;
+}
+
+/** Next-byte entropy under each byte of a text, the threshold, and the chunk starts it makes. */
+export function EntropyChart(bytes: Uint8Array, entropy: ArrayLike<number>, starts: readonly number[], { width = 640, threshold, mode = "global" }: { width?: number; threshold: number; mode?: "global" | "relative" }): HTMLElement {
+  const chars = Array.from(bytes, (b) => (b === 32 ? "·" : b < 32 || b > 126 ? "•" : String.fromCharCode(b)));
+  const data = Array.from(entropy, (h, i) => ({ i, h, char: chars[i], start: starts.includes(i) }));
+  const shown = mode === "global" ? threshold : null;
+  return Plot.plot({
+    width,
+    height: 220,
+    marginBottom: 30,
+    x: { label: "byte", tickFormat: (i: number) => chars[i] ?? "", ticks: width > 500 ? data.map((d) => d.i) : [] },
+    y: { label: "next-byte entropy (bits)", grid: true, domain: [0, 8] },
+    marks: [
+      shown !== null ? Plot.ruleY([shown], { stroke: "#e7040f", strokeDasharray: "4 3" }) : null,
+      Plot.ruleX(data.filter((d) => d.start), { x: "i", stroke: "var(--theme-foreground-faint)" }),
+      Plot.lineY(data, { x: "i", y: "h", curve: "step-after" }),
+      Plot.dot(data.filter((d) => d.start), { x: "i", y: "h", fill: "#e7040f", r: 2.5, tip: true, title: (d: { i: number; h: number; char: string }) => `a chunk starts at byte ${d.i} (${d.char}): H = ${d.h.toFixed(2)} bits` })
+    ]
+  }) as HTMLElement;
+}

@@ -1,5 +1,6 @@
-// The tokenizer-free page in a real browser: the reader's text cut five ways, the
-// precomputed comparison first, then a short live A/B run that replaces it.
+// The tokenizer-free page in a real browser: the reader's text cut seven ways
+// (entropy drawn), the precomputed equal-time comparison over seeds, and a short
+// live run of the local-stack model whose validation loss falls.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertClean, watchPage, useSite } from "./harness.js";
@@ -7,21 +8,32 @@ import { assertClean, watchPage, useSite } from "./harness.js";
 const site = useSite();
 
 describe("the tokenizer-free page", () => {
-  it("cuts the reader's text five ways, shows the precomputed comparison, and trains two models live", async () => {
+  it("cuts the reader's text seven ways, shows the comparison over seeds, and trains the local stack live", async () => {
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/tokenizer-free", site.server.url).href, { waitUntil: "load" });
     await page.locator('.stlm-chunk-row[data-strategy="learned"]').first().waitFor({ timeout: 120_000 });
-    for (const s of ["stride 4", "words", "GPT-2 BPE"]) assert.ok(Number(await page.locator(`.stlm-chunk-row[data-strategy="${s}"]`).getAttribute("data-chunks")) > 5, s);
-    await page.locator('[data-source="precomputed"] svg').first().waitFor({ timeout: 30_000 });
+    for (const s of ["stride 4", "words", "SpaceByte words", "GPT-2 BPE", "entropy"]) assert.ok(Number(await page.locator(`.stlm-chunk-row[data-strategy="${s}"]`).getAttribute("data-chunks")) > 5, s);
+    await page.getByRole("heading", { name: /Next-byte entropy under your text/ }).waitFor();
+    await page.locator('svg[aria-label^="The local-stack model over the first"]').waitFor();
 
-    for (const label of ["plain bytes", "BPE pooled", "learned pooled"]) await page.getByLabel(label).uncheck();
+    // The precomputed comparison: a seed chart and a table of mean ± spread, when the runs are committed.
+    const table = page.locator("table", { hasText: "val bits/byte" }).first();
+    await table.waitFor({ timeout: 30_000 });
+    assert.match(await table.innerText(), /local stack, words[\s\S]*\d\.\d{3} ± \d\.\d{3}/);
+
+    await page.getByLabel("plain bytes").uncheck();
     const seconds = page.getByLabel("Seconds each").first();
-    await seconds.fill("10");
+    await seconds.fill("12");
     await seconds.dispatchEvent("input");
     await page.getByRole("button", { name: "Run" }).click();
     await page.locator('.stlm-status[data-status="done"]').waitFor({ timeout: 300_000 });
-    await page.locator('[data-source="live"] svg').first().waitFor({ timeout: 30_000 });
+    const card = page.locator('[data-source="live"][data-evals]').first();
+    await card.locator("svg").first().waitFor({ timeout: 30_000 });
+    const evals = JSON.parse((await card.getAttribute("data-evals"))!) as { kind: string; val: number[] }[];
+    const local = evals.find((e) => e.kind === "local-word")!;
+    assert.ok(local.val.length >= 2, `evaluations: ${local.val}`);
+    assert.ok(local.val.at(-1)! < local.val[0], `the local stack's validation bits/byte fell: ${local.val.join(" -> ")}`);
 
     await assertClean(page, log, "/tokenizer-free");
     await page.close();

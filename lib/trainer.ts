@@ -32,9 +32,17 @@ export interface TrainerState {
 export type TrainEvent =
   | { kind: "step"; step: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number; etaMs: number }
   | { kind: "eval"; step: number; valBitsPerByte: number; elapsedMs: number }
+  | { kind: "diagnostic"; step: number; name: string; value: number; warning?: string }
   | { kind: "paused"; step: number }
   | { kind: "resumed"; step: number }
   | { kind: "done"; step: number; stopped: boolean; elapsedMs: number };
+
+/** A measurement of the model that a diagnose hook returns; `warning` says what is wrong, when something is. */
+export interface Diagnostic {
+  name: string;
+  value: number;
+  warning?: string;
+}
 
 export interface TrainerOptions {
   model: TrainableModel;
@@ -42,6 +50,13 @@ export interface TrainerOptions {
   train: TrainConfig;
   /** Validation bits per byte of the model as it is now; called every train.evalEvery steps and at the end. */
   evaluate?: () => Promise<number>;
+  /**
+   * Measurements of the model (e.g. lib/collapse.ts's chunk variance of a pooled
+   * model), called at every evaluation step (every train.evalEvery steps and at
+   * the end, with or without `evaluate`); each becomes a "diagnostic" event. The
+   * Trainer does not interpret them.
+   */
+  diagnose?: () => Promise<Diagnostic[]>;
   /** Continue a saved run. */
   state?: TrainerState;
   /**
@@ -71,6 +86,7 @@ export class Trainer {
   private readonly model: TrainableModel;
   private readonly data: BatchSource;
   private readonly evaluate?: () => Promise<number>;
+  private readonly diagnose?: () => Promise<Diagnostic[]>;
   private readonly optimizer: AdamW;
   private readonly logEvery: number;
   private dataRng: Rng;
@@ -86,6 +102,7 @@ export class Trainer {
     this.model = options.model;
     this.data = options.data;
     this.evaluate = options.evaluate;
+    this.diagnose = options.diagnose;
     this.logEvery = Math.max(1, options.logEvery ?? defaultLogEvery(tf.getBackend()));
     this.optimizer = new AdamW(this.model.params, this.config);
     const seed = this.config.seed;
@@ -210,9 +227,15 @@ export class Trainer {
           windowMs = 0;
           windowSteps = 0;
         }
-        if (this.evaluate && ((evalEvery > 0 && this.stepCount % evalEvery === 0) || this.stepCount === steps)) {
+        const evalStep = (evalEvery > 0 && this.stepCount % evalEvery === 0) || this.stepCount === steps;
+        if (this.evaluate && evalStep) {
           const valBitsPerByte = await this.evaluate();
           yield { kind: "eval", step: this.stepCount, valBitsPerByte, elapsedMs: this.elapsedMs };
+        }
+        if (this.diagnose && evalStep) {
+          for (const d of await this.diagnose()) {
+            yield { kind: "diagnostic", step: this.stepCount, name: d.name, value: d.value, ...(d.warning !== undefined ? { warning: d.warning } : {}) };
+          }
         }
         await yieldToEventLoop();
       }

@@ -121,3 +121,30 @@ test("the loss is read back every step on wasm and cpu, every few steps on GPU b
   assert.equal(defaultLogEvery("webgl"), GPU_LOG_EVERY);
   assert.ok(GPU_LOG_EVERY > 1);
 });
+
+test("a diagnose hook runs at every evaluation step and each result becomes a diagnostic event", async () => {
+  const { model: mc, train } = tinyConfigs({}, { steps: 25, evalEvery: 10 });
+  const model = TinyLM.create(mc, 1);
+  let calls = 0;
+  const trainer = new Trainer({
+    model,
+    data: sampler(),
+    train,
+    evaluate: async () => 1,
+    diagnose: async () => {
+      calls++;
+      return [{ name: "a", value: calls }, { name: "b", value: -calls, ...(calls === 2 ? { warning: "something is off" } : {}) }];
+    }
+  });
+  const events: Extract<TrainEvent, { kind: "eval" | "diagnostic" }>[] = [];
+  for await (const e of trainer.run()) if (e.kind === "eval" || e.kind === "diagnostic") events.push(e);
+  assert.equal(calls, 3, "steps 10, 20 and the last (25)");
+  assert.deepEqual(
+    events.map((e) => (e.kind === "eval" ? `eval@${e.step}` : `${e.name}=${e.value}@${e.step}${e.warning ? ` (${e.warning})` : ""}`)),
+    ["eval@10", "a=1@10", "b=-1@10", "eval@20", "a=2@20", "b=-2@20 (something is off)", "eval@25", "a=3@25", "b=-3@25"]
+  );
+  const noWarning = events.find((e) => e.kind === "diagnostic" && e.name === "b" && e.step === 10)!;
+  assert.ok(!("warning" in noWarning), "no warning field when the hook gives none");
+  trainer.dispose();
+  model.dispose();
+});

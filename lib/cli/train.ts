@@ -15,6 +15,7 @@ import { bitsPerByte } from "../eval.js";
 import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../models.js";
 import { measureStepMs, planBudget, type BudgetPlan } from "../budget.js";
 import { PooledLM } from "../pooled.js";
+import { collapseGuard } from "../collapse.js";
 import { presetHelp, presetSpec } from "../presets.js";
 import { decodeBytes, encodeText } from "../tokenizer.js";
 import { Trainer, type TrainEvent, type TrainerState } from "../trainer.js";
@@ -226,7 +227,9 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
       data,
       train: run.train,
       state: resumeState,
-      evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: run.train.evalBytes })
+      evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: run.train.evalBytes }),
+      // A pooled model's collapse guard: the pooled vectors' variance across chunks at each evaluation.
+      diagnose: model instanceof PooledLM ? collapseGuard(model, corpus.val, { learningRate: run.train.learningRate }) : undefined
     });
     trainer = t;
     if (!resumeState) await writeJson(path.join(dir, "config.json"), { ...run, backend: info, createdAt: new Date().toISOString() });
@@ -297,6 +300,9 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
           samples.push({ step: e.step, text });
           await writeJson(samplesFile, samples);
           await save();
+        } else if (e.kind === "diagnostic") {
+          await appendJsonl(path.join(dir, "metrics.jsonl"), { step: e.step, [e.name]: Number(e.value.toPrecision(4)) });
+          if (e.warning) log(`${tty ? "\n" : ""}warning: step ${e.step}: ${e.warning}\n`);
         } else if (e.kind === "done") {
           doneStep = e.step;
           await save();

@@ -35,19 +35,19 @@ export const CHUNK_VARIANCE = "chunkVariance";
 export const COLLAPSE_VARIANCE_FLOOR = 0.003;
 
 /**
- * `count` rows of `length` bytes spread evenly over `bytes` (held-out text):
- * the probe the guard measures at every evaluation, the same rows each time.
+ * Up to `count` rows of `length` bytes spread evenly over `bytes` (held-out
+ * text): the probe the guard measures at every evaluation, the same rows each
+ * time. No two rows start at the same byte (repeated rows would repeat chunks
+ * and understate their spread), so a short text gives fewer rows: one when it
+ * is no longer than a row.
  */
 export function probeRows(bytes: Uint8Array, count: number, length: number): Uint8Array[] {
   if (bytes.length < 2) throw new RangeError(`the probe needs at least 2 bytes of text (got ${bytes.length})`);
   const n = Math.min(length, bytes.length);
-  const rows: Uint8Array[] = [];
   const span = bytes.length - n;
-  for (let i = 0; i < count; i++) {
-    const start = count === 1 ? 0 : Math.floor((span * i) / (count - 1));
-    rows.push(bytes.subarray(start, start + n));
-  }
-  return rows;
+  const starts = new Set<number>();
+  for (let i = 0; i < count; i++) starts.add(count === 1 ? 0 : Math.floor((span * i) / (count - 1)));
+  return [...starts].map((start) => bytes.subarray(start, start + n));
 }
 
 /** The warning a collapsed run prints (stlm train writes it to stderr as "warning: step N: ..."). */
@@ -69,12 +69,13 @@ export interface CollapseGuardOptions {
 /**
  * A Trainer `diagnose` hook for a pooled model: the chunk variance on a fixed
  * probe of `heldOut`, with a warning when it is below the floor. One read-back
- * per call.
+ * per call. A held-out text too short to hold 2 chunks gives no diagnostic.
  */
 export function collapseGuard(model: PooledLM, heldOut: Uint8Array, { learningRate, rows = 8, floor = COLLAPSE_VARIANCE_FLOOR }: CollapseGuardOptions): () => Promise<Diagnostic[]> {
   const probe = probeRows(heldOut, rows, model.config.byteWindow + 1);
   return async () => {
     const value = await model.chunkVariance(probe);
+    if (Number.isNaN(value)) return [];
     return [{ name: CHUNK_VARIANCE, value, ...(value < floor ? { warning: collapseWarning(value, floor, learningRate) } : {}) }];
   };
 }

@@ -546,7 +546,8 @@ export class PooledLM {
    * chunkVariance's numbers: `variance` (as there), `meanSquare` (the mean over
    * components of the pooled vectors' squared values: variance plus the squared
    * mean, so variance / meanSquare is the share of their energy that differs
-   * between chunks) and the number of real chunks. One read-back.
+   * between chunks) and the number of real chunks (with fewer than 2, both
+   * numbers are NaN). One read-back.
    */
   async chunkStatistics(rows: readonly Uint8Array[]): Promise<{ variance: number; meanSquare: number; chunks: number }> {
     this.assertLive();
@@ -560,7 +561,7 @@ export class PooledLM {
     }
     const batch = chunkBatch(cut, this.spansFor(cut, probValues), c.maxChunk, c.core.blockSize);
     const real = batch.chunkMask.reduce((a, b) => a + b, 0);
-    if (real < 2) throw new RangeError(`the chunk variance needs at least 2 chunks (the probe rows hold ${real})`);
+    if (real < 2) return { variance: NaN, meanSquare: NaN, chunks: real }; // no spread to measure
     const v = tf.tidy(() => {
       const pooled = this.poolChunks(batch); // [N, E]
       const mask = tf.tensor2d(batch.chunkMask, [batch.B * batch.C, 1]);

@@ -35,7 +35,8 @@ test("probeRows spreads rows of one length evenly over the text, the same rows e
   const rows = probeRows(bytes, 3, 10);
   assert.deepEqual(rows.map((r) => [r[0], r.length]), [[0, 10], [45, 10], [90, 10]]);
   assert.deepEqual(probeRows(bytes, 3, 10), rows);
-  assert.equal(probeRows(bytes, 2, 500)[0].length, 100, "a text shorter than a row gives whole-text rows");
+  assert.deepEqual(probeRows(bytes, 3, 500).map((r) => r.length), [100], "a text no longer than a row gives one whole-text row");
+  assert.deepEqual(probeRows(bytes, 8, 98).map((r) => r[0]), [0, 1, 2], "rows never start at the same byte");
   assert.throws(() => probeRows(new Uint8Array(1), 2, 10), /at least 2 bytes/);
 });
 
@@ -64,6 +65,8 @@ test("chunkVariance is the variance across real chunks of the pooled vectors, av
   const stats = await model.chunkStatistics(rows);
   assert.equal(stats.chunks, 14);
   assert.ok(stats.meanSquare >= stats.variance, "the mean square holds the variance and the squared mean");
+  assert.ok(Number.isNaN(await model.chunkVariance([TEXT.subarray(0, 3)])), "one chunk has no spread to measure");
+  assert.deepEqual(await collapseGuard(model, TEXT.subarray(0, 3), { learningRate: 1e-3 })(), [], "so the guard reports nothing");
   base.dispose();
   model.dispose();
 });

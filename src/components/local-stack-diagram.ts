@@ -9,7 +9,7 @@ type Span = readonly [number, number];
 export function LocalStackDiagram(bytes: Uint8Array, spans: readonly Span[], { width = 640, window = 64 }: { width?: number; window?: number } = {}): SVGElement {
   const n = Math.min(bytes.length, 40);
   const shown = spans.filter(([s]) => s < n).map(([s, e]) => [s, Math.min(e, n)] as const);
-  const left = 96;
+  const left = 124;
   const cell = Math.max(9, Math.min(22, (width - left - 8) / Math.max(1, n)));
   const w = left + cell * n + 8;
   const rows = { out: 18, dec: 58, core: 112, enc: 166, bytes: 206 };

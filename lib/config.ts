@@ -1,6 +1,6 @@
 // Model and training configuration: one plain object each, validated, with named
 // presets. Field names follow the field's vocabulary (dModel, nLayer, blockSize).
-import { BYTE_VOCAB_SIZE } from "./tokenizer.js";
+import { BYTE_VOCAB_SIZE } from "./text/tokenizer.js";
 
 export interface ModelConfig {
   /** Size of the input vocabulary; 258 for bytes (256 + pad + end-of-text). */
@@ -128,7 +128,7 @@ export const PRESETS: Record<string, Preset> = {
  * maps a core vector to chunkSize x byteWidth, runs its own small blocks and a norm,
  * and predicts each byte of the next chunk through a byteWidth -> byteVocabSize head.
  * Byte blocks are pre-norm (two RMSNorm gains), full multi-head attention and an MLP,
- * without biases. lib/ledger.ts counts this layout; a pooled model that differs should
+ * without biases. lib/models/ledger.ts counts this layout; a pooled model that differs should
  * extend this config rather than the ledger guess.
  */
 export interface ByteCodecConfig {

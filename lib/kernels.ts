@@ -32,13 +32,13 @@
 // 7. StlmAdamW (a kernel of the lab's own, not an override): one AdamW update of
 //    one parameter in a single pass over its weights, moments and gradient,
 //    where the same update in tfjs ops is about 16 kernels and 16 passes per
-//    parameter. lib/optim.ts uses it where the backend has it (wasm) and the
+//    parameter. lib/train/optim.ts uses it where the backend has it (wasm) and the
 //    plain ops elsewhere.
 // 8. Fused layers (kernels of the lab's own, with their gradients): the
 //    cross-entropy of the targets (log-softmax, pick, and its backward), RMSNorm,
 //    and the backward of SwiGLU's silu(gate) * up. Through tfjs ops each is 6 to
 //    12 kernels and as many passes over the activations; here each is one or two
-//    passes (lib/wasm/fused.ts). lib/layers.ts uses them where the backend has
+//    passes (lib/wasm/fused.ts). lib/models/layers.ts uses them where the backend has
 //    them (wasm) and the tfjs ops elsewhere; test/unit/layers.test.ts checks both
 //    against finite differences and against each other.
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
@@ -192,7 +192,7 @@ function labKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[]]
      * outputs [w', m', v'] with
      *   g' = g * scale;  m' = beta1 m + (1 - beta1) g';  v' = beta2 v + (1 - beta2) g'^2
      *   w' = w * decay - lr * (m' / bc1) / (sqrt(v' / bc2) + eps)
-     * which is lib/optim.ts's update in tfjs ops, computed in one pass.
+     * which is lib/train/optim.ts's update in tfjs ops, computed in one pass.
      */
     [ADAMW_KERNEL, ({ inputs: { w, m, v, g, scale }, backend, attrs }) => {
       const { lr, beta1, beta2, bc1, bc2, eps, decay } = attrs as unknown as AdamWAttrs;

@@ -1,7 +1,7 @@
 // A short learning-rate sweep of the stride-4 pooled presets (the STLM paper's
 // parallel decoder and the causal decoder): validation bits/byte after a fixed
 // number of steps, and the between-chunk variance of the pooled vectors (the
-// collapse diagnostic, lib/collapse.ts) at initialisation and every eval.
+// collapse diagnostic, lib/train/collapse.ts) at initialisation and every eval.
 //
 //   node --import tsx scripts/pooled-lr-sweep.ts [--corpus austen] [--steps 300] [--lrs 5e-4,1e-3,2e-3,4e-3] [--decoders paper,causal] [--seed 1] [--eval-bytes 8192]
 //
@@ -13,10 +13,10 @@ import { execSync } from "node:child_process";
 import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, REPO_ROOT } from "../lib/node/data.js";
 import { writeFileAtomic } from "../lib/node/files.js";
-import { Trainer } from "../lib/trainer.js";
-import { bitsPerByte } from "../lib/eval.js";
-import { TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig } from "../lib/tokenizer-free.js";
-import { CHUNK_VARIANCE, collapseGuard } from "../lib/collapse.js";
+import { Trainer } from "../lib/train/trainer.js";
+import { bitsPerByte } from "../lib/eval/eval.js";
+import { TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig } from "../lib/experiments/tokenizer-free.js";
+import { CHUNK_VARIANCE, collapseGuard } from "../lib/train/collapse.js";
 import { parseFlags } from "../lib/cli/args.js";
 
 const f = parseFlags(process.argv.slice(2), { corpus: "string", steps: "number", lrs: "string", decoders: "string", seed: "number", "eval-bytes": "number" }, "sweep");
@@ -68,7 +68,7 @@ await writeFileAtomic(
       steps,
       seed,
       evalBytes,
-      probe: "8 validation rows of 513 bytes, evenly spaced (lib/collapse.ts probeRows)",
+      probe: "8 validation rows of 513 bytes, evenly spaced (lib/train/collapse.ts probeRows)",
       train: { ...TOKENIZER_FREE_PRESETS["pooled-stride4"].train, steps, learningRate: "swept", evalEvery: Math.max(1, Math.floor(steps / 6)), evalBytes, seed },
       backend: info,
       libCommit: execSync("git rev-parse HEAD", { cwd: REPO_ROOT }).toString().trim(),

@@ -1,10 +1,10 @@
-"""PyTorch (CPU) twin of lib/localstack.ts's local-stack byte model (stride boundaries), to compare throughput.
+"""PyTorch (CPU) twin of lib/models/localstack.ts's local-stack byte model (stride boundaries), to compare throughput.
 
 The companion of reference_pooled_torch.py for the local-stack model:
 `stlm bench --preset local-stride4` trains the same model in tfjs, and the two
 print the same JSON fields, so they can be put side by side.
 
-The model, as lib/localstack.ts builds it for the stride strategy (SpaceByte / BLT /
+The model, as lib/models/localstack.ts builds it for the stride strategy (SpaceByte / BLT /
 MegaByte style): each row of ctx bytes (a multiple of the local window W) is cut into
 chunks of `stride` bytes; the chunk slots are padded to a multiple of 8 (at least 8).
   byte embedding (258 x E, tied to the byte head)
@@ -23,7 +23,7 @@ Loss: mean next-byte cross-entropy over the bytes that are not PAD. AdamW (decay
 >= 2-D weights), clipping at 1.0, as the other references. Parameter count: 919,168
 at the defaults, the same as `stlm bench --preset local-stride4` reports. The chunk
 layout (spans, gather and spread matrices) is computed inside the timed step, as
-lib/localstack.ts computes it in each forward pass.
+lib/models/localstack.ts computes it in each forward pass.
 
 --check FILE loads a safetensors file holding the lab's weights (under the lab's
 parameter names, linear maps stored [in, out]) and a batch (`check.x`, `check.y`:
@@ -110,7 +110,7 @@ def local_mask(n):
 
 
 def local_attention(q, k, v, mask):
-    """Blockwise local causal attention, as lib/localstack.ts's byteLayers: q, k, v [N, heads, T, hd]."""
+    """Blockwise local causal attention, as lib/models/localstack.ts's byteLayers: q, k, v [N, heads, T, hd]."""
     n_, h, t, hd = q.shape
     n = t // W
 
@@ -148,7 +148,7 @@ class Block(nn.Module):
         return x + self.w2(F.silu(self.w1(h)) * self.w3(h))
 
     def named(self, prefix):
-        """(lab name, parameter, stored transposed in the lab) in lib/localstack.ts's order."""
+        """(lab name, parameter, stored transposed in the lab) in lib/models/localstack.ts's order."""
         return [(f"{prefix}.attnNorm", self.n1.w, False), (f"{prefix}.attn.wq", self.wq.weight, True), (f"{prefix}.attn.wk", self.wk.weight, True),
                 (f"{prefix}.attn.wv", self.wv.weight, True), (f"{prefix}.attn.wo", self.wo.weight, True), (f"{prefix}.mlpNorm", self.n2.w, False),
                 (f"{prefix}.mlp.w1", self.w1.weight, True), (f"{prefix}.mlp.w3", self.w3.weight, True), (f"{prefix}.mlp.w2", self.w2.weight, True)]

@@ -1,10 +1,10 @@
-"""PyTorch (CPU) twin of lib/pooled.ts's stride-pooled byte model, to compare throughput.
+"""PyTorch (CPU) twin of lib/models/pooled.ts's stride-pooled byte model, to compare throughput.
 
 The companion of ../shared/bench/reference_torch.py (the plain byte model) for the
 tokenizer-free model: `stlm bench --preset pooled-stride4` trains the same model in
 tfjs, and the two print the same JSON fields, so they can be put side by side.
 
-The model, as lib/pooled.ts builds it for the stride strategy (non-causal decoder,
+The model, as lib/models/pooled.ts builds it for the stride strategy (non-causal decoder,
 no reconstruction loss): each row of ctx + 1 bytes is cut into chunks of `stride`
 bytes; the chunk slots are padded to a multiple of 8.
   byte embedding (tied to the byte head) + learned in-chunk position
@@ -54,7 +54,7 @@ E, EH, EF = a.byte_dim, a.byte_heads, a.byte_ffn
 D, H, FF, NL = a.d_model, a.heads, a.ffn, a.layers
 L = S                                   # chunk slots per chunk (maxChunk = stride)
 NCHUNK = math.ceil((W + 1) / S)         # chunks in a row of W + 1 bytes
-C = math.ceil(NCHUNK / 8) * 8           # chunk slots per row, as lib/pooled.ts rounds them
+C = math.ceil(NCHUNK / 8) * 8           # chunk slots per row, as lib/models/pooled.ts rounds them
 
 
 class RMSNorm(nn.Module):

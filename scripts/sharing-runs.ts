@@ -1,5 +1,5 @@
 // The sharing page's precomputed A/B runs: both arms of each experiment in
-// lib/sharing.ts trained in Node on a corpus, one JSON file per experiment in
+// lib/experiments/sharing.ts trained in Node on a corpus, one JSON file per experiment in
 // data/runs/sharing/.
 //
 //   node --import tsx scripts/sharing-runs.ts [--corpus austen] [--steps 250] [--only tying,shared-ffn]
@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus } from "../lib/node/data.js";
-import { SHARING_EXPERIMENTS, SHARING_TRAIN, SharingRun } from "../lib/sharing.js";
+import { SHARING_EXPERIMENTS, SHARING_TRAIN, SharingRun } from "../lib/experiments/sharing.js";
 import { parseFlags } from "../lib/cli/args.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -4,10 +4,10 @@
 import { initNode } from "../lib/node/runtime.js";
 import { tf } from "../lib/tf.js";
 import { presetConfig } from "../lib/config.js";
-import { TinyLM } from "../lib/model.js";
-import { Trainer } from "../lib/trainer.js";
-import { BatchSampler } from "../lib/data.js";
-import { bitsPerByte } from "../lib/eval.js";
+import { TinyLM } from "../lib/models/model.js";
+import { Trainer } from "../lib/train/trainer.js";
+import { BatchSampler } from "../lib/text/data.js";
+import { bitsPerByte } from "../lib/eval/eval.js";
 import { loadCorpus } from "../lib/node/data.js";
 
 const arg = (name: string, fallback: string) => {

@@ -8,7 +8,7 @@
 // Equal time, honestly: each (model, context) has its step time measured once
 // (a throwaway copy, 2 warm-up steps then 6 timed, all models one after another
 // in one process at the start), and every seed of it is then planned from that
-// measurement (lib/budget.ts), so the schedule ends when the budget does. The
+// measurement (lib/train/budget.ts), so the schedule ends when the budget does. The
 // step count is what a run trains; the measured times are recorded beside it.
 // Merges its runs into data/runs/tokenizer-free/<corpus>-compare.json (a run of
 // the same kind, context, budget and seed is replaced), so contexts and budgets
@@ -21,12 +21,12 @@ import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, loadEvalSet, REPO_ROOT } from "../lib/node/data.js";
 import { writeFileAtomic } from "../lib/node/files.js";
 import { tf } from "../lib/tf.js";
-import { Trainer } from "../lib/trainer.js";
-import { bitsPerByte, minimalPairs } from "../lib/eval.js";
-import { trainBpe } from "../lib/bpe.js";
-import { trainEntropyModel } from "../lib/entropy.js";
-import { measureStepMs, planBudget } from "../lib/budget.js";
-import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type ComparisonKind } from "../lib/tokenizer-free.js";
+import { Trainer } from "../lib/train/trainer.js";
+import { bitsPerByte, minimalPairs } from "../lib/eval/eval.js";
+import { trainBpe } from "../lib/text/bpe.js";
+import { trainEntropyModel } from "../lib/text/entropy.js";
+import { measureStepMs, planBudget } from "../lib/train/budget.js";
+import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type ComparisonKind } from "../lib/experiments/tokenizer-free.js";
 import { parseFlags } from "../lib/cli/args.js";
 import type { TrainConfig } from "../lib/config.js";
 

@@ -8,9 +8,9 @@
 //      preset learning rate; byte i of a chunk, i = 0..3) after `steps` steps, per seed;
 //  (b) the gap n-gram ceiling: Witten-Bell byte n-grams (contexts of 3 and 4
 //      bytes) trained on the training split whose context ends g bytes before the
-//      byte predicted, g = 0..3, on the same validation bytes (lib/ngram.ts);
+//      byte predicted, g = 0..3, on the same validation bytes (lib/eval/ngram.ts);
 //  (c) the collapse: between-chunk variance of the pooled vectors on a fixed
-//      probe (lib/collapse.ts) and validation bits/byte every `every` steps, for
+//      probe (lib/train/collapse.ts) and validation bits/byte every `every` steps, for
 //      the paper decoder at its preset learning rate and at `collapse-lr`;
 //  (d) the causal decoder (pooled-stride4-causal) at its preset learning rate,
 //      on the same curve steps, with its per-slot numbers.
@@ -22,12 +22,12 @@ import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, REPO_ROOT } from "../lib/node/data.js";
 import { writeFileAtomic } from "../lib/node/files.js";
 import { tf } from "../lib/tf.js";
-import { Trainer } from "../lib/trainer.js";
-import { bitsPerByte } from "../lib/eval.js";
-import { TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig } from "../lib/tokenizer-free.js";
-import { COLLAPSE_VARIANCE_FLOOR, probeRows } from "../lib/collapse.js";
-import { gapNgramBitsPerByte, trainGapNgram } from "../lib/ngram.js";
-import { slotBitsPerByte } from "../lib/slots.js";
+import { Trainer } from "../lib/train/trainer.js";
+import { bitsPerByte } from "../lib/eval/eval.js";
+import { TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig } from "../lib/experiments/tokenizer-free.js";
+import { COLLAPSE_VARIANCE_FLOOR, probeRows } from "../lib/train/collapse.js";
+import { gapNgramBitsPerByte, trainGapNgram } from "../lib/eval/ngram.js";
+import { slotBitsPerByte } from "../lib/eval/slots.js";
 import { parseFlags } from "../lib/cli/args.js";
 
 const f = parseFlags(
@@ -164,7 +164,7 @@ await writeFileAtomic(
     every,
     curveBytes,
     evalBytes,
-    probe: "8 validation rows of 513 bytes, evenly spaced (lib/collapse.ts probeRows): 1,032 chunks",
+    probe: "8 validation rows of 513 bytes, evenly spaced (lib/train/collapse.ts probeRows): 1,032 chunks",
     collapseFloor: COLLAPSE_VARIANCE_FLOOR,
     configs: Object.fromEntries(arms.map((a) => [a.arm, { ...a, model: tokenizerFreeConfig("stride", undefined, 512, { causalDecoder: a.causalDecoder }), train: { ...TOKENIZER_FREE_PRESETS[a.preset].train, steps, learningRate: a.learningRate, evalEvery: every, evalBytes: curveBytes } }])),
     ceiling,

@@ -1,10 +1,10 @@
 // stlm bench: training throughput of a preset, beside the PyTorch reference's shape.
-import { BENCH_ENTROPY_BYTES, BENCH_PRESETS, benchContextProblem, LOCAL_BENCH_PRESETS, LOCAL_BENCH_WINDOW, runBench } from "../bench.js";
+import { BENCH_ENTROPY_BYTES, BENCH_PRESETS, benchContextProblem, LOCAL_BENCH_PRESETS, LOCAL_BENCH_WINDOW, runBench } from "../eval/bench.js";
 import { initNode } from "../node/runtime.js";
 import { setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
 import { PRESETS } from "../config.js";
-import type { PooledConfig } from "../pooled.js";
-import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "../tokenizer-free.js";
+import type { PooledConfig } from "../models/pooled.js";
+import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "../experiments/tokenizer-free.js";
 import { BATCH_FLAG, parseFlags, UsageError, type FlagSpec } from "./args.js";
 
 // What a bench can allocate. The wasm backend's heap is at most 4 GiB (wasm32),

@@ -1,8 +1,8 @@
 // stlm eval and stlm sample: read a checkpoint, score it or continue a prompt.
-import { CORPUS_NAMES } from "../data.js";
-import { bitsPerByte, minimalPairs, nextSentence } from "../eval.js";
-import { labModelFromCheckpoint } from "../checkpoint.js";
-import { decodeBytes, encodeText } from "../tokenizer.js";
+import { CORPUS_NAMES } from "../text/data.js";
+import { bitsPerByte, minimalPairs, nextSentence } from "../eval/eval.js";
+import { labModelFromCheckpoint } from "../train/checkpoint.js";
+import { decodeBytes, encodeText } from "../text/tokenizer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadEvalSet } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";

@@ -1,6 +1,6 @@
 // stlm params: the parameter ledger of a preset, as a table or as JSON.
 import { anyPreset, ConfigError, LEDGER_PRESETS, PRESETS } from "../config.js";
-import { ledger, vocabularyReduction, type Ledger, type LedgerRow } from "../ledger.js";
+import { ledger, vocabularyReduction, type Ledger, type LedgerRow } from "../models/ledger.js";
 import { parseFlags, UsageError } from "./args.js";
 
 export const PARAMS_HELP = `stlm params --preset P [--json]

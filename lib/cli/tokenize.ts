@@ -1,14 +1,14 @@
 // stlm tokenize: the chunks a boundary strategy makes of a text.
-import { STRATEGIES, bpeSpans, strideSpans, wordSpans, DEFAULT_MAX_CHUNK, type Span, type Strategy } from "../boundaries.js";
-import { BpeTokenizer, trainBpe, type Bpe } from "../bpe.js";
-import { gpt2Spans } from "../gpt2.js";
-import { PooledLM } from "../pooled.js";
-import { BPE_VOCAB, tokenizerFreeConfig, tokenizerFreeFromCheckpoint } from "../tokenizer-free.js";
-import { encodeText } from "../tokenizer.js";
+import { STRATEGIES, bpeSpans, strideSpans, wordSpans, DEFAULT_MAX_CHUNK, type Span, type Strategy } from "../text/boundaries.js";
+import { BpeTokenizer, trainBpe, type Bpe } from "../text/bpe.js";
+import { gpt2Spans } from "../text/gpt2.js";
+import { PooledLM } from "../models/pooled.js";
+import { BPE_VOCAB, tokenizerFreeConfig, tokenizerFreeFromCheckpoint } from "../experiments/tokenizer-free.js";
+import { encodeText } from "../text/tokenizer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";
-import { specBpe } from "../models.js";
+import { specBpe } from "../models/models.js";
 import { parseFlags, UsageError, type Flags, type FlagSpec } from "./args.js";
 
 export const TOKENIZE_HELP = `stlm tokenize --strategy S --text TEXT [--stride K] [--max-chunk N] [--corpus C] [--vocab N] [--checkpoint DIR] [--json]
@@ -34,7 +34,7 @@ export const TOKENIZE_FLAGS: FlagSpec = {
   stride: { kind: "int", min: 1, max: 1024, example: 4 },
   "max-chunk": { kind: "int", min: 1, max: 1024, example: DEFAULT_MAX_CHUNK },
   corpus: "string",
-  // 256 is the bytes alone; lib/bpe.ts packs a pair of ids into 16 bits each.
+  // 256 is the bytes alone; lib/text/bpe.ts packs a pair of ids into 16 bits each.
   vocab: { kind: "int", min: 256, max: 65536, note: "256: bytes alone", example: BPE_VOCAB },
   checkpoint: "string",
   json: "boolean"

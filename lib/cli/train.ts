@@ -1,6 +1,6 @@
 // stlm train: train any preset (a byte model, a pooled byte model, a BPE-token
 // model) on a corpus or a text file, into a run folder. One path for every kind:
-// the model comes from the registry (lib/models.ts), so resume, Ctrl-C,
+// the model comes from the registry (lib/models/models.ts), so resume, Ctrl-C,
 // sampling and checkpoint checks are the same for all of them.
 //
 // A run folder is never written over: a new run needs a new (or empty) folder,
@@ -9,16 +9,16 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
-import { CHECKPOINT_FILE, encodeCheckpoint, labModelFromCheckpoint, type Checkpoint } from "../checkpoint.js";
-import type { Corpus } from "../data.js";
-import { bitsPerByte } from "../eval.js";
-import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../models.js";
-import { measureStepMs, planBudget, type BudgetPlan } from "../budget.js";
-import { PooledLM } from "../pooled.js";
-import { collapseGuard } from "../collapse.js";
-import { presetHelp, presetSpec } from "../presets.js";
-import { decodeBytes, encodeText } from "../tokenizer.js";
-import { Trainer, type TrainEvent, type TrainerState } from "../trainer.js";
+import { CHECKPOINT_FILE, encodeCheckpoint, labModelFromCheckpoint, type Checkpoint } from "../train/checkpoint.js";
+import type { Corpus } from "../text/data.js";
+import { bitsPerByte } from "../eval/eval.js";
+import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../models/models.js";
+import { measureStepMs, planBudget, type BudgetPlan } from "../train/budget.js";
+import { PooledLM } from "../models/pooled.js";
+import { collapseGuard } from "../train/collapse.js";
+import { presetHelp, presetSpec } from "../models/presets.js";
+import { decodeBytes, encodeText } from "../text/tokenizer.js";
+import { Trainer, type TrainEvent, type TrainerState } from "../train/trainer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
 import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";

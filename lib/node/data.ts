@@ -1,4 +1,4 @@
-// Node file access for lib/data.ts: the committed corpora and evaluation sets in
+// Node file access for lib/text/data.ts: the committed corpora and evaluation sets in
 // data/, the licence-restricted ones in ../shared/data when that folder exists,
 // and text files a reader names on the command line.
 import { existsSync, readdirSync } from "node:fs";
@@ -16,8 +16,8 @@ import {
   type CorpusDoc,
   type MinimalPair,
   type NextSentenceItem
-} from "../data.js";
-import { checkUserBytes } from "../tokenizer.js";
+} from "../text/data.js";
+import { checkUserBytes } from "../text/tokenizer.js";
 
 /** The repository root, found from this file's own location (lib/node/data.ts). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -4,8 +4,8 @@
 import { existsSync, statSync } from "node:fs";
 import { appendFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, LEGACY_CHECKPOINT_FILE, type Checkpoint } from "../checkpoint.js";
-import { MAX_MODEL_BYTES } from "../models.js";
+import { CHECKPOINT_FILE, CheckpointError, decodeCheckpoint, LEGACY_CHECKPOINT_FILE, type Checkpoint } from "../train/checkpoint.js";
+import { MAX_MODEL_BYTES } from "../models/models.js";
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
@@ -42,7 +42,7 @@ export function checkpointPath(p: string): string {
 export async function loadCheckpointFile(p: string): Promise<Checkpoint> {
   const file = checkpointPath(p);
   const size = statSync(file).size;
-  // A model this large could not be built anyway (lib/models.ts); refuse before reading it into memory.
+  // A model this large could not be built anyway (lib/models/models.ts); refuse before reading it into memory.
   if (size > MAX_MODEL_BYTES) throw new CheckpointError(`${file} is ${(size / 2 ** 30).toFixed(1)} GiB, larger than any model the lab can build (${MAX_MODEL_BYTES / 2 ** 30} GiB); it is not a lab checkpoint.`);
   const buf = await readFile(file);
   return decodeCheckpoint(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);

@@ -20,7 +20,7 @@ let current: string | null = null;
 
 /** Install tfjs for lib/ and select a backend (wasm unless asked otherwise). Idempotent per backend. */
 export function initNode(prefer: "wasm" | "cpu" = "wasm"): Promise<BackendInfo> {
-  // Something else (lib/verify.ts, a test) may have switched the backend since.
+  // Something else (lib/eval/verify.ts, a test) may have switched the backend since.
   if (!ready || current !== prefer || tfjs.getBackend() !== prefer) {
     installTf(tfjs);
     registerKernelOverrides();

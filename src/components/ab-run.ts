@@ -2,11 +2,11 @@
 // in turn, one step each, until each has used the same seconds of training;
 // validation bits per byte (on the same held-out bytes) is measured every
 // evalEvery steps. Listeners get a plain snapshot (no tensors) after each event.
-import { trainBpe, type Bpe } from "../lib/bpe.js";
-import { bitsPerByte } from "../lib/eval.js";
-import { trainEntropyModel } from "../lib/entropy.js";
-import { Trainer, type TrainEvent } from "../lib/trainer.js";
-import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type BuiltModel, type ComparisonKind } from "../lib/tokenizer-free.js";
+import { trainBpe, type Bpe } from "../lib/text/bpe.js";
+import { bitsPerByte } from "../lib/eval/eval.js";
+import { trainEntropyModel } from "../lib/text/entropy.js";
+import { Trainer, type TrainEvent } from "../lib/train/trainer.js";
+import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type BuiltModel, type ComparisonKind } from "../lib/experiments/tokenizer-free.js";
 
 export interface ABModelSnapshot {
   kind: ComparisonKind;

@@ -1,5 +1,5 @@
 // Checkpoints in the browser: IndexedDB (kept across visits) and file download.
-// The bytes are lib/checkpoint.ts's format; this module only stores and moves them.
+// The bytes are lib/train/checkpoint.ts's format; this module only stores and moves them.
 
 const DB_NAME = "stlm-lab";
 const STORE = "checkpoints";

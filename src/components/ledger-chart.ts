@@ -1,5 +1,5 @@
 // Parameters by component, one stacked bar per model: where a model's parameters
-// are, from lib/ledger.ts's groups (embedding, head, byte codec, attention, FFN,
+// are, from lib/models/ledger.ts's groups (embedding, head, byte codec, attention, FFN,
 // LoRA, norms).
 import * as Plot from "@observablehq/plot";
 import { formatCount } from "./format.js";

@@ -1,16 +1,16 @@
 // A training run in the page: owns one model and one trainer at a time, turns the
 // trainer's events into plain snapshots for charts, and cleans up when stopped,
 // replaced or disposed. Everything tensor-shaped stays inside lib/.
-import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../lib/checkpoint.js";
-import { kindLabel } from "../lib/models.js";
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../lib/train/checkpoint.js";
+import { kindLabel } from "../lib/models/models.js";
 import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "../lib/config.js";
-import { BatchSampler, corpusFromGzip, corpusFromText, type Corpus } from "../lib/data.js";
-import { bitsPerByte } from "../lib/eval.js";
-import { TinyLM } from "../lib/model.js";
-import { sample } from "../lib/sample.js";
-import { decodeBytes, encodeText } from "../lib/tokenizer.js";
+import { BatchSampler, corpusFromGzip, corpusFromText, type Corpus } from "../lib/text/data.js";
+import { bitsPerByte } from "../lib/eval/eval.js";
+import { TinyLM } from "../lib/models/model.js";
+import { sample } from "../lib/eval/sample.js";
+import { decodeBytes, encodeText } from "../lib/text/tokenizer.js";
 import { tf } from "../lib/tf.js";
-import { Trainer, type TrainerState } from "../lib/trainer.js";
+import { Trainer, type TrainerState } from "../lib/train/trainer.js";
 
 export type RunStatus = "idle" | "preparing" | "running" | "paused" | "done" | "stopped" | "loaded" | "error";
 
@@ -129,7 +129,7 @@ export class LiveRun {
   }
 
   /**
-   * Replaces the current model with the one a checkpoint holds (lib/checkpoint.ts
+   * Replaces the current model with the one a checkpoint holds (lib/train/checkpoint.ts
    * format); the page then samples from it and shows its attention. With
    * onlyIfIdle it does nothing (and returns false) once a run has started.
    */

@@ -34,7 +34,7 @@ export function ParameterChart(groups: readonly ParameterGroup[], { width = 640 
   }) as HTMLElement;
 }
 
-/** Sums parameter shapes (as lib/model.ts's parameterShapes lists them) into chart groups. */
+/** Sums parameter shapes (as lib/models/model.ts's parameterShapes lists them) into chart groups. */
 export function parameterGroups(model: string, shapes: readonly { name: string; shape: readonly number[] }[]): ParameterGroup[] {
   const sums = new Map<string, number>();
   for (const { name, shape } of shapes) {

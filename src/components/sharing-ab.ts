@@ -1,8 +1,8 @@
-// The sharing page's live A/B run: owns one lib/sharing.ts SharingRun at a time,
+// The sharing page's live A/B run: owns one lib/experiments/sharing.ts SharingRun at a time,
 // turns its events into plain snapshots for the charts and the table, and frees
 // both models when stopped, replaced or disposed.
-import type { Corpus } from "../lib/data.js";
-import { sharingExperiment, SharingRun, type ArmRecord } from "../lib/sharing.js";
+import type { Corpus } from "../lib/text/data.js";
+import { sharingExperiment, SharingRun, type ArmRecord } from "../lib/experiments/sharing.js";
 
 export type ABStatus = "idle" | "preparing" | "running" | "done" | "stopped" | "error";
 

@@ -1,8 +1,8 @@
 // The reader's own training text: paste it, or drop / choose a .txt file. The
 // element's value is {text, name} when the text is usable, or {error} saying why
-// not (lib/tokenizer.ts decodeUserBytes: empty, whitespace only, not UTF-8).
+// not (lib/text/tokenizer.ts decodeUserBytes: empty, whitespace only, not UTF-8).
 import { html } from "htl";
-import { decodeUserBytes, encodeText } from "../lib/tokenizer.js";
+import { decodeUserBytes, encodeText } from "../lib/text/tokenizer.js";
 
 export type TextSourceValue = { text: string; name: string; bytes: number; error?: undefined } | { error: string; text?: undefined };
 

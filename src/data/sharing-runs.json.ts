@@ -1,12 +1,12 @@
 // The sharing page's precomputed A/B runs, made in Node by scripts/sharing-runs.ts
-// and committed in data/runs/sharing/: one file per experiment of lib/sharing.ts.
+// and committed in data/runs/sharing/: one file per experiment of lib/experiments/sharing.ts.
 // Emits {experiments: {id: record}, missing: [ids]}, so the page can say which
 // have not been made instead of failing.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SHARING_EXPERIMENTS } from "../../lib/sharing.js";
+import { SHARING_EXPERIMENTS } from "../../lib/experiments/sharing.js";
 
 const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "data", "runs", "sharing");
 

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BpeTokenizer, pieces, trainBpe } from "../../lib/bpe.js";
-import { checkSpans, learnedSpans, splitLong, strideSpans, wordSpans, bpeSpans, type Span } from "../../lib/boundaries.js";
-import { gpt2Encode, gpt2Spans, gpt2Tokens } from "../../lib/gpt2.js";
+import { BpeTokenizer, pieces, trainBpe } from "../../lib/text/bpe.js";
+import { checkSpans, learnedSpans, splitLong, strideSpans, wordSpans, bpeSpans, type Span } from "../../lib/text/boundaries.js";
+import { gpt2Encode, gpt2Spans, gpt2Tokens } from "../../lib/text/gpt2.js";
 import { Rng } from "../../lib/rng.js";
-import { encodeText } from "../../lib/tokenizer.js";
+import { encodeText } from "../../lib/text/tokenizer.js";
 
 const TRAIN = encodeText(
   "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. " +

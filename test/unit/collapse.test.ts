@@ -2,10 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
-import { PooledLM, chunkBatch, pooledConfig, type PooledConfig } from "../../lib/pooled.js";
-import { strideSpans } from "../../lib/boundaries.js";
-import { CHUNK_VARIANCE, COLLAPSE_VARIANCE_FLOOR, collapseGuard, collapseWarning, probeRows } from "../../lib/collapse.js";
-import { Trainer } from "../../lib/trainer.js";
+import { PooledLM, chunkBatch, pooledConfig, type PooledConfig } from "../../lib/models/pooled.js";
+import { strideSpans } from "../../lib/text/boundaries.js";
+import { CHUNK_VARIANCE, COLLAPSE_VARIANCE_FLOOR, collapseGuard, collapseWarning, probeRows } from "../../lib/train/collapse.js";
+import { Trainer } from "../../lib/train/trainer.js";
 import { TEXT, sampler, tinyConfigs } from "./fixtures.js";
 
 await initNode();

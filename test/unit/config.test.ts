@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, presetConfig, validateModelConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from "../../lib/config.js";
-import { decodeBytes, decodeUserBytes, encodeText, firstInvalidUtf8 } from "../../lib/tokenizer.js";
+import { decodeBytes, decodeUserBytes, encodeText, firstInvalidUtf8 } from "../../lib/text/tokenizer.js";
 
 const { model, train } = presetConfig("nano");
 

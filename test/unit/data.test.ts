@@ -20,10 +20,10 @@ import {
   toCorpusDocs,
   toNextSentenceItems,
   type CorpusDoc
-} from "../../lib/data.js";
+} from "../../lib/text/data.js";
 import { DATA_DIR, listCorpora, loadCorpus, loadCorpusDocs, loadEvalSet, loadTextFile, loadTextCorpus, sharedDataDir } from "../../lib/node/data.js";
 import { Rng } from "../../lib/rng.js";
-import { encodeText } from "../../lib/tokenizer.js";
+import { encodeText } from "../../lib/text/tokenizer.js";
 
 async function gzip(text: string): Promise<Uint8Array> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));

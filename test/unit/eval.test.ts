@@ -4,10 +4,10 @@ import * as tfjs from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import type { Tensor, Tensor2D } from "@tensorflow/tfjs";
 import { installTf, tf } from "../../lib/tf.js";
-import { bitsPerByte, minimalPairs, nextSentence, scoreContinuations, type ScoringModel } from "../../lib/eval.js";
-import type { MinimalPair, NextSentenceItem } from "../../lib/data.js";
+import { bitsPerByte, minimalPairs, nextSentence, scoreContinuations, type ScoringModel } from "../../lib/eval/eval.js";
+import type { MinimalPair, NextSentenceItem } from "../../lib/text/data.js";
 import { loadCorpus, loadEvalSet } from "../../lib/node/data.js";
-import { BYTE_VOCAB_SIZE, encodeText } from "../../lib/tokenizer.js";
+import { BYTE_VOCAB_SIZE, encodeText } from "../../lib/text/tokenizer.js";
 
 tfjs.env().set("IS_NODE", true);
 installTf(tfjs);

@@ -1,8 +1,8 @@
 // Small configs and text for unit tests: big enough to be a real model, small
 // enough that hundreds of steps take seconds.
 import { presetConfig, type ModelConfig, type TrainConfig } from "../../lib/config.js";
-import { BatchSampler } from "../../lib/data.js";
-import { encodeText } from "../../lib/tokenizer.js";
+import { BatchSampler } from "../../lib/text/data.js";
+import { encodeText } from "../../lib/text/tokenizer.js";
 
 export function tinyConfigs(model: Partial<ModelConfig> = {}, train: Partial<TrainConfig> = {}): { model: ModelConfig; train: TrainConfig } {
   return presetConfig("nano", {

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
 import { Rng } from "../../lib/rng.js";
-import { TinyLM } from "../../lib/model.js";
-import { Trainer } from "../../lib/trainer.js";
+import { TinyLM } from "../../lib/models/model.js";
+import { Trainer } from "../../lib/train/trainer.js";
 import { sampler, tinyConfigs } from "./fixtures.js";
 import { matMulInfo, setMatMulEngine, type MatMulEngine } from "../../lib/kernels.js";
 
@@ -206,7 +206,7 @@ test("200 training steps on wasm with every override agree with the cpu backend 
 });
 
 test("the fused AdamW kernel on wasm gives the weights and moments the plain tfjs ops give on cpu", async () => {
-  const { AdamW } = await import("../../lib/optim.js");
+  const { AdamW } = await import("../../lib/train/optim.js");
   const shapes = [[5, 3], [7]];
   const init = shapes.map((s) => random(s));
   const grads = [0, 1, 2].map(() => shapes.map((s) => random(s).map((x) => x * 3)));

@@ -6,7 +6,7 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
 import { Rng } from "../../lib/rng.js";
-import { applyRotary, causalAttention, causalMask, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, siluMul, swiglu, targetLogProbs } from "../../lib/layers.js";
+import { applyRotary, causalAttention, causalMask, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, siluMul, swiglu, targetLogProbs } from "../../lib/models/layers.js";
 
 await initNode();
 

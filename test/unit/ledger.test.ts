@@ -2,10 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
 import { anyPreset, LEDGER_PRESETS, PAPER_BYTE_CODEC, PRESETS, type FfnType, type ModelConfig } from "../../lib/config.js";
-import { byteCodecLedger, ledger, vocabularyReduction, type LedgerGroup } from "../../lib/ledger.js";
-import { parameterShapes, TinyLM } from "../../lib/model.js";
+import { byteCodecLedger, ledger, vocabularyReduction, type LedgerGroup } from "../../lib/models/ledger.js";
+import { parameterShapes, TinyLM } from "../../lib/models/model.js";
 import { paramsReport } from "../../lib/cli/params.js";
-import { pooledConfig, pooledParameterShapes } from "../../lib/pooled.js";
+import { pooledConfig, pooledParameterShapes } from "../../lib/models/pooled.js";
 import { Rng } from "../../lib/rng.js";
 
 await initNode();
@@ -135,7 +135,7 @@ test("the byte-level presets spend 90–97% fewer parameters on ids than GPT-2's
   }
 });
 
-test("the ledger's byte codec counts exactly the byte embedding, encoder and decoder of the pooled model in lib/pooled.ts", () => {
+test("the ledger's byte codec counts exactly the byte embedding, encoder and decoder of the pooled model in lib/models/pooled.ts", () => {
   const core = PRESETS.nano.model;
   for (const [strategy, byteDim, byteHeads, byteFfn, encoderLayers, decoderLayers] of [["stride", 32, 2, 64, 1, 2], ["word", 48, 4, 96, 2, 1]] as const) {
     const pc = pooledConfig({ strategy, stride: 4, byteWindow: 128, byteDim, byteHeads, byteFfn, encoderLayers, decoderLayers, reconstructionWeight: 0, core });

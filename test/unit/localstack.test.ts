@@ -1,17 +1,17 @@
-// The local-stack byte model (lib/localstack.ts) and entropy boundaries (lib/entropy.ts).
+// The local-stack byte model (lib/models/localstack.ts) and entropy boundaries (lib/text/entropy.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Tensor2D } from "@tensorflow/tfjs";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
-import { LocalStackLM, localStackConfig, spaceByteSpans, type LocalStackConfig, type LocalStackStrategy } from "../../lib/localstack.js";
-import { byteEntropies, entropySpans, trainEntropyModel } from "../../lib/entropy.js";
-import { checkSpans } from "../../lib/boundaries.js";
-import { bitsPerByte } from "../../lib/eval.js";
-import { Trainer } from "../../lib/trainer.js";
-import { decodeCheckpoint, encodeCheckpoint, labModelFromCheckpoint } from "../../lib/checkpoint.js";
-import { createModel, type LabModel } from "../../lib/models.js";
-import { encodeText } from "../../lib/tokenizer.js";
+import { LocalStackLM, localStackConfig, spaceByteSpans, type LocalStackConfig, type LocalStackStrategy } from "../../lib/models/localstack.js";
+import { byteEntropies, entropySpans, trainEntropyModel } from "../../lib/text/entropy.js";
+import { checkSpans } from "../../lib/text/boundaries.js";
+import { bitsPerByte } from "../../lib/eval/eval.js";
+import { Trainer } from "../../lib/train/trainer.js";
+import { decodeCheckpoint, encodeCheckpoint, labModelFromCheckpoint } from "../../lib/train/checkpoint.js";
+import { createModel, type LabModel } from "../../lib/models/models.js";
+import { encodeText } from "../../lib/text/tokenizer.js";
 import { loadCorpus } from "../../lib/node/data.js";
 import { sampler, TEXT, tinyConfigs } from "./fixtures.js";
 

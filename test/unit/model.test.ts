@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { Tensor2D } from "@tensorflow/tfjs";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
-import { TinyLM, parameterShapes } from "../../lib/model.js";
+import { TinyLM, parameterShapes } from "../../lib/models/model.js";
 import { presetConfig } from "../../lib/config.js";
 import { tinyConfigs } from "./fixtures.js";
 

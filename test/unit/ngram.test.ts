@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gapNgramBitsPerByte, gapNgramProb, trainGapNgram } from "../../lib/ngram.js";
-import { encodeText } from "../../lib/tokenizer.js";
+import { gapNgramBitsPerByte, gapNgramProb, trainGapNgram } from "../../lib/eval/ngram.js";
+import { encodeText } from "../../lib/text/tokenizer.js";
 
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 

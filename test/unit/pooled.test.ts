@@ -3,16 +3,16 @@ import assert from "node:assert/strict";
 import type { Tensor1D, Tensor2D } from "@tensorflow/tfjs";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
-import { PAD } from "../../lib/tokenizer.js";
-import { PooledLM, chunkBatch, pooledConfig, previousBytes, type PooledConfig } from "../../lib/pooled.js";
-import { embeddingLookup as lookup } from "../../lib/layers.js";
-import { TokenBatchSampler, TokenLM, tokenModelConfig } from "../../lib/tokenmodel.js";
-import { trainBpe } from "../../lib/bpe.js";
-import { strideSpans, wordSpans, checkSpans } from "../../lib/boundaries.js";
-import { bitsPerByte, minimalPairs } from "../../lib/eval.js";
-import { Trainer } from "../../lib/trainer.js";
+import { PAD } from "../../lib/text/tokenizer.js";
+import { PooledLM, chunkBatch, pooledConfig, previousBytes, type PooledConfig } from "../../lib/models/pooled.js";
+import { embeddingLookup as lookup } from "../../lib/models/layers.js";
+import { TokenBatchSampler, TokenLM, tokenModelConfig } from "../../lib/models/tokenmodel.js";
+import { trainBpe } from "../../lib/text/bpe.js";
+import { strideSpans, wordSpans, checkSpans } from "../../lib/text/boundaries.js";
+import { bitsPerByte, minimalPairs } from "../../lib/eval/eval.js";
+import { Trainer } from "../../lib/train/trainer.js";
 import { Rng } from "../../lib/rng.js";
-import { encodeText } from "../../lib/tokenizer.js";
+import { encodeText } from "../../lib/text/tokenizer.js";
 import { TEXT, sampler, tinyConfigs } from "./fixtures.js";
 
 await initNode();
@@ -82,7 +82,7 @@ test("with a causal decoder, a byte's prediction depends on earlier bytes of its
   model.dispose();
 });
 
-/** log p of row bytes 1..n-1 (index k holds row byte k + 1), through tokenLogProbs as lib/eval.ts calls it. */
+/** log p of row bytes 1..n-1 (index k holds row byte k + 1), through tokenLogProbs as lib/eval/eval.ts calls it. */
 async function rowLogProbs(model: PooledLM, row: Uint8Array): Promise<Float32Array> {
   const n = row.length - 1;
   const x = tf.tensor2d(Int32Array.from(row.subarray(0, n)), [1, n], "int32") as Tensor2D;
@@ -201,7 +201,7 @@ test("a pooled model trains through the Trainer, its loss falls, and tensors sta
   assert.equal(tf.memory().numTensors, atStart, "the model and trainer leave no tensors once disposed");
 });
 
-test("every model scores bytes through lib/eval.ts unchanged: bits per byte and minimal pairs", async () => {
+test("every model scores bytes through lib/eval/eval.ts unchanged: bits per byte and minimal pairs", async () => {
   const pooled = PooledLM.create(tinyPooled({ strategy: "word" }), 2);
   const { model } = tinyConfigs({ blockSize: 24 });
   const token = TokenLM.create(tokenModelConfig(BPE, model), 2);
@@ -267,8 +267,8 @@ test("token windows start with START and predict the next token", () => {
 });
 
 test("a pooled model survives a checkpoint round trip with its config and BPE", async () => {
-  const { encodeCheckpoint, decodeCheckpoint } = await import("../../lib/checkpoint.js");
-  const { buildModel, tokenizerFreeCheckpoint, tokenizerFreeFromCheckpoint } = await import("../../lib/tokenizer-free.js");
+  const { encodeCheckpoint, decodeCheckpoint } = await import("../../lib/train/checkpoint.js");
+  const { buildModel, tokenizerFreeCheckpoint, tokenizerFreeFromCheckpoint } = await import("../../lib/experiments/tokenizer-free.js");
   const built = buildModel(tinyPooled({ strategy: "bpe", bpe: BPE }), TEXT, 7);
   const { train } = tinyConfigs();
   const bytes = encodeCheckpoint(await tokenizerFreeCheckpoint(built, train, { note: "test" }));

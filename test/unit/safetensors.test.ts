@@ -12,7 +12,7 @@ import {
   firstNonFinite,
   type SafetensorsFile,
   type SafetensorsTensor
-} from "../../lib/safetensors.js";
+} from "../../lib/train/safetensors.js";
 import { pythonReader, readSafetensorsWithPython } from "./safetensors-python.js";
 
 const WHAT = "runs/x/model.safetensors";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Rng } from "../../lib/rng.js";
-import { Sha256, sha256 } from "../../lib/sha256.js";
+import { Sha256, sha256 } from "../../lib/train/sha256.js";
 
 const reference = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 

@@ -8,11 +8,11 @@ import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
 import { Rng } from "../../lib/rng.js";
 import { ConfigError, presetConfig, validateModelConfig, type ModelConfig } from "../../lib/config.js";
-import { BLOCK_MATRICES, blockParamNames, parameterShapes, TinyLM } from "../../lib/model.js";
-import { gelu, geluMlp, loraLinear } from "../../lib/blocks.js";
-import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../../lib/checkpoint.js";
-import { ledger } from "../../lib/ledger.js";
-import { SHARING_EXPERIMENTS, sharingExperiment, sharingVariant, SharingRun } from "../../lib/sharing.js";
+import { BLOCK_MATRICES, blockParamNames, parameterShapes, TinyLM } from "../../lib/models/model.js";
+import { gelu, geluMlp, loraLinear } from "../../lib/models/blocks.js";
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../../lib/train/checkpoint.js";
+import { ledger } from "../../lib/models/ledger.js";
+import { SHARING_EXPERIMENTS, sharingExperiment, sharingVariant, SharingRun } from "../../lib/experiments/sharing.js";
 import { TEXT as TEXT_BYTES } from "./fixtures.js";
 
 await initNode();

@@ -2,9 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
-import { PooledLM, pooledConfig } from "../../lib/pooled.js";
-import { bitsPerByte } from "../../lib/eval.js";
-import { slotBitsPerByte, slotIndex, slotMeans } from "../../lib/slots.js";
+import { PooledLM, pooledConfig } from "../../lib/models/pooled.js";
+import { bitsPerByte } from "../../lib/eval/eval.js";
+import { slotBitsPerByte, slotIndex, slotMeans } from "../../lib/eval/slots.js";
 import { TEXT, tinyConfigs } from "./fixtures.js";
 
 await initNode();

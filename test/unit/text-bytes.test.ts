@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { corpusFromBytes, corpusFromText } from "../../lib/data.js";
-import { checkUserBytes, decodeUserBytes, encodeText, firstInvalidUtf8, firstInvalidUtf8Chunked, UTF8_CHUNK } from "../../lib/tokenizer.js";
+import { corpusFromBytes, corpusFromText } from "../../lib/text/data.js";
+import { checkUserBytes, decodeUserBytes, encodeText, firstInvalidUtf8, firstInvalidUtf8Chunked, UTF8_CHUNK } from "../../lib/text/tokenizer.js";
 import { loadTextBytes, loadTextCorpus, loadTextFile, MAX_TEXT_FILE_BYTES } from "../../lib/node/data.js";
 
 const dir = await mkdtemp(path.join(tmpdir(), "stlm-text-"));

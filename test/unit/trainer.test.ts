@@ -2,12 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
-import { TinyLM } from "../../lib/model.js";
-import { Trainer, type TrainEvent } from "../../lib/trainer.js";
-import { learningRateAt } from "../../lib/optim.js";
-import { encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint } from "../../lib/checkpoint.js";
-import { bitsPerByte } from "../../lib/eval.js";
-import { sample } from "../../lib/sample.js";
+import { TinyLM } from "../../lib/models/model.js";
+import { Trainer, type TrainEvent } from "../../lib/train/trainer.js";
+import { learningRateAt } from "../../lib/train/optim.js";
+import { encodeCheckpoint, decodeCheckpoint, modelFromCheckpoint } from "../../lib/train/checkpoint.js";
+import { bitsPerByte } from "../../lib/eval/eval.js";
+import { sample } from "../../lib/eval/sample.js";
 import { sampler, TEXT, tinyConfigs } from "./fixtures.js";
 
 await initNode();
@@ -114,7 +114,7 @@ test("sampling is reproducible for a seed and leaks no tensors", async () => {
 });
 
 test("the loss is read back every step on wasm and cpu, every few steps on GPU backends", async () => {
-  const { defaultLogEvery, GPU_LOG_EVERY } = await import("../../lib/trainer.js");
+  const { defaultLogEvery, GPU_LOG_EVERY } = await import("../../lib/train/trainer.js");
   assert.equal(defaultLogEvery("wasm"), 1);
   assert.equal(defaultLogEvery("cpu"), 1);
   assert.equal(defaultLogEvery("webgpu"), GPU_LOG_EVERY);

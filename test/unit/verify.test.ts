@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
-import { compareBackends } from "../../lib/verify.js";
+import { compareBackends } from "../../lib/eval/verify.js";
 import { tf } from "../../lib/tf.js";
 
 await initNode();

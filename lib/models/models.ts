@@ -4,20 +4,20 @@
 // build, load, validate or feed them. A new kind of model arrives as one entry
 // of MODEL_KINDS, and gets training, resume, Ctrl-C, sampling, evaluation and
 // checkpoint checks from the shared paths.
-import { formatBytes, validateModelConfig, ConfigError, type ModelConfig } from "./config.js";
-import { BatchSampler } from "./data.js";
-import type { Bpe } from "./bpe.js";
-import type { ScoringModel } from "./eval.js";
+import { formatBytes, validateModelConfig, ConfigError, type ModelConfig } from "../config.js";
+import { BatchSampler } from "../text/data.js";
+import type { Bpe } from "../text/bpe.js";
+import type { ScoringModel } from "../eval/eval.js";
 import { TinyLM, parameterShapes } from "./model.js";
 import { LocalStackLM, localStackParameterShapes, validateLocalStackConfig, type LocalStackConfig } from "./localstack.js";
 import { PooledLM, pooledParameterShapes, validatePooledConfig, type PooledConfig } from "./pooled.js";
-import type { SampleOptions } from "./sample.js";
+import type { SampleOptions } from "../eval/sample.js";
 import { TokenBatchSampler, TokenLM, validateTokenModelConfig, type TokenModelConfig } from "./tokenmodel.js";
-import type { BatchSource, TrainableModel } from "./trainer.js";
+import type { BatchSource, TrainableModel } from "../train/trainer.js";
 
 export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
 
-/** A plain byte-level transformer (lib/model.ts). */
+/** A plain byte-level transformer (lib/models/model.ts). */
 export interface BytesSpec {
   kind: "bytes";
   model: ModelConfig;
@@ -30,7 +30,7 @@ export type ModelKindName = ModelSpec["kind"];
 /** What every model the lab trains offers, whatever its kind. */
 export interface LabModel extends TrainableModel {
   readonly spec: ModelSpec;
-  /** The model as lib/eval.ts scores it: rows of bytes in, log p per target byte out. */
+  /** The model as lib/eval/eval.ts scores it: rows of bytes in, log p per target byte out. */
   readonly byteScorer: ScoringModel;
   parameterCount(): number;
   weights(): Promise<TensorMap>;

@@ -7,9 +7,9 @@
 // one variable that every layer using it reads, so its gradient is the sum of
 // theirs and a checkpoint stores it once.
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import { validateModelConfig, type ModelConfig } from "./config.js";
-import { Rng } from "./rng.js";
+import { tf } from "../tf.js";
+import { validateModelConfig, type ModelConfig } from "../config.js";
+import { Rng } from "../rng.js";
 import { gelu, geluMlp, loraLinear } from "./blocks.js";
 import {
   applyRotary,
@@ -25,8 +25,8 @@ import {
   swiglu,
   targetLogProbs
 } from "./layers.js";
-import { sample, type SampleOptions } from "./sample.js";
-import type { ScoringModel } from "./eval.js";
+import { sample, type SampleOptions } from "../eval/sample.js";
+import type { ScoringModel } from "../eval/eval.js";
 import type { BytesSpec } from "./models.js";
 
 export interface Param {
@@ -255,7 +255,7 @@ export class TinyLM {
     return this.config.blockSize;
   }
 
-  /** The registry's description of this model (lib/models.ts). */
+  /** The registry's description of this model (lib/models/models.ts). */
   get spec(): BytesSpec {
     return { kind: "bytes", model: { ...this.config } };
   }

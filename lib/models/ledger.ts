@@ -8,7 +8,7 @@
 // The ownership rules (which layer reads which weight) are written out here again
 // rather than imported from model.ts, so that the test comparing the two checks
 // something.
-import { GPT2_VOCAB_SIZE, type ByteCodecConfig, type ModelConfig } from "./config.js";
+import { GPT2_VOCAB_SIZE, type ByteCodecConfig, type ModelConfig } from "../config.js";
 
 export type LedgerGroup = "embedding" | "head" | "attention" | "ffn" | "norms" | "lora" | "byte encoder" | "byte decoder";
 

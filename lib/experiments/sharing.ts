@@ -2,12 +2,12 @@
 // equal parameter counts, trained on the same batches in the same order, one step
 // of each in turn. The sharing page runs them live; scripts/sharing-runs.ts runs
 // them in Node for the page's precomputed curves.
-import { anyPreset, GPT2_VOCAB_SIZE, PAPER_BYTE_CODEC, presetConfig, validateModelConfig, type ByteCodecConfig, type ModelConfig, type TrainConfig } from "./config.js";
-import { BatchSampler, type Corpus } from "./data.js";
-import { bitsPerByte } from "./eval.js";
-import { ledger, type Ledger } from "./ledger.js";
-import { TinyLM } from "./model.js";
-import { Trainer, type TrainEvent } from "./trainer.js";
+import { anyPreset, GPT2_VOCAB_SIZE, PAPER_BYTE_CODEC, presetConfig, validateModelConfig, type ByteCodecConfig, type ModelConfig, type TrainConfig } from "../config.js";
+import { BatchSampler, type Corpus } from "../text/data.js";
+import { bitsPerByte } from "../eval/eval.js";
+import { ledger, type Ledger } from "../models/ledger.js";
+import { TinyLM } from "../models/model.js";
+import { Trainer, type TrainEvent } from "../train/trainer.js";
 
 export interface SharingArm {
   label: string;

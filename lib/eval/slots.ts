@@ -1,17 +1,17 @@
 // Bits per byte by position inside a chunk: slot 0 is the first byte of a chunk,
 // slot i the (i+1)-th. For the STLM paper's parallel decoder, slot i predicts its
 // byte with the i bytes just before it hidden (only earlier chunks are read), so
-// the per-slot numbers show the cost of that design (compare lib/ngram.ts's
+// the per-slot numbers show the cost of that design (compare lib/eval/ngram.ts's
 // gap-i n-gram); a causal decoder should be flat across slots.
 //
-// The bytes are scored exactly as lib/eval.ts's bitsPerByte scores them (the
+// The bytes are scored exactly as lib/eval/eval.ts's bitsPerByte scores them (the
 // same non-overlapping windows of blockSize, every byte but the first), so the
 // slots' byte-weighted mean is the model's bits/byte. A chunk's end mark is part
-// of the next chunk's first byte (see lib/pooled.ts), so under strategies with
+// of the next chunk's first byte (see lib/models/pooled.ts), so under strategies with
 // short chunks slot 0 carries it; stride chunks that fill the chunk window have none.
-import { tf } from "./tf.js";
-import { PAD } from "./tokenizer.js";
-import type { Span } from "./boundaries.js";
+import { tf } from "../tf.js";
+import { PAD } from "../text/tokenizer.js";
+import type { Span } from "../text/boundaries.js";
 import type { ScoringModel } from "./eval.js";
 
 export interface SlotScore {

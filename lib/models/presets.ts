@@ -1,10 +1,10 @@
 // Every named preset the lab trains, of every model kind: the plain byte models
 // of lib/config.ts (nano, micro) and the tokenizer-free comparison's presets
-// (lib/tokenizer-free.ts). `stlm train --preset`, the bench and the pages look
+// (lib/experiments/tokenizer-free.ts). `stlm train --preset`, the bench and the pages look
 // presets up here, so a name means the same model everywhere.
-import { ConfigError, PRESETS, validateTrainConfig, type TrainConfig } from "./config.js";
+import { ConfigError, PRESETS, validateTrainConfig, type TrainConfig } from "../config.js";
 import { validateSpec, type ModelKindName, type ModelSpec } from "./models.js";
-import { TOKENIZER_FREE_PRESETS, presetModelSpec } from "./tokenizer-free.js";
+import { TOKENIZER_FREE_PRESETS, presetModelSpec } from "../experiments/tokenizer-free.js";
 
 export interface ModelPreset {
   name: string;

@@ -25,12 +25,12 @@ export function strideSpans(n: number, k: number): Span[] {
   return out;
 }
 
-/** Words: the pre-tokenizer pieces of lib/bpe.ts (a word with the space before it, a number, punctuation, whitespace). */
+/** Words: the pre-tokenizer pieces of lib/text/bpe.ts (a word with the space before it, a number, punctuation, whitespace). */
 export function wordSpans(bytes: Uint8Array, maxLen = DEFAULT_MAX_CHUNK): Span[] {
   return splitLong(bytes, pieces(bytes), maxLen);
 }
 
-/** Tokens of a BPE that lib/ trained (lib/bpe.ts); a token longer than maxLen is cut. */
+/** Tokens of a BPE that lib/ trained (lib/text/bpe.ts); a token longer than maxLen is cut. */
 export function bpeSpans(bytes: Uint8Array, tokenizer: BpeTokenizer, maxLen = DEFAULT_MAX_CHUNK): Span[] {
   return splitLong(bytes, tokenizer.encodeWithSpans(bytes).spans, maxLen);
 }

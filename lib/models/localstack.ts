@@ -10,7 +10,7 @@
 //            chunk j+1 (a learned start vector for the first chunk)
 //         -> more causal byte layers -> next-byte head, tied to the byte embedding.
 //
-// Unlike the STLM paper's decoder (lib/pooled.ts), every byte is predicted from the
+// Unlike the STLM paper's decoder (lib/models/pooled.ts), every byte is predicted from the
 // bytes just before it (the local layers) *and* from the chunks before its own
 // (the core), so the model never loses the last few bytes of context.
 //
@@ -21,16 +21,16 @@
 // rule), entropy (bytes < t). BPE boundaries look ahead inside a word, so they
 // are refused here rather than let the model see what it predicts.
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import { ConfigError, LIMITS, validateModelConfig, type ModelConfig } from "./config.js";
-import type { Span } from "./boundaries.js";
-import { entropySpans, validateEntropyModel, type EntropyModel } from "./entropy.js";
+import { tf } from "../tf.js";
+import { ConfigError, LIMITS, validateModelConfig, type ModelConfig } from "../config.js";
+import type { Span } from "../text/boundaries.js";
+import { entropySpans, validateEntropyModel, type EntropyModel } from "../text/entropy.js";
 import { applyRotary, causalMask, dropout, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, swiglu, targetLogProbs, causalAttention } from "./layers.js";
 import { readWeights, type Param } from "./model.js";
-import { Rng } from "./rng.js";
-import { promptIds, sampleIds, type SampleOptions } from "./sample.js";
-import type { ScoringModel } from "./eval.js";
-import { BYTE_VOCAB_SIZE, PAD } from "./tokenizer.js";
+import { Rng } from "../rng.js";
+import { promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
+import type { ScoringModel } from "../eval/eval.js";
+import { BYTE_VOCAB_SIZE, PAD } from "../text/tokenizer.js";
 
 export const LOCAL_STACK_STRATEGIES = ["stride", "word", "entropy"] as const;
 export type LocalStackStrategy = (typeof LOCAL_STACK_STRATEGIES)[number];

@@ -7,7 +7,7 @@
 // Training never reads a test document, by construction: a Corpus holds one byte
 // array per split, the train array is made only from documents whose split is
 // "train", and a BatchSampler only ever sees the array it was given.
-import type { Rng } from "./rng.js";
+import type { Rng } from "../rng.js";
 import { checkUserBytes, encodeText } from "./tokenizer.js";
 
 export type Split = "train" | "val" | "test";

@@ -2,18 +2,18 @@
 // bytes, in the same shape as shared/bench/reference_torch.py, so a Node run, a
 // browser run and the PyTorch reference can be put side by side. No Node APIs:
 // `stlm bench` and the browser's bench page both call this.
-import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "./config.js";
-import { createModel, type LabModel } from "./models.js";
-import type { PooledConfig } from "./pooled.js";
-import { LocalStackLM, type LocalStackConfig } from "./localstack.js";
-import { trainEntropyModel } from "./entropy.js";
-import { LOCAL_STACK_KINDS, TOKENIZER_FREE_PRESETS, tokenizerFreeConfig, type LocalStackKind } from "./tokenizer-free.js";
-import { matMulInfo } from "./kernels.js";
-import { Rng } from "./rng.js";
-import { tf } from "./tf.js";
-import { Trainer } from "./trainer.js";
+import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "../config.js";
+import { createModel, type LabModel } from "../models/models.js";
+import type { PooledConfig } from "../models/pooled.js";
+import { LocalStackLM, type LocalStackConfig } from "../models/localstack.js";
+import { trainEntropyModel } from "../text/entropy.js";
+import { LOCAL_STACK_KINDS, TOKENIZER_FREE_PRESETS, tokenizerFreeConfig, type LocalStackKind } from "../experiments/tokenizer-free.js";
+import { matMulInfo } from "../kernels.js";
+import { Rng } from "../rng.js";
+import { tf } from "../tf.js";
+import { Trainer } from "../train/trainer.js";
 
-/** The local-stack presets `runBench` takes (lib/localstack.ts): stride, SpaceByte word and entropy boundaries. */
+/** The local-stack presets `runBench` takes (lib/models/localstack.ts): stride, SpaceByte word and entropy boundaries. */
 export const LOCAL_BENCH_PRESETS = ["local-stride4", "local-word", "local-entropy"];
 
 /** The presets `runBench` takes: the plain byte presets, the stride-pooled ones and the local stacks. */

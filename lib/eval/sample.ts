@@ -1,8 +1,8 @@
 // Text generation with temperature and top-k, and attention maps for a text.
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import type { TinyLM } from "./model.js";
-import { Rng } from "./rng.js";
+import { tf } from "../tf.js";
+import type { TinyLM } from "../models/model.js";
+import { Rng } from "../rng.js";
 
 export interface SampleOptions {
   /** Bytes to generate. */

@@ -12,7 +12,7 @@
 // the chunk boundary for slot 0: a variant that is not in the paper; see
 // PooledConfig.causalDecoder.)
 //
-// Where chunks end is a boundary strategy (lib/boundaries.ts): fixed stride,
+// Where chunks end is a boundary strategy (lib/text/boundaries.ts): fixed stride,
 // words, a BPE that lib/ trained, GPT-2's BPE, or a learned predictor.
 //
 // How a pooled model gives a byte string a log-probability. The string is cut
@@ -37,10 +37,10 @@
 // probability the model gives the string, and bits per byte computed from it
 // are an honest (slightly pessimistic) code length.
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import { ConfigError, LIMITS, validateModelConfig, type ModelConfig } from "./config.js";
-import { Rng } from "./rng.js";
-import { BpeTokenizer, validateBpe, type Bpe } from "./bpe.js";
+import { tf } from "../tf.js";
+import { ConfigError, LIMITS, validateModelConfig, type ModelConfig } from "../config.js";
+import { Rng } from "../rng.js";
+import { BpeTokenizer, validateBpe, type Bpe } from "../text/bpe.js";
 import {
   DEFAULT_MAX_CHUNK,
   bpeSpans,
@@ -49,7 +49,7 @@ import {
   wordSpans,
   type Span,
   type Strategy
-} from "./boundaries.js";
+} from "../text/boundaries.js";
 import {
   applyRotary,
   causalAttention,
@@ -63,10 +63,10 @@ import {
   swiglu,
   targetLogProbs
 } from "./layers.js";
-import { BYTE_VOCAB_SIZE, PAD } from "./tokenizer.js";
+import { BYTE_VOCAB_SIZE, PAD } from "../text/tokenizer.js";
 import { readWeights, type Param } from "./model.js";
-import { promptIds, sampleIds, type SampleOptions } from "./sample.js";
-import type { ScoringModel } from "./eval.js";
+import { promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
+import type { ScoringModel } from "../eval/eval.js";
 
 export interface LearnedBoundaryConfig {
   minLen: number;
@@ -376,7 +376,7 @@ export class PooledLM {
     return this.config.byteWindow;
   }
 
-  /** The registry's description of this model (lib/models.ts). */
+  /** The registry's description of this model (lib/models/models.ts). */
   get spec(): PooledConfig {
     return structuredClone(this.config);
   }
@@ -536,7 +536,7 @@ export class PooledLM {
    * byteDim components, over the real chunks of `rows` (at most byteWindow + 1
    * bytes each). A healthy encoder gives each chunk its own vector; when every
    * chunk's vector is the same, the core sees no input and the model can do no
-   * better than byte frequencies (see lib/collapse.ts). One read-back per call.
+   * better than byte frequencies (see lib/train/collapse.ts). One read-back per call.
    */
   async chunkVariance(rows: readonly Uint8Array[]): Promise<number> {
     return (await this.chunkStatistics(rows)).variance;
@@ -727,7 +727,7 @@ export class PooledLM {
 
   /**
    * log p of each target byte y[b, t] in nats, [B, T], as the evaluations of
-   * lib/eval.ts ask: the byte's own slot term, plus, for the first byte of a
+   * lib/eval/eval.ts ask: the byte's own slot term, plus, for the first byte of a
    * chunk, the end mark of the chunk before it (see the note at the top of this
    * file). Every byte's term then depends on earlier bytes only and on the byte
    * itself as the target, for both decoders and for boundaries that look one

@@ -2,9 +2,9 @@
 // weights of rank >= 2 (matrices), never to norm gains; a linear-warmup +
 // cosine schedule; and clipping by the global gradient norm.
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import type { TrainConfig } from "./config.js";
-import { ADAMW_KERNEL, hasKernel, type AdamWAttrs } from "./kernels.js";
+import { tf } from "../tf.js";
+import type { TrainConfig } from "../config.js";
+import { ADAMW_KERNEL, hasKernel, type AdamWAttrs } from "../kernels.js";
 
 export interface NamedVariable {
   name: string;

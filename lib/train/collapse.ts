@@ -5,7 +5,7 @@
 // loss curve looks merely flat. The guard measures the between-chunk variance of
 // the pooled vectors (PooledLM.chunkVariance) on a fixed probe of held-out rows
 // and says so, as a Trainer diagnostic, when it falls below a floor.
-import type { PooledLM } from "./pooled.js";
+import type { PooledLM } from "../models/pooled.js";
 import type { Diagnostic } from "./trainer.js";
 
 /** The diagnostic's name, and the field of a metrics.jsonl row that holds it. */

@@ -6,7 +6,7 @@
 // pre-tokenizer does, without its regex), and merges never cross a piece, so a
 // token never spans two words. Any byte string encodes (the 256 bytes are in
 // the vocabulary) and decodes back exactly.
-import { ConfigError } from "./config.js";
+import { ConfigError } from "../config.js";
 
 /** A trained tokenizer: `merges[i]` = [left, right] makes token 256 + i. */
 export interface Bpe {

@@ -8,9 +8,9 @@
 // gradients where the backend has them (lib/kernels.ts; wasm), as tfjs ops
 // elsewhere. All are checked against finite differences in test/unit/layers.test.ts.
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import type { Rng } from "./rng.js";
-import { FUSED, hasKernel } from "./kernels.js";
+import { tf } from "../tf.js";
+import type { Rng } from "../rng.js";
+import { FUSED, hasKernel } from "../kernels.js";
 
 type GradFn = Parameters<typeof tf.customGrad>[0];
 const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, number> = {}) => tf.engine().runKernel(name, inputs, attrs);

@@ -2,10 +2,10 @@
 // its loss. Everything else (charts, evaluation, checkpoints, a progress bar)
 // sees training through one stream of events: `for await (const e of trainer.run())`.
 import type { Scalar, Tensor2D } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import { validateTrainConfig, type TrainConfig } from "./config.js";
+import { tf } from "../tf.js";
+import { validateTrainConfig, type TrainConfig } from "../config.js";
 import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./optim.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../rng.js";
 
 export interface TrainableModel {
   readonly params: readonly NamedVariable[];
@@ -51,7 +51,7 @@ export interface TrainerOptions {
   /** Validation bits per byte of the model as it is now; called every train.evalEvery steps and at the end. */
   evaluate?: () => Promise<number>;
   /**
-   * Measurements of the model (e.g. lib/collapse.ts's chunk variance of a pooled
+   * Measurements of the model (e.g. lib/train/collapse.ts's chunk variance of a pooled
    * model), called at every evaluation step (every train.evalEvery steps and at
    * the end, with or without `evaluate`); each becomes a "diagnostic" event. The
    * Trainer does not interpret them.

@@ -5,10 +5,10 @@
 //   | zero padding to a multiple of 4 | float32 tensor data (little-endian)
 //
 // Its header sat outside its checksum, so everything read here is checked again
-// by lib/checkpoint.ts (spec, shapes, finite values) exactly as a new file is.
+// by lib/train/checkpoint.ts (spec, shapes, finite values) exactly as a new file is.
 import { CheckpointError } from "./checkpoint-error.js";
-import type { ModelConfig, TrainConfig } from "./config.js";
-import type { ModelSpec, TensorMap } from "./models.js";
+import type { ModelConfig, TrainConfig } from "../config.js";
+import type { ModelSpec, TensorMap } from "../models/models.js";
 
 export const LEGACY_CHECKPOINT_FILE = "checkpoint.stlm";
 const MAGIC = "STLMCKPT";

@@ -87,7 +87,7 @@ export function gapNgramProb(m: GapNgram, bytes: Uint8Array, t: number): number 
   return p;
 }
 
-/** Mean -log2 p over bytes[first ..] (default: every byte but the first, as lib/eval.ts's bitsPerByte scores). */
+/** Mean -log2 p over bytes[first ..] (default: every byte but the first, as lib/eval/eval.ts's bitsPerByte scores). */
 export function gapNgramBitsPerByte(m: GapNgram, bytes: Uint8Array, { first = 1 }: { first?: number } = {}): number {
   let bits = 0;
   for (let t = first; t < bytes.length; t++) bits -= Math.log2(gapNgramProb(m, bytes, t));

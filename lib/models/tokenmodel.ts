@@ -1,4 +1,4 @@
-// The token-level baseline: the same transformer as lib/model.ts over the ids
+// The token-level baseline: the same transformer as lib/models/model.ts over the ids
 // of a BPE that lib/ trained (embedding over the BPE vocabulary, tied head),
 // plus one START id that begins every window of ids. Trained on token windows; scored
 // on bytes, like every other model of the lab.
@@ -8,13 +8,13 @@
 // tokens, and dividing by its bytes (not its tokens) converts nats per token to
 // bits per byte on the same held-out bytes every model is scored on.
 import type { Scalar, Tensor2D } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import { ConfigError, validateModelConfig, type ModelConfig } from "./config.js";
-import { BpeTokenizer, validateBpe, type Bpe } from "./bpe.js";
-import { promptIds, sampleIds, type SampleOptions } from "./sample.js";
+import { tf } from "../tf.js";
+import { ConfigError, validateModelConfig, type ModelConfig } from "../config.js";
+import { BpeTokenizer, validateBpe, type Bpe } from "../text/bpe.js";
+import { promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
 import { TinyLM, type Param } from "./model.js";
-import type { Rng } from "./rng.js";
-import type { ScoringModel } from "./eval.js";
+import type { Rng } from "../rng.js";
+import type { ScoringModel } from "../eval/eval.js";
 import { bytesRows } from "./pooled.js";
 import { targetLogProbs } from "./layers.js";
 
@@ -86,7 +86,7 @@ export class TokenLM {
     return this.lm.params;
   }
 
-  /** The registry's description of this model (lib/models.ts). */
+  /** The registry's description of this model (lib/models/models.ts). */
   get spec(): TokenModelConfig {
     return structuredClone(this.config);
   }
@@ -143,7 +143,7 @@ export class TokenLM {
   }
 
   /**
-   * The model as lib/eval.ts scores it: rows of bytes in, log p per target byte
+   * The model as lib/eval/eval.ts scores it: rows of bytes in, log p per target byte
    * out. A row of blockSize + 1 bytes is at most that many tokens, one of them
    * after START, so it fits the token context: blockSize (bytes) = context - 1.
    */

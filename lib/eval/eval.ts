@@ -7,9 +7,9 @@
 // (reading a value back from the device is a sync point, so once per batch and
 // not once per item). Sums are accumulated in float64 on the CPU.
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
-import { PAD, encodeText } from "./tokenizer.js";
-import type { MinimalPair, NextSentenceItem } from "./data.js";
+import { tf } from "../tf.js";
+import { PAD, encodeText } from "../text/tokenizer.js";
+import type { MinimalPair, NextSentenceItem } from "../text/data.js";
 
 export interface ScoringModel {
   readonly blockSize: number; // max context in tokens (bytes)

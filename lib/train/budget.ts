@@ -3,8 +3,8 @@
 // budget does, and the run is reproducible as a plain N-step run afterwards
 // (the plan is recorded with it). Equal-time comparisons of models that differ
 // in cost per step are planned this way.
-import type { TrainConfig } from "./config.js";
-import { createModel, trainingBatches, type ModelSpec } from "./models.js";
+import type { TrainConfig } from "../config.js";
+import { createModel, trainingBatches, type ModelSpec } from "../models/models.js";
 import { Trainer } from "./trainer.js";
 
 export interface BudgetPlan {

@@ -2,10 +2,10 @@
 // gradients of a small model on fixed bytes, on each backend, compared. The
 // WebGPU and WebGL backends are known to return wrong numbers on some drivers;
 // this is the check a reader (or a test) runs before trusting one.
-import { chooseBackend, type BackendInfo, type BackendName } from "./backend.js";
-import { presetConfig } from "./config.js";
-import { TinyLM } from "./model.js";
-import { tf } from "./tf.js";
+import { chooseBackend, type BackendInfo, type BackendName } from "../backend.js";
+import { presetConfig } from "../config.js";
+import { TinyLM } from "../models/model.js";
+import { tf } from "../tf.js";
 import type { Tensor2D } from "@tensorflow/tfjs";
 
 export interface BackendAgreement {

@@ -3,7 +3,7 @@
 // linear map with a low-rank correction, x (W + A B), for the layers of interior
 // sharing. Shapes as in layers.ts: N rows, I inputs, O outputs, R the rank.
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { tf } from "./tf.js";
+import { tf } from "../tf.js";
 import { linear } from "./layers.js";
 
 /** Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), as PyTorch's nn.GELU() computes it. */

@@ -1,4 +1,4 @@
-// Checkpoints in safetensors (lib/safetensors.ts), the container PyTorch and
+// Checkpoints in safetensors (lib/train/safetensors.ts), the container PyTorch and
 // Hugging Face tools read, so a lab checkpoint opens in Python with
 // `safetensors.torch.load_file`. One path for every model kind:
 //
@@ -15,12 +15,12 @@
 // container's layout, the hash, every config value against the lab's limits, the
 // exact set of tensors and shapes the spec needs, and that every float is finite.
 // Each refusal names the field and says what to do. Old checkpoint.stlm files
-// still load, read-only, through lib/checkpoint-legacy.ts and the same checks.
-import { ConfigError, validateTrainConfig, type ModelConfig, type TrainConfig } from "./config.js";
+// still load, read-only, through lib/train/checkpoint-legacy.ts and the same checks.
+import { ConfigError, validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
 import { CheckpointError } from "./checkpoint-error.js";
 import { decodeLegacyCheckpoint, isLegacyCheckpoint, LEGACY_CHECKPOINT_FILE } from "./checkpoint-legacy.js";
-import { TinyLM } from "./model.js";
-import { checkBuildable, modelFromWeights, specParameterShapes, validateSpec, type LabModel, type ModelSpec, type TensorMap } from "./models.js";
+import { TinyLM } from "../models/model.js";
+import { checkBuildable, modelFromWeights, specParameterShapes, validateSpec, type LabModel, type ModelSpec, type TensorMap } from "../models/models.js";
 import { decodeSafetensors, encodeSafetensors, firstNonFinite, SafetensorsError, type SafetensorsTensor } from "./safetensors.js";
 import { sha256 } from "./sha256.js";
 import type { TrainerState } from "./trainer.js";

@@ -2,23 +2,23 @@
 // each boundary strategy, and BPE tokens, all near 1M parameters, and the one
 // function that builds any of them with its batch source and byte scorer.
 //
-// Checkpoints use lib/checkpoint.ts's format unchanged: the header's model
+// Checkpoints use lib/train/checkpoint.ts's format unchanged: the header's model
 // config is the core transformer's (a valid ModelConfig) and the full
 // tokenizer-free config (strategy, widths, the BPE's merges) rides in
 // meta.tokenizerFree, which tokenizerFreeFromCheckpoint reads back.
-import { presetConfig, type ModelConfig, type TrainConfig } from "./config.js";
-import { trainBpe, type Bpe } from "./bpe.js";
-import { createModel, modelFromWeights, trainingBatches, type LabModel, type ModelSpec, type TensorMap } from "./models.js";
-import { PooledLM, pooledConfig } from "./pooled.js";
-import { tokenModelConfig } from "./tokenmodel.js";
-import { localStackConfig } from "./localstack.js";
-import { trainEntropyModel, type EntropyModel } from "./entropy.js";
-import type { ScoringModel } from "./eval.js";
-import type { BatchSource } from "./trainer.js";
-import type { Checkpoint } from "./checkpoint.js";
+import { presetConfig, type ModelConfig, type TrainConfig } from "../config.js";
+import { trainBpe, type Bpe } from "../text/bpe.js";
+import { createModel, modelFromWeights, trainingBatches, type LabModel, type ModelSpec, type TensorMap } from "../models/models.js";
+import { PooledLM, pooledConfig } from "../models/pooled.js";
+import { tokenModelConfig } from "../models/tokenmodel.js";
+import { localStackConfig } from "../models/localstack.js";
+import { trainEntropyModel, type EntropyModel } from "../text/entropy.js";
+import type { ScoringModel } from "../eval/eval.js";
+import type { BatchSource } from "../train/trainer.js";
+import type { Checkpoint } from "../train/checkpoint.js";
 
 export type ComparisonKind = "bytes" | "stride" | "word" | "bpe" | "learned" | "bpe-tokens" | LocalStackKind;
-/** The local-stack models (lib/localstack.ts), by boundary strategy. */
+/** The local-stack models (lib/models/localstack.ts), by boundary strategy. */
 export type LocalStackKind = "local-stride" | "local-word" | "local-entropy";
 export const LOCAL_STACK_KINDS: readonly LocalStackKind[] = ["local-stride", "local-word", "local-entropy"];
 
@@ -54,7 +54,7 @@ export const TOKENIZER_FREE_PRESETS: Record<string, TokenizerFreePreset> = {
 
 export const COMPARISON_ORDER: ComparisonKind[] = ["bytes", "bpe-tokens", "stride", "bpe", "learned", "local-stride", "local-word", "local-entropy"];
 
-/** Every kind of model the comparison trains: a ModelSpec of lib/models.ts. */
+/** Every kind of model the comparison trains: a ModelSpec of lib/models/models.ts. */
 export type TokenizerFreeConfig = ModelSpec;
 
 export interface TokenizerFreeOptions {
@@ -128,7 +128,7 @@ export interface BuiltModel {
   pooled?: PooledLM;
 }
 
-/** A model of `config` (through the registry of lib/models.ts) with its training batches over `trainBytes` and its byte scorer. */
+/** A model of `config` (through the registry of lib/models/models.ts) with its training batches over `trainBytes` and its byte scorer. */
 export function buildModel(config: TokenizerFreeConfig, trainBytes: Uint8Array, seed: number, weights?: TensorMap): BuiltModel {
   const model = weights ? modelFromWeights(config, weights) : createModel(config, seed);
   const { data, bytesPerPosition } = trainingBatches(model, trainBytes);

@@ -10,7 +10,8 @@ import { checkSpans } from "../../lib/text/boundaries.js";
 import { bitsPerByte } from "../../lib/eval/eval.js";
 import { Trainer } from "../../lib/train/trainer.js";
 import { decodeCheckpoint, encodeCheckpoint, labModelFromCheckpoint } from "../../lib/train/checkpoint.js";
-import { createModel, type LabModel } from "../../lib/models/models.js";
+import { createModel, type LabModel, type ModelSpec } from "../../lib/models/models.js";
+import { tokenizerFreeConfig } from "../../lib/experiments/tokenizer-free.js";
 import { encodeText } from "../../lib/text/tokenizer.js";
 import { loadCorpus } from "../../lib/node/data.js";
 import { sampler, TEXT, tinyConfigs } from "./fixtures.js";
@@ -73,12 +74,14 @@ for (const strategy of ["stride", "word", "entropy"] as const) {
 
 test("entropy boundaries before byte t read only bytes before t, and the threshold gives chunks of about 4 bytes", async () => {
   const austen = (await loadCorpus("austen")).train.subarray(0, 400_000);
-  const model = trainEntropyModel(austen.subarray(0, 300_000));
-  const held = austen.subarray(300_000);
-  const spans = entropySpans(held, model, 12);
-  assert.equal(checkSpans(spans, held.length, 12), null);
-  const mean = held.length / spans.length;
-  assert.ok(mean > 3.5 && mean < 4.5, `mean chunk ${mean.toFixed(2)} bytes on held-out text`);
+  for (const mode of ["global", "relative"] as const) {
+    const model = trainEntropyModel(austen.subarray(0, 300_000), { mode });
+    const held = austen.subarray(300_000);
+    const spans = entropySpans(held, model, 12);
+    assert.equal(checkSpans(spans, held.length, 12), null);
+    const mean = held.length / spans.length;
+    assert.ok(mean > 3.5 && mean < 4.5, `${mode}: mean chunk ${mean.toFixed(2)} bytes on held-out text`);
+  }
   const starts = (b: Uint8Array) => new Set(entropySpans(b, ENTROPY, 12).map(([s]) => s));
   const h = byteEntropies(ENTROPY, PROSE);
   for (const p of [10, 40, 90]) {
@@ -139,8 +142,12 @@ test("sampling a local stack with a fixed seed reproduces, and greedy sampling i
   model.dispose();
 });
 
-test("a local-stack checkpoint round-trips and resumes bit-identically", async () => {
-  const spec = tiny("entropy");
+const RESUMABLE: [string, () => ModelSpec][] = [
+  ["a local-stack (entropy)", () => tiny("entropy")],
+  ["a stride-pooled (causal decoder)", () => tokenizerFreeConfig("stride", undefined, 32, { causalDecoder: true })]
+];
+for (const [what, make] of RESUMABLE) test(`${what} checkpoint round-trips and resumes bit-identically`, async () => {
+  const spec = make();
   const { train } = tinyConfigs({}, { steps: 8, batchSize: 2 });
   const losses = async (t: Trainer) => {
     const out: number[] = [];
@@ -160,7 +167,7 @@ test("a local-stack checkpoint round-trips and resumes bit-identically", async (
   t1.dispose();
   first.dispose();
   const ckpt = decodeCheckpoint(bytes);
-  assert.equal(ckpt.spec.kind, "local-stack");
+  assert.equal(ckpt.spec.kind, spec.kind);
   const back: LabModel = labModelFromCheckpoint(ckpt);
   const t2 = new Trainer({ model: back, data: sampler(), train: ckpt.trainConfig, state: ckpt.trainer });
   assert.deepEqual(await losses(t2), all.slice(3));

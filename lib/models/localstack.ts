@@ -26,7 +26,7 @@ import { ConfigError, LIMITS, validateModelConfig, type ModelConfig } from "../c
 import type { Span } from "../text/boundaries.js";
 import { entropySpans, validateEntropyModel, type EntropyModel } from "../text/entropy.js";
 import { applyRotary, causalMask, dropout, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, swiglu, targetLogProbs, causalAttention } from "./layers.js";
-import { readWeights, type Param } from "./model.js";
+import { readWeights, weightValues, type Param } from "./model.js";
 import { Rng } from "../rng.js";
 import { promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
 import type { ScoringModel } from "../eval/eval.js";
@@ -208,13 +208,7 @@ export class LocalStackLM {
 
   static fromWeights(config: LocalStackConfig, weights: Map<string, { shape: number[]; data: Float32Array }>): LocalStackLM {
     validateLocalStackConfig(config);
-    const values = new Map<string, Float32Array>();
-    for (const { name, shape } of localStackParameterShapes(config)) {
-      const w = weights.get(name);
-      if (!w) throw new Error(`weights lack tensor "${name}" that this local-stack config needs`);
-      if (w.shape.join("x") !== shape.join("x")) throw new Error(`tensor "${name}" has shape [${w.shape}] but the config expects [${shape}]`);
-      values.set(name, w.data);
-    }
+    const values = weightValues(localStackParameterShapes(config), weights);
     return new LocalStackLM(config, values);
   }
 

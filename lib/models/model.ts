@@ -153,6 +153,27 @@ export async function readWeights(params: readonly Param[]): Promise<Map<string,
   return out;
 }
 
+/**
+ * The values of `weights` for a model whose parameters are `shapes`: every
+ * tensor present with its shape, none left over; a mismatch is a WeightsError
+ * naming the tensor. Every model class loads its weights through this.
+ */
+export function weightValues(shapes: readonly { name: string; shape: readonly number[] }[], weights: Map<string, { shape: number[]; data: Float32Array }>): Map<string, Float32Array> {
+  const values = new Map<string, Float32Array>();
+  for (const { name, shape } of shapes) {
+    const w = weights.get(name);
+    if (!w) throw new WeightsError(`weights lack tensor "${name}" that this config needs (was the checkpoint saved from a different model?)`);
+    if (w.shape.join("x") !== shape.join("x")) {
+      throw new WeightsError(`tensor "${name}" has shape [${w.shape}] but the config expects [${shape}]: the weights and the config do not match`);
+    }
+    values.set(name, w.data);
+  }
+  const expected = new Set(shapes.map((s) => s.name));
+  const extra = [...weights.keys()].filter((k) => !expected.has(k));
+  if (extra.length) throw new WeightsError(`weights hold tensors this config has no place for: ${extra.slice(0, 5).join(", ")}`);
+  return values;
+}
+
 export class WeightsError extends Error {
   constructor(message: string) {
     super(message);
@@ -236,18 +257,7 @@ export class TinyLM {
   /** A model with the given weights; every tensor must be present with its config's shape. */
   static fromWeights(config: ModelConfig, weights: Map<string, { shape: number[]; data: Float32Array }>): TinyLM {
     config = validateModelConfig({ ...config });
-    const values = new Map<string, Float32Array>();
-    for (const { name, shape } of parameterShapes(config)) {
-      const w = weights.get(name);
-      if (!w) throw new WeightsError(`weights lack tensor "${name}" that this config needs (was the checkpoint saved from a different model?)`);
-      if (w.shape.join("x") !== shape.join("x")) {
-        throw new WeightsError(`tensor "${name}" has shape [${w.shape}] but the config expects [${shape}]: the weights and the config do not match`);
-      }
-      values.set(name, w.data);
-    }
-    const expected = new Set(parameterShapes(config).map((s) => s.name));
-    const extra = [...weights.keys()].filter((k) => !expected.has(k));
-    if (extra.length) throw new WeightsError(`weights hold tensors this config has no place for: ${extra.slice(0, 5).join(", ")}`);
+    const values = weightValues(parameterShapes(config), weights);
     return new TinyLM(config, values);
   }
 

@@ -64,7 +64,7 @@ import {
   targetLogProbs
 } from "./layers.js";
 import { BYTE_VOCAB_SIZE, PAD } from "../text/tokenizer.js";
-import { readWeights, type Param } from "./model.js";
+import { readWeights, weightValues, type Param } from "./model.js";
 import { promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
 import type { ScoringModel } from "../eval/eval.js";
 
@@ -361,13 +361,7 @@ export class PooledLM {
 
   static fromWeights(config: PooledConfig, weights: Map<string, { shape: number[]; data: Float32Array }>): PooledLM {
     validatePooledConfig(config);
-    const values = new Map<string, Float32Array>();
-    for (const { name, shape } of pooledParameterShapes(config)) {
-      const w = weights.get(name);
-      if (!w) throw new Error(`weights lack tensor "${name}" that this pooled config needs`);
-      if (w.shape.join("x") !== shape.join("x")) throw new Error(`tensor "${name}" has shape [${w.shape}] but the config expects [${shape}]`);
-      values.set(name, w.data);
-    }
+    const values = weightValues(pooledParameterShapes(config), weights);
     return new PooledLM(config, values);
   }
 

@@ -45,8 +45,8 @@ interface ModelKind<S extends ModelSpec> {
   label: string;
   /** Checks every field; throws a ConfigError naming the first bad one. Returns the spec (defaults filled in). */
   validate(spec: S): S;
-  /** Every weight's name and shape, in the order the model creates them. */
-  parameterShapes(spec: S): { name: string; shape: number[] }[];
+  /** Every weight's name, shape and the component it belongs to (for the ledger and the pages' cost charts), in the order the model creates them. */
+  parameterShapes(spec: S): { name: string; shape: number[]; component: string }[];
   create(spec: S, seed: number): LabModel;
   /** Weights must match parameterShapes exactly; a mismatch throws naming the tensor. */
   fromWeights(spec: S, weights: TensorMap): LabModel;
@@ -60,7 +60,7 @@ const bytesKind: ModelKind<BytesSpec> = {
   kind: "bytes",
   label: "byte model",
   validate: (s) => ({ kind: "bytes", model: validateModelConfig({ ...s.model }) }),
-  parameterShapes: (s) => parameterShapes(s.model),
+  parameterShapes: (s) => parameterShapes(s.model).map((p) => ({ ...p, component: p.name === "embed" || p.name === "head" ? "byte embedding + head (tied)" : "core" })),
   create: (s, seed) => TinyLM.create(s.model, seed),
   fromWeights: (s, w) => TinyLM.fromWeights(s.model, w),
   batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
@@ -71,7 +71,7 @@ const pooledKind: ModelKind<PooledConfig> = {
   kind: "pooled",
   label: "pooled byte model",
   validate: (s) => validatePooledConfig(structuredClone(s)),
-  parameterShapes: (s) => pooledParameterShapes(s).map(({ name, shape }) => ({ name, shape })),
+  parameterShapes: (s) => pooledParameterShapes(s),
   create: (s, seed) => PooledLM.create(s, seed),
   fromWeights: (s, w) => PooledLM.fromWeights(s, w),
   batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
@@ -82,7 +82,7 @@ const tokenKind: ModelKind<TokenModelConfig> = {
   kind: "bpe-tokens",
   label: "BPE-token model",
   validate: (s) => validateTokenModelConfig(structuredClone(s)),
-  parameterShapes: (s) => parameterShapes(s.model),
+  parameterShapes: (s) => parameterShapes(s.model).map((p) => ({ ...p, component: p.name === "embed" || p.name === "head" ? "token embedding + head (tied)" : "core" })),
   create: (s, seed) => TokenLM.create(s, seed),
   fromWeights: (s, w) => TokenLM.fromWeights(s, w),
   batches: (m, bytes) => {
@@ -97,7 +97,7 @@ const localStackKind: ModelKind<LocalStackConfig> = {
   kind: "local-stack",
   label: "local-stack byte model",
   validate: (s) => validateLocalStackConfig(structuredClone(s)),
-  parameterShapes: (s) => localStackParameterShapes(s).map(({ name, shape }) => ({ name, shape })),
+  parameterShapes: (s) => localStackParameterShapes(s),
   create: (s, seed) => LocalStackLM.create(s, seed),
   fromWeights: (s, w) => LocalStackLM.fromWeights(s, w),
   batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
@@ -125,7 +125,8 @@ export function validateSpec(spec: ModelSpec): ModelSpec {
   return kindOf(spec).validate(spec);
 }
 
-export function specParameterShapes(spec: ModelSpec): { name: string; shape: number[] }[] {
+/** Every weight of a spec's model: name, shape and component. */
+export function specParameterShapes(spec: ModelSpec): { name: string; shape: number[]; component: string }[] {
   return kindOf(spec).parameterShapes(spec);
 }
 

@@ -44,11 +44,6 @@ export interface Checkpoint {
   note?: string;
 }
 
-/** The byte model's config of a checkpoint, or null for another kind. */
-export function byteModelConfig(ckpt: Pick<Checkpoint, "spec">): ModelConfig | null {
-  return ckpt.spec.kind === "bytes" ? ckpt.spec.model : null;
-}
-
 export function encodeCheckpoint(ckpt: Omit<Checkpoint, "note">): Uint8Array {
   const tensors: SafetensorsTensor[] = [];
   for (const [name, t] of ckpt.weights) tensors.push({ name, shape: t.shape, data: t.data });

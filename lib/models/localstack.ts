@@ -336,6 +336,8 @@ export class LocalStackLM {
     const D = c.core.dModel;
     const rng = options.training && c.core.dropout > 0 ? options.rng : undefined;
     // The rows as bytes (up to the first PAD), their spans, and the two selection matrices.
+    // Boundaries are decisions made on the CPU: the ids were just made from CPU arrays, so on
+    // wasm and cpu this read is a copy (on a GPU backend it waits for the upload).
     const raw = ids.dataSync();
     const padded = new Int32Array(B * T).fill(PAD);
     const rows: Uint8Array[] = [];

@@ -16,7 +16,7 @@ import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../
 import { measureStepMs, planBudget, type BudgetPlan } from "../train/budget.js";
 import { PooledLM } from "../models/pooled.js";
 import { collapseGuard } from "../train/collapse.js";
-import { presetHelp, presetSpec } from "../models/presets.js";
+import { presetHelp, presetSpec, presetTrainConfig } from "../models/presets.js";
 import { decodeBytes, encodeText } from "../text/tokenizer.js";
 import { Trainer, type TrainEvent, type TrainerState } from "../train/trainer.js";
 import { initNode } from "../node/runtime.js";
@@ -190,7 +190,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (f.lr !== undefined) overrides.learningRate = f.lr as number;
     if (f.batch !== undefined) overrides.batchSize = f.batch as number;
     if (f["eval-every"] !== undefined) overrides.evalEvery = f["eval-every"] as number;
-    presetSpec(preset, new Uint8Array(0), overrides); // a bad preset or setting is refused before any file is touched
+    presetTrainConfig(preset, overrides); // a bad preset or setting is refused before any file is touched
     const source: RunConfig["source"] = f.corpus !== undefined ? { corpus: String(f.corpus) } : { text: path.resolve(String(f.text)) };
     corpus = await loadSource(source);
     dir = await prepareNewRunFolder(String(f.out));

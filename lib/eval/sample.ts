@@ -1,5 +1,5 @@
 // Text generation with temperature and top-k, and attention maps for a text.
-import type { Tensor2D } from "@tensorflow/tfjs";
+import type { Tensor2D, Tensor3D } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import type { TinyLM } from "../models/model.js";
 import { Rng } from "../rng.js";
@@ -62,6 +62,18 @@ export async function sampleIds(
   return out;
 }
 
+/** The logits after `context`: the last position of a forward pass that maps ids [1, T] to logits [1, T, V]. One read-back. */
+export async function lastLogits(forward: (ids: Tensor2D) => Tensor3D, context: readonly number[]): Promise<Float32Array> {
+  const last = tf.tidy(() => {
+    const logits = forward(tf.tensor2d(Int32Array.from(context), [1, context.length], "int32"));
+    const V = logits.shape[2];
+    return tf.reshape(tf.slice(logits, [0, context.length - 1, 0], [1, 1, V]), [V]);
+  });
+  const values = (await last.data()) as Float32Array;
+  last.dispose();
+  return values;
+}
+
 /** An empty prompt starts as a new paragraph would. */
 export function promptIds(prompt: Uint8Array): number[] {
   return prompt.length > 0 ? Array.from(prompt) : [10, 10];
@@ -71,16 +83,7 @@ export function promptIds(prompt: Uint8Array): number[] {
 export async function sample(model: TinyLM, prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
   const V = model.config.vocabSize;
   const banned = options.banned ?? [256, 257].filter((id) => id < V);
-  const next = async (context: number[]) => {
-    const last = tf.tidy(() => {
-      const x = tf.tensor2d(Int32Array.from(context), [1, context.length], "int32");
-      const { logits } = model.forward(x);
-      return tf.reshape(tf.slice(logits, [0, context.length - 1, 0], [1, 1, V]), [V]);
-    });
-    const logits = (await last.data()) as Float32Array;
-    last.dispose();
-    return logits;
-  };
+  const next = (context: number[]) => lastLogits((x) => model.forward(x).logits, context);
   return Uint8Array.from(await sampleIds(next, promptIds(prompt), model.blockSize, { ...options, banned }));
 }
 

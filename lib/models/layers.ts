@@ -10,6 +10,7 @@
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import type { Rng } from "../rng.js";
+import type { ModelConfig } from "../config.js";
 import { FUSED, hasKernel } from "../kernels.js";
 
 type GradFn = Parameters<typeof tf.customGrad>[0];
@@ -196,4 +197,48 @@ export function targetLogProbs(logits: Tensor2D, targets: Tensor1D): Tensor1D {
   const logp = tf.logSoftmax(logits);
   const oneHot = tf.cast(tf.oneHot(targets, logits.shape[1]), "float32");
   return tf.sum(tf.mul(logp, oneHot), -1) as Tensor1D;
+}
+
+/**
+ * A causal pre-norm transformer over x [B*T, D]: per layer RMSNorm, rotary
+ * multi-head attention (grouped-query when c.nKvHead < c.nHead), SwiGLU, each
+ * added back with dropout; then the final norm. The pooled and local-stack cores
+ * both run this; `weight(l, name)` gives layer l's weight ("attnNorm", "attn.wq",
+ * …, "mlp.w2"). cos/sin: rotary tables with at least T rows; mask: [>= T, >= T].
+ */
+export function causalTransformer(
+  x: Tensor2D,
+  { B, T, config: c, weight, finalNorm, cos, sin, mask, rng, trace = false }: {
+    B: number;
+    T: number;
+    config: Pick<ModelConfig, "nLayer" | "nHead" | "nKvHead" | "dModel" | "normEps" | "dropout">;
+    weight: (layer: number, name: string) => Tensor2D;
+    finalNorm: Tensor1D;
+    cos: Tensor2D;
+    sin: Tensor2D;
+    mask: Tensor2D;
+    rng?: Rng;
+    trace?: boolean;
+  }
+): { out: Tensor2D; attention: Tensor4D[] } {
+  const D = c.dModel / c.nHead;
+  const rows = (t: Tensor2D) => (t.shape[0] === T ? t : (tf.slice(t, [0, 0], [T, t.shape[1]]) as Tensor2D));
+  const [cosT, sinT] = [rows(cos), rows(sin)];
+  const maskT = mask.shape[0] === T ? mask : (tf.slice(mask, [0, 0], [T, T]) as Tensor2D);
+  const heads = (t: Tensor2D, h: number) => tf.transpose(tf.reshape(t, [B, T, h, D]), [0, 2, 1, 3]) as Tensor4D; // [B, h, T, D]
+  const attention: Tensor4D[] = [];
+  for (let l = 0; l < c.nLayer; l++) {
+    const p = (n: string) => weight(l, n);
+    const hn = rmsNorm(x, p("attnNorm") as unknown as Tensor1D, c.normEps);
+    const q = applyRotary(heads(linear(hn, p("attn.wq")), c.nHead), cosT, sinT);
+    const k = applyRotary(heads(linear(hn, p("attn.wk")), c.nKvHead), cosT, sinT);
+    const v = heads(linear(hn, p("attn.wv")), c.nKvHead);
+    const { out, probs } = causalAttention(q, k, v, maskT);
+    if (trace) attention.push(probs);
+    const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * T, c.dModel]) as Tensor2D;
+    x = tf.add(x, dropout(linear(merged, p("attn.wo")), c.dropout, rng));
+    const m = rmsNorm(x, p("mlpNorm") as unknown as Tensor1D, c.normEps);
+    x = tf.add(x, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), c.dropout, rng));
+  }
+  return { out: rmsNorm(x, finalNorm, c.normEps), attention };
 }

@@ -25,10 +25,10 @@ import { tf } from "../tf.js";
 import { ConfigError, LIMITS, validateModelConfig, type ModelConfig } from "../config.js";
 import type { Span } from "../text/boundaries.js";
 import { entropySpans, validateEntropyModel, type EntropyModel } from "../text/entropy.js";
-import { applyRotary, causalMask, dropout, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, swiglu, targetLogProbs, causalAttention } from "./layers.js";
+import { applyRotary, causalMask, causalTransformer, dropout, embeddingLookup, linear, linearTransposed, rmsNorm, rotaryTables, swiglu, targetLogProbs } from "./layers.js";
 import { readWeights, weightValues, type Param } from "./model.js";
 import { Rng } from "../rng.js";
-import { promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
+import { lastLogits, promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
 import type { ScoringModel } from "../eval/eval.js";
 import { BYTE_VOCAB_SIZE, PAD } from "../text/tokenizer.js";
 
@@ -107,12 +107,13 @@ export function validateLocalStackConfig(c: LocalStackConfig): LocalStackConfig 
   return c;
 }
 
-function blockShapes(prefix: string, d: number, f: number): { name: string; shape: number[] }[] {
+/** One pre-norm block's weights; kv is the width of the keys and values (d, or less with grouped-query attention). */
+function blockShapes(prefix: string, d: number, f: number, kv = d): { name: string; shape: number[] }[] {
   return [
     { name: `${prefix}.attnNorm`, shape: [d] },
     { name: `${prefix}.attn.wq`, shape: [d, d] },
-    { name: `${prefix}.attn.wk`, shape: [d, d] },
-    { name: `${prefix}.attn.wv`, shape: [d, d] },
+    { name: `${prefix}.attn.wk`, shape: [d, kv] },
+    { name: `${prefix}.attn.wv`, shape: [d, kv] },
     { name: `${prefix}.attn.wo`, shape: [d, d] },
     { name: `${prefix}.mlpNorm`, shape: [d] },
     { name: `${prefix}.mlp.w1`, shape: [d, f] },
@@ -134,7 +135,8 @@ export function localStackParameterShapes(c: LocalStackConfig): { name: string; 
     { name: "global.out", shape: [D, E] },
     { name: "global.start", shape: [E] }
   ]);
-  for (let l = 0; l < c.core.nLayer; l++) add("core", blockShapes(`core.${l}`, D, c.core.ffnHidden));
+  const kv = (D / c.core.nHead) * c.core.nKvHead;
+  for (let l = 0; l < c.core.nLayer; l++) add("core", blockShapes(`core.${l}`, D, c.core.ffnHidden, kv));
   add("core", [{ name: "core.norm", shape: [D] }]);
   for (let l = 0; l < c.decoderLayers; l++) add("byte layers", blockShapes(`decoder.${l}`, E, c.localFfn));
   add("byte layers", [{ name: "finalNorm", shape: [E] }]);
@@ -297,28 +299,8 @@ export class LocalStackLM {
 
   /** The causal transformer over chunk vectors x [B*C, D]. */
   private core(x: Tensor2D, B: number, C: number, rng: Rng | undefined, trace: boolean): { out: Tensor2D; attention: Tensor4D[] } {
-    const c = this.config.core;
-    const H = c.nHead;
-    const Dh = c.dModel / H;
-    const cos = tf.slice(this.coreCos, [0, 0], [C, Dh]);
-    const sin = tf.slice(this.coreSin, [0, 0], [C, Dh]);
-    const mask = tf.slice(this.coreMask, [0, 0], [C, C]);
-    const heads = (t: Tensor2D) => tf.transpose(tf.reshape(t, [B, C, H, Dh]), [0, 2, 1, 3]) as Tensor4D;
-    const attention: Tensor4D[] = [];
-    for (let l = 0; l < c.nLayer; l++) {
-      const p = (n: string) => this.param(`core.${l}.${n}`);
-      const hn = rmsNorm(x, p("attnNorm") as unknown as Tensor1D, c.normEps);
-      const q = applyRotary(heads(linear(hn, p("attn.wq"))), cos, sin);
-      const k = applyRotary(heads(linear(hn, p("attn.wk"))), cos, sin);
-      const v = heads(linear(hn, p("attn.wv")));
-      const { out, probs } = causalAttention(q, k, v, mask);
-      if (trace) attention.push(probs);
-      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * C, c.dModel]) as Tensor2D;
-      x = tf.add(x, dropout(linear(merged, p("attn.wo")), c.dropout, rng));
-      const m = rmsNorm(x, p("mlpNorm") as unknown as Tensor1D, c.normEps);
-      x = tf.add(x, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), c.dropout, rng));
-    }
-    return { out: rmsNorm(x, this.param("core.norm") as unknown as Tensor1D, c.normEps), attention };
+    const weight = (l: number, n: string) => this.param(`core.${l}.${n}`);
+    return causalTransformer(x, { B, T: C, config: this.config.core, weight, finalNorm: this.param("core.norm") as unknown as Tensor1D, cos: this.coreCos, sin: this.coreSin, mask: this.coreMask, rng, trace });
   }
 
   /**
@@ -403,15 +385,7 @@ export class LocalStackLM {
   /** Continue `prompt` by `options.tokens` bytes, one forward pass per byte. */
   async generate(prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
     const banned = options.banned ?? [256, 257];
-    const next = async (context: number[]) => {
-      const out = tf.tidy(() => {
-        const { logits } = this.forward(tf.tensor2d(Int32Array.from(context), [1, context.length], "int32"));
-        return tf.reshape(tf.slice(logits, [0, context.length - 1, 0], [1, 1, BYTE_VOCAB_SIZE]), [BYTE_VOCAB_SIZE]);
-      });
-      const v = (await out.data()) as Float32Array;
-      out.dispose();
-      return v;
-    };
+    const next = (context: number[]) => lastLogits((x) => this.forward(x).logits, context);
     return Uint8Array.from(await sampleIds(next, promptIds(prompt), this.config.byteWindow, { ...options, banned }));
   }
 

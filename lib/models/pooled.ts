@@ -52,6 +52,7 @@ import {
 } from "../text/boundaries.js";
 import {
   applyRotary,
+  causalTransformer,
   causalAttention,
   causalMask,
   dropout,
@@ -571,28 +572,8 @@ export class PooledLM {
 
   /** The causal transformer over chunk vectors x [B*C, D]. */
   private core(x: Tensor2D, B: number, T: number, rng: Rng | undefined, trace: boolean): { out: Tensor2D; attention: Tensor4D[] } {
-    const c = this.config.core;
-    const H = c.nHead;
-    const D = c.dModel / H;
-    const cos = tf.slice(this.cos, [0, 0], [T, D / 2]);
-    const sin = tf.slice(this.sin, [0, 0], [T, D / 2]);
-    const mask = tf.slice(this.mask, [0, 0], [T, T]);
-    const heads = (t: Tensor2D, h: number) => tf.transpose(tf.reshape(t, [B, T, h, D]), [0, 2, 1, 3]) as Tensor4D; // [B, h, T, D]
-    const attention: Tensor4D[] = [];
-    for (let l = 0; l < c.nLayer; l++) {
-      const p = (n: string) => this.param(`core.blocks.${l}.${n}`);
-      const hn = rmsNorm(x, p("attnNorm") as unknown as Tensor1D, c.normEps);
-      const q = applyRotary(heads(linear(hn, p("attn.wq")), H), cos, sin);
-      const k = applyRotary(heads(linear(hn, p("attn.wk")), c.nKvHead), cos, sin);
-      const v = heads(linear(hn, p("attn.wv")), c.nKvHead);
-      const { out, probs } = causalAttention(q, k, v, mask);
-      if (trace) attention.push(probs);
-      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * T, c.dModel]) as Tensor2D;
-      x = tf.add(x, dropout(linear(merged, p("attn.wo")), c.dropout, rng));
-      const m = rmsNorm(x, p("mlpNorm") as unknown as Tensor1D, c.normEps);
-      x = tf.add(x, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), c.dropout, rng));
-    }
-    return { out: rmsNorm(x, this.param("core.norm") as unknown as Tensor1D, c.normEps), attention };
+    const weight = (l: number, n: string) => this.param(`core.blocks.${l}.${n}`);
+    return causalTransformer(x, { B, T, config: this.config.core, weight, finalNorm: this.param("core.norm") as unknown as Tensor1D, cos: this.cos, sin: this.sin, mask: this.mask, rng, trace });
   }
 
   /**

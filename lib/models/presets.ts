@@ -3,13 +3,12 @@
 // (lib/experiments/tokenizer-free.ts). `stlm train --preset`, the bench and the pages look
 // presets up here, so a name means the same model everywhere.
 import { ConfigError, PRESETS, validateTrainConfig, type TrainConfig } from "../config.js";
-import { validateSpec, type ModelKindName, type ModelSpec } from "./models.js";
+import { validateSpec, type ModelSpec } from "./models.js";
 import { TOKENIZER_FREE_PRESETS, presetModelSpec } from "../experiments/tokenizer-free.js";
 
 export interface ModelPreset {
   name: string;
   description: string;
-  kind: ModelKindName;
   train: TrainConfig;
   /** The preset's spec; some need the training split (the BPE of the BPE presets is trained on it). */
   spec(trainBytes: Uint8Array): ModelSpec;
@@ -19,16 +18,15 @@ const ALL: ModelPreset[] = [
   ...Object.values(PRESETS).map((p): ModelPreset => ({
     name: p.name,
     description: p.description,
-    kind: "bytes",
     train: p.train,
     spec: () => ({ kind: "bytes", model: { ...p.model } })
   })),
   ...Object.values(TOKENIZER_FREE_PRESETS)
-    .filter((p) => !(p.name in PRESETS) && p.kind !== "bytes")
+    // bytes-micro is the micro preset under the comparison's name: listed once, as micro.
+    .filter((p) => !(p.name in PRESETS) && p.name !== "bytes-micro")
     .map((p): ModelPreset => ({
       name: p.name,
       description: p.description,
-      kind: p.kind === "bpe-tokens" ? "bpe-tokens" : p.kind.startsWith("local-") ? "local-stack" : "pooled",
       train: p.train,
       spec: (trainBytes) => presetModelSpec(p, trainBytes)
     }))
@@ -45,6 +43,11 @@ export function modelPreset(name: string): ModelPreset {
 /** One line per preset, for --help. */
 export function presetHelp(indent = "  "): string {
   return ALL.map((p) => `${indent}${p.name.padEnd(22)} ${p.description}`).join("\n");
+}
+
+/** A preset's training config with overrides applied and validated, without building its spec (no BPE or entropy model trained). */
+export function presetTrainConfig(name: string, trainOverrides: Partial<TrainConfig> = {}): TrainConfig {
+  return validateTrainConfig({ ...modelPreset(name).train, ...trainOverrides });
 }
 
 /** A preset's spec and training config, with training overrides applied and both validated. */

@@ -11,7 +11,7 @@ import type { Scalar, Tensor2D } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import { ConfigError, validateModelConfig, type ModelConfig } from "../config.js";
 import { BpeTokenizer, validateBpe, type Bpe } from "../text/bpe.js";
-import { promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
+import { lastLogits, promptIds, sampleIds, type SampleOptions } from "../eval/sample.js";
 import { TinyLM, type Param } from "./model.js";
 import type { Rng } from "../rng.js";
 import type { ScoringModel } from "../eval/eval.js";
@@ -100,19 +100,10 @@ export class TokenLM {
    * until they cover that many bytes, and the bytes are cut there.
    */
   async generate(prompt: Uint8Array, options: SampleOptions): Promise<Uint8Array> {
-    const V = this.lm.config.vocabSize;
     const start = [this.start, ...this.tokenizer.encode(Uint8Array.from(promptIds(prompt)))];
     let bytes = 0;
-    const next = async (context: number[]) => {
-      const ids = context[0] === this.start ? context : [this.start, ...context.slice(1)];
-      const last = tf.tidy(() => {
-        const { logits } = this.lm.forward(tf.tensor2d(Int32Array.from(ids), [1, ids.length], "int32"));
-        return tf.reshape(tf.slice(logits, [0, ids.length - 1, 0], [1, 1, V]), [V]);
-      });
-      const values = (await last.data()) as Float32Array;
-      last.dispose();
-      return values;
-    };
+    // A window that slid past START gets it back in place of its oldest token, as training windows begin.
+    const next = (context: number[]) => lastLogits((x) => this.lm.forward(x).logits, context[0] === this.start ? context : [this.start, ...context.slice(1)]);
     const out = await sampleIds(next, start, this.blockSize, {
       ...options,
       banned: [this.start],

@@ -3,7 +3,7 @@
 // shape, and the same loss and gradients on the same weights and batch.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,19 +22,11 @@ import { Rng } from "../../lib/rng.js";
 import { PAD } from "../../lib/text/tokenizer.js";
 import { PYTHON, pythonReader } from "./safetensors-python.js";
 import { TEXT } from "./fixtures.js";
+import { stlm } from "./stlm.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const BIN = path.join(ROOT, "bin/stlm.js");
 const TWIN = path.join(ROOT, "scripts/reference_localstack_torch.py");
 const NO_TORCH = "Debian's /usr/bin/python3 lacks torch here: apt-get install python3-torch to compare with the PyTorch twin";
-
-function stlm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 function twin(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(PYTHON, [TWIN, "--threads", "1", ...args], { encoding: "utf8", timeout: 300_000, maxBuffer: 1 << 24 });

@@ -41,6 +41,8 @@ export interface ForwardOptions {
   /** Dropout is active only when training and given an Rng for its masks. */
   training?: boolean;
   rng?: Rng;
+  /** Also return the residual stream before the last block and the final normed state (lib/models/objectives.ts's extra heads read them). */
+  hidden?: boolean;
 }
 
 export interface ForwardTrace {
@@ -52,6 +54,14 @@ export interface ForwardResult {
   /** [B, T, V] */
   logits: Tensor3D;
   trace?: ForwardTrace;
+  hidden?: ForwardHidden;
+}
+
+export interface ForwardHidden {
+  /** The residual stream that enters the last block, [B*T, C]. */
+  penultimate: Tensor2D;
+  /** The last block's output after the final norm: what the output head reads, [B*T, C]. */
+  final: Tensor2D;
 }
 
 /** The matrices of one block, by the name they have inside it. */
@@ -310,7 +320,9 @@ export class TinyLM {
     const embed = this.param("embed") as unknown as Tensor2D;
     let x = dropout(embeddingLookup(embed, tf.reshape(ids, [B * T]) as Tensor1D), c.dropout, rng); // [N, C]
     const heads = (t: Tensor2D, h: number) => tf.transpose(tf.reshape(t, [B, T, h, D]), [0, 2, 1, 3]) as Tensor4D; // [B, h, T, D]
+    let penultimate = x;
     for (const blk of this.blocks) {
+      penultimate = x;
       const proj = (t: Tensor2D, m: BlockMatrix) => {
         const lora = blk.lora[m];
         return lora ? loraLinear(t, blk.matrices[m]!, lora.a, lora.b) : linear(t, blk.matrices[m]!);
@@ -329,7 +341,7 @@ export class TinyLM {
     const final = rmsNorm(x, this.param("finalNorm") as unknown as Tensor1D, c.normEps);
     const head = (c.tieEmbeddings ? embed : this.param("head")) as unknown as Tensor2D;
     const logits = tf.reshape(linearTransposed(final, head), [B, T, c.vocabSize]) as Tensor3D;
-    return options.trace ? { logits, trace: { attention } } : { logits };
+    return { logits, ...(options.trace ? { trace: { attention } } : {}), ...(options.hidden ? { hidden: { penultimate, final } } : {}) };
   }
 
   /** The block's MLP on m [N, C]: SwiGLU (three matrices) or GELU (two), with LoRA corrections when the layer has them. */

@@ -9,6 +9,7 @@ import { BatchSampler } from "../text/data.js";
 import type { Bpe } from "../text/bpe.js";
 import type { ScoringModel } from "../eval/eval.js";
 import { TinyLM, parameterShapes } from "./model.js";
+import { ObjectiveLM, objectiveParameterShapes, validateObjective, type Objective } from "./objectives.js";
 import { LocalStackLM, localStackParameterShapes, validateLocalStackConfig, type LocalStackConfig } from "./localstack.js";
 import { PooledLM, pooledParameterShapes, validatePooledConfig, type PooledConfig } from "./pooled.js";
 import type { SampleOptions } from "../eval/sample.js";
@@ -21,6 +22,8 @@ export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
 export interface BytesSpec {
   kind: "bytes";
   model: ModelConfig;
+  /** A training objective other than next-byte prediction (lib/models/objectives.ts); absent: next-byte. */
+  objective?: Objective;
 }
 
 /** Everything needed to build a model of any kind; plain JSON, stored in checkpoints and run records. */
@@ -59,10 +62,16 @@ interface ModelKind<S extends ModelSpec> {
 const bytesKind: ModelKind<BytesSpec> = {
   kind: "bytes",
   label: "byte model",
-  validate: (s) => ({ kind: "bytes", model: validateModelConfig({ ...s.model }) }),
-  parameterShapes: (s) => parameterShapes(s.model).map((p) => ({ ...p, component: p.name === "embed" || p.name === "head" ? "byte embedding + head (tied)" : "core" })),
-  create: (s, seed) => TinyLM.create(s.model, seed),
-  fromWeights: (s, w) => TinyLM.fromWeights(s.model, w),
+  validate: (s) => {
+    const model = validateModelConfig({ ...s.model });
+    return s.objective === undefined ? { kind: "bytes", model } : { kind: "bytes", model, objective: validateObjective(s.objective, model) };
+  },
+  parameterShapes: (s) => [
+    ...parameterShapes(s.model).map((p) => ({ ...p, component: p.name === "embed" || p.name === "head" ? "byte embedding + head (tied)" : "core" })),
+    ...objectiveParameterShapes(s.model, s.objective).map((p) => ({ ...p, component: "extra prediction heads" }))
+  ],
+  create: (s, seed) => (s.objective ? ObjectiveLM.create(s.model, s.objective, seed) : TinyLM.create(s.model, seed)),
+  fromWeights: (s, w) => (s.objective ? ObjectiveLM.fromWeights(s.model, s.objective, w) : TinyLM.fromWeights(s.model, w)),
   batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
   bpe: () => undefined
 };

@@ -9,6 +9,7 @@ export default {
     { name: "Train a byte-level model", path: "/train" },
     { name: "Weight tying and sharing", path: "/sharing" },
     { name: "Tokenizer-free: bytes pooled into chunks", path: "/tokenizer-free" },
+    { name: "Other ways to learn: predicting more than the next byte", path: "/objectives" },
     { name: "How fast does this browser train?", path: "/bench" }
   ],
   globalStylesheets: [],

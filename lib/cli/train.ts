@@ -8,11 +8,11 @@
 // trusts its checkpoint (the record of what was trained) over config.json.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
+import { PRESETS, validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
 import { CHECKPOINT_FILE, encodeCheckpoint, labModelFromCheckpoint, type Checkpoint } from "../train/checkpoint.js";
 import type { Corpus } from "../text/data.js";
 import { bitsPerByte } from "../eval/eval.js";
-import { createModel, trainingBatches, type LabModel, type ModelSpec } from "../models/models.js";
+import { createModel, trainingBatches, validateSpec, type LabModel, type ModelSpec } from "../models/models.js";
 import { measureStepMs, planBudget, type BudgetPlan } from "../train/budget.js";
 import { PooledLM } from "../models/pooled.js";
 import { collapseGuard } from "../train/collapse.js";
@@ -23,6 +23,8 @@ import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
 import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
 import { acquireRunLock, prepareNewRunFolder, truncateMetrics } from "../node/runfolder.js";
+import { OBJECTIVE_HELP, parseObjectiveFlag } from "./objective.js";
+import { objectiveLabel } from "../models/objectives.js";
 import { BATCH_FLAG, EVAL_EVERY_FLAG, formatDuration, LR_FLAG, parseFlags, progressLine, SEED_FLAG, STEPS_FLAG, UsageError } from "./args.js";
 
 export const TRAIN_HELP = `stlm train --preset P (--corpus C | --text FILE) --steps N --seed S --out DIR
@@ -42,6 +44,7 @@ ${presetHelp("                      ")}
                     the step count (and warmup, at most a tenth) planned from
                     them, so the schedule ends with the budget; the plan is
                     recorded in config.json under "budget"
+${OBJECTIVE_HELP}
   --seed S          seed for initialisation, batches and dropout (default 1)
   --lr X            peak learning rate (default: the preset's)
   --batch N         batch size (default: the preset's)
@@ -127,7 +130,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
       "extend-to": STEPS_FLAG,
       budget: { kind: "number", min: 1, max: 7 * 24 * 3600, example: 180 },
       backend: "string",
-      quiet: "boolean"
+      quiet: "boolean",
+      objective: "string",
+      "mtp-heads": "string"
     },
     "train"
   );
@@ -144,7 +149,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   let lock: { release(): void };
   if (f.resume !== undefined) {
     dir = path.resolve(String(f.resume));
-    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch", "eval-every"]) {
+    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch", "eval-every", "objective", "mtp-heads"]) {
       if (f[k] !== undefined) throw new UsageError(`stlm train: --${k} cannot change on --resume; the run keeps the settings its checkpoint in ${dir} records`);
     }
     if (f.steps !== undefined) {
@@ -191,11 +196,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (f.batch !== undefined) overrides.batchSize = f.batch as number;
     if (f["eval-every"] !== undefined) overrides.evalEvery = f["eval-every"] as number;
     presetTrainConfig(preset, overrides); // a bad preset or setting is refused before any file is touched
+    const objective = parseObjectiveFlag(f.objective as string | undefined, f["mtp-heads"] as string | undefined);
+    if (objective && !Object.hasOwn(PRESETS, preset)) throw new UsageError(`stlm train: --objective ${f.objective} trains a plain byte model (presets ${Object.keys(PRESETS).join(", ")}); preset ${preset} is not one`);
     const source: RunConfig["source"] = f.corpus !== undefined ? { corpus: String(f.corpus) } : { text: path.resolve(String(f.text)) };
     corpus = await loadSource(source);
     dir = await prepareNewRunFolder(String(f.out));
     lock = await acquireRunLock(dir);
     let { spec, train } = presetSpec(preset, corpus.train, overrides);
+    if (objective) spec = validateSpec({ ...(spec as Extract<ModelSpec, { kind: "bytes" }>), objective });
     await initNode(backend);
     let budget: BudgetPlan | undefined;
     if (f.budget !== undefined) {
@@ -221,7 +229,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
   let trainer: Trainer | null = null;
   try {
     const { data, bytesPerPosition } = trainingBatches(model, corpus.train);
-    log(`${run.preset}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.threads} thread(s)\n`);
+    log(`${run.preset}${spec.kind === "bytes" && spec.objective ? ` (${objectiveLabel(spec.objective)})` : ""}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.threads} thread(s)\n`);
     const t = new Trainer({
       model,
       data,
@@ -310,6 +318,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
             preset: run.preset,
             source: run.source,
             kind: spec.kind,
+            ...(spec.kind === "bytes" && spec.objective ? { objective: spec.objective } : {}),
             parameters: model.parameterCount(),
             steps: e.step,
             plannedSteps: run.train.steps,

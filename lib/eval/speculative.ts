@@ -134,3 +134,43 @@ export async function speculativeSample(model: ObjectiveLM, prompt: Uint8Array, 
 export function speculativeStats(r: SpeculativeResult): { acceptance: number[]; bytesPerPass: number } {
   return { acceptance: r.checked.map((c, j) => (c > 0 ? r.accepted[j] / c : NaN)), bytesPerPass: r.bytes.length / Math.max(1, r.forwardPasses) };
 }
+
+/** A speculative run beside a plain one of the same length and options, both timed. */
+export interface SpeculativeMeasurement {
+  speculative: SpeculativeResult;
+  /** The plain run's bytes. */
+  plain: Uint8Array;
+  acceptance: number[];
+  bytesPerPass: number;
+  speculativeMs: number;
+  plainMs: number;
+  /** plainMs / speculativeMs. */
+  speedup: number;
+  /** Whether the plain run wrote the same bytes (always at temperature 0 within the context; by chance otherwise). */
+  sameAsPlain: boolean;
+}
+
+/** Sample `options.tokens` bytes speculatively and plainly (head 1 alone, one forward pass a byte), timing both. */
+export async function measureSpeculative(model: ObjectiveLM, prompt: Uint8Array, options: SampleOptions): Promise<SpeculativeMeasurement> {
+  const t0 = performance.now();
+  const speculative = await speculativeSample(model, prompt, options);
+  const t1 = performance.now();
+  const plain = await model.generate(prompt, options);
+  const t2 = performance.now();
+  const { acceptance, bytesPerPass } = speculativeStats(speculative);
+  const speculativeMs = t1 - t0;
+  const plainMs = t2 - t1;
+  const sameAsPlain = plain.length === speculative.bytes.length && plain.every((b, i) => b === speculative.bytes[i]);
+  return { speculative, plain, acceptance, bytesPerPass, speculativeMs, plainMs, speedup: plainMs / Math.max(speculativeMs, 1e-3), sameAsPlain };
+}
+
+/** The lines `stlm sample --speculative` prints. */
+export function formatSpeculative(m: SpeculativeMeasurement): string {
+  const r = m.speculative;
+  const rates = m.acceptance.map((a, j) => `+${j + 2} ${Number.isNaN(a) ? "-" : a.toFixed(2)} (${r.accepted[j]}/${r.checked[j]})`).join(", ");
+  return [
+    `speculative: ${r.bytes.length} bytes in ${r.forwardPasses} forward passes (${m.bytesPerPass.toFixed(2)} bytes a pass); ${r.drafted.filter(Boolean).length} drafted bytes kept`,
+    `acceptance by draft position: ${rates}`,
+    `wall clock: ${(m.speculativeMs / 1000).toFixed(2)} s speculative vs ${(m.plainMs / 1000).toFixed(2)} s plain (${m.speedup.toFixed(2)}x)${m.sameAsPlain ? "; same text as plain sampling" : ""}`
+  ].join("\n");
+}

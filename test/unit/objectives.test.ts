@@ -340,3 +340,15 @@ test("speculative sampling refuses a model without extra heads", async () => {
   await assert.rejects(speculativeSample(lm, TEXT.subarray(0, 4), { tokens: 5 }), /multi-byte model/);
   lm.dispose();
 });
+
+test("the comparison's summary gives mean and min–max over seeds and the difference to next-byte at the same size and budget", async () => {
+  const { summarizeObjectiveRuns } = await import("../../lib/experiments/objectives.js");
+  const run = (arm: string, seed: number, bpb: number, budget: "steps" | "time" = "steps") => ({ size: "nano", arm, seed, budget, steps: 10, parameters: 1, trainingSeconds: 1, wallMsPerStep: 1, msPerStep: 2, valBitsPerByte: bpb, headBits: [bpb], minimalPairs: 0.5, finalLoss: 1 });
+  const s = summarizeObjectiveRuns([run("next", 1, 3), run("next", 2, 3.2), run("mtp2", 1, 3.5), run("mtp2", 2, 3.3), run("mtp2", 1, 3.4, "time")]);
+  const mtp = s.find((x) => x.arm === "mtp2" && x.budget === "steps")!;
+  assert.deepEqual([mtp.seeds, mtp.bpb.min, mtp.bpb.max], [2, 3.3, 3.5]);
+  assert.ok(Math.abs(mtp.bpb.mean - 3.4) < 1e-12 && Math.abs(mtp.vsNext - 0.3) < 1e-12);
+  const time = s.find((x) => x.arm === "mtp2" && x.budget === "time")!;
+  assert.ok(Math.abs(time.vsNext - 0.3) < 1e-12, "next-byte stands for itself at equal time");
+  assert.deepEqual(s.map((x) => `${x.arm}/${x.budget}`), ["next/steps", "mtp2/steps", "next/time", "mtp2/time"]);
+});

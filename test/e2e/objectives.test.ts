@@ -1,0 +1,42 @@
+// The objectives page in a real browser: the heads figure and the precomputed
+// comparison render first, the sampler writes both ways with the drafted bytes
+// marked, and a short live A/B run replaces the placeholder without an error.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { assertClean, watchPage, useSite } from "./harness.js";
+
+const site = useSite();
+
+describe("the objectives page", () => {
+  it("shows the heads figure and the precomputed comparison, samples speculatively, and trains an A/B run live", async () => {
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/objectives", site.server.url).href, { waitUntil: "load" });
+    await page.locator(".stlm-heads-diagram").first().waitFor({ timeout: 60_000 });
+    await page.locator(".stlm-objectives-card svg").first().waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator(".stlm-objectives-card").getAttribute("data-source"), "precomputed");
+    assert.ok(Number(await page.locator(".stlm-objectives-card").getAttribute("data-rows")) >= 8, "both sizes, every objective");
+    const table = await page.locator("table").first().innerText();
+    assert.match(table, /nano[\s\S]*mtp:4[\s\S]*micro/);
+    assert.ok((await page.locator(".stlm-drafted-text mark.stlm-drafted").count()) > 0, "the precomputed sample marks its kept drafts");
+
+    const tokens = page.getByLabel("Bytes to write").first();
+    await tokens.fill("40");
+    await tokens.dispatchEvent("input");
+    await page.getByRole("button", { name: "Sample both ways" }).click();
+    await page.locator('.stlm-live-sample[data-status="done"]').waitFor({ timeout: 120_000 });
+    assert.ok(Number(await page.locator(".stlm-live-sample").getAttribute("data-bytes-per-pass")) >= 1);
+    assert.match(await page.locator(".stlm-live-sample").innerText(), /bytes a pass[\s\S]*the same text/, "greedy speculative text is plain greedy text");
+
+    const steps = page.getByLabel("Steps (live run)").first();
+    await steps.fill("10");
+    await steps.dispatchEvent("input");
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
+    assert.match(await page.locator(".stlm-ab-card").innerText(), /next-byte against mtp:2/);
+    assert.ok((await page.locator(".stlm-ab-card svg").count()) > 0);
+
+    await assertClean(page, log, "/objectives");
+    await page.close();
+  });
+});

@@ -7,16 +7,18 @@
 // nano mtp:4 and mtp:2 models of the first seed: acceptance by draft position, bytes
 // per forward pass and wall-clock speed-up over plain sampling. Writes
 // data/runs/objectives/compare.json and the nano mtp:4 model's weights
-// (data/runs/objectives/nano-mtp4.safetensors) for the page's sampler.
+// (data/runs/objectives/nano-mtp4.safetensors) for the page's sampler; `--sampler N`
+// then replaces that model and its measurements by an mtp:4 model trained N steps.
 //
 //   nice -n 10 node --import tsx scripts/objectives-runs.ts [--corpus austen] [--seeds 1,2,3] [--nano-steps 120] [--micro-steps 80] [--pairs 200]
-import { mkdir, writeFile } from "node:fs/promises";
+//   nice -n 10 node --import tsx scripts/objectives-runs.ts --seeds 1 --sampler 600     # then: the sampler's longer-trained model
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, loadEvalSet } from "../lib/node/data.js";
 import { parseFlags } from "../lib/cli/args.js";
-import { OBJECTIVE_ARMS, headBits, objectiveRun, objectiveSpec, objectiveTrain } from "../lib/experiments/objectives.js";
+import { OBJECTIVE_ARMS, headBits, objectiveRun, objectiveSpec, objectiveTrain, unigramBits } from "../lib/experiments/objectives.js";
 import { minimalPairs } from "../lib/eval/eval.js";
 import { ObjectiveLM } from "../lib/models/objectives.js";
 import { measureSpeculative } from "../lib/eval/speculative.js";
@@ -25,7 +27,7 @@ import type { LabModel } from "../lib/models/models.js";
 import type { TrainConfig } from "../lib/config.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const f = parseFlags(process.argv.slice(2), { corpus: "string", seeds: "string", "nano-steps": { kind: "int", min: 1 }, "micro-steps": { kind: "int", min: 1 }, pairs: { kind: "int", min: 1 }, sizes: "string" }, "objectives-runs");
+const f = parseFlags(process.argv.slice(2), { corpus: "string", seeds: "string", "nano-steps": { kind: "int", min: 1 }, "micro-steps": { kind: "int", min: 1 }, pairs: { kind: "int", min: 1 }, sizes: "string", sampler: { kind: "int", min: 1 } }, "objectives-runs");
 const corpusName = (f.corpus as string | undefined) ?? "austen";
 const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
 const sizes = String(f.sizes ?? "nano,micro").split(",");
@@ -96,7 +98,8 @@ async function trainArm(size: string, armId: string, seed: number, budget: "step
 
 const started = Date.now();
 const speculative: unknown[] = [];
-const save = async () => {
+let sampler: unknown = null;
+const save = async (base: Record<string, unknown> = {}) => {
   const record = {
     corpus: corpusName,
     command,
@@ -108,7 +111,11 @@ const save = async () => {
     wallSeconds: Math.round((Date.now() - started) / 1000),
     createdAt: new Date().toISOString(),
     runs,
-    speculative
+    speculative,
+    // The context-free reference for headBits (same bytes): the training text's byte frequencies.
+    unigramBits: round(unigramBits(corpus.train, corpus.val)),
+    ...(sampler ? { sampler } : {}),
+    ...base
   };
   // Written after every run, so an interrupted script leaves what it measured.
   await writeFile(path.join(outDir, "compare.json"), JSON.stringify(record) + "\n");
@@ -151,7 +158,7 @@ async function equalTime(size: string): Promise<void> {
 }
 
 // Self-speculative sampling from the kept nano models, against plain sampling of the same length.
-async function measureKept(): Promise<void> {
+async function measureKept(trainedSteps = stepsOf.nano): Promise<void> {
   const prompts = ["It is a truth universally acknowledged", "\n\n", "Mr. Darcy"];
   for (const [armId, model] of keep) {
     const lm = model as ObjectiveLM;
@@ -166,16 +173,40 @@ async function measureKept(): Promise<void> {
         });
         log(`speculative ${armId} T=${mode.temperature} "${prompt.trim()}": ${m.bytesPerPass.toFixed(2)} bytes/pass, acceptance ${m.acceptance.map((a) => a.toFixed(2)).join(" ")}, ${m.speedup.toFixed(2)}x wall clock`);
       }
-      speculative.push({ size: "nano", arm: armId, seed: seeds[0], ...mode, tokens: 200, rows });
+      speculative.push({ size: "nano", arm: armId, seed: seeds[0], steps: trainedSteps, ...mode, tokens: 200, rows });
     }
     if (armId === "mtp4") {
       const file = path.join(outDir, "nano-mtp4.safetensors");
-      await writeFile(file, encodeCheckpoint({ spec: lm.spec, trainConfig: objectiveTrain("nano", { steps: stepsOf.nano, seed: seeds[0] }), weights: await lm.weights(), meta: { preset: "nano", source: { corpus: corpusName }, note: "weights only, for the objectives page", command } }));
+      await writeFile(file, encodeCheckpoint({ spec: lm.spec, trainConfig: objectiveTrain("nano", { steps: trainedSteps, seed: seeds[0] }), weights: await lm.weights(), meta: { preset: "nano", source: { corpus: corpusName }, note: "weights only, for the objectives page", command } }));
     }
     lm.dispose();
   }
   keep.clear();
   await save();
+}
+
+// --sampler N: only (re)make the sampler's model, nano mtp:4 trained N steps (the comparison's short runs leave mtp:4
+// at the unigram plateau, whose greedy text is all spaces), and its speculative measurements, into the existing record.
+const samplerSteps = f.sampler as number | undefined;
+if (samplerSteps !== undefined) {
+  const previous = JSON.parse(await readFile(path.join(outDir, "compare.json"), "utf8"));
+  runs.push(...previous.runs);
+  const train = objectiveTrain("nano", { steps: samplerSteps, seed: seeds[0], evalEvery: Math.max(1, Math.round(samplerSteps / 6)) });
+  const { model, trainer } = objectiveRun(objectiveSpec("nano", OBJECTIVE_ARMS.find((a) => a.id === "mtp4")!.objective), train, corpus);
+  const evals: [number, number][] = [];
+  for await (const e of trainer.run()) if (e.kind === "eval") {
+    evals.push([e.step, round(e.valBitsPerByte)]);
+    log(`sampler nano mtp:4 step ${e.step}: val ${e.valBitsPerByte.toFixed(3)} bpb`);
+  }
+  trainer.dispose();
+  sampler = { size: "nano", arm: "mtp4", seed: seeds[0], steps: samplerSteps, evals, headBits: (await headBits(model, corpus.val)).map((b) => round(b)), command: `nice -n 10 node --import tsx scripts/objectives-runs.ts --corpus ${corpusName} --seeds ${seeds[0]} --sampler ${samplerSteps}` };
+  keep.clear();
+  keep.set("mtp4", model);
+  await measureKept(samplerSteps);
+  // The comparison's own facts stay as they were made.
+  const record = await save({ command: previous.command, seeds: previous.seeds, steps: previous.steps, pairs: previous.pairs, wallSeconds: previous.wallSeconds, createdAt: previous.createdAt });
+  log(`wrote data/runs/objectives/compare.json (sampler, ${record.wallSeconds} s)`);
+  process.exit(0);
 }
 
 // The order puts what the page needs first: a script stopped early leaves the equal-steps comparison and the sampler's model.

@@ -101,6 +101,8 @@ export interface ObjectiveSummary {
   pairs: { mean: number; min: number; max: number };
   /** Mean over seeds of each head's cross-entropy in bits. */
   headBits: number[];
+  /** Lowest and highest seed of each head's cross-entropy in bits. */
+  headRange: { min: number; max: number }[];
   /** This arm's mean bits/byte minus next-byte's, at the same size and budget (negative: better). */
   vsNext: number;
 }
@@ -117,10 +119,10 @@ export function summarizeObjectiveRuns(runs: readonly ObjectiveRunRecord[]): Obj
   const out: ObjectiveSummary[] = [];
   for (const rs of groups.values()) {
     const { size, arm, budget } = rs[0];
-    const heads = rs[0].headBits.map((_, h) => stats(rs.map((r) => r.headBits[h])).mean);
+    const headStats = rs[0].headBits.map((_, h) => stats(rs.map((r) => r.headBits[h])));
     out.push({
       size, arm, budget, seeds: rs.length, steps: rs[0].steps, parameters: rs[0].parameters, msPerStep: stats(rs.map((r) => r.msPerStep)).mean,
-      bpb: stats(rs.map((r) => r.valBitsPerByte)), pairs: stats(rs.map((r) => r.minimalPairs)), headBits: heads, vsNext: NaN
+      bpb: stats(rs.map((r) => r.valBitsPerByte)), pairs: stats(rs.map((r) => r.minimalPairs)), headBits: headStats.map((x) => x.mean), headRange: headStats.map(({ min, max }) => ({ min, max })), vsNext: NaN
     });
   }
   // next-byte is its own equal-time arm: the time budget is its training time.
@@ -134,4 +136,19 @@ export function summarizeObjectiveRuns(runs: readonly ObjectiveRunRecord[]): Obj
     const [x, y] = [order(a), order(b)];
     return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
   });
+}
+
+/**
+ * Bits per byte of the training text's byte frequencies (add-half smoothed) on the
+ * first `maxBytes` of `bytes`: what a model that ignores its context scores, the
+ * plateau every byte model passes through early in training. Same bytes as headBits.
+ */
+export function unigramBits(train: Uint8Array, bytes: Uint8Array, maxBytes = 8192): number {
+  const counts = new Float64Array(256).fill(0.5);
+  for (const b of train) counts[b]++;
+  const total = counts.reduce((a, b) => a + b, 0);
+  const text = bytes.subarray(0, Math.min(bytes.length, maxBytes));
+  let bits = 0;
+  for (const b of text) bits -= Math.log2(counts[b] / total);
+  return bits / text.length;
 }

@@ -1,0 +1,424 @@
+// Self-play training, in the shape SPAG (Cheng et al. 2024, arXiv 2404.10642)
+// trains a model on an adversarial word game, at the scale of the lab:
+//
+//   1. imitation: games played by a scripted player (random legal moves, random
+//      valid words) teach the format; the model learns their moves by cross-entropy;
+//   2. self-play: the model plays against a frozen copy of itself (refreshed every
+//      `refreshEvery` iterations); the rules engine scores each game; the policy
+//      moves by REINFORCE with a baseline (the batch's mean reward), plus an
+//      imitation term on fresh scripted games that keeps it from forgetting the
+//      format and the words;
+//   3. evaluation every `evalEvery` iterations against the reference players,
+//      the model choosing its most likely bytes.
+//
+// Like lib/train/trainer.ts it knows nothing of the model beyond its parameters
+// and its logits (lib/models/moves.ts), and everything else sees it through one
+// stream of events. All randomness comes from one seeded Rng, whose state is
+// saved with the optimizer's, so a resumed run is bit-identical to one never
+// stopped (the caller saves the frozen copy's weights beside the model's).
+import type { Scalar, Tensor } from "@tensorflow/tfjs";
+import { tf } from "../tf.js";
+import { Rng } from "../rng.js";
+import type { TrainConfig } from "../config.js";
+import { AdamW, type AdamWState } from "./optim.js";
+import { moveLogProbs, type MoveRow, type PolicyModel } from "../models/moves.js";
+import type { Game, ScriptedPlayer, Seat } from "../games/game.js";
+import { playGames, scoreFor, type GameRecord, type Player } from "../games/match.js";
+
+export interface SelfPlayConfig {
+  /** Iterations of imitation of the scripted player, before self-play. */
+  imitationIterations: number;
+  /** Iterations of self-play. */
+  iterations: number;
+  gamesPerIteration: number;
+  /** Scripted games per imitation iteration, and per self-play iteration for the imitation term. */
+  imitationGames: number;
+  /** Weight of the imitation term during self-play. */
+  imitationWeight: number;
+  /** Self-play iterations between refreshes of the frozen copy. */
+  refreshEvery: number;
+  /** Iterations between evaluations (0: only at the start and the end). */
+  evalEvery: number;
+  /** Games against each reference player per evaluation (half on each seat). */
+  evalGames: number;
+  /** Learning rate of imitation. */
+  learningRate: number;
+  /** Learning rate of self-play (0: learningRate). */
+  selfPlayLearningRate: number;
+  /** Sampling temperature of the model's moves in self-play. */
+  temperature: number;
+  /** A move k of a player's moves before its last gets the game's reward times discount^k (1: every move the same). */
+  discount: number;
+  /** Also learn from the frozen copy's moves (it is the learner of at most refreshEvery iterations ago). */
+  bothSeats: boolean;
+  seed: number;
+}
+
+export const DEFAULT_SELFPLAY: SelfPlayConfig = {
+  imitationIterations: 40,
+  iterations: 200,
+  gamesPerIteration: 64,
+  imitationGames: 16,
+  imitationWeight: 0.5,
+  refreshEvery: 10,
+  evalEvery: 20,
+  evalGames: 100,
+  learningRate: 1e-3,
+  selfPlayLearningRate: 0,
+  temperature: 1,
+  discount: 1,
+  bothSeats: false,
+  seed: 1
+};
+
+export class SelfPlayConfigError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`Invalid self-play setting: ${field}: ${message}`);
+    this.name = "SelfPlayConfigError";
+  }
+}
+
+export function validateSelfPlayConfig(c: SelfPlayConfig): SelfPlayConfig {
+  const known = Object.keys(DEFAULT_SELFPLAY);
+  for (const k of Object.keys(c)) if (!known.includes(k)) throw new SelfPlayConfigError(k, `unknown setting; known ones are ${known.join(", ")}`);
+  const int = (k: keyof SelfPlayConfig, min: number, max: number) => {
+    const v = c[k] as unknown;
+    if (!(typeof v === "number" && Number.isInteger(v) && v >= min && v <= max)) throw new SelfPlayConfigError(k, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+  };
+  int("imitationIterations", 0, 1_000_000);
+  int("iterations", 0, 1_000_000);
+  if (c.imitationIterations + c.iterations < 1) throw new SelfPlayConfigError("iterations", "imitation and self-play iterations add up to at least 1");
+  int("gamesPerIteration", 2, 4096);
+  int("imitationGames", 0, 4096);
+  int("refreshEvery", 1, 1_000_000);
+  int("evalEvery", 0, 1_000_000);
+  int("evalGames", 0, 100_000);
+  int("seed", 0, 2 ** 32 - 1);
+  const num = (k: keyof SelfPlayConfig, ok: (v: number) => boolean, rule: string) => {
+    const v = c[k] as unknown;
+    if (!(typeof v === "number" && Number.isFinite(v) && ok(v))) throw new SelfPlayConfigError(k, `${rule} (got ${JSON.stringify(v)})`);
+  };
+  num("imitationWeight", (v) => v >= 0, "must be a number >= 0");
+  num("learningRate", (v) => v > 0 && v < 1, "must be a number in (0, 1)");
+  num("selfPlayLearningRate", (v) => v >= 0 && v < 1, "must be a number in [0, 1) (0: the imitation rate)");
+  num("temperature", (v) => v > 0 && v <= 4, "must be a number > 0 and <= 4");
+  num("discount", (v) => v > 0 && v <= 1, "must be a number > 0 and <= 1");
+  if (typeof c.bothSeats !== "boolean") throw new SelfPlayConfigError("bothSeats", `must be true or false (got ${JSON.stringify(c.bothSeats)})`);
+  return c;
+}
+
+/** The TrainConfig a self-play run's checkpoint records (constant learning rate, no decay). */
+export function selfPlayTrainConfig(c: SelfPlayConfig): TrainConfig {
+  return {
+    batchSize: c.gamesPerIteration,
+    steps: c.imitationIterations + c.iterations,
+    learningRate: c.learningRate,
+    warmupSteps: 0,
+    minLrRatio: 1,
+    weightDecay: 0,
+    beta1: 0.9,
+    beta2: 0.99,
+    eps: 1e-8,
+    gradClip: 1,
+    evalEvery: c.evalEvery,
+    evalBytes: 2,
+    seed: c.seed
+  };
+}
+
+export interface SelfPlayState {
+  /** Iterations done (imitation and self-play together). */
+  iteration: number;
+  rng: number[];
+  optimizer: AdamWState;
+  elapsedMs: number;
+}
+
+/** Results of a set of games from the model's side. */
+export interface GameStats {
+  games: number;
+  win: number;
+  draw: number;
+  loss: number;
+  /** The model's moves the engine refused, over all the model's moves. */
+  illegalRate: number;
+  /** Games lost by a refused move of the model. */
+  illegalGames: number;
+  /** Mean legal moves per game (both players): a word chain's length in answers. */
+  meanLength: number;
+  /** The model's moves. */
+  moves: number;
+}
+
+/** A game as the page's replay shows it: plain text and verdicts. */
+export interface ReplayGame {
+  start: string;
+  moves: { seat: Seat; player: string; text: string; ok: boolean; verdict: string }[];
+  /** From the learner's side, when it played: "win", "draw", "loss". */
+  result: string;
+}
+
+export type SelfPlayEvent =
+  | { kind: "iteration"; iteration: number; phase: "imitation" | "selfplay"; loss: number; meanReward: number | null; stats: GameStats; replay: ReplayGame[]; elapsedMs: number }
+  | { kind: "eval"; iteration: number; opponent: string; stats: GameStats; replay: ReplayGame[] }
+  | { kind: "refresh"; iteration: number }
+  | { kind: "paused"; iteration: number }
+  | { kind: "resumed"; iteration: number }
+  | { kind: "done"; iteration: number; stopped: boolean; elapsedMs: number };
+
+export interface SelfPlayOptions<S, M> {
+  game: Game<S, M>;
+  /** The learner. */
+  model: PolicyModel;
+  /** The frozen copy: the same parameters by name, overwritten at each refresh, never trained. */
+  frozen: PolicyModel;
+  /** The scripted player imitation learns from. */
+  teacher: ScriptedPlayer<S, M>;
+  /** The reference players evaluation plays against. */
+  references: readonly { name: string; play: ScriptedPlayer<S, M> }[];
+  config: SelfPlayConfig;
+  state?: SelfPlayState;
+  /** How the start of a game reads on the replay (default: its prompt as text). */
+  describeStart?: (s: S) => string;
+}
+
+const yieldToEventLoop: () => Promise<void> =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
+    ? () => new Promise((r) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(r))
+    : () => new Promise((r) => setTimeout(r, 0));
+
+const decoder = new TextDecoder();
+
+/** Win / draw / loss and refusals of `seat`'s player over games (seat per game). */
+export function gameStats<S>(records: readonly GameRecord<S>[], seats: readonly Seat[]): GameStats {
+  let win = 0, draw = 0, loss = 0, moves = 0, refused = 0, illegalGames = 0, legal = 0;
+  records.forEach((r, i) => {
+    const seat = seats[i];
+    const s = scoreFor(r.outcome, seat);
+    if (s > 0) win++;
+    else if (s < 0) loss++;
+    else draw++;
+    if (r.outcome.illegal === seat) illegalGames++;
+    for (const m of r.moves) {
+      if (m.ok) legal++;
+      if (m.seat !== seat) continue;
+      moves++;
+      if (!m.ok) refused++;
+    }
+  });
+  const n = Math.max(1, records.length);
+  return { games: records.length, win: win / n, draw: draw / n, loss: loss / n, illegalRate: moves ? refused / moves : 0, illegalGames, meanLength: legal / n, moves };
+}
+
+/**
+ * The weighted sum of move log-probabilities whose gradient is the update:
+ * REINFORCE rows weighted by -advantage / n, imitation rows by -weight / n
+ * (cross-entropy). Returns the loss, a scalar the caller owns.
+ */
+export function policyLoss(model: PolicyModel, rows: readonly MoveRow[], weights: Float32Array): Scalar {
+  return tf.tidy(() => tf.sum(tf.mul(moveLogProbs(model, rows), tf.tensor1d(weights))) as Scalar);
+}
+
+/** One optimizer step on a weighted sum of move log-probabilities (see policyLoss). */
+export function policyStep(model: PolicyModel, optimizer: AdamW, rows: readonly MoveRow[], weights: Float32Array, lr: number): void {
+  if (rows.length === 0) return;
+  const vars = model.params.map((p) => p.variable);
+  tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => policyLoss(model, rows, weights), vars);
+    value.dispose();
+    optimizer.apply(vars.map((v) => grads[v.name]) as Tensor[], lr).dispose();
+  });
+}
+
+export class SelfPlay<S, M> {
+  readonly config: SelfPlayConfig;
+  private readonly opts: SelfPlayOptions<S, M>;
+  private readonly optimizer: AdamW;
+  private rng: Rng;
+  private iterationCount = 0;
+  private elapsedMs = 0;
+  private stopRequested = false;
+  private pausedWaiter: { promise: Promise<void>; resolve: () => void } | null = null;
+  private running = false;
+
+  constructor(options: SelfPlayOptions<S, M>) {
+    this.config = validateSelfPlayConfig({ ...options.config });
+    this.opts = options;
+    const names = options.model.params.map((p) => p.name).join(",");
+    if (options.frozen.params.map((p) => p.name).join(",") !== names) throw new Error("the frozen copy must have the learner's parameters, by name and order");
+    this.optimizer = new AdamW(options.model.params, selfPlayTrainConfig(this.config));
+    this.rng = new Rng(this.config.seed);
+    if (options.state) {
+      this.optimizer.load(options.state.optimizer);
+      this.rng = new Rng(options.state.rng);
+      this.iterationCount = options.state.iteration;
+      this.elapsedMs = options.state.elapsedMs;
+    }
+  }
+
+  get iteration(): number {
+    return this.iterationCount;
+  }
+
+  get totalIterations(): number {
+    return this.config.imitationIterations + this.config.iterations;
+  }
+
+  get isPaused(): boolean {
+    return this.pausedWaiter !== null;
+  }
+
+  pause(): void {
+    if (this.pausedWaiter) return;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.pausedWaiter = { promise, resolve };
+  }
+
+  resume(): void {
+    const w = this.pausedWaiter;
+    this.pausedWaiter = null;
+    w?.resolve();
+  }
+
+  /** Finish the iteration under way, then end the run. */
+  stop(): void {
+    this.stopRequested = true;
+    this.resume();
+  }
+
+  async state(): Promise<SelfPlayState> {
+    return { iteration: this.iterationCount, rng: this.rng.state(), optimizer: await this.optimizer.state(), elapsedMs: this.elapsedMs };
+  }
+
+  /** Copy the learner's weights into the frozen copy. */
+  refresh(): void {
+    const { model, frozen } = this.opts;
+    model.params.forEach((p, i) => frozen.params[i].variable.assign(p.variable));
+  }
+
+  private learner(temperature: number): Player<S, M> {
+    return { kind: "policy", name: "model", model: this.opts.model, temperature };
+  }
+
+  private replay(records: readonly GameRecord<S>[], seats: readonly (Seat | null)[], n = 4): ReplayGame[] {
+    const { game, describeStart } = this.opts;
+    const start = describeStart ?? ((s: S) => decoder.decode(game.prompt(s)).replace(/^\n+/, ""));
+    return records.slice(-n).map((r, j) => {
+      const seat = seats[records.length - Math.min(n, records.length) + j];
+      return {
+        start: start(r.start),
+        moves: r.moves.map((m) => ({ seat: m.seat, player: m.player, text: decoder.decode(m.text), ok: m.ok, verdict: m.verdict })),
+        result: seat === null ? (r.outcome.winner === null ? "draw" : `seat ${r.outcome.winner} won`) : ["loss", "draw", "win"][scoreFor(r.outcome, seat) + 1]
+      };
+    });
+  }
+
+  /** Games between two scripted teachers: the imitation rows (every move, from both seats). */
+  private async teacherRows(games: number): Promise<MoveRow[]> {
+    const teacher: Player<S, M> = { kind: "scripted", name: "teacher", play: this.opts.teacher };
+    const records = await playGames(this.opts.game, Array.from({ length: games }, () => [teacher, teacher] as const), this.rng);
+    return records.flatMap((r) => r.moves.filter((m) => m.ok).map((m) => ({ prompt: m.prompt, move: m.text })));
+  }
+
+  /** Games of the model (greedy) against each reference player, half on each seat, from an Rng of their own. */
+  async evaluate(): Promise<{ opponent: string; stats: GameStats; replay: ReplayGame[] }[]> {
+    const out = [];
+    const rng = new Rng((this.config.seed ^ Math.imul(this.iterationCount + 1, 0x9e3779b1)) >>> 0);
+    for (const ref of this.opts.references) {
+      const other: Player<S, M> = { kind: "scripted", name: ref.name, play: ref.play };
+      const me = this.learner(0);
+      const seats = Array.from({ length: this.config.evalGames }, (_, i) => (i % 2) as Seat);
+      const records = await playGames(this.opts.game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, other] : [other, me])), rng);
+      out.push({ opponent: ref.name, stats: gameStats(records, seats), replay: this.replay(records, seats) });
+    }
+    return out;
+  }
+
+  /** One iteration: imitation or self-play, by the iteration's number. */
+  private async step(): Promise<Extract<SelfPlayEvent, { kind: "iteration" }>> {
+    const c = this.config;
+    const { game } = this.opts;
+    const lr = c.learningRate;
+    if (this.iterationCount < c.imitationIterations) {
+      const teacher: Player<S, M> = { kind: "scripted", name: "teacher", play: this.opts.teacher };
+      const records = await playGames(game, Array.from({ length: Math.max(1, c.imitationGames) }, () => [teacher, teacher] as const), this.rng);
+      const rows = records.flatMap((r) => r.moves.filter((m) => m.ok).map((m) => ({ prompt: m.prompt, move: m.text })));
+      const weights = new Float32Array(rows.length).fill(-1 / Math.max(1, rows.length));
+      const loss = await this.lossValue(rows, weights);
+      policyStep(this.opts.model, this.optimizer, rows, weights, lr);
+      this.iterationCount++;
+      return { kind: "iteration", iteration: this.iterationCount, phase: "imitation", loss, meanReward: null, stats: gameStats(records, records.map(() => 0)), replay: this.replay(records, records.map(() => null), 2), elapsedMs: this.elapsedMs };
+    }
+    // Self-play: the learner on seat i % 2, the frozen copy on the other.
+    const me = this.learner(c.temperature);
+    const them: Player<S, M> = { kind: "policy", name: "frozen copy", model: this.opts.frozen, temperature: c.temperature };
+    const seats = Array.from({ length: c.gamesPerIteration }, (_, i) => (i % 2) as Seat);
+    const records = await playGames(game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, them] : [them, me])), this.rng);
+    const rl: { row: MoveRow; reward: number }[] = [];
+    records.forEach((r, i) => {
+      for (const seat of c.bothSeats ? ([0, 1] as const) : [seats[i]]) {
+        const reward = scoreFor(r.outcome, seat);
+        const mine = r.moves.filter((m) => m.seat === seat);
+        mine.forEach((m, k) => rl.push({ row: { prompt: m.prompt, move: m.text }, reward: reward * c.discount ** (mine.length - 1 - k) }));
+      }
+    });
+    const baseline = rl.reduce((a, x) => a + x.reward, 0) / Math.max(1, rl.length);
+    const imitation = c.imitationGames > 0 && c.imitationWeight > 0 ? await this.teacherRows(c.imitationGames) : [];
+    const rows = [...rl.map((x) => x.row), ...imitation];
+    const weights = new Float32Array(rows.length);
+    rl.forEach((x, i) => (weights[i] = -(x.reward - baseline) / rl.length));
+    for (let j = 0; j < imitation.length; j++) weights[rl.length + j] = -c.imitationWeight / imitation.length;
+    // The reported loss is the imitation term's cross-entropy per move (what the model still has to learn of the format).
+    const loss = imitation.length ? await this.lossValue(imitation, new Float32Array(imitation.length).fill(-1 / imitation.length)) : NaN;
+    policyStep(this.opts.model, this.optimizer, rows, weights, c.selfPlayLearningRate || lr);
+    this.iterationCount++;
+    return { kind: "iteration", iteration: this.iterationCount, phase: "selfplay", loss, meanReward: baseline, stats: gameStats(records, seats), replay: this.replay(records, seats), elapsedMs: this.elapsedMs };
+  }
+
+  private async lossValue(rows: readonly MoveRow[], weights: Float32Array): Promise<number> {
+    if (rows.length === 0) return NaN;
+    const l = policyLoss(this.opts.model, rows, weights);
+    const v = (await l.data())[0];
+    l.dispose();
+    return v;
+  }
+
+  async *run(): AsyncGenerator<SelfPlayEvent, void, undefined> {
+    if (this.running) throw new Error("this self-play run is already running");
+    this.running = true;
+    const c = this.config;
+    const total = this.totalIterations;
+    try {
+      if (this.iterationCount === 0) for (const e of await this.evaluate()) yield { kind: "eval", iteration: 0, ...e };
+      while (this.iterationCount < total && !this.stopRequested) {
+        if (this.pausedWaiter) {
+          yield { kind: "paused", iteration: this.iterationCount };
+          await this.pausedWaiter?.promise;
+          if (this.stopRequested) break;
+          yield { kind: "resumed", iteration: this.iterationCount };
+        }
+        // The frozen copy is the learner as self-play starts, and again every refreshEvery self-play iterations.
+        const selfPlayDone = this.iterationCount - c.imitationIterations;
+        if (selfPlayDone >= 0 && selfPlayDone % c.refreshEvery === 0) {
+          this.refresh();
+          yield { kind: "refresh", iteration: this.iterationCount };
+        }
+        const t0 = performance.now();
+        const event = await this.step();
+        this.elapsedMs += performance.now() - t0;
+        yield { ...event, elapsedMs: this.elapsedMs };
+        const it = this.iterationCount;
+        if ((c.evalEvery > 0 && it % c.evalEvery === 0) || it === total) for (const e of await this.evaluate()) yield { kind: "eval", iteration: it, ...e };
+        await yieldToEventLoop();
+      }
+      yield { kind: "done", iteration: this.iterationCount, stopped: this.iterationCount < total, elapsedMs: this.elapsedMs };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}

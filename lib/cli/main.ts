@@ -3,6 +3,7 @@ import { BENCH_HELP, benchCommand } from "./bench.js";
 import { EVAL_HELP, evalCommand, SAMPLE_HELP, sampleCommand } from "./evaluate.js";
 import { PARAMS_HELP, paramsCommand } from "./params.js";
 import { TRAIN_HELP, trainCommand } from "./train.js";
+import { PLAY_HELP, playCommand, SELFPLAY_HELP, selfplayCommand } from "./selfplay.js";
 import { TOKENIZE_HELP, tokenizeCommand } from "./tokenize.js";
 import { UsageError } from "./args.js";
 
@@ -12,7 +13,9 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   sample: { help: SAMPLE_HELP, run: sampleCommand },
   params: { help: PARAMS_HELP, run: paramsCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
-  tokenize: { help: TOKENIZE_HELP, run: tokenizeCommand }
+  tokenize: { help: TOKENIZE_HELP, run: tokenizeCommand },
+  selfplay: { help: SELFPLAY_HELP, run: selfplayCommand },
+  play: { help: PLAY_HELP, run: playCommand }
 };
 
 const USAGE = `stlm: train, evaluate and measure super tiny language models
@@ -23,6 +26,8 @@ const USAGE = `stlm: train, evaluate and measure super tiny language models
   stlm params  --preset micro [--json]
   stlm bench   [--json] [--profile]
   stlm tokenize --strategy stride|word|bpe|gpt2|learned --text "It is a truth"
+  stlm selfplay --game tictactoe|wordchain --iterations 200 --games-per-iteration 64 --seed 1 --out runs/ttt
+  stlm play    --checkpoint runs/ttt --game tictactoe
 
 \`stlm COMMAND --help\` describes a command.`;
 

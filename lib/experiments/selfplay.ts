@@ -1,0 +1,83 @@
+// The self-play page's experiments: the settings of the precomputed runs
+// (scripts/selfplay-runs.ts) and of the page's live run, and the record a run
+// leaves (plain JSON: what the page charts).
+import { DEFAULT_SELFPLAY, type GameStats, type ReplayGame, type SelfPlayConfig, type SelfPlayEvent } from "../train/selfplay.js";
+
+/** Tic-tac-toe from a fresh nano model (context 40): imitation of random legal moves, then self-play. */
+export const TICTACTOE_RUN: SelfPlayConfig = {
+  ...DEFAULT_SELFPLAY,
+  imitationIterations: 100,
+  iterations: 150,
+  gamesPerIteration: 32,
+  imitationGames: 16,
+  imitationWeight: 0.5,
+  refreshEvery: 10,
+  evalEvery: 25,
+  evalGames: 100,
+  learningRate: 0.003,
+  selfPlayLearningRate: 0.001,
+  temperature: 1,
+  discount: 0.7,
+  bothSeats: true
+};
+
+/** The word chain from the nano model pretrained on austen: imitation of random valid words, then self-play. */
+export const WORDCHAIN_RUN: SelfPlayConfig = {
+  ...DEFAULT_SELFPLAY,
+  imitationIterations: 20,
+  iterations: 30,
+  gamesPerIteration: 32,
+  imitationGames: 16,
+  imitationWeight: 0.5,
+  refreshEvery: 5,
+  evalEvery: 5,
+  evalGames: 64,
+  learningRate: 0.002,
+  selfPlayLearningRate: 0.001,
+  temperature: 0.7,
+  discount: 0.5,
+  bothSeats: true
+};
+
+/** The control arm: the same run with imitation continued for every iteration instead of self-play. */
+export function imitationOnly(c: SelfPlayConfig): SelfPlayConfig {
+  return { ...c, imitationIterations: c.imitationIterations + c.iterations, iterations: 0 };
+}
+
+export interface SelfPlayRecord {
+  game: string;
+  /** "self-play", or "imitation only" (the control: imitation for as many iterations). */
+  arm: string;
+  seed: number;
+  config: SelfPlayConfig;
+  /** Per iteration: phase, the imitation loss, the mean reward and the training games' results. */
+  iterations: { iteration: number; phase: "imitation" | "selfplay"; loss: number | null; meanReward: number | null; stats: GameStats }[];
+  evals: { iteration: number; opponent: string; stats: GameStats }[];
+  /** The latest games of the last evaluation, per opponent, and of the last self-play iteration. */
+  replay: { selfplay: ReplayGame[]; eval: Record<string, ReplayGame[]> };
+  seconds: number;
+}
+
+/** Folds a run's events into its record. */
+export class RecordBuilder {
+  readonly record: SelfPlayRecord;
+  constructor(game: string, config: SelfPlayConfig, arm = "self-play") {
+    this.record = { game, arm, seed: config.seed, config, iterations: [], evals: [], replay: { selfplay: [], eval: {} }, seconds: 0 };
+  }
+  add(e: SelfPlayEvent): void {
+    const r = this.record;
+    if (e.kind === "iteration") {
+      r.iterations.push({ iteration: e.iteration, phase: e.phase, loss: Number.isFinite(e.loss) ? round(e.loss) : null, meanReward: e.meanReward === null ? null : round(e.meanReward), stats: roundStats(e.stats) });
+      if (e.phase === "selfplay") r.replay.selfplay = e.replay;
+      r.seconds = Math.round(e.elapsedMs / 100) / 10;
+    } else if (e.kind === "eval") {
+      r.evals.push({ iteration: e.iteration, opponent: e.opponent, stats: roundStats(e.stats) });
+      r.replay.eval[e.opponent] = e.replay;
+    }
+  }
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+function roundStats(s: GameStats): GameStats {
+  return { ...s, win: round(s.win), draw: round(s.draw), loss: round(s.loss), illegalRate: round(s.illegalRate), meanLength: round(s.meanLength) };
+}

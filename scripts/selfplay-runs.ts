@@ -1,0 +1,77 @@
+// The self-play page's precomputed runs, 3 seeds each, into data/runs/selfplay/:
+//   tictactoe.json  a fresh nano model (context 40): imitation of random legal
+//                   moves, then self-play; evaluated against the random and the
+//                   perfect player
+//   wordchain.json  the nano model pretrained on austen (data/runs/nano-austen):
+//                   evaluated as it is (pretrained only, iteration 0), after
+//                   imitation of random valid words, then after self-play
+// Each seed also runs the control arm "imitation only": the same run with
+// imitation continued for every iteration instead of self-play (its first
+// imitationIterations are the self-play arm's, bit for bit).
+//   tictactoe-model.safetensors, wordchain-model.safetensors: seed 1's final
+//                   weights, which the page's "play the model" loads
+//
+//   nice -n 10 node --import tsx scripts/selfplay-runs.ts [--only tictactoe|wordchain] [--seeds 1,2,3]
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { initNode } from "../lib/node/runtime.js";
+import { loadCorpus } from "../lib/node/data.js";
+import { loadCheckpointFile } from "../lib/node/files.js";
+import { parseFlags } from "../lib/cli/args.js";
+import { TinyLM } from "../lib/models/model.js";
+import { decodeBytes } from "../lib/text/tokenizer.js";
+import { encodeCheckpoint, modelFromCheckpoint } from "../lib/train/checkpoint.js";
+import { SelfPlay, selfPlayTrainConfig, type SelfPlayConfig } from "../lib/train/selfplay.js";
+import { ticTacToeSetup, wordChainSetup, type GameSetup } from "../lib/games/games.js";
+import { imitationOnly, RecordBuilder, TICTACTOE_RUN, WORDCHAIN_RUN } from "../lib/experiments/selfplay.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const f = parseFlags(process.argv.slice(2), { only: "string", seeds: "string" }, "selfplay-runs");
+const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
+const only = f.only as string | undefined;
+const backend = await initNode("wasm");
+const outDir = path.join(ROOT, "data", "runs", "selfplay");
+await mkdir(outDir, { recursive: true });
+const INIT = path.join(ROOT, "data", "runs", "nano-austen", "checkpoint.safetensors");
+
+async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, initModel: () => Promise<TinyLM | null>) {
+  const started = Date.now();
+  const runs = [];
+  for (const seed of seeds) for (const arm of ["self-play", "imitation only"]) {
+    const config = arm === "self-play" ? { ...base, seed } : imitationOnly({ ...base, seed });
+    const model = (await initModel()) ?? TinyLM.create(setup.model, seed);
+    const frozen = TinyLM.fromWeights(model.config, await model.weights());
+    const sp = new SelfPlay({ game: setup.game, model, frozen, teacher: setup.teacher, references: setup.references, config });
+    const rec = new RecordBuilder(setup.name, config, arm);
+    for await (const e of sp.run()) {
+      rec.add(e);
+      if (e.kind === "eval") process.stderr.write(`${setup.name} ${arm} seed ${seed} it ${e.iteration} vs ${e.opponent}: W ${e.stats.win.toFixed(2)} D ${e.stats.draw.toFixed(2)} L ${e.stats.loss.toFixed(2)} illegal ${e.stats.illegalRate.toFixed(3)} length ${e.stats.meanLength.toFixed(2)}\n`);
+    }
+    runs.push(rec.record);
+    if (seed === seeds[0] && arm === "self-play") {
+      const bytes = encodeCheckpoint({ spec: model.spec, trainConfig: selfPlayTrainConfig(config), weights: await model.weights(), meta: { game: setup.name, seed, script: "scripts/selfplay-runs.ts" } });
+      await writeFile(path.join(outDir, `${setup.name}-model.safetensors`), bytes);
+    }
+    sp.dispose();
+    model.dispose();
+    frozen.dispose();
+  }
+  const record = {
+    game: setup.name,
+    command: `nice -n 10 node --import tsx scripts/selfplay-runs.ts --only ${setup.name} --seeds ${seeds.join(",")}`,
+    backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    createdAt: new Date().toISOString(),
+    runs
+  };
+  await writeFile(path.join(outDir, file), JSON.stringify(record) + "\n");
+  process.stderr.write(`wrote ${file} (${record.wallSeconds} s)\n`);
+}
+
+if (!only || only === "tictactoe") await runGame(ticTacToeSetup(), TICTACTOE_RUN, "tictactoe.json", async () => null);
+if (!only || only === "wordchain") {
+  const corpus = await loadCorpus("austen");
+  const setup = wordChainSetup(decodeBytes(corpus.train));
+  await runGame(setup, WORDCHAIN_RUN, "wordchain.json", async () => modelFromCheckpoint(await loadCheckpointFile(INIT)));
+}

@@ -1,0 +1,78 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { decodeCheckpoint } from "../../lib/train/checkpoint.js";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { BIN, stlm } from "./stlm.js";
+
+const tiny = ["--iterations", "30", "--imitation", "2", "--games-per-iteration", "4", "--imitation-games", "2", "--eval-every", "2", "--eval-games", "2", "--refresh-every", "1", "--quiet"];
+
+function play(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [BIN, "play", ...args], (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    child.stdin!.end(input);
+  });
+}
+
+test("stlm selfplay writes a run that resumes to the same weights as one never stopped, and stlm play answers a move", async () => {
+  const tmp = await mkdtemp(path.join(tmpdir(), "stlm-selfplay-"));
+  try {
+    const whole = path.join(tmp, "whole");
+    const r = await stlm("selfplay", "--game", "tictactoe", ...tiny, "--seed", "3", "--out", whole);
+    assert.equal(r.code, 0, r.stderr);
+    for (const file of ["config.json", "metrics.jsonl", "checkpoint.safetensors", "frozen.safetensors", "games.json", "summary.json"]) assert.ok(existsSync(path.join(whole, file)), file);
+    assert.match(r.stderr, /done at iteration 32: vs random W[\d.]+% D[\d.]+% L[\d.]+% illegal [\d.]+%; vs perfect/);
+    const rows = (await readFile(path.join(whole, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(rows.filter((x) => x.phase).map((x) => x.step), Array.from({ length: 32 }, (_, i) => i + 1));
+    assert.deepEqual(rows.filter((x) => x.opponent).map((x) => `${x.step}:${x.opponent}`).slice(0, 4), ["0:random", "0:perfect", "2:random", "2:perfect"]);
+
+    // The same run stopped by Ctrl-C once its first checkpoint is saved, then resumed.
+    const part = path.join(tmp, "part");
+    const child = spawn(process.execPath, [BIN, "selfplay", "--game", "tictactoe", ...tiny, "--seed", "3", "--out", part]);
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const code = await new Promise<number>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(path.join(part, "checkpoint.safetensors"))) {
+          clearInterval(poll);
+          child.kill("SIGINT");
+        }
+      }, 5);
+      child.once("exit", (c) => {
+        clearInterval(poll);
+        resolve(c ?? 1);
+      });
+    });
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /continue with `stlm selfplay --resume/);
+    const resumed = await stlm("selfplay", "--resume", part);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const weights = async (dir: string, file: string) => {
+      const c = decodeCheckpoint(new Uint8Array(await readFile(path.join(dir, file))));
+      return [...c.weights].map(([n, t]) => `${n}:${Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64")}`);
+    };
+    assert.deepEqual(await weights(part, "checkpoint.safetensors"), await weights(whole, "checkpoint.safetensors"), "bit-identical weights");
+    assert.deepEqual(await weights(part, "frozen.safetensors"), await weights(whole, "frozen.safetensors"), "bit-identical frozen copy");
+    const again = await stlm("selfplay", "--resume", part);
+    assert.equal(again.code, 2, "a finished run is not resumed");
+    assert.match(again.stderr, /already finished its 32 iterations/);
+
+    const refused = await stlm("selfplay", "--game", "chess", "--out", path.join(tmp, "x"));
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--game must be tictactoe or wordchain/);
+    const over = await stlm("selfplay", "--game", "tictactoe", ...tiny, "--out", whole);
+    assert.equal(over.code, 2, "a run is never written over");
+
+    const p = await play(["--checkpoint", whole, "--game", "tictactoe"], "0\n5\n1\n9\n3\n7\n2\n4\n6\n8\n");
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /You are X/);
+    assert.match(p.stdout, /model writes "/);
+    assert.match(p.stdout, /the rules engine refuses it: "0" is not a square number 1-9; try again/);
+    assert.match(p.stdout, /(you win|the model wins|a draw|you resign)/);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});

@@ -7,8 +7,9 @@
 // move is one byte, the number of an empty square. So a legal move is a digit
 // the prompt holds (a tiny transformer learns to copy), and the tactics are
 // local patterns: "XX3" anywhere says square 3 wins for X, or must be blocked
-// by O. (A board of 9 characters alone, "XX3O56789|O>", was learned several
-// times more slowly: the model had to find the lines itself.)
+// by O. (With a board of 9 characters alone, "XX3O56789|O>", the model has to
+// find the lines itself; in exploratory runs, imitating the perfect player on
+// it needed about four times as many games to reach the same strength.)
 import type { Rng } from "../rng.js";
 import type { Game, Outcome, ScriptedPlayer, Seat, Verdict } from "./game.js";
 

@@ -1,0 +1,68 @@
+// The self-play page in a real browser: the precomputed curves show first, a short
+// live run updates its charts and replay, pauses and resumes, and a human move on
+// the board gets the model's answer, judged by the rules engine.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { assertClean, watchPage, useSite } from "./harness.js";
+
+const site = useSite();
+
+describe("the self-play page", () => {
+  it("shows the precomputed curves, runs a short live self-play, and answers a human move", async () => {
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/self-play", site.server.url).href, { waitUntil: "load" });
+    for (const id of ["#ttt-illegal", "#ttt-random", "#ttt-perfect", "#wc-valid", "#wc-length"]) {
+      await page.locator(`${id} svg[aria-label]`).first().waitFor({ timeout: 60_000 });
+      const points = Number(await page.locator(`${id} .stlm-selfplay-chart`).first().getAttribute("data-points"));
+      assert.ok(points > 3, `${id} charts ${points} points`);
+    }
+    assert.match(await page.locator("#ttt-table").innerText(), /imitation only[\s\S]*self-play/);
+    assert.match(await page.locator("#wc-table").innerText(), /pretrained only[\s\S]*imitation only[\s\S]*self-play/);
+
+    // A short live run: 10 imitation and 10 self-play iterations, evaluated every 2.
+    for (const [label, value] of [["Imitation iterations", "10"], ["Self-play iterations", "10"], ["Evaluate every", "2"]]) {
+      const box = page.getByLabel(label).first();
+      await box.fill(value);
+      await box.dispatchEvent("input");
+    }
+    const liveChart = page.locator("#live-charts .stlm-selfplay-chart").first();
+    assert.equal(await liveChart.getAttribute("data-points"), "0");
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page.locator('#live-status[data-status="running"]').waitFor({ timeout: 60_000 });
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.locator('#live-status[data-status="paused"]').waitFor({ timeout: 60_000 });
+    const pausedAt = await page.locator("#live-status").getAttribute("data-iteration");
+    await page.waitForTimeout(1500);
+    assert.equal(await page.locator("#live-status").getAttribute("data-iteration"), pausedAt, "a paused run stays where it is");
+    assert.ok(Number(pausedAt) < 20);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.locator('#live-status[data-status="done"][data-iteration="20"]').waitFor({ timeout: 300_000 });
+    const livePoints = Number(await page.locator("#live-charts .stlm-selfplay-chart").first().getAttribute("data-points"));
+    assert.equal(livePoints, 11 * 3, "win, draw and loss at iterations 0, 2, ..., 20");
+    assert.match(await page.locator(".stlm-replay").last().innerText(), /wrote/);
+
+    // A human move gets an answer from the precomputed model, judged by the engine.
+    const board = page.locator(".stlm-play").first();
+    await page.getByRole("button", { name: "square 5" }).click();
+    await page.waitForFunction(() => (document.querySelector(".stlm-play") as HTMLElement | null)?.dataset.modelMoves === "1", null, { timeout: 60_000 });
+    const cells = await board.getAttribute("data-board");
+    assert.equal(cells![4], "X");
+    assert.match(await board.locator(".stlm-play-log").innerText(), /you \(X\) → square 5[\s\S]*model \(O\) wrote/);
+
+    // A word: a refused one is asked again; a valid one gets the model's answer.
+    const words = page.locator(".stlm-play-words");
+    const letter = /must start with "(.)"/.exec(await words.locator(".stlm-status").innerText())![1];
+    await page.getByLabel("Your word").fill("zzzzq");
+    await page.getByRole("button", { name: "Say it" }).click();
+    assert.match(await words.locator(".stlm-play-log").innerText(), /refused: "zzzzq" is not a word/);
+    const valid: Record<string, string> = { a: "about", b: "before", c: "came", d: "dear", e: "every", f: "father", g: "great", h: "house", i: "indeed", j: "just", k: "know", l: "letter", m: "much", n: "never", o: "other", p: "present", q: "quite", r: "room", s: "sister", t: "time", u: "upon", v: "very", w: "with", x: "xx", y: "young", z: "zeal" };
+    await page.getByLabel("Your word").fill(valid[letter]);
+    await page.getByRole("button", { name: "Say it" }).click();
+    await page.waitForFunction(() => (document.querySelector(".stlm-play-words") as HTMLElement | null)?.dataset.modelMoves === "1", null, { timeout: 60_000 });
+    assert.match(await words.locator(".stlm-play-log").innerText(), /model wrote/);
+
+    await assertClean(page, log, "/self-play");
+    await page.close();
+  });
+});

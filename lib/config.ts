@@ -1,6 +1,8 @@
 // Model and training configuration: one plain object each, validated, with named
 // presets. Field names follow the field's vocabulary (dModel, nLayer, blockSize).
 import { BYTE_VOCAB_SIZE } from "./text/tokenizer.js";
+import { ConfigError } from "./config-error.js";
+import { DEFAULT_DROPOUT_SITES, DROPOUT_SITES, parseDropoutSchedule, type DropoutSite } from "./train/dropout.js";
 
 export interface ModelConfig {
   /** Size of the input vocabulary; 258 for bytes (256 + pad + end-of-text). */
@@ -17,7 +19,10 @@ export interface ModelConfig {
   ffnType: FfnType;
   /** Context length in tokens. */
   blockSize: number;
+  /** Dropout rate (the schedule's base rate: see TrainConfig.dropoutSchedule). */
   dropout: number;
+  /** Where dropout acts (lib/train/dropout.ts); the lab's placement when absent. */
+  dropoutSites: DropoutSite[];
   /** Output head shares the embedding matrix (one variable, not a copy). */
   tieEmbeddings: boolean;
   /** Every layer uses one MLP (one set of variables), as in MobiLlama. */
@@ -61,6 +66,8 @@ export interface TrainConfig {
   /** Bytes of validation text each evaluation reads. */
   evalBytes: number;
   seed: number;
+  /** The dropout rate at each step (lib/train/dropout.ts's forms: constant, linear:A:B, triangle:A:B, early:K, late:K). */
+  dropoutSchedule: string;
 }
 
 export interface Preset {
@@ -80,6 +87,7 @@ const baseModel: ModelConfig = {
   ffnType: "swiglu",
   blockSize: 128,
   dropout: 0,
+  dropoutSites: [...DEFAULT_DROPOUT_SITES],
   tieEmbeddings: true,
   shareFfn: false,
   shareAttnOut: false,
@@ -102,7 +110,8 @@ const baseTrain: TrainConfig = {
   gradClip: 1.0,
   evalEvery: 100,
   evalBytes: 16384,
-  seed: 1
+  seed: 1,
+  dropoutSchedule: "constant"
 };
 
 export const PRESETS: Record<string, Preset> = {
@@ -259,13 +268,7 @@ export function presetConfig(
   return { model, train };
 }
 
-/** An invalid setting, with the field it concerns and what to do. */
-export class ConfigError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`Invalid config: ${field}: ${message}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 function check(field: string, value: unknown, ok: boolean, rule: string): void {
   if (!ok) throw new ConfigError(field, `${rule} (got ${JSON.stringify(value)})`);
@@ -278,7 +281,8 @@ const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFin
  * The weight-sharing and MLP settings arrived after the first checkpoints were
  * saved; a config without them means what it meant then (no sharing, SwiGLU).
  */
-const LATER_DEFAULTS: Pick<ModelConfig, "ffnType" | "shareFfn" | "shareAttnOut" | "interiorMargin" | "loraRank"> = {
+const LATER_DEFAULTS: Pick<ModelConfig, "ffnType" | "shareFfn" | "shareAttnOut" | "interiorMargin" | "loraRank" | "dropoutSites"> = {
+  dropoutSites: DEFAULT_DROPOUT_SITES as DropoutSite[],
   ffnType: "swiglu",
   shareFfn: false,
   shareAttnOut: false,
@@ -300,7 +304,7 @@ export function formatBytes(n: number): string {
 /** Checks every field and throws a ConfigError naming the first bad one. Fills absent sharing fields with their defaults, in place. */
 export function validateModelConfig(c: ModelConfig): ModelConfig {
   if (typeof c !== "object" || c === null || Array.isArray(c)) throw new ConfigError("model", `must be an object of model settings (got ${JSON.stringify(c)})`);
-  for (const [k, v] of Object.entries(LATER_DEFAULTS)) if ((c as unknown as Record<string, unknown>)[k] === undefined) (c as unknown as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(LATER_DEFAULTS)) if ((c as unknown as Record<string, unknown>)[k] === undefined) (c as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...v] : v;
   const known = Object.keys(baseModel);
   for (const k of Object.keys(c)) check(k, k, known.includes(k), `unknown model setting; known ones are ${known.join(", ")}`);
   check("vocabSize", c.vocabSize, isInt(c.vocabSize) && c.vocabSize >= 2 && c.vocabSize <= LIMITS.vocabSize, `must be an integer from 2 to ${LIMITS.vocabSize}`);
@@ -320,6 +324,12 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
     `must be an integer from 2 to ${LIMITS.blockSize}` + (isInt(c.blockSize) && c.blockSize > LIMITS.blockSize ? ` (a context of ${c.blockSize} needs a ${c.blockSize} x ${c.blockSize} attention mask alone of ${formatBytes(4 * c.blockSize ** 2)}, and as much again per layer and head while training)` : "")
   );
   check("dropout", c.dropout, isNum(c.dropout) && c.dropout >= 0 && c.dropout < 1, "must be a number in [0, 1)");
+  check(
+    "dropoutSites",
+    c.dropoutSites,
+    Array.isArray(c.dropoutSites) && c.dropoutSites.every((s) => DROPOUT_SITES.includes(s)) && new Set(c.dropoutSites).size === c.dropoutSites.length,
+    `must be a list of distinct sites from ${DROPOUT_SITES.map((s) => `"${s}"`).join(", ")}`
+  );
   check("tieEmbeddings", c.tieEmbeddings, typeof c.tieEmbeddings === "boolean", "must be true or false");
   check("shareFfn", c.shareFfn, typeof c.shareFfn === "boolean", "must be true or false");
   check("shareAttnOut", c.shareAttnOut, typeof c.shareAttnOut === "boolean", "must be true or false");
@@ -339,6 +349,8 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
 
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (typeof c !== "object" || c === null || Array.isArray(c)) throw new ConfigError("train", `must be an object of training settings (got ${JSON.stringify(c)})`);
+  // Older checkpoints and run folders predate the dropout schedule: a constant rate is what they used.
+  if ((c as Partial<TrainConfig>).dropoutSchedule === undefined) c.dropoutSchedule = "constant";
   const known = Object.keys(baseTrain);
   for (const k of Object.keys(c)) check(k, k, known.includes(k), `unknown training setting; known ones are ${known.join(", ")}`);
   check("batchSize", c.batchSize, isInt(c.batchSize) && c.batchSize >= 1 && c.batchSize <= 4096, "must be an integer from 1 to 4096");
@@ -354,5 +366,6 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   check("evalEvery", c.evalEvery, isInt(c.evalEvery) && c.evalEvery >= 0, "must be an integer >= 0");
   check("evalBytes", c.evalBytes, isInt(c.evalBytes) && c.evalBytes >= 2 && c.evalBytes <= 2 ** 30, "must be an integer from 2 to 2^30");
   check("seed", c.seed, isInt(c.seed) && c.seed >= 0 && c.seed < 2 ** 32, "must be an integer in [0, 2^32)");
+  parseDropoutSchedule(c.dropoutSchedule, 0, c.steps); // throws, naming the allowed forms
   return c;
 }

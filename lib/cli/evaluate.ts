@@ -83,7 +83,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
 }
 
 /** `limit` items spread evenly over the set (all of them without a limit), so a subset still mixes sources and types. */
-function spread<T>(items: T[], limit: number | undefined): T[] {
+/** `limit` items spread evenly over the set (all of them when limit is absent): the subset `stlm eval --limit` scores. */
+export function spread<T>(items: T[], limit: number | undefined): T[] {
   if (limit === undefined || limit >= items.length) return items;
   return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)]);
 }

@@ -109,8 +109,17 @@ function checkAgreement(dir: string, run: RunConfig, ckpt: Checkpoint): void {
   };
   if (ckpt.meta.preset !== undefined) differs("the preset", run.preset, ckpt.meta.preset);
   if (ckpt.meta.source !== undefined) differs("the training text", run.source, ckpt.meta.source);
-  differs("the model", run.spec ?? (run.model ? { kind: "bytes", model: run.model } : undefined), ckpt.spec);
-  differs("the training settings", run.train, ckpt.trainConfig);
+  // Settings added since a folder was written (e.g. dropoutSites, dropoutSchedule) are filled with their defaults on both sides first.
+  const spec = run.spec ?? (run.model ? { kind: "bytes" as const, model: run.model } : undefined);
+  const filled = (f: () => unknown, raw: unknown) => {
+    try {
+      return f();
+    } catch {
+      return raw;
+    }
+  };
+  differs("the model", filled(() => validateSpec(structuredClone(spec!)), spec), ckpt.spec);
+  differs("the training settings", filled(() => validateTrainConfig(structuredClone(run.train)), run.train), ckpt.trainConfig);
 }
 
 export async function trainCommand(argv: string[]): Promise<void> {
@@ -284,6 +293,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
             step: e.step,
             loss: round(e.loss),
             lr: e.lr,
+            dropout: round(e.dropout),
             gradNorm: round(e.gradNorm),
             tokensPerSecond: Math.round(e.tokensPerSecond),
             ...(bytesPerPosition !== 1 ? { bytesPerSecond: Math.round(e.tokensPerSecond * bytesPerPosition) } : {}),

@@ -11,6 +11,7 @@ import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor4D } from "@tensor
 import { tf } from "../tf.js";
 import type { Rng } from "../rng.js";
 import type { ModelConfig } from "../config.js";
+import type { DropoutSite } from "../train/dropout.js";
 import { FUSED, hasKernel } from "../kernels.js";
 
 type GradFn = Parameters<typeof tf.customGrad>[0];
@@ -141,7 +142,9 @@ export function causalAttention(
   q: Tensor4D,
   k: Tensor4D,
   v: Tensor4D,
-  mask: Tensor2D
+  mask: Tensor2D,
+  probsDropout = 0,
+  rng?: Rng
 ): { out: Tensor4D; probs: Tensor4D } {
   const [, H, , D] = q.shape;
   const groups = H / k.shape[1];
@@ -151,7 +154,9 @@ export function causalAttention(
   }
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), mask); // [B, H, T, T]
   const probs = tf.softmax(scores) as Tensor4D;
-  return { out: tf.matMul(probs, v) as Tensor4D, probs };
+  // Dropout on the attention probabilities (the STLM code's placement): a dropped
+  // weight is zero, so a position never gains weight on a future one.
+  return { out: tf.matMul(dropout(probs, probsDropout, rng), v) as Tensor4D, probs };
 }
 
 /** [B, Hkv, T, D] -> [B, Hkv*groups, T, D], each head repeated `groups` times in place. */
@@ -208,10 +213,12 @@ export function targetLogProbs(logits: Tensor2D, targets: Tensor1D): Tensor1D {
  */
 export function causalTransformer(
   x: Tensor2D,
-  { B, T, config: c, weight, finalNorm, cos, sin, mask, rng, trace = false }: {
+  { B, T, config: c, weight, finalNorm, cos, sin, mask, rng, trace = false, rate = c.dropout }: {
     B: number;
     T: number;
-    config: Pick<ModelConfig, "nLayer" | "nHead" | "nKvHead" | "dModel" | "normEps" | "dropout">;
+    config: Pick<ModelConfig, "nLayer" | "nHead" | "nKvHead" | "dModel" | "normEps" | "dropout" | "dropoutSites">;
+    /** This step's dropout rate (the trainer's schedule); config.dropout when absent. */
+    rate?: number;
     weight: (layer: number, name: string) => Tensor2D;
     finalNorm: Tensor1D;
     cos: Tensor2D;
@@ -227,18 +234,19 @@ export function causalTransformer(
   const maskT = mask.shape[0] === T ? mask : (tf.slice(mask, [0, 0], [T, T]) as Tensor2D);
   const heads = (t: Tensor2D, h: number) => tf.transpose(tf.reshape(t, [B, T, h, D]), [0, 2, 1, 3]) as Tensor4D; // [B, h, T, D]
   const attention: Tensor4D[] = [];
+  const drop = (site: DropoutSite) => (rng && c.dropoutSites.includes(site) ? rate : 0);
   for (let l = 0; l < c.nLayer; l++) {
     const p = (n: string) => weight(l, n);
     const hn = rmsNorm(x, p("attnNorm") as unknown as Tensor1D, c.normEps);
     const q = applyRotary(heads(linear(hn, p("attn.wq")), c.nHead), cosT, sinT);
     const k = applyRotary(heads(linear(hn, p("attn.wk")), c.nKvHead), cosT, sinT);
     const v = heads(linear(hn, p("attn.wv")), c.nKvHead);
-    const { out, probs } = causalAttention(q, k, v, maskT);
+    const { out, probs } = causalAttention(q, k, v, maskT, drop("attn-probs"), rng);
     if (trace) attention.push(probs);
     const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * T, c.dModel]) as Tensor2D;
-    x = tf.add(x, dropout(linear(merged, p("attn.wo")), c.dropout, rng));
+    x = tf.add(x, dropout(linear(merged, p("attn.wo")), drop("attn-out"), rng));
     const m = rmsNorm(x, p("mlpNorm") as unknown as Tensor1D, c.normEps);
-    x = tf.add(x, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), c.dropout, rng));
+    x = tf.add(x, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), drop("mlp-out"), rng));
   }
   return { out: rmsNorm(x, finalNorm, c.normEps), attention };
 }

@@ -214,6 +214,11 @@ export class LocalStackLM {
     return new LocalStackLM(config, values);
   }
 
+  /** The dropout rate the config asks for (a schedule's base rate). */
+  get baseDropout(): number {
+    return this.config.core.dropout;
+  }
+
   get blockSize(): number {
     return this.config.byteWindow;
   }
@@ -259,7 +264,7 @@ export class LocalStackLM {
   }
 
   /** Causal byte layers with blockwise local attention over h [B, T, E] (T a multiple of localWindow). */
-  private byteLayers(prefix: string, layers: number, h: Tensor2D, B: number, T: number, rng: Rng | undefined): Tensor2D {
+  private byteLayers(prefix: string, layers: number, h: Tensor2D, B: number, T: number, rng: Rng | undefined, rate = this.config.core.dropout): Tensor2D {
     const c = this.config;
     const E = c.localDim;
     const H = c.localHeads;
@@ -290,24 +295,24 @@ export class LocalStackLM {
       const probs = tf.reshape(tf.softmax(scores), [B * H * n, W, 2 * W]) as Tensor3D;
       const out = tf.reshape(tf.matMul(probs, v), [B, H, T, Dh]);
       const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * T, E]) as Tensor2D;
-      h = tf.add(h, dropout(linear(merged, p("attn.wo")), c.core.dropout, rng));
+      h = tf.add(h, dropout(linear(merged, p("attn.wo")), c.core.dropoutSites.includes("attn-out") ? rate : 0, rng));
       const m = rmsNorm(h, p("mlpNorm") as unknown as Tensor1D, c.core.normEps);
-      h = tf.add(h, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), c.core.dropout, rng));
+      h = tf.add(h, dropout(swiglu(m, p("mlp.w1"), p("mlp.w3"), p("mlp.w2")), c.core.dropoutSites.includes("mlp-out") ? rate : 0, rng));
     }
     return h;
   }
 
   /** The causal transformer over chunk vectors x [B*C, D]. */
-  private core(x: Tensor2D, B: number, C: number, rng: Rng | undefined, trace: boolean): { out: Tensor2D; attention: Tensor4D[] } {
+  private core(x: Tensor2D, B: number, C: number, rng: Rng | undefined, trace: boolean, rate = this.config.core.dropout): { out: Tensor2D; attention: Tensor4D[] } {
     const weight = (l: number, n: string) => this.param(`core.${l}.${n}`);
-    return causalTransformer(x, { B, T: C, config: this.config.core, weight, finalNorm: this.param("core.norm") as unknown as Tensor1D, cos: this.coreCos, sin: this.coreSin, mask: this.coreMask, rng, trace });
+    return causalTransformer(x, { B, T: C, config: this.config.core, weight, finalNorm: this.param("core.norm") as unknown as Tensor1D, cos: this.coreCos, sin: this.coreSin, mask: this.coreMask, rng, trace, rate });
   }
 
   /**
    * Logits [B, T, 258] for ids [B, T] (PAD after a row's end) and the chunk spans of
    * each row. Not wrapped in tf.tidy (the trainer's variableGrads or the caller's tidy owns the intermediates).
    */
-  forward(ids: Tensor2D, options: { training?: boolean; rng?: Rng; trace?: boolean } = {}): { logits: Tensor3D; spans: Span[][]; attention?: Tensor4D[] } {
+  forward(ids: Tensor2D, options: { training?: boolean; rng?: Rng; trace?: boolean; dropout?: number } = {}): { logits: Tensor3D; spans: Span[][]; attention?: Tensor4D[] } {
     this.assertLive();
     const c = this.config;
     const [B, T0] = ids.shape;
@@ -316,7 +321,8 @@ export class LocalStackLM {
     const T = Math.ceil(T0 / W) * W;
     const E = c.localDim;
     const D = c.core.dModel;
-    const rng = options.training && c.core.dropout > 0 ? options.rng : undefined;
+    const rate = options.dropout ?? c.core.dropout;
+    const rng = options.training && rate > 0 ? options.rng : undefined;
     // The rows as bytes (up to the first PAD), their spans, and the two selection matrices.
     // Boundaries are decisions made on the CPU: the ids were just made from CPU arrays, so on
     // wasm and cpu this read is a copy (on a GPU backend it waits for the upload).
@@ -345,15 +351,15 @@ export class LocalStackLM {
 
     const embed = this.param("byteEmbed");
     let h = embeddingLookup(embed, tf.tensor1d(padded, "int32")); // [B*T, E]
-    h = this.byteLayers("encoder", c.encoderLayers, h, B, T, rng);
+    h = this.byteLayers("encoder", c.encoderLayers, h, B, T, rng, rate);
     const last = tf.matMul(tf.tensor3d(gather, [B, C, T]), tf.reshape(h, [B, T, E])); // [B, C, E]
     const chunks = linear(tf.reshape(last, [B * C, E]) as Tensor2D, this.param("global.in")); // [B*C, D]
-    const { out, attention } = this.core(chunks, B, C, rng, options.trace ?? false);
+    const { out, attention } = this.core(chunks, B, C, rng, options.trace ?? false, rate);
     const back = tf.reshape(linear(out, this.param("global.out")), [B, C, E]);
     const start = tf.tile(tf.reshape(this.param("global.start"), [1, 1, E]), [B, 1, 1]);
     const context = tf.matMul(tf.tensor3d(spread, [B, T, C + 1]), tf.concat([start, back], 1)); // [B, T, E]
     h = tf.add(h, tf.reshape(context, [B * T, E])) as Tensor2D;
-    h = this.byteLayers("decoder", c.decoderLayers, h, B, T, rng);
+    h = this.byteLayers("decoder", c.decoderLayers, h, B, T, rng, rate);
     const final = rmsNorm(h, this.param("finalNorm") as unknown as Tensor1D, c.core.normEps);
     let logits = tf.reshape(linearTransposed(final, embed), [B, T, BYTE_VOCAB_SIZE]) as Tensor3D;
     if (T !== T0) logits = tf.slice(logits, [0, 0, 0], [B, T0, BYTE_VOCAB_SIZE]);
@@ -361,7 +367,7 @@ export class LocalStackLM {
   }
 
   /** Mean nats per target byte (PAD targets are not scored). */
-  loss(x: Tensor2D, y: Tensor2D, options: { training: boolean; rng?: Rng }): Scalar {
+  loss(x: Tensor2D, y: Tensor2D, options: { training: boolean; rng?: Rng; dropout?: number }): Scalar {
     const [B, T] = x.shape;
     const { logits, spans } = this.forward(x, options);
     const lp = targetLogProbs(tf.reshape(logits, [B * T, BYTE_VOCAB_SIZE]) as Tensor2D, tf.reshape(y, [B * T]) as Tensor1D);

@@ -9,6 +9,7 @@
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import { validateModelConfig, type ModelConfig } from "../config.js";
+import type { DropoutSite } from "../train/dropout.js";
 import { Rng } from "../rng.js";
 import { gelu, geluMlp, loraLinear } from "./blocks.js";
 import {
@@ -43,6 +44,8 @@ export interface ForwardOptions {
   rng?: Rng;
   /** Also return the residual stream before the last block and the final normed state (lib/models/objectives.ts's extra heads read them). */
   hidden?: boolean;
+  /** This step's dropout rate (the trainer's schedule); the config's rate when absent. */
+  dropout?: number;
 }
 
 export interface ForwardTrace {
@@ -271,6 +274,11 @@ export class TinyLM {
     return new TinyLM(config, values);
   }
 
+  /** The dropout rate the config asks for (a schedule's base rate). */
+  get baseDropout(): number {
+    return this.config.dropout;
+  }
+
   get blockSize(): number {
     return this.config.blockSize;
   }
@@ -311,14 +319,16 @@ export class TinyLM {
     const H = c.nHead;
     const Hkv = c.nKvHead;
     const D = c.dModel / H;
-    const rng = options.training && c.dropout > 0 ? options.rng : undefined;
+    const rate = options.dropout ?? c.dropout;
+    const rng = options.training && rate > 0 ? options.rng : undefined;
+    const drop = (site: DropoutSite) => (rng && c.dropoutSites.includes(site) ? rate : 0);
     const cos = T === c.blockSize ? this.cos : tf.slice(this.cos, [0, 0], [T, D]);
     const sin = T === c.blockSize ? this.sin : tf.slice(this.sin, [0, 0], [T, D]);
     const mask = T === c.blockSize ? this.mask : tf.slice(this.mask, [0, 0], [T, T]);
     const attention: Tensor4D[] = [];
 
     const embed = this.param("embed") as unknown as Tensor2D;
-    let x = dropout(embeddingLookup(embed, tf.reshape(ids, [B * T]) as Tensor1D), c.dropout, rng); // [N, C]
+    let x = dropout(embeddingLookup(embed, tf.reshape(ids, [B * T]) as Tensor1D), drop("embed"), rng); // [N, C]
     const heads = (t: Tensor2D, h: number) => tf.transpose(tf.reshape(t, [B, T, h, D]), [0, 2, 1, 3]) as Tensor4D; // [B, h, T, D]
     let penultimate = x;
     for (const blk of this.blocks) {
@@ -331,12 +341,12 @@ export class TinyLM {
       const q = applyRotary(heads(proj(h, "attn.wq"), H), cos, sin);
       const k = applyRotary(heads(proj(h, "attn.wk"), Hkv), cos, sin);
       const v = heads(proj(h, "attn.wv"), Hkv);
-      const { out, probs } = causalAttention(q, k, v, mask);
+      const { out, probs } = causalAttention(q, k, v, mask, drop("attn-probs"), rng);
       if (options.trace) attention.push(probs);
       const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * T, c.dModel]) as Tensor2D; // [N, C]
-      x = tf.add(x, dropout(proj(merged, "attn.wo"), c.dropout, rng));
+      x = tf.add(x, dropout(proj(merged, "attn.wo"), drop("attn-out"), rng));
       const m = rmsNorm(x, blk.mlpNorm, c.normEps);
-      x = tf.add(x, dropout(this.mlp(m, blk, proj), c.dropout, rng));
+      x = tf.add(x, dropout(this.mlp(m, blk, proj), drop("mlp-out"), rng));
     }
     const final = rmsNorm(x, this.param("finalNorm") as unknown as Tensor1D, c.normEps);
     const head = (c.tieEmbeddings ? embed : this.param("head")) as unknown as Tensor2D;

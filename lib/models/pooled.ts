@@ -306,6 +306,8 @@ export function bytesRows(x: Tensor2D, y: Tensor2D): Uint8Array[] {
 export interface PooledForwardOptions {
   training?: boolean;
   rng?: Rng;
+  /** This step's dropout rate (the trainer's schedule); the core's rate when absent. */
+  dropout?: number;
   trace?: boolean;
 }
 
@@ -367,6 +369,11 @@ export class PooledLM {
   }
 
   /** Bytes of context per row, as the trainer and the evaluations count it. */
+  /** The dropout rate the config asks for (a schedule's base rate). */
+  get baseDropout(): number {
+    return this.config.core.dropout;
+  }
+
   get blockSize(): number {
     return this.config.byteWindow;
   }
@@ -489,7 +496,8 @@ export class PooledLM {
     const c = this.config;
     const { B, C, L } = batch;
     if (C > c.core.blockSize) throw new Error(`${C} chunk slots exceed the core's context of ${c.core.blockSize} chunks`);
-    const rng = options.training && c.core.dropout > 0 ? options.rng : undefined;
+    const rate = options.dropout ?? c.core.dropout;
+    const rng = options.training && rate > 0 ? options.rng : undefined;
     let pooled = linear(this.poolChunks(batch), this.param("encoder.proj")); // [B*C, dModel]
     if (options.chunkScale) pooled = tf.mul(pooled, options.chunkScale);
 
@@ -497,7 +505,7 @@ export class PooledLM {
     const D = c.core.dModel;
     const start = tf.tile(tf.reshape(this.param("core.start"), [1, 1, D]), [B, 1, 1]);
     const shifted = tf.concat([start, tf.slice(tf.reshape(pooled, [B, C, D]), [0, 0, 0], [B, C - 1, D])], 1); // [B, C, D]
-    const { out, attention } = this.core(tf.reshape(shifted, [B * C, D]) as Tensor2D, B, C, rng, options.trace ?? false);
+    const { out, attention } = this.core(tf.reshape(shifted, [B * C, D]) as Tensor2D, B, C, rng, options.trace ?? false, rate);
 
     const logits = this.decode(out, batch); // [B*C*L, V]
     return options.trace ? { logits, pooled, trace: { attention } } : { logits, pooled };
@@ -571,9 +579,9 @@ export class PooledLM {
   }
 
   /** The causal transformer over chunk vectors x [B*C, D]. */
-  private core(x: Tensor2D, B: number, T: number, rng: Rng | undefined, trace: boolean): { out: Tensor2D; attention: Tensor4D[] } {
+  private core(x: Tensor2D, B: number, T: number, rng: Rng | undefined, trace: boolean, rate = this.config.core.dropout): { out: Tensor2D; attention: Tensor4D[] } {
     const weight = (l: number, n: string) => this.param(`core.blocks.${l}.${n}`);
-    return causalTransformer(x, { B, T, config: this.config.core, weight, finalNorm: this.param("core.norm") as unknown as Tensor1D, cos: this.cos, sin: this.sin, mask: this.mask, rng, trace });
+    return causalTransformer(x, { B, T, config: this.config.core, weight, finalNorm: this.param("core.norm") as unknown as Tensor1D, cos: this.cos, sin: this.sin, mask: this.mask, rng, trace, rate });
   }
 
   /**

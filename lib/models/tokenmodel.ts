@@ -116,6 +116,11 @@ export class TokenLM {
   }
 
   /** Context in tokens (what the trainer samples). */
+  /** The dropout rate the config asks for (a schedule's base rate). */
+  get baseDropout(): number {
+    return this.lm.baseDropout;
+  }
+
   get blockSize(): number {
     return this.lm.blockSize;
   }
@@ -124,7 +129,7 @@ export class TokenLM {
     return this.lm.parameterCount();
   }
 
-  loss(x: Tensor2D, y: Tensor2D, options: { training: boolean; rng?: Rng }): Scalar {
+  loss(x: Tensor2D, y: Tensor2D, options: { training: boolean; rng?: Rng; dropout?: number }): Scalar {
     return this.lm.loss(x, y, options);
   }
 

@@ -6,12 +6,19 @@ import { tf } from "../tf.js";
 import { validateTrainConfig, type TrainConfig } from "../config.js";
 import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./optim.js";
 import { Rng } from "../rng.js";
+import { dropoutAt, parseDropoutSchedule, type DropoutSchedule } from "./dropout.js";
 
 export interface TrainableModel {
   readonly params: readonly NamedVariable[];
   readonly blockSize: number;
-  /** Mean loss in nats; `rng` feeds dropout masks when training. */
-  loss(x: Tensor2D, y: Tensor2D, options: { training: boolean; rng?: Rng }): Scalar;
+  /** The model's dropout rate: the base rate of TrainConfig.dropoutSchedule (0 when absent). */
+  readonly baseDropout?: number;
+  /**
+   * Mean loss in nats; `rng` feeds dropout masks when training, `dropout` is this
+   * step's rate (from the schedule), `step` the 0-based step being trained (for
+   * losses that change over training, e.g. lib/train/distill.ts's weight).
+   */
+  loss(x: Tensor2D, y: Tensor2D, options: { training: boolean; rng?: Rng; dropout?: number; step?: number }): Scalar;
 }
 
 export interface BatchSource {
@@ -30,7 +37,7 @@ export interface TrainerState {
 }
 
 export type TrainEvent =
-  | { kind: "step"; step: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number; etaMs: number }
+  | { kind: "step"; step: number; loss: number; lr: number; dropout: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number; etaMs: number }
   | { kind: "eval"; step: number; valBitsPerByte: number; elapsedMs: number }
   | { kind: "diagnostic"; step: number; name: string; value: number; warning?: string }
   | { kind: "paused"; step: number }
@@ -89,6 +96,8 @@ export class Trainer {
   private readonly diagnose?: () => Promise<Diagnostic[]>;
   private readonly optimizer: AdamW;
   private readonly logEvery: number;
+  /** The dropout rate at every step: lib/train/dropout.ts. */
+  readonly dropoutSchedule: DropoutSchedule;
   private dataRng: Rng;
   private dropoutRng: Rng;
   private stepCount: number;
@@ -105,6 +114,7 @@ export class Trainer {
     this.diagnose = options.diagnose;
     this.logEvery = Math.max(1, options.logEvery ?? defaultLogEvery(tf.getBackend()));
     this.optimizer = new AdamW(this.model.params, this.config);
+    this.dropoutSchedule = parseDropoutSchedule(this.config.dropoutSchedule, this.model.baseDropout ?? 0, this.config.steps);
     const seed = this.config.seed;
     const root = new Rng(seed);
     this.dataRng = root.fork();
@@ -157,20 +167,22 @@ export class Trainer {
   }
 
   /** One optimisation step; returns the loss and pre-clip gradient norm, owned by the caller. */
-  trainStep(batch: { x: Int32Array; y: Int32Array }): { loss: Scalar; gradNorm: Scalar; lr: number } {
+  trainStep(batch: { x: Int32Array; y: Int32Array }): { loss: Scalar; gradNorm: Scalar; lr: number; dropout: number } {
     const { batchSize } = this.config;
     const T = this.model.blockSize;
     const lr = learningRateAt(this.stepCount, this.config);
+    const rate = dropoutAt(this.stepCount, this.dropoutSchedule);
+    const step = this.stepCount;
     const vars = this.model.params.map((p) => p.variable);
     const result = tf.tidy(() => {
       const x = tf.tensor2d(batch.x, [batchSize, T], "int32");
       const y = tf.tensor2d(batch.y, [batchSize, T], "int32");
-      const { value, grads } = tf.variableGrads(() => this.model.loss(x, y, { training: true, rng: this.dropoutRng }), vars);
+      const { value, grads } = tf.variableGrads(() => this.model.loss(x, y, { training: true, rng: this.dropoutRng, dropout: rate, step }), vars);
       const gradNorm = this.optimizer.apply(vars.map((v) => grads[v.name]), lr);
       return { loss: value, gradNorm };
     });
     this.stepCount += 1;
-    return { ...result, lr };
+    return { ...result, lr, dropout: rate };
   }
 
   async *run(): AsyncGenerator<TrainEvent, void, undefined> {
@@ -192,7 +204,7 @@ export class Trainer {
           yield { kind: "resumed", step: this.stepCount };
         }
         const t0 = performance.now();
-        const { loss, gradNorm, lr } = this.trainStep(this.data.sample(this.dataRng, batchSize, T));
+        const { loss, gradNorm, lr, dropout } = this.trainStep(this.data.sample(this.dataRng, batchSize, T));
         let values: [number, number] | null = null;
         if (this.stepCount % this.logEvery === 0 || this.stepCount === steps) {
           // The only read-back in the loop.
@@ -219,6 +231,7 @@ export class Trainer {
             step: this.stepCount,
             loss: l,
             lr,
+            dropout,
             gradNorm: g,
             tokensPerSecond: (batchSize * T * 1000) / Math.max(msPerStep, 1e-3),
             elapsedMs: this.elapsedMs,

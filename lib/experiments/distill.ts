@@ -1,0 +1,115 @@
+// The distillation experiment: a nano byte model (the student) trained alone and
+// distilled from a micro byte model several times its size (the teacher), with
+// forward and reverse KL at two temperatures, at equal steps and over several seeds.
+// scripts/distill-runs.ts makes the teacher and runs the comparison for the
+// distillation page; the page runs student-alone against distilled live.
+import { presetConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
+import { BatchSampler } from "../text/data.js";
+import { bitsPerByte } from "../eval/eval.js";
+import { TinyLM } from "../models/model.js";
+import type { LabModel } from "../models/models.js";
+import { Trainer, type TrainEvent } from "../train/trainer.js";
+import { DistilledStudent, type DistillConfig } from "../train/distill.js";
+
+/** Both models read 64 bytes of context: short enough that a sweep over seeds fits in minutes on one core. */
+export const DISTILL_BLOCK = 64;
+
+export const TEACHER_MODEL: ModelConfig = presetConfig("micro", { model: { blockSize: DISTILL_BLOCK } }).model;
+export const TEACHER_TRAIN: TrainConfig = presetConfig("micro", { train: { batchSize: 16, steps: 1500, warmupSteps: 100, evalEvery: 250, evalBytes: 16384, seed: 7 } }).train;
+
+export const STUDENT_MODEL: ModelConfig = presetConfig("nano", { model: { blockSize: DISTILL_BLOCK } }).model;
+export const STUDENT_TRAIN: Partial<TrainConfig> = { batchSize: 16, steps: 400, learningRate: 3e-3, warmupSteps: 40, evalEvery: 50, evalBytes: 8192 };
+
+export interface DistillArm {
+  id: string;
+  label: string;
+  /** null: the student alone, on the label cross-entropy. */
+  kd: DistillConfig | null;
+}
+
+/** alpha 0.5 throughout for the four KD arms; "forward-ramp" is the preregistration's 0.8 → 1.0. */
+export const DISTILL_ARMS: readonly DistillArm[] = [
+  { id: "alone", label: "student alone", kd: null },
+  { id: "forward-t1", label: "forward KL, T = 1", kd: { direction: "forward", temperature: 1, weightFrom: 0.5, weightTo: 0.5 } },
+  { id: "forward-t2", label: "forward KL, T = 2", kd: { direction: "forward", temperature: 2, weightFrom: 0.5, weightTo: 0.5 } },
+  { id: "reverse-t1", label: "reverse KL, T = 1", kd: { direction: "reverse", temperature: 1, weightFrom: 0.5, weightTo: 0.5 } },
+  { id: "reverse-t2", label: "reverse KL, T = 2", kd: { direction: "reverse", temperature: 2, weightFrom: 0.5, weightTo: 0.5 } },
+  { id: "forward-ramp", label: "forward KL, T = 1, α 0.8 → 1.0", kd: { direction: "forward", temperature: 1, weightFrom: 0.8, weightTo: 1.0 } }
+];
+
+export function distillArm(id: string): DistillArm {
+  const arm = DISTILL_ARMS.find((a) => a.id === id);
+  if (!arm) throw new Error(`unknown distillation arm "${id}"; the arms are ${DISTILL_ARMS.map((a) => a.id).join(", ")}`);
+  return arm;
+}
+
+export interface DistillRunResult {
+  arm: string;
+  seed: number;
+  steps: number;
+  curve: { step: number; valBitsPerByte: number }[];
+  losses: { step: number; loss: number }[];
+  valBitsPerByte: number;
+  tokensPerSecond: number;
+  trainingSeconds: number;
+}
+
+/** Trains the student of one arm (the teacher given, frozen) and returns its curve; the student is disposed, the teacher is not. */
+export async function runDistillArm(options: {
+  arm: DistillArm;
+  seed: number;
+  teacher: LabModel | null;
+  train: Uint8Array;
+  val: Uint8Array;
+  overrides?: Partial<TrainConfig>;
+  onEvent?: (e: TrainEvent) => void;
+  onTrainer?: (t: Trainer) => void;
+  /** Called with the trained student before it is disposed (e.g. to evaluate it further). */
+  onStudent?: (student: TinyLM) => Promise<void>;
+}): Promise<DistillRunResult> {
+  const { arm, seed, teacher, val } = options;
+  const train = validateTrainConfig({ ...presetConfig("nano", { train: { ...STUDENT_TRAIN, seed, ...options.overrides } }).train });
+  const student = TinyLM.create(STUDENT_MODEL, seed);
+  if (arm.kd && !teacher) throw new Error(`the "${arm.id}" arm distils from a teacher; give one`);
+  const model = arm.kd ? new DistilledStudent(student, teacher!, arm.kd, train.steps) : student;
+  const curve: DistillRunResult["curve"] = [];
+  const losses: DistillRunResult["losses"] = [];
+  const speeds: number[] = [];
+  let ms = 0;
+  const trainer = new Trainer({
+    model,
+    data: new BatchSampler(options.train),
+    train,
+    evaluate: async () => {
+      const v = await bitsPerByte(student, val, { maxBytes: train.evalBytes });
+      curve.push({ step: trainer.step, valBitsPerByte: v });
+      return v;
+    }
+  });
+  options.onTrainer?.(trainer);
+  try {
+    for await (const e of trainer.run()) {
+      if (e.kind === "step") {
+        losses.push({ step: e.step, loss: e.loss });
+        speeds.push(e.tokensPerSecond);
+        ms = e.elapsedMs;
+      }
+      options.onEvent?.(e);
+    }
+    await options.onStudent?.(student);
+  } finally {
+    trainer.dispose();
+    student.dispose();
+  }
+  const sorted = [...speeds].sort((a, b) => a - b);
+  return {
+    arm: arm.id,
+    seed,
+    steps: train.steps,
+    curve,
+    losses,
+    valBitsPerByte: curve.length ? curve[curve.length - 1].valBitsPerByte : NaN,
+    tokensPerSecond: sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN,
+    trainingSeconds: ms / 1000
+  };
+}

@@ -10,6 +10,8 @@ export default {
     { name: "Weight tying and sharing", path: "/sharing" },
     { name: "Tokenizer-free: bytes pooled into chunks", path: "/tokenizer-free" },
     { name: "Other ways to learn: predicting more than the next byte", path: "/objectives" },
+    { name: "Dropout: when does a tiny model need it?", path: "/dropout" },
+    { name: "Distillation: learning from a bigger model", path: "/distillation" },
     { name: "Self-play: learning a game with no teacher", path: "/self-play" },
     { name: "How fast does this browser train?", path: "/bench" }
   ],

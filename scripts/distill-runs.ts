@@ -21,7 +21,8 @@ import { BatchSampler } from "../lib/text/data.js";
 import { bitsPerByte, minimalPairs, nextSentence } from "../lib/eval/eval.js";
 import { TinyLM } from "../lib/models/model.js";
 import { Trainer } from "../lib/train/trainer.js";
-import { DISTILL_ARMS, runDistillArm, STUDENT_MODEL, TEACHER_MODEL, TEACHER_TRAIN } from "../lib/experiments/distill.js";
+import { DISTILL_ARMS, runDistillArm, STUDENT_MODEL, STUDENT_TRAIN, TEACHER_MODEL, TEACHER_TRAIN } from "../lib/experiments/distill.js";
+import { presetConfig, validateTrainConfig } from "../lib/config.js";
 
 const [mode, ...rest] = process.argv.slice(2);
 const f = parseFlags(rest, { seeds: "string", only: "string", limit: "number" }, "distill-runs");
@@ -87,7 +88,21 @@ if (mode === "teacher") {
     if (only && !only.includes(arm.id)) continue;
     for (const seed of seeds) {
       let scores = {};
-      const r = await runDistillArm({ arm, seed, teacher, train: corpus.train, val: corpus.val, onStudent: async (s) => void (scores = await evalOf(s)) });
+      const r = await runDistillArm({
+        arm,
+        seed,
+        teacher,
+        train: corpus.train,
+        val: corpus.val,
+        onStudent: async (s) => {
+          scores = await evalOf(s);
+          // The page's per-byte view compares the teacher with this student (seed 1, trained alone).
+          if (arm.id === "alone" && seed === 1) {
+            await mkdir(path.join(OUT, "student"), { recursive: true });
+            await writeFile(path.join(OUT, "student", CHECKPOINT_FILE), encodeCheckpoint({ spec: { kind: "bytes", model: STUDENT_MODEL }, trainConfig: validateTrainConfig({ ...presetConfig("nano").train, ...STUDENT_TRAIN, seed: 1 }), weights: await s.weights(), meta: { preset: "nano", source: { corpus: "austen" }, backend: backend.name, savedAt: new Date().toISOString(), madeBy: "scripts/distill-runs.ts students (arm alone, seed 1)" } }));
+          }
+        }
+      });
       const row = { ...r, valBitsPerByte: round(r.valBitsPerByte), curve: r.curve.map((p) => ({ step: p.step, valBitsPerByte: round(p.valBitsPerByte) })), losses: r.losses.filter((_, i) => i % 5 === 4).map((p) => ({ step: p.step, loss: round(p.loss) })), tokensPerSecond: Math.round(r.tokensPerSecond), trainingSeconds: round(r.trainingSeconds, 1), ...scores };
       const i = runs.findIndex((x) => x.arm === arm.id && x.seed === seed);
       if (i >= 0) runs[i] = row;

@@ -2,7 +2,7 @@
 // against no dropout in both regimes, over seeds, and the gradient-direction
 // measurements of no dropout against early dropout.
 //
-//   node --import tsx scripts/dropout-sweep.ts [--seeds 1,2,3] [--regimes overfit,underfit] [--arms none,early] [--grad-every 50]
+//   node --import tsx scripts/dropout-sweep.ts [--seeds 1,2,3] [--regimes overfit,underfit] [--arms none,early] 
 //
 // Results are merged (by regime, arm and seed) into data/runs/dropout/sweep.json;
 // gradient measurements are taken for the "none" and "early" arms only.
@@ -12,13 +12,13 @@ import path from "node:path";
 import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, REPO_ROOT } from "../lib/node/data.js";
 import { parseFlags } from "../lib/cli/args.js";
-import { DROPOUT_ARMS, DROPOUT_REGIMES, DROPOUT_TRAIN, dropoutRunConfig, runDropoutArm, type DropoutRegime } from "../lib/experiments/dropout.js";
+import { GRADIENT_STEPS, DROPOUT_ARMS, DROPOUT_REGIMES, DROPOUT_TRAIN, dropoutRunConfig, runDropoutArm, type DropoutRegime } from "../lib/experiments/dropout.js";
 
-const f = parseFlags(process.argv.slice(2), { seeds: "string", regimes: "string", arms: "string", "grad-every": "number" }, "dropout-sweep");
+const f = parseFlags(process.argv.slice(2), { seeds: "string", regimes: "string", arms: "string" }, "dropout-sweep");
 const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
 const regimes = String(f.regimes ?? "overfit,underfit").split(",") as DropoutRegime[];
 const arms = f.arms ? String(f.arms).split(",") : DROPOUT_ARMS.map((a) => a.id);
-const gradEvery = (f["grad-every"] as number | undefined) ?? 50;
+
 const backend = await initNode("wasm");
 const corpus = await loadCorpus("austen");
 const OUT = path.join(REPO_ROOT, "data", "runs", "dropout");
@@ -33,7 +33,7 @@ for (const regime of regimes) {
     if (!arm) throw new Error(`unknown arm ${id}`);
     for (const seed of seeds) {
       const t0 = Date.now();
-      const r = await runDropoutArm({ regime, arm, seed, train: corpus.train, val: corpus.val, gradEvery: id === "none" || id === "early" ? gradEvery : 0 });
+      const r = await runDropoutArm({ regime, arm, seed, train: corpus.train, val: corpus.val, gradAt: id === "none" || id === "early" ? GRADIENT_STEPS : [] });
       const row = {
         regime,
         arm: arm.id,
@@ -52,7 +52,7 @@ for (const regime of regimes) {
       if (i >= 0) runs[i] = row;
       else runs.push(row);
       process.stderr.write(`${regime} ${arm.id} seed ${seed}: train ${row.final.trainBitsPerByte} val ${row.final.valBitsPerByte} gap ${row.final.gap} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
-      await writeFile(file, JSON.stringify({ madeBy: "node --import tsx scripts/dropout-sweep.ts", corpus: "austen", train: DROPOUT_TRAIN, regimes: DROPOUT_REGIMES, arms: DROPOUT_ARMS.map((a) => ({ id: a.id, label: a.label, rate: a.rate, schedule: a.schedule(DROPOUT_TRAIN.steps!) })), gradEvery, backend, runs }, null, 1) + "\n");
+      await writeFile(file, JSON.stringify({ madeBy: "node --import tsx scripts/dropout-sweep.ts", corpus: "austen", train: DROPOUT_TRAIN, regimes: DROPOUT_REGIMES, arms: DROPOUT_ARMS.map((a) => ({ id: a.id, label: a.label, rate: a.rate, schedule: a.schedule(DROPOUT_TRAIN.steps!) })), gradientSteps: GRADIENT_STEPS, backend, runs }, null, 1) + "\n");
     }
   }
 }

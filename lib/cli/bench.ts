@@ -1,6 +1,8 @@
 // stlm bench: training throughput of a preset, beside the PyTorch reference's shape.
 import { BENCH_ENTROPY_BYTES, BENCH_PRESETS, benchContextProblem, LOCAL_BENCH_PRESETS, LOCAL_BENCH_WINDOW, runBench } from "../eval/bench.js";
 import { initNode } from "../node/runtime.js";
+import { loadCheckpointFile } from "../node/files.js";
+import { labModelFromCheckpoint } from "../train/checkpoint.js";
 import { setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
 import { PRESETS } from "../config.js";
 import type { PooledConfig } from "../models/pooled.js";
@@ -24,7 +26,7 @@ export const STEP_BYTES_LIMIT = 3.75 * 2 ** 30;
 export const MAX_BENCH_CTX = 2048;
 
 export const BENCH_HELP = `stlm bench [--preset micro] [--ctx N] [--batch N] [--steps 10] [--warmup 3]
-           [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--json]
+           [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--teacher DIR] [--json]
 
 Median training step time (forward + backward + AdamW update) and tokens/s (bytes/s)
 on random bytes, with the backend, threads and model shape. The default is the
@@ -44,7 +46,12 @@ would not fit wasm's 4 GiB heap is refused before it starts. --steps (1 to
 adds a per-kernel time table of one step.
 --matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/wasm/simd.ts;
 --stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's
-overrides; both measure what the lab's kernels gain.`;
+overrides; both measure what the lab's kernels gain.
+--teacher DIR times the same student twice, one after the other: plain steps, then
+distilled steps from the frozen teacher in DIR (a byte or local-stack run folder;
+forward KL, T = 1, alpha 0.5), and reports both and their ratio. The student's
+context must not exceed the teacher's (data/runs/distill/teacher reads 64 bytes:
+stlm bench --preset nano --ctx 64 --teacher data/runs/distill/teacher).`;
 
 export const BENCH_FLAGS: FlagSpec = {
   preset: "string",
@@ -58,7 +65,8 @@ export const BENCH_FLAGS: FlagSpec = {
   json: "boolean",
   ctx: { kind: "int", min: 2, max: MAX_BENCH_CTX, reason: "a training step keeps batch x heads x ctx^2 attention scores per layer, and at 4096 they outgrow wasm's 4 GiB heap even at --batch 1", example: 512 },
   batch: BATCH_FLAG,
-  matmul: "string"
+  matmul: "string",
+  teacher: "string"
 };
 
 export async function benchCommand(argv: string[]): Promise<void> {
@@ -81,7 +89,26 @@ export async function benchCommand(argv: string[]): Promise<void> {
     warmup: (f.warmup as number | undefined) ?? 3,
     profile: Boolean(f.profile)
   });
-  const out = { ...r, simd: info.simd, threads: info.threads, kernels: f["stock-kernels"] ? "stock" : "lib/kernels.ts overrides" };
+  let distillation: Record<string, unknown> | undefined;
+  if (f.teacher !== undefined) {
+    const teacher = labModelFromCheckpoint(await loadCheckpointFile(String(f.teacher)));
+    try {
+      const kd = await runBench({ preset, ctx: f.ctx as number | undefined, batch: f.batch as number | undefined, steps: (f.steps as number | undefined) ?? 10, warmup: (f.warmup as number | undefined) ?? 3, teacher });
+      distillation = {
+        teacher: String(f.teacher),
+        teacherParams: teacher.parameterCount(),
+        plainTokensPerSecond: r.tokensPerSecond,
+        distilledTokensPerSecond: kd.tokensPerSecond,
+        distilledMedianStepSeconds: kd.medianStepSeconds,
+        ratio: Math.round((kd.tokensPerSecond / r.tokensPerSecond) * 1000) / 1000
+      };
+    } catch (e) {
+      throw new UsageError(`stlm bench: --teacher ${String(f.teacher)}: ${(e as Error).message.replace(/^Invalid config: \w+: /, "")}`);
+    } finally {
+      teacher.dispose();
+    }
+  }
+  const out = { ...r, simd: info.simd, threads: info.threads, kernels: f["stock-kernels"] ? "stock" : "lib/kernels.ts overrides", ...(distillation ? { distillation } : {}) };
   if (f.json) {
     process.stdout.write(JSON.stringify(out) + "\n");
     return;

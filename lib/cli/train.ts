@@ -7,6 +7,7 @@
 // a lock keeps a second `stlm train` out of a folder in use, and a resumed run
 // trusts its checkpoint (the record of what was trained) over config.json.
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PRESETS, validateTrainConfig, type ModelConfig, type TrainConfig } from "../config.js";
 import { CHECKPOINT_FILE, encodeCheckpoint, labModelFromCheckpoint, type Checkpoint } from "../train/checkpoint.js";
@@ -18,13 +19,16 @@ import { PooledLM } from "../models/pooled.js";
 import { collapseGuard } from "../train/collapse.js";
 import { presetHelp, presetSpec, presetTrainConfig } from "../models/presets.js";
 import { decodeBytes, encodeText } from "../text/tokenizer.js";
-import { Trainer, type TrainEvent, type TrainerState } from "../train/trainer.js";
+import { Trainer, type TrainableModel, type TrainEvent, type TrainerState } from "../train/trainer.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
-import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
+import { appendJsonl, checkpointPath, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
 import { acquireRunLock, prepareNewRunFolder, truncateMetrics } from "../node/runfolder.js";
 import { OBJECTIVE_HELP, parseObjectiveFlag } from "./objective.js";
 import { objectiveLabel } from "../models/objectives.js";
+import { DROPOUT_SCHEDULE_FORMS, parseDropoutSchedule, parseDropoutSites, maxDropout } from "../train/dropout.js";
+import { DistilledStudent, parseKdWeight, validateDistillConfig, byteLogitsOf, type DistillConfig, type KdDirection } from "../train/distill.js";
+import { sha256 } from "../train/sha256.js";
 import { BATCH_FLAG, EVAL_EVERY_FLAG, formatDuration, LR_FLAG, parseFlags, progressLine, SEED_FLAG, STEPS_FLAG, UsageError } from "./args.js";
 
 export const TRAIN_HELP = `stlm train --preset P (--corpus C | --text FILE) --steps N --seed S --out DIR
@@ -58,6 +62,25 @@ ${OBJECTIVE_HELP}
                     the saved step on the learning rate follows the N-step
                     curve (it jumps up from where the old curve was); recorded
                     in config.json under "extensions" and in the checkpoint
+  --dropout P       the dropout rate, in [0, 1) (default: the preset's, 0)
+  --dropout-schedule S
+                    the rate at each step (default constant):
+${DROPOUT_SCHEDULE_FORMS.map((l) => "                      " + l).join("\n")}
+                    the rate used at each step is in metrics.jsonl ("dropout")
+  --dropout-at SITES
+                    where dropout acts: sites from embed, attn-probs, attn-out,
+                    mlp-out separated by commas, or a named placement: lab
+                    (embed,attn-out,mlp-out; the default), stlm (embed,attn-probs,
+                    attn-out: the STLM code's), all
+  --teacher DIR     distil from the run (or checkpoint) in DIR: a frozen byte
+                    model or local-stack model at least as wide in context.
+                    loss = alpha·T²·KL + (1 − alpha)·CE(labels)
+  --kd D            forward (KL(teacher‖student), the default) or reverse
+                    (KL(student‖teacher))
+  --kd-temperature T
+                    softmax temperature of both distributions, > 0 (default 1)
+  --kd-weight A[:B] alpha in [0, 1]: one value for all steps, or A:B moving
+                    linearly from A to B over the run (e.g. 0.8:1.0); default 0.5
   --backend B       wasm (default) or cpu
   --quiet           no progress bar
 
@@ -71,7 +94,14 @@ interface Extension {
   at: string;
 }
 
+/** A distilled run's teacher and settings (config.json "distill"): a resumed run reloads the teacher and checks its hash. */
+interface DistillRecord extends DistillConfig {
+  teacher: string;
+  teacherSha256: string;
+}
+
 interface RunConfig {
+  distill?: DistillRecord;
   preset: string;
   source: { corpus: string } | { text: string };
   /** The byte model's config (plain presets), as before specs existed. */
@@ -138,6 +168,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
       resume: "string",
       "extend-to": STEPS_FLAG,
       budget: { kind: "number", min: 1, max: 7 * 24 * 3600, example: 180 },
+      dropout: { kind: "number", min: 0, max: 0.999, example: 0.1 },
+      "dropout-schedule": "string",
+      "dropout-at": "string",
+      teacher: "string",
+      kd: "string",
+      "kd-temperature": { kind: "number", min: 1e-3, max: 100, example: 2 },
+      "kd-weight": "string",
       backend: "string",
       quiet: "boolean",
       objective: "string",
@@ -158,7 +195,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   let lock: { release(): void };
   if (f.resume !== undefined) {
     dir = path.resolve(String(f.resume));
-    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch", "eval-every", "objective", "mtp-heads"]) {
+    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch", "eval-every", "objective", "mtp-heads", "dropout", "dropout-schedule", "dropout-at", "teacher", "kd", "kd-temperature", "kd-weight"]) {
       if (f[k] !== undefined) throw new UsageError(`stlm train: --${k} cannot change on --resume; the run keeps the settings its checkpoint in ${dir} records`);
     }
     if (f.steps !== undefined) {
@@ -204,15 +241,20 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (f.lr !== undefined) overrides.learningRate = f.lr as number;
     if (f.batch !== undefined) overrides.batchSize = f.batch as number;
     if (f["eval-every"] !== undefined) overrides.evalEvery = f["eval-every"] as number;
+    if (f["dropout-schedule"] !== undefined) overrides.dropoutSchedule = String(f["dropout-schedule"]);
     presetTrainConfig(preset, overrides); // a bad preset or setting is refused before any file is touched
     const objective = parseObjectiveFlag(f.objective as string | undefined, f["mtp-heads"] as string | undefined);
     if (objective && !Object.hasOwn(PRESETS, preset)) throw new UsageError(`stlm train: --objective ${f.objective} trains a plain byte model (presets ${Object.keys(PRESETS).join(", ")}); preset ${preset} is not one`);
     const source: RunConfig["source"] = f.corpus !== undefined ? { corpus: String(f.corpus) } : { text: path.resolve(String(f.text)) };
+    const distill = distillFlags(f);
     corpus = await loadSource(source);
-    dir = await prepareNewRunFolder(String(f.out));
-    lock = await acquireRunLock(dir);
     let { spec, train } = presetSpec(preset, corpus.train, overrides);
     if (objective) spec = validateSpec({ ...(spec as Extract<ModelSpec, { kind: "bytes" }>), objective });
+    spec = withDropout(spec, f);
+    checkSchedule(spec, train);
+    const distillRecord = distill ? await teacherRecord(distill, String(f.teacher)) : undefined;
+    dir = await prepareNewRunFolder(String(f.out));
+    lock = await acquireRunLock(dir);
     await initNode(backend);
     let budget: BudgetPlan | undefined;
     if (f.budget !== undefined) {
@@ -221,7 +263,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       train = validateTrainConfig({ ...train, steps: budget.steps, warmupSteps: budget.warmupSteps });
       if (!f.quiet) process.stderr.write(`budget ${budget.budgetSeconds} s: ${budget.msPerStep} ms a step measured -> ${budget.steps} steps (warmup ${budget.warmupSteps})\n`);
     }
-    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : {}), spec, train, ...(budget ? { budget } : {}) };
+    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : {}), spec, train, ...(budget ? { budget } : {}), ...(distillRecord ? { distill: distillRecord } : {}) };
     model = createModel(spec, train.seed);
   }
   try {
@@ -236,11 +278,22 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
   const spec = run.spec!;
   const log = (s: string) => process.stderr.write(s);
   let trainer: Trainer | null = null;
+  let teacher: LabModel | null = null;
   try {
     const { data, bytesPerPosition } = trainingBatches(model, corpus.train);
+    if (run.distill) {
+      teacher = await loadTeacher(run.distill);
+      log(`distilling from ${run.distill.teacher} (${teacher.parameterCount().toLocaleString("en-US")} parameters): ${run.distill.direction} KL, T = ${run.distill.temperature}, alpha ${run.distill.weightFrom === run.distill.weightTo ? run.distill.weightFrom : `${run.distill.weightFrom} -> ${run.distill.weightTo}`}\n`);
+    }
+    let trained: TrainableModel = model;
+    try {
+      if (teacher) trained = new DistilledStudent(model, teacher, run.distill!, run.train.steps);
+    } catch (e) {
+      throw new UsageError(`stlm train: ${(e as Error).message.replace(/^Invalid config: \w+: /, "")}`);
+    }
     log(`${run.preset}${spec.kind === "bytes" && spec.objective ? ` (${objectiveLabel(spec.objective)})` : ""}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.threads} thread(s)\n`);
     const t = new Trainer({
-      model,
+      model: trained,
       data,
       train: run.train,
       state: resumeState,
@@ -260,7 +313,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
         trainConfig: run.train,
         weights: await model.weights(),
         trainer: await t.state(),
-        meta: { preset: run.preset, source: run.source, backend: info.name, savedAt: new Date().toISOString(), ...(run.extensions ? { extensions: run.extensions } : {}) }
+        meta: { preset: run.preset, source: run.source, backend: info.name, savedAt: new Date().toISOString(), ...(run.extensions ? { extensions: run.extensions } : {}), ...(run.distill ? { distill: run.distill } : {}) }
       });
       await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), ckpt);
     };
@@ -338,6 +391,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
             meanTokensPerSecond: tokensPerSecond.length ? Math.round(tokensPerSecond.reduce((a, b) => a + b, 0) / tokensPerSecond.length) : null,
             meanBytesPerSecond: tokensPerSecond.length ? Math.round((bytesPerPosition * tokensPerSecond.reduce((a, b) => a + b, 0)) / tokensPerSecond.length) : null,
             trainingSeconds: Math.round(e.elapsedMs / 100) / 10,
+            ...(run.distill ? { distill: run.distill } : {}),
             backend: info,
             finishedAt: new Date().toISOString()
           };
@@ -357,10 +411,77 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
     }
   } finally {
     trainer?.dispose();
+    teacher?.dispose();
     model.dispose();
   }
 }
 
 function round(x: number): number {
   return Math.round(x * 1e5) / 1e5;
+}
+
+/** The spec with --dropout and --dropout-at applied to its transformer (a byte or token model's, a pooled or local-stack model's core). */
+function withDropout(spec: ModelSpec, f: Record<string, unknown>): ModelSpec {
+  if (f.dropout === undefined && f["dropout-at"] === undefined) return spec;
+  const s = structuredClone(spec);
+  const target = "core" in s ? s.core : s.model;
+  try {
+    if (f.dropout !== undefined) target.dropout = f.dropout as number;
+    if (f["dropout-at"] !== undefined) target.dropoutSites = parseDropoutSites(String(f["dropout-at"]));
+  } catch (e) {
+    throw new UsageError(`stlm train: --dropout-at: ${(e as Error).message.replace(/^Invalid config: dropoutSites: /, "")}`);
+  }
+  return validateSpec(s);
+}
+
+/** A schedule that needs the model's rate (constant, early, late) with a rate of 0 would train without dropout: say so. */
+function checkSchedule(spec: ModelSpec, train: TrainConfig): void {
+  const rate = "core" in spec ? spec.core.dropout : spec.model.dropout;
+  const schedule = parseDropoutSchedule(train.dropoutSchedule, rate, train.steps);
+  if (train.dropoutSchedule !== "constant" && maxDropout(schedule) === 0) {
+    throw new UsageError(`stlm train: --dropout-schedule ${train.dropoutSchedule} uses the model's dropout rate, which is 0: give --dropout P (e.g. --dropout 0.1), or a schedule with its own rates (linear:A:B, triangle:A:B)`);
+  }
+}
+
+function distillFlags(f: Record<string, unknown>): DistillConfig | null {
+  const given = ["kd", "kd-temperature", "kd-weight"].filter((k) => f[k] !== undefined);
+  if (f.teacher === undefined) {
+    if (given.length) throw new UsageError(`stlm train: --${given[0]} sets up distillation, which needs --teacher DIR (the run folder of a bigger model)`);
+    return null;
+  }
+  const direction = (f.kd as string | undefined) ?? "forward";
+  if (direction !== "forward" && direction !== "reverse") throw new UsageError(`stlm train: --kd must be forward (KL(teacher‖student)) or reverse (KL(student‖teacher)) (got "${direction}")`);
+  let weight: [number, number];
+  try {
+    weight = parseKdWeight((f["kd-weight"] as string | undefined) ?? "0.5");
+  } catch (e) {
+    throw new UsageError(`stlm train: --kd-weight: ${(e as Error).message.replace(/^Invalid config: kdWeight: /, "")}`);
+  }
+  return validateDistillConfig({ direction: direction as KdDirection, temperature: (f["kd-temperature"] as number | undefined) ?? 1, weightFrom: weight[0], weightTo: weight[1] });
+}
+
+async function teacherRecord(kd: DistillConfig, dir: string): Promise<DistillRecord> {
+  const file = path.resolve(dir);
+  const bytes = await readFile(checkpointPath(file)).catch(() => {
+    throw new UsageError(`stlm train: --teacher ${dir} has no checkpoint to read (${checkpointPath(file)}); give the run folder of a trained model`);
+  });
+  return { ...kd, teacher: file, teacherSha256: sha256(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) };
+}
+
+/** Loads a distilled run's teacher, checking it is the file the run was started with. */
+async function loadTeacher(d: DistillRecord): Promise<LabModel> {
+  const bytes = await readFile(checkpointPath(d.teacher)).catch(() => {
+    throw new UsageError(`stlm train: the teacher ${d.teacher} cannot be read; put its run folder back where it was (config.json "distill.teacher")`);
+  });
+  const hash = sha256(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (hash !== d.teacherSha256) throw new UsageError(`stlm train: the teacher's checkpoint ${d.teacher} has changed since the run started (SHA-256 ${hash.slice(0, 12)}…, expected ${d.teacherSha256.slice(0, 12)}…); distilling from another teacher would not continue this run`);
+  const ckpt = await loadCheckpointFile(d.teacher);
+  const teacher = labModelFromCheckpoint(ckpt);
+  try {
+    byteLogitsOf(teacher, "teacher");
+  } catch (e) {
+    teacher.dispose();
+    throw new UsageError(`stlm train: --teacher ${d.teacher}: ${(e as Error).message.replace(/^Invalid config: teacher: /, "")}`);
+  }
+  return teacher;
 }

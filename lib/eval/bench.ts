@@ -11,6 +11,7 @@ import { LOCAL_STACK_KINDS, TOKENIZER_FREE_PRESETS, tokenizerFreeConfig, type Lo
 import { matMulInfo } from "../kernels.js";
 import { Rng } from "../rng.js";
 import { tf } from "../tf.js";
+import { DEFAULT_DISTILL, DistilledStudent, type DistillConfig } from "../train/distill.js";
 import { Trainer } from "../train/trainer.js";
 
 /** The local-stack presets `runBench` takes (lib/models/localstack.ts): stride, SpaceByte word and entropy boundaries. */
@@ -64,6 +65,9 @@ export interface BenchOptions {
   profile?: boolean;
   /** Called after each timed step, e.g. to show progress. */
   onStep?: (done: number, total: number) => void;
+  /** Time distilled steps from this frozen teacher (lib/train/distill.ts) instead of plain ones. */
+  teacher?: LabModel;
+  distill?: DistillConfig;
 }
 
 export interface KernelTime {
@@ -256,7 +260,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const { model, train, ctx, vocab, shape, flops: planned, chunkSlots } = benchModel(preset, options.ctx, options.batch, steps + warmup + 1);
   const data = { sample: (rng: Rng, b: number, t: number) => randomBatch(rng, b, t, vocab) };
   let flops = planned;
-  const trainer = new Trainer({ model, data, train });
+  const trainer = new Trainer({ model: options.teacher ? new DistilledStudent(model, options.teacher, options.distill ?? DEFAULT_DISTILL, train.steps) : model, data, train });
   const rng = new Rng(0);
   const times: number[] = [];
   let result: BenchResult;

@@ -9,7 +9,9 @@ import { bitsPerByte } from "../eval/eval.js";
 import { TinyLM } from "../models/model.js";
 import type { LabModel } from "../models/models.js";
 import { Trainer, type TrainEvent } from "../train/trainer.js";
-import { DistilledStudent, type DistillConfig } from "../train/distill.js";
+import { byteLogitsOf, DistilledStudent, type DistillConfig } from "../train/distill.js";
+import { tf } from "../tf.js";
+import { BYTE_VOCAB_SIZE } from "../text/tokenizer.js";
 
 /** Both models read 64 bytes of context: short enough that a sweep over seeds fits in minutes on one core. */
 export const DISTILL_BLOCK = 64;
@@ -112,4 +114,52 @@ export async function runDistillArm(options: {
     tokensPerSecond: sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN,
     trainingSeconds: ms / 1000
   };
+}
+
+export interface ByteDisagreement {
+  /** Index in the text of the byte predicted. */
+  index: number;
+  byte: number;
+  /** KL(teacher ‖ student) of the next-byte distributions at this position, in bits. */
+  klBits: number;
+  /** log2 p of the actual byte under each model. */
+  teacherLog2p: number;
+  studentLog2p: number;
+  /** Each model's most likely byte here. */
+  teacherTop: number;
+  studentTop: number;
+}
+
+/**
+ * Where teacher and student disagree on a text: for every byte after the first, the
+ * KL between their next-byte distributions and each one's probability of the byte
+ * that came. The text is read in rows of the student's context, as bitsPerByte reads it.
+ */
+export function byteDisagreements(teacher: LabModel, student: LabModel, bytes: Uint8Array): ByteDisagreement[] {
+  const t = byteLogitsOf(teacher, "teacher");
+  const s = byteLogitsOf(student, "student");
+  const T = Math.min(teacher.blockSize, student.blockSize);
+  const out: ByteDisagreement[] = [];
+  for (let start = 0; start + 1 < bytes.length; start += T) {
+    const row = bytes.subarray(start, Math.min(start + T + 1, bytes.length));
+    const n = row.length - 1;
+    const [kl, lt, ls, tt, st] = tf.tidy(() => {
+      const x = tf.tensor2d(Array.from(row.subarray(0, n)), [1, n], "int32");
+      const logT = tf.logSoftmax(tf.reshape(t(x, { training: false }), [n, BYTE_VOCAB_SIZE]));
+      const logS = tf.logSoftmax(tf.reshape(s(x, { training: false }), [n, BYTE_VOCAB_SIZE]));
+      const klNats = tf.sum(tf.mul(tf.exp(logT), tf.sub(logT, logS)), -1);
+      const onehot = tf.oneHot(tf.tensor1d(Array.from(row.subarray(1)), "int32"), BYTE_VOCAB_SIZE);
+      return [
+        klNats.dataSync(),
+        tf.sum(tf.mul(logT, onehot), -1).dataSync(),
+        tf.sum(tf.mul(logS, onehot), -1).dataSync(),
+        tf.argMax(logT, -1).dataSync(),
+        tf.argMax(logS, -1).dataSync()
+      ];
+    });
+    for (let i = 0; i < n; i++) {
+      out.push({ index: start + i + 1, byte: row[i + 1], klBits: kl[i] / Math.LN2, teacherLog2p: lt[i] / Math.LN2, studentLog2p: ls[i] / Math.LN2, teacherTop: tt[i], studentTop: st[i] });
+    }
+  }
+  return out;
 }

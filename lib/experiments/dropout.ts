@@ -31,15 +31,15 @@ export interface RegimeSpec {
 export const DROPOUT_REGIMES: Record<DropoutRegime, RegimeSpec> = {
   overfit: {
     id: "overfit",
-    label: "overfitting: 16 KB read 25 times",
+    label: "overfitting: 16 KB read 19 times",
     trainBytes: 16 * 1024,
-    what: "the first 16 KB of the austen training split, read 25 times over (400 steps of 16 × 64 bytes): training loss keeps falling while validation turns up"
+    what: "the first 16 KB of the austen training split, read about 19 times over (300 steps of 16 × 64 bytes): training loss keeps falling while validation turns up"
   },
   underfit: {
     id: "underfit",
     label: "underfitting: the whole corpus, read less than once",
     trainBytes: null,
-    what: "the whole austen training split (about 3.6 MB), of which the run reads 410 KB: nearly every batch is new text"
+    what: "the whole austen training split (about 3.6 MB), of which the run reads 307 KB: nearly every batch is new text"
   }
 };
 
@@ -74,9 +74,9 @@ export const DROPOUT_SITES_STLM: DropoutSite[] = ["embed", "attn-probs", "attn-o
 
 export const DROPOUT_TRAIN: Partial<TrainConfig> = {
   batchSize: 16,
-  steps: 400,
+  steps: 300,
   learningRate: 3e-3,
-  warmupSteps: 40,
+  warmupSteps: 30,
   evalEvery: 50,
   evalBytes: 8192
 };
@@ -92,6 +92,9 @@ export function regimeTrainBytes(regime: DropoutRegime, train: Uint8Array): Uint
   const n = DROPOUT_REGIMES[regime].trainBytes;
   return n === null ? train : train.subarray(0, Math.min(n, train.length));
 }
+
+/** Where the sweep measures gradient directions: densely while early dropout is on (the first quarter), then every 50 steps. */
+export const GRADIENT_STEPS: readonly number[] = [0, 15, 30, 45, 60, 100, 150, 200, 250];
 
 export interface GradientStats {
   step: number;
@@ -112,7 +115,7 @@ export interface GradientStats {
 export function gradientStats(
   model: TrainableModel,
   data: BatchSource,
-  { batchSize, batches = 8, fullBatches = 24, dropout, seed, step }: { batchSize: number; batches?: number; fullBatches?: number; dropout: number; seed: number; step: number }
+  { batchSize, batches = 6, fullBatches = 12, dropout, seed, step }: { batchSize: number; batches?: number; fullBatches?: number; dropout: number; seed: number; step: number }
 ): GradientStats {
   const rng = new Rng(seed);
   const dataRng = rng.fork();
@@ -177,8 +180,7 @@ export interface DropoutRunResult {
 }
 
 /**
- * Trains one arm in one regime. `gradEvery` > 0 measures gradient directions every
- * that many steps (and before the first). Events are passed to `onEvent` (a page's
+ * Trains one arm in one regime, measuring gradient directions at the steps of `gradAt`. Events are passed to `onEvent` (a page's
  * chart, a progress line). The model is disposed before returning.
  */
 export async function runDropoutArm(options: {
@@ -188,12 +190,16 @@ export async function runDropoutArm(options: {
   train: Uint8Array;
   val: Uint8Array;
   overrides?: Partial<TrainConfig>;
-  gradEvery?: number;
+  /** Steps at which to measure gradient directions (before that step is trained); none by default. */
+  gradAt?: readonly number[];
   onEvent?: (e: TrainEvent) => void;
   /** Hand back the trainer while it runs (a page's Stop button). */
   onTrainer?: (t: Trainer) => void;
+  /** Each evaluation's training-text bits/byte, as it is measured. */
+  onPoint?: (p: { step: number; name: string; value: number }) => void;
 }): Promise<DropoutRunResult> {
-  const { regime, arm, seed, val, gradEvery = 0 } = options;
+  const { regime, arm, seed, val } = options;
+  const gradAt = new Set(options.gradAt ?? []);
   const { model: mc, train } = dropoutRunConfig(arm, seed, options.overrides);
   const bytes = regimeTrainBytes(regime, options.train);
   const model = TinyLM.create(mc, seed);
@@ -207,7 +213,7 @@ export async function runDropoutArm(options: {
   const gradients: GradientStats[] = [];
   let trainingMs = 0;
   const measure = (step: number) => {
-    if (gradEvery > 0) gradients.push(gradientStats(model, data, { batchSize: train.batchSize, dropout: dropoutAt(step, schedule), seed: seed * 1000 + step, step }));
+    if (gradAt.has(step)) gradients.push(gradientStats(model, data, { batchSize: train.batchSize, dropout: dropoutAt(step, schedule), seed: seed * 1000 + step, step }));
   };
   const trainer = new Trainer({
     model,
@@ -217,6 +223,7 @@ export async function runDropoutArm(options: {
       const v = await bitsPerByte(model, val, { maxBytes: train.evalBytes });
       const t = await bitsPerByte(model, trainSample);
       curve.push({ step: trainer.step, trainBitsPerByte: t, valBitsPerByte: v, dropout: dropoutAt(Math.max(0, trainer.step - 1), schedule) });
+      options.onPoint?.({ step: trainer.step, name: "train", value: t });
       return v;
     }
   });
@@ -227,7 +234,7 @@ export async function runDropoutArm(options: {
       if (e.kind === "step") {
         losses.push({ step: e.step, loss: e.loss, dropout: e.dropout });
         trainingMs = e.elapsedMs;
-        if (gradEvery > 0 && e.step % gradEvery === 0 && e.step < train.steps) measure(e.step);
+        if (e.step < train.steps) measure(e.step);
       }
       options.onEvent?.(e);
     }

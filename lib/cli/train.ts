@@ -241,7 +241,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (f.lr !== undefined) overrides.learningRate = f.lr as number;
     if (f.batch !== undefined) overrides.batchSize = f.batch as number;
     if (f["eval-every"] !== undefined) overrides.evalEvery = f["eval-every"] as number;
-    if (f["dropout-schedule"] !== undefined) overrides.dropoutSchedule = String(f["dropout-schedule"]);
+    if (f["dropout-schedule"] !== undefined) {
+      overrides.dropoutSchedule = String(f["dropout-schedule"]);
+      try {
+        parseDropoutSchedule(overrides.dropoutSchedule, 0, 1);
+      } catch (e) {
+        throw new UsageError(`stlm train: --dropout-schedule: ${(e as Error).message.replace(/^Invalid config: dropoutSchedule: /, "")}`);
+      }
+    }
     presetTrainConfig(preset, overrides); // a bad preset or setting is refused before any file is touched
     const objective = parseObjectiveFlag(f.objective as string | undefined, f["mtp-heads"] as string | undefined);
     if (objective && !Object.hasOwn(PRESETS, preset)) throw new UsageError(`stlm train: --objective ${f.objective} trains a plain byte model (presets ${Object.keys(PRESETS).join(", ")}); preset ${preset} is not one`);

@@ -20,7 +20,7 @@ export const TEACHER_MODEL: ModelConfig = presetConfig("micro", { model: { block
 export const TEACHER_TRAIN: TrainConfig = presetConfig("micro", { train: { batchSize: 16, steps: 1500, warmupSteps: 100, evalEvery: 250, evalBytes: 16384, seed: 7 } }).train;
 
 export const STUDENT_MODEL: ModelConfig = presetConfig("nano", { model: { blockSize: DISTILL_BLOCK } }).model;
-export const STUDENT_TRAIN: Partial<TrainConfig> = { batchSize: 16, steps: 400, learningRate: 3e-3, warmupSteps: 40, evalEvery: 50, evalBytes: 8192 };
+export const STUDENT_TRAIN: Partial<TrainConfig> = { batchSize: 16, steps: 250, learningRate: 3e-3, warmupSteps: 25, evalEvery: 50, evalBytes: 8192 };
 
 export interface DistillArm {
   id: string;

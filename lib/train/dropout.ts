@@ -9,7 +9,7 @@
 //
 // Everything here is pure: the trainer calls dropoutAt(step, schedule) every step,
 // so a resumed run continues the schedule exactly.
-import { ConfigError } from "../config.js";
+import { ConfigError } from "../config-error.js";
 
 export type DropoutSite = "embed" | "attn-probs" | "attn-out" | "mlp-out";
 export const DROPOUT_SITES: readonly DropoutSite[] = ["embed", "attn-probs", "attn-out", "mlp-out"];

@@ -33,7 +33,7 @@ test("bad dropout and distillation flags are refused naming the flag and the all
   const { dir, text } = await setup();
   const base = ["train", "--preset", "nano", "--text", text, "--steps", "2", "--quiet"];
   const cases: [string[], RegExp][] = [
-    [["--dropout-schedule", "cosine"], /dropoutSchedule: "cosine" is not a schedule.*linear:A:B/s],
+    [["--dropout-schedule", "cosine"], /--dropout-schedule: "cosine" is not a schedule.*linear:A:B/s],
     [["--dropout-schedule", "early:5"], /uses the model's dropout rate, which is 0: give --dropout P/],
     [["--dropout", "1.5"], /--dropout/],
     [["--dropout", "0.1", "--dropout-at", "heads"], /--dropout-at: "heads" is not a dropout site.*embed, attn-probs, attn-out, mlp-out/],

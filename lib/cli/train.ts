@@ -66,7 +66,9 @@ ${OBJECTIVE_HELP}
   --dropout-schedule S
                     the rate at each step (default constant):
 ${DROPOUT_SCHEDULE_FORMS.map((l) => "                      " + l).join("\n")}
-                    the rate used at each step is in metrics.jsonl ("dropout")
+                    the rate used at each step is in metrics.jsonl ("dropout");
+                    linear and triangle stretch over an --extend-to total, as
+                    the learning rate's schedule does
   --dropout-at SITES
                     where dropout acts: sites from embed, attn-probs, attn-out,
                     mlp-out separated by commas, or a named placement: lab

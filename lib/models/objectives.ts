@@ -229,6 +229,11 @@ export class ObjectiveLM {
     return new ObjectiveLM(config, objective, trunk, values);
   }
 
+  /** The dropout rate the config asks for (a schedule's base rate). */
+  get baseDropout(): number {
+    return this.config.dropout;
+  }
+
   get blockSize(): number {
     return this.config.blockSize;
   }
@@ -267,14 +272,15 @@ export class ObjectiveLM {
     const [B, T] = ids.shape;
     const { logits, hidden } = this.trunk.forward(ids, { ...options, hidden: this.heads.length > 0 });
     if (!this.heads.length) return [logits];
-    const rng = options.training && c.dropout > 0 ? options.rng : undefined;
+    const rate = options.dropout ?? c.dropout;
+    const rng = options.training && rate > 0 ? options.rng : undefined;
     const unembed = (c.tieEmbeddings ? this.trunk.param("embed") : this.trunk.param("head")) as unknown as Tensor2D;
     const out: Tensor3D[] = [logits];
     for (const h of this.heads) {
       const z =
         h.kind === "linear"
           ? linear(hidden!.final, h.proj)
-          : causalTransformer(hidden!.penultimate, { B, T, config: { ...c, nLayer: 1 }, weight: (_l, n) => h.weights[n], finalNorm: h.finalNorm, cos: this.cos, sin: this.sin, mask: this.mask, rng }).out;
+          : causalTransformer(hidden!.penultimate, { B, T, config: { ...c, nLayer: 1 }, weight: (_l, n) => h.weights[n], finalNorm: h.finalNorm, cos: this.cos, sin: this.sin, mask: this.mask, rng, rate }).out;
       out.push(tf.reshape(linearTransposed(z, unembed), [B, T, c.vocabSize]) as Tensor3D);
     }
     return out;

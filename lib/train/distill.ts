@@ -24,6 +24,7 @@ import type { NamedVariable } from "./optim.js";
 import type { TrainableModel } from "./trainer.js";
 import { TinyLM } from "../models/model.js";
 import { LocalStackLM } from "../models/localstack.js";
+import { ObjectiveLM } from "../models/objectives.js";
 import type { LabModel } from "../models/models.js";
 import { BYTE_VOCAB_SIZE } from "../text/tokenizer.js";
 
@@ -105,6 +106,11 @@ export function byteLogitsOf(model: LabModel, role: "teacher" | "student"): Byte
     return (x, o) => model.forward(x, o).logits;
   }
   if (model instanceof LocalStackLM) return (x, o) => model.forward(x, o).logits;
+  if (model instanceof ObjectiveLM) {
+    // A multi-byte or masked-prediction model teaches through head 1, its next-byte head; as a student its own objective would be ignored.
+    if (role === "teacher") return (x) => model.forwardHeads(x, { training: false })[0];
+    throw new ConfigError(role, `a model trained with an objective of its own (${model.spec.kind === "bytes" && model.spec.objective ? model.spec.objective.kind : "mtp/mntp"}) cannot be the student: distillation replaces its loss; train the plain byte model (no --objective)`);
+  }
   throw new ConfigError(
     role,
     `a ${model.spec.kind} model cannot be a ${role} here: distillation needs a next-byte distribution at every byte position, which the plain byte model and the local-stack model give (presets nano, micro, local-*); a pooled or BPE-token model predicts chunks or tokens instead`

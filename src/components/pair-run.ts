@@ -47,6 +47,8 @@ export class PairRun {
   private lastNotify = 0;
   private stopRequested = false;
   private disposed = false;
+  /** The arms' live records, which the events update; snapshots are copies of them. */
+  private live: PairArmSnapshot[] = [];
 
   get state(): PairSnapshot {
     return this.snapshot;
@@ -87,8 +89,7 @@ export class PairRun {
     const now = performance.now();
     if (!force && now - this.lastNotify < NOTIFY_MS) return;
     this.lastNotify = now;
-    const s = this.snapshot;
-    this.snapshot = { ...s, arms: s.arms.map((a) => ({ ...a, losses: [...a.losses], evals: [...a.evals], points: [...a.points] })) };
+    this.snapshot = { ...this.snapshot, arms: this.live.map((a) => ({ ...a, losses: [...a.losses], evals: [...a.evals], points: [...a.points] })) };
     for (const l of this.listeners) l(this.snapshot);
   }
 
@@ -97,7 +98,8 @@ export class PairRun {
     this.trainers = [];
     const started = performance.now();
     const snaps: PairArmSnapshot[] = arms.map((a) => ({ label: a.label, totalSteps: a.totalSteps, step: 0, losses: [], evals: [], points: [], tokensPerSecond: 0, done: false }));
-    this.snapshot = { status: "running", message: "starting…", arms: snaps, etaMs: 0 };
+    this.live = snaps;
+    this.snapshot = { status: "running", message: "starting…", arms: [], etaMs: 0 };
     this.emit(true);
     const eta = () => {
       const elapsed = performance.now() - started;

@@ -56,11 +56,14 @@ export interface BandChartOptions {
   xLabel?: string;
   /** Faceted into panels by this function of the series name (e.g. the regime). */
   facet?: (series: string) => string;
+  /** The colour's key for a series (default: the series itself); e.g. an arm's validation and training curves share one colour. */
+  colorKey?: (series: string) => string;
 }
 
 /** Mean over seeds as a line, min–max as a band, per series. */
-export function BandChart(points: readonly SeedPoint[], { width = 640, height = 300, title, yLabel, series, dashed = () => false, yDomain, xLabel = "step", facet }: BandChartOptions): HTMLElement {
-  const rows = bandRows(points).map((r) => ({ ...r, dash: dashed(r.series) ? "4,3" : null, panel: facet ? facet(r.series) : "" }));
+export function BandChart(points: readonly SeedPoint[], { width = 640, height = 300, title, yLabel, series, dashed = () => false, yDomain, xLabel = "step", facet, colorKey = (s) => s }: BandChartOptions): HTMLElement {
+  const rows = bandRows(points).map((r) => ({ ...r, dash: dashed(r.series) ? "4,3" : null, panel: facet ? facet(r.series) : "", key: colorKey(r.series) }));
+  const keys = [...new Set(series.map(colorKey))];
   const last = new Map<string, (typeof rows)[number]>();
   for (const r of rows) if (!last.has(r.series) || last.get(r.series)!.step < r.step) last.set(r.series, r);
   const description = `${title}. Mean over seeds (min–max in brackets) at the last step: ${[...last.values()].map((r) => `${r.series} ${r.mean.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}, ${r.n} seeds, step ${r.step})`).join("; ")}.`;
@@ -73,17 +76,17 @@ export function BandChart(points: readonly SeedPoint[], { width = 640, height = 
     x: { label: xLabel, grid: true, ticks: Math.max(2, Math.floor(width / 120)) },
     y: { label: yLabel, grid: true, ...(yDomain ? { domain: yDomain } : {}) },
     ...(facet ? { fx: { label: null } } : {}),
-    color: { domain: series as string[], legend: true },
+    color: { domain: keys, legend: true },
     clip: true,
     marks: [
-      Plot.areaY(rows, { x: "step", y1: "min", y2: "max", fill: "series", fillOpacity: 0.15, z: "series", ...(facet ? { fx: "panel" } : {}) }),
+      Plot.areaY(rows, { x: "step", y1: "min", y2: "max", fill: "key", fillOpacity: 0.15, z: "series", ...(facet ? { fx: "panel" } : {}) }),
       ...[false, true].map((d) =>
         Plot.line(
           rows.filter((r) => (r.dash !== null) === d),
-          { x: "step", y: "mean", stroke: "series", z: "series", strokeWidth: 2, ...(d ? { strokeDasharray: "4,3" } : {}), ...(facet ? { fx: "panel" } : {}) }
+          { x: "step", y: "mean", stroke: "key", z: "series", strokeWidth: 2, ...(d ? { strokeDasharray: "4,3" } : {}), ...(facet ? { fx: "panel" } : {}) }
         )
       ),
-      Plot.dot(rows, Plot.pointerX({ x: "step", y: "mean", stroke: "series", r: 3, ...(facet ? { fx: "panel" } : {}) })),
+      Plot.dot(rows, Plot.pointerX({ x: "step", y: "mean", stroke: "key", r: 3, ...(facet ? { fx: "panel" } : {}) })),
       Plot.tip(rows, Plot.pointerX({ x: "step", y: "mean", title: (r) => `${r.series}\nstep ${r.step}: ${r.mean.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}, ${r.n} seeds)`, ...(facet ? { fx: "panel" } : {}) }))
     ]
   }) as HTMLElement;

@@ -1,19 +1,23 @@
 // The distillation page's precomputed comparison, made in Node by
-// scripts/distill-runs.ts students and committed as data/runs/distill/students.json.
+// scripts/distill-runs.ts students and committed as data/runs/distill/students.json;
 // Emits {runs: []} with missing: true when it has not been made.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const file = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "data", "runs", "distill", "students.json");
-if (!existsSync(file)) process.stdout.write(JSON.stringify({ runs: [], missing: true }));
-else {
-  const text = await readFile(file, "utf8");
+// data/runs/distill/bench.json (stlm bench --teacher, plain and distilled steps timed
+// one after the other) is added as "bench" when it is there.
+const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "data", "runs", "distill");
+const read = async (name: string) => {
+  const file = join(dir, name);
+  if (!existsSync(file)) return null;
   try {
-    JSON.parse(text);
+    return JSON.parse(await readFile(file, "utf8"));
   } catch (e) {
-    throw new Error(`data/runs/distill/students.json is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`data/runs/distill/${name} is not valid JSON: ${(e as Error).message}`);
   }
-  process.stdout.write(text);
-}
+};
+const students = await read("students.json");
+const bench = await read("bench.json");
+process.stdout.write(JSON.stringify(students ? { ...students, bench } : { runs: [], missing: true, bench }));

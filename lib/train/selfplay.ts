@@ -122,7 +122,8 @@ export function selfPlayTrainConfig(c: SelfPlayConfig): TrainConfig {
     gradClip: 1,
     evalEvery: c.evalEvery,
     evalBytes: 2,
-    seed: c.seed
+    seed: c.seed,
+    dropoutSchedule: "constant"
   };
 }
 

@@ -5,7 +5,7 @@
 // both share one engine. Why a bundle at all: importing @tensorflow/tfjs from
 // node_modules into a Framework page breaks (see shared/STACK.md).
 import { build } from "esbuild";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -69,5 +69,16 @@ await writeFile(
 // outputs are dropped before every build (they only read files: cheap to redo).
 const cachedData = join(root, "src", ".observablehq", "cache", "data");
 await rm(cachedData, { recursive: true, force: true });
+
+// Offline builds. Framework's client bundle names React for pages written in JSX
+// (src/client/main.js imports "npm:react-dom" lazily), and resolves the version of
+// every npm: import from the registry unless its cache already holds one; the lab
+// has no JSX page, so nothing of React is ever fetched or shipped, but a clean clone
+// with no network would fail at that version lookup ("npm:react-dom@latest -> fetch
+// failed"). An empty cache entry names the version, so the lookup never leaves the
+// machine. (Any JSX page would still need React from the network: the lab has none.)
+const npmCache = join(root, "src", ".observablehq", "cache", "_npm");
+await mkdir(npmCache, { recursive: true });
+if (!(await readdir(npmCache)).some((e) => e.startsWith("react-dom@"))) await mkdir(join(npmCache, "react-dom@19.1.0"), { recursive: true });
 
 console.log(`tfjs bundle: src/vendor/tfjs.js, src/vendor/tfjs-webgpu.js (${Math.round(performance.now() - started)} ms)`);

@@ -70,15 +70,40 @@ await writeFile(
 const cachedData = join(root, "src", ".observablehq", "cache", "data");
 await rm(cachedData, { recursive: true, force: true });
 
-// Offline builds. Framework's client bundle names React for pages written in JSX
-// (src/client/main.js imports "npm:react-dom" lazily), and resolves the version of
-// every npm: import from the registry unless its cache already holds one; the lab
-// has no JSX page, so nothing of React is ever fetched or shipped, but a clean clone
-// with no network would fail at that version lookup ("npm:react-dom@latest -> fetch
-// failed"). An empty cache entry names the version, so the lookup never leaves the
-// machine. (Any JSX page would still need React from the network: the lab has none.)
+// Offline builds. Framework's client bundle (its standard library) names a dozen npm
+// packages it can load on demand (React for JSX pages, Leaflet, ECharts, lodash, ...),
+// and resolves each one's version from the registry unless its npm cache already
+// holds a version: a clean clone with no network fails there ("npm:react-dom@latest
+// -> fetch failed"), although the lab's pages use none of them from npm (they import
+// d3, Plot, Inputs, htl and arquero from node_modules) and nothing is downloaded or
+// shipped. Naming each version in the cache, as an online build would have left it,
+// keeps the build on this machine. The versions are the ones such a build recorded
+// (2026-12); they only appear as paths in the client bundle.
+const FRAMEWORK_CLIENT_NPM = [
+  "@observablehq/plot@0.6.17",
+  "@observablehq/sample-datasets@1.0.1",
+  "apache-arrow@21.2.0",
+  "arquero@8.0.3",
+  "d3-dsv@3.0.2",
+  "d3@7.9.2",
+  "echarts@6.1.0",
+  "htl@1.0.0",
+  "leaflet@1.9.4",
+  "lodash@4.18.1",
+  "mapbox-gl@3.32.0",
+  "parquet-wasm@0.8.0",
+  "react-dom@19.3.1",
+  "react@19.3.1",
+  "topojson-client@3.1.0"
+];
 const npmCache = join(root, "src", ".observablehq", "cache", "_npm");
-await mkdir(npmCache, { recursive: true });
-if (!(await readdir(npmCache)).some((e) => e.startsWith("react-dom@"))) await mkdir(join(npmCache, "react-dom@19.1.0"), { recursive: true });
+const cached = async (dir) => (await readdir(dir).catch(() => []));
+for (const entry of FRAMEWORK_CLIENT_NPM) {
+  const at = entry.lastIndexOf("@");
+  const [name, scope] = [entry.slice(0, at), entry.includes("/") ? entry.slice(0, entry.indexOf("/")) : null];
+  const dir = scope ? join(npmCache, scope) : npmCache;
+  const base = scope ? name.slice(scope.length + 1) : name;
+  if (!(await cached(dir)).some((e) => e.startsWith(`${base}@`))) await mkdir(join(npmCache, entry), { recursive: true });
+}
 
 console.log(`tfjs bundle: src/vendor/tfjs.js, src/vendor/tfjs-webgpu.js (${Math.round(performance.now() - started)} ms)`);

@@ -15,7 +15,7 @@ import { TinyLM } from "../models/model.js";
 import { decodeBytes } from "../text/tokenizer.js";
 import { sampleMoves } from "../models/moves.js";
 import { Rng } from "../rng.js";
-import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, selfPlayTrainConfig, validateSelfPlayConfig, type GameStats, type ReplayGame, type SelfPlayConfig, type SelfPlayState } from "../train/selfplay.js";
+import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, UPDATE_MODES, selfPlayTrainConfig, validateSelfPlayConfig, type GameStats, type ReplayGame, type SelfPlayConfig, type SelfPlayState } from "../train/selfplay.js";
 import { GAME_NAMES, isGameName, ticTacToeSetup, wordChainSetup, type GameName, type GameSetup } from "../games/games.js";
 import { CORPUS_NAMES } from "../text/data.js";
 import { initNode } from "../node/runtime.js";
@@ -65,6 +65,14 @@ DIR/${CHECKPOINT_FILE}, DIR/${FROZEN_FILE}, DIR/games.json, DIR/summary.json.
   --discount X             a move k moves before its player's last gets the
                            game's reward times X^k (default ${DEFAULT_SELFPLAY.discount})
   --both-seats             learn from the frozen copy's moves too (default ${DEFAULT_SELFPLAY.bothSeats})
+  --update reinforce|expert  how self-play moves the policy: REINFORCE on the
+                           outcomes, or expert iteration (a shallow search over
+                           the rules picks a move in every position the games
+                           reached; the model imitates it; tic-tac-toe only)
+                           (default ${DEFAULT_SELFPLAY.update})
+  --expert-depth N         plies the expert searches exactly (default ${DEFAULT_SELFPLAY.expertDepth})
+  --expert-rollouts N      random playouts valuing a position open at that depth
+                           (default ${DEFAULT_SELFPLAY.expertRollouts}; 0: a draw)
   --seed S                 seed of the fresh model, the games and the sampling
   --out DIR                a new (or empty) folder for the run
   --resume DIR             continue a saved run to its planned total,
@@ -136,6 +144,9 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
       temperature: { kind: "number", min: 0, minExclusive: true, max: 4, example: 1 },
       discount: { kind: "number", min: 0, minExclusive: true, max: 1, example: 0.8 },
       "both-seats": "boolean",
+      update: "string",
+      "expert-depth": { kind: "int", min: 1, max: 9, example: 2 },
+      "expert-rollouts": { kind: "int", min: 0, max: 10_000, example: 8 },
       seed: SEED_FLAG,
       out: "string",
       resume: "string",
@@ -181,10 +192,16 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
     const map: [string, keyof SelfPlayConfig][] = [
       ["iterations", "iterations"], ["imitation", "imitationIterations"], ["games-per-iteration", "gamesPerIteration"], ["imitation-games", "imitationGames"],
       ["imitation-weight", "imitationWeight"], ["refresh-every", "refreshEvery"], ["eval-every", "evalEvery"], ["eval-games", "evalGames"], ["lr", "learningRate"], ["selfplay-lr", "selfPlayLearningRate"],
-      ["temperature", "temperature"], ["discount", "discount"], ["seed", "seed"]
+      ["temperature", "temperature"], ["discount", "discount"], ["seed", "seed"],
+      ["expert-depth", "expertDepth"], ["expert-rollouts", "expertRollouts"]
     ];
     for (const [flag, key] of map) if (f[flag] !== undefined) (selfplay as unknown as Record<string, number>)[key] = f[flag] as number;
     if (f["both-seats"] !== undefined) selfplay.bothSeats = f["both-seats"] as boolean;
+    if (f.update !== undefined) {
+      if (!(UPDATE_MODES as readonly string[]).includes(String(f.update))) throw new UsageError(`stlm selfplay: --update must be one of ${UPDATE_MODES.join(", ")} (got ${JSON.stringify(f.update)})`);
+      selfplay.update = f.update as SelfPlayConfig["update"];
+      if (selfplay.update === "expert" && game !== "tictactoe") throw new UsageError("stlm selfplay: --update expert needs a game whose legal moves the expert can search; use it with --game tictactoe");
+    }
     try {
       validateSelfPlayConfig(selfplay);
     } catch (e) {

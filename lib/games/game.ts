@@ -42,6 +42,8 @@ export interface Game<S, M> {
   outcome(s: S): Outcome | null;
   /** A short human description of a move (for replays). */
   describeMove(m: M): string;
+  /** Every legal move of the player to move (for a search over the rules; games too wide for one leave it out). */
+  legalMoves?(s: S): M[];
 }
 
 /** A player that is not the model: given a state, its move (a scripted or reference player). */

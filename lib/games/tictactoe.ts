@@ -167,5 +167,6 @@ export const ticTacToe: Game<TicTacToeState, TicTacToeMove> = {
   apply: play,
   outcome,
   forfeit,
-  describeMove: (m) => `square ${m + 1}`
+  describeMove: (m) => `square ${m + 1}`,
+  legalMoves
 };

@@ -24,6 +24,7 @@ import { AdamW, type AdamWState } from "./optim.js";
 import { moveLogProbs, type MoveRow, type PolicyModel } from "../models/moves.js";
 import type { Game, ScriptedPlayer, Seat } from "../games/game.js";
 import { playGames, scoreFor, type GameRecord, type Player } from "../games/match.js";
+import { expertMove } from "./expert.js";
 
 export interface SelfPlayConfig {
   /** Iterations of imitation of the scripted player, before self-play. */
@@ -51,8 +52,21 @@ export interface SelfPlayConfig {
   discount: number;
   /** Also learn from the frozen copy's moves (it is the learner of at most refreshEvery iterations ago). */
   bothSeats: boolean;
+  /**
+   * How self-play moves the policy: "reinforce" (the games' outcomes, REINFORCE with
+   * the batch-mean baseline) or "expert" (expert iteration: in every position the
+   * games reached, a shallow search over the rules engine's moves picks a move and
+   * the model learns to write it; lib/train/expert.ts).
+   */
+  update: "reinforce" | "expert";
+  /** Expert iteration: plies the expert searches exactly. */
+  expertDepth: number;
+  /** Expert iteration: random playouts valuing a position still open at the expert's depth (0: a draw). */
+  expertRollouts: number;
   seed: number;
 }
+
+export const UPDATE_MODES = ["reinforce", "expert"] as const;
 
 export const DEFAULT_SELFPLAY: SelfPlayConfig = {
   imitationIterations: 40,
@@ -68,6 +82,9 @@ export const DEFAULT_SELFPLAY: SelfPlayConfig = {
   temperature: 1,
   discount: 1,
   bothSeats: false,
+  update: "reinforce",
+  expertDepth: 2,
+  expertRollouts: 8,
   seed: 1
 };
 
@@ -103,6 +120,9 @@ export function validateSelfPlayConfig(c: SelfPlayConfig): SelfPlayConfig {
   num("selfPlayLearningRate", (v) => v >= 0 && v < 1, "must be a number in [0, 1) (0: the imitation rate)");
   num("temperature", (v) => v > 0 && v <= 4, "must be a number > 0 and <= 4");
   num("discount", (v) => v > 0 && v <= 1, "must be a number > 0 and <= 1");
+  if (!(UPDATE_MODES as readonly unknown[]).includes(c.update)) throw new SelfPlayConfigError("update", `must be one of ${UPDATE_MODES.join(", ")} (got ${JSON.stringify(c.update)})`);
+  int("expertDepth", 1, 9);
+  int("expertRollouts", 0, 10_000);
   if (typeof c.bothSeats !== "boolean") throw new SelfPlayConfigError("bothSeats", `must be true or false (got ${JSON.stringify(c.bothSeats)})`);
   return c;
 }
@@ -243,7 +263,9 @@ export class SelfPlay<S, M> {
   private running = false;
 
   constructor(options: SelfPlayOptions<S, M>) {
-    this.config = validateSelfPlayConfig({ ...options.config });
+    // Settings saved before expert iteration existed are REINFORCE runs.
+    const { update, expertDepth, expertRollouts } = DEFAULT_SELFPLAY;
+    this.config = validateSelfPlayConfig({ update, expertDepth, expertRollouts, ...(options.config as Partial<SelfPlayConfig>) } as SelfPlayConfig);
     this.opts = options;
     const names = options.model.params.map((p) => p.name).join(",");
     if (options.frozen.params.map((p) => p.name).join(",") !== names) throw new Error("the frozen copy must have the learner's parameters, by name and order");
@@ -356,6 +378,7 @@ export class SelfPlay<S, M> {
     const them: Player<S, M> = { kind: "policy", name: "frozen copy", model: this.opts.frozen, temperature: c.temperature };
     const seats = Array.from({ length: c.gamesPerIteration }, (_, i) => (i % 2) as Seat);
     const records = await playGames(game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, them] : [them, me])), this.rng);
+    if (c.update === "expert") return this.expertStep(records, seats);
     const rl: { row: MoveRow; reward: number }[] = [];
     records.forEach((r, i) => {
       for (const seat of c.bothSeats ? ([0, 1] as const) : [seats[i]]) {
@@ -375,6 +398,46 @@ export class SelfPlay<S, M> {
     policyStep(this.opts.model, this.optimizer, rows, weights, c.selfPlayLearningRate || lr);
     this.iterationCount++;
     return { kind: "iteration", iteration: this.iterationCount, phase: "selfplay", loss, meanReward: baseline, stats: gameStats(records, seats), replay: this.replay(records, seats), elapsedMs: this.elapsedMs };
+  }
+
+  /**
+   * Expert iteration on a batch of self-play games: every position a learning seat
+   * was to move in (refused moves included) gets the expert's move, learned by
+   * cross-entropy, with the imitation term beside it. The reported loss is the
+   * cross-entropy of the expert's moves; meanReward is the learner's mean result.
+   */
+  private async expertStep(records: readonly GameRecord<S>[], seats: readonly Seat[]): Promise<Extract<SelfPlayEvent, { kind: "iteration" }>> {
+    const c = this.config;
+    const { game } = this.opts;
+    const settings = { depth: c.expertDepth, rollouts: c.expertRollouts };
+    const expert: MoveRow[] = [];
+    // Positions repeat across games (every opening does): each distinct one is searched once per iteration.
+    const chosen = new Map<string, Uint8Array>();
+    records.forEach((r, i) => {
+      let s = r.start;
+      for (const m of r.moves) {
+        if (c.bothSeats || m.seat === seats[i]) {
+          const key = decoder.decode(m.prompt);
+          let move = chosen.get(key);
+          if (!move) chosen.set(key, (move = game.formatMove(expertMove(game, s, settings, this.rng))));
+          expert.push({ prompt: m.prompt, move });
+        }
+        if (!m.ok) break;
+        const v = game.judge(s, m.text);
+        if (!v.ok) break;
+        s = game.apply(s, v.move);
+      }
+    });
+    const imitation = c.imitationGames > 0 && c.imitationWeight > 0 ? await this.teacherRows(c.imitationGames) : [];
+    const rows = [...expert, ...imitation];
+    const weights = new Float32Array(rows.length);
+    for (let j = 0; j < expert.length; j++) weights[j] = -1 / expert.length;
+    for (let j = 0; j < imitation.length; j++) weights[expert.length + j] = -c.imitationWeight / imitation.length;
+    const loss = await this.lossValue(expert, weights.slice(0, expert.length));
+    policyStep(this.opts.model, this.optimizer, rows, weights, c.selfPlayLearningRate || c.learningRate);
+    this.iterationCount++;
+    const meanReward = records.reduce((a, r, i) => a + scoreFor(r.outcome, seats[i]), 0) / Math.max(1, records.length);
+    return { kind: "iteration", iteration: this.iterationCount, phase: "selfplay", loss, meanReward, stats: gameStats(records, seats), replay: this.replay(records, seats), elapsedMs: this.elapsedMs };
   }
 
   private async lossValue(rows: readonly MoveRow[], weights: Float32Array): Promise<number> {

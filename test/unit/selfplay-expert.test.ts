@@ -1,0 +1,121 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initNode } from "../../lib/node/runtime.js";
+import { TinyLM } from "../../lib/models/model.js";
+import { moveLogProbs } from "../../lib/models/moves.js";
+import { Rng } from "../../lib/rng.js";
+import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../../lib/train/checkpoint.js";
+import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, selfPlayTrainConfig, validateSelfPlayConfig, type SelfPlayConfig, type SelfPlayEvent, type SelfPlayState } from "../../lib/train/selfplay.js";
+import { expertMove, expertValues } from "../../lib/train/expert.js";
+import { boardFrom, perfectPlayer, randomPlayer, ticTacToe } from "../../lib/games/tictactoe.js";
+import type { Game, Seat } from "../../lib/games/game.js";
+import { tinyConfigs } from "./fixtures.js";
+
+await initNode();
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const tiny = () => tinyConfigs({ blockSize: 40 }).model;
+
+// The toy game: seat 0 writes one byte; "a" wins, "b" loses, anything else is refused.
+type Toy = { winner: Seat | null; over: boolean; illegal?: Seat };
+const toy: Game<Toy, string> = {
+  name: "toy",
+  promptBytes: 2,
+  maxMoveBytes: 1,
+  moveEnd: null,
+  initial: () => ({ winner: null, over: false }),
+  toMove: (s) => (s.over ? 1 : 0),
+  prompt: () => enc("?>"),
+  judge: (_s, t) => (t.length === 1 && (t[0] === 0x61 || t[0] === 0x62) ? { ok: true, move: String.fromCharCode(t[0]) } : { ok: false, reason: "not a or b" }),
+  formatMove: (m) => enc(m),
+  apply: (_s, m) => ({ winner: m === "a" ? 0 : 1, over: true }),
+  forfeit: () => ({ winner: 1, over: true, illegal: 0 }),
+  outcome: (s) => (s.over ? { winner: s.winner, ...(s.illegal !== undefined ? { illegal: s.illegal } : {}) } : null),
+  describeMove: (m) => m,
+  legalMoves: (s) => (s.over ? [] : ["a", "b"])
+};
+
+test("the expert picks the winning move of the toy game, and takes or blocks a line in tic-tac-toe", () => {
+  const rng = new Rng(1);
+  assert.equal(expertMove(toy, toy.initial(rng), { depth: 1, rollouts: 0 }, rng), "a");
+  assert.deepEqual(expertValues(toy, toy.initial(rng), { depth: 1, rollouts: 0 }, rng), [{ move: "a", value: 1 }, { move: "b", value: -1 }]);
+  // X to move: square 3 completes the top row.
+  for (let i = 0; i < 20; i++) assert.equal(expertMove(ticTacToe, boardFrom("XX.OO...."), { depth: 2, rollouts: 4 }, rng), 2);
+  // O to move: square 3 blocks X's top row (anything else loses at depth 2; with no playouts the rest is worth a draw).
+  for (let i = 0; i < 20; i++) assert.equal(expertMove(ticTacToe, boardFrom("XX.O....."), { depth: 2, rollouts: 0 }, rng), 2);
+});
+
+test("expert iteration on the toy game raises the probability of the winning move", async () => {
+  const model = TinyLM.create(tiny(), 1);
+  const frozen = TinyLM.create(tiny(), 1);
+  const prob = async (m: string) => {
+    const lp = moveLogProbs(model, [{ prompt: enc("?>"), move: enc(m) }]);
+    const v = Math.exp((await lp.data())[0]);
+    lp.dispose();
+    return v;
+  };
+  const a0 = await prob("a");
+  const sp = new SelfPlay({
+    game: toy, model, frozen, teacher: () => "b", references: [],
+    config: { ...DEFAULT_SELFPLAY, update: "expert", imitationIterations: 0, iterations: 3, gamesPerIteration: 4, imitationGames: 0, bothSeats: true, evalEvery: 0, evalGames: 0, learningRate: 1e-2, expertDepth: 1 }
+  });
+  for await (const e of sp.run()) void e;
+  const a1 = await prob("a");
+  assert.ok(a1 > a0 * 1.5, `p(a) ${a0} -> ${a1}`);
+  sp.dispose();
+  model.dispose();
+  frozen.dispose();
+});
+
+test("an unknown update mode is refused with the allowed ones named", () => {
+  assert.throws(() => validateSelfPlayConfig({ ...DEFAULT_SELFPLAY, update: "ppo" as SelfPlayConfig["update"] }), (e: unknown) => e instanceof SelfPlayConfigError && /reinforce, expert/.test((e as Error).message));
+});
+
+function run(config: Partial<SelfPlayConfig>, model: TinyLM, frozen: TinyLM, state?: SelfPlayState) {
+  return new SelfPlay({
+    game: ticTacToe, model, frozen, teacher: randomPlayer,
+    references: [{ name: "random", play: randomPlayer }, { name: "perfect", play: perfectPlayer }],
+    config: { ...DEFAULT_SELFPLAY, update: "expert", imitationIterations: 2, iterations: 4, gamesPerIteration: 4, imitationGames: 2, refreshEvery: 3, evalEvery: 2, evalGames: 2, learningRate: 3e-3, ...config },
+    state
+  }) as unknown as SelfPlay<unknown, unknown>;
+}
+
+async function weightsOf(m: TinyLM): Promise<string[]> {
+  return [...(await m.weights()).values()].map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).toString("base64"));
+}
+
+test("an expert-iteration run resumed from a checkpoint mid-way is bit-identical to one never stopped", async () => {
+  const collect = async (sp: SelfPlay<unknown, unknown>, until?: number) => {
+    const events: SelfPlayEvent[] = [];
+    for await (const e of sp.run()) {
+      if (e.kind === "iteration" || e.kind === "eval") events.push({ ...e, ...(e.kind === "iteration" ? { elapsedMs: 0 } : {}) } as SelfPlayEvent);
+      if (e.kind === "iteration" && e.iteration === until) sp.stop();
+    }
+    return events;
+  };
+  const m1 = TinyLM.create(tiny(), 4);
+  const f1 = TinyLM.create(tiny(), 4);
+  const a = run({}, m1, f1);
+  const all = await collect(a);
+  const m2 = TinyLM.create(tiny(), 4);
+  const f2 = TinyLM.create(tiny(), 4);
+  const b = run({}, m2, f2);
+  const first = await collect(b, 4);
+  const s = await b.state();
+  const train = selfPlayTrainConfig({ ...DEFAULT_SELFPLAY });
+  const ckpt = decodeCheckpoint(encodeCheckpoint({ spec: m2.spec, trainConfig: train, weights: await m2.weights(), trainer: { step: s.iteration, dataRng: s.rng, dropoutRng: s.rng, optimizer: s.optimizer, elapsedMs: s.elapsedMs }, meta: {} }));
+  const frozenCkpt = decodeCheckpoint(encodeCheckpoint({ spec: f2.spec, trainConfig: train, weights: await f2.weights(), meta: {} }));
+  b.dispose();
+  m2.dispose();
+  f2.dispose();
+  const m3 = modelFromCheckpoint(ckpt);
+  const f3 = modelFromCheckpoint(frozenCkpt);
+  const c = run({}, m3, f3, { iteration: ckpt.trainer!.step, rng: ckpt.trainer!.dataRng, optimizer: ckpt.trainer!.optimizer, elapsedMs: 0 });
+  const rest = await collect(c);
+  assert.deepEqual([...first, ...rest], all, "the same games, losses and evaluations");
+  assert.ok(all.some((e) => e.kind === "iteration" && e.phase === "selfplay" && Number.isFinite(e.loss)), "expert iterations ran");
+  assert.deepEqual(await weightsOf(m3), await weightsOf(m1), "the same weights to the bit");
+  assert.deepEqual(await weightsOf(f3), await weightsOf(f1), "the same frozen copy");
+  for (const x of [a, c]) x.dispose();
+  for (const x of [m1, f1, m3, f3]) x.dispose();
+});

@@ -44,7 +44,7 @@ for (const regime of regimes) {
         rate: arm.rate,
         final: { trainBitsPerByte: round(r.final.trainBitsPerByte), valBitsPerByte: round(r.final.valBitsPerByte), gap: round(r.final.gap) },
         curve: r.curve.map((p) => ({ step: p.step, trainBitsPerByte: round(p.trainBitsPerByte), valBitsPerByte: round(p.valBitsPerByte), dropout: round(p.dropout) })),
-        losses: r.steps_.filter((_, i) => i % 5 === 4).map((p) => ({ step: p.step, loss: round(p.loss), dropout: round(p.dropout) })),
+        losses: r.losses.filter((_, i) => i % 5 === 4).map((p) => ({ step: p.step, loss: round(p.loss), dropout: round(p.dropout) })),
         gradients: r.gradients.map((g) => ({ step: g.step, cosToFull: round(g.cosToFull), directionVariance: round(g.directionVariance), dropout: round(g.dropout) })),
         trainingSeconds: round(r.trainingSeconds, 1)
       };

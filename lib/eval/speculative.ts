@@ -95,9 +95,9 @@ export async function speculativeSample(model: ObjectiveLM, prompt: Uint8Array, 
     drafted.push(wasDraft);
   };
   while (out.length < tokens) {
-    const window = [...ids, ...drafts.map((d) => d.id)].slice(-model.blockSize);
-    const base = window.length - 1 - drafts.length; // the last kept byte's position in the window
-    const logits = await model.headLogitsAt(window, base);
+    const context = [...ids, ...drafts.map((d) => d.id)].slice(-model.blockSize);
+    const base = context.length - 1 - drafts.length; // the last kept byte's position in the context window
+    const logits = await model.headLogitsAt(context, base);
     passes += 1;
     let r = 0;
     let next = -1;

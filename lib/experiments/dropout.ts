@@ -173,7 +173,7 @@ export interface DropoutRunResult {
   /** Per evaluation: training-text and validation bits/byte (both without dropout), and the rate in use. */
   curve: { step: number; trainBitsPerByte: number; valBitsPerByte: number; dropout: number }[];
   /** Per logged step: the training loss (nats, with that step's dropout) and the rate. */
-  steps_: { step: number; loss: number; dropout: number }[];
+  losses: { step: number; loss: number; dropout: number }[];
   final: { trainBitsPerByte: number; valBitsPerByte: number; gap: number };
   gradients: GradientStats[];
   trainingSeconds: number;
@@ -209,7 +209,7 @@ export async function runDropoutArm(options: {
   // The training text's bits/byte is read from a fixed sample of it, without dropout.
   const trainSample = bytes.subarray(0, Math.min(train.evalBytes, bytes.length));
   const curve: DropoutRunResult["curve"] = [];
-  const losses: DropoutRunResult["steps_"] = [];
+  const losses: DropoutRunResult["losses"] = [];
   const gradients: GradientStats[] = [];
   let trainingMs = 0;
   const measure = (step: number) => {
@@ -250,17 +250,9 @@ export async function runDropoutArm(options: {
     steps: train.steps,
     parameters,
     curve,
-    steps_: losses,
+    losses,
     final: last ? { trainBitsPerByte: last.trainBitsPerByte, valBitsPerByte: last.valBitsPerByte, gap: last.valBitsPerByte - last.trainBitsPerByte } : { trainBitsPerByte: NaN, valBitsPerByte: NaN, gap: NaN },
     gradients,
     trainingSeconds: trainingMs / 1000
   };
-}
-
-/** Mean, sample standard deviation, min and max of a list of numbers. */
-export function spread(xs: number[]): { mean: number; sd: number; min: number; max: number; n: number } {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, sd, min: Math.min(...xs), max: Math.max(...xs), n };
 }

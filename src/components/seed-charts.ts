@@ -1,4 +1,4 @@
-// Charts of runs repeated over seeds, used by the dropout and distillation pages:
+// Charts of runs repeated over seeds, used by the tokenizer-free, dropout and distillation pages:
 // a curve per series (mean over seeds, with the min–max band), and a dot chart of a
 // final number per series (every seed a dot, the mean a tick, min–max a rule).
 // Each chart has an accessible name and a text alternative giving its numbers.
@@ -101,7 +101,10 @@ export interface DotRow {
 }
 
 /** One final number per seed and series: seeds as dots, the mean as a tick, min–max as a rule. */
-export function SpreadChart(rows: readonly DotRow[], { width = 640, title, xLabel, series }: { width?: number; title: string; xLabel: string; series: readonly string[] }): HTMLElement {
+export function SpreadChart(
+  rows: readonly DotRow[],
+  { width = 640, title, xLabel, series, reference, referenceLabel }: { width?: number; title: string; xLabel: string; series: readonly string[]; reference?: number; referenceLabel?: string }
+): HTMLElement {
   const stats = series.map((s) => ({ series: s, ...summarize(rows.filter((r) => r.series === s).map((r) => r.value)) })).filter((s) => s.n > 0);
   const chart = Plot.plot({
     width,
@@ -113,6 +116,8 @@ export function SpreadChart(rows: readonly DotRow[], { width = 640, title, xLabe
     y: { label: null, domain: stats.map((s) => s.series) },
     color: { domain: series as string[] },
     marks: [
+      reference !== undefined ? Plot.ruleX([reference], { stroke: "var(--theme-foreground-muted)", strokeDasharray: "4 3" }) : null,
+      reference !== undefined && referenceLabel ? Plot.text([reference], { x: (d: number) => d, frameAnchor: "top", dy: -2, text: () => referenceLabel, textAnchor: "start", dx: 4 }) : null,
       Plot.ruleY(stats, { y: "series", x1: "min", x2: "max", stroke: "series", strokeWidth: 2 }),
       Plot.tickX(stats, { y: "series", x: "mean", stroke: "series", strokeWidth: 3 }),
       Plot.dot(rows, { y: "series", x: "value", stroke: "series", r: 3.5, tip: true, title: (r: DotRow) => `${r.series}, seed ${r.seed}: ${r.value.toFixed(4)}` })

@@ -2,6 +2,7 @@
 // against step or seconds, parameters by component, the learned boundary rate,
 // and a pooled model's attention over chunks.
 import * as Plot from "@observablehq/plot";
+import { SpreadChart, summarize, type Summary } from "./seed-charts.js";
 
 export interface ComparisonCurve {
   label: string;
@@ -86,35 +87,17 @@ export interface SeedResult {
 }
 
 /** Mean, sample standard deviation, min and max of each model's seeds, in the order given. */
-export function seedSummary(results: readonly SeedResult[]): { label: string; n: number; mean: number; sd: number; min: number; max: number }[] {
+export function seedSummary(results: readonly SeedResult[]): ({ label: string } & Summary)[] {
   const labels = [...new Set(results.map((r) => r.label))];
-  return labels.map((label) => {
-    const v = results.filter((r) => r.label === label).map((r) => r.valBitsPerByte);
-    const mean = v.reduce((a, b) => a + b, 0) / v.length;
-    const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
-    return { label, n: v.length, mean, sd, min: Math.min(...v), max: Math.max(...v) };
-  });
+  return labels.map((label) => ({ label, ...summarize(results.filter((r) => r.label === label).map((r) => r.valBitsPerByte)) }));
 }
 
-/** Every seed as a dot, the mean as a tick and the min-max range as a bar, one row per model; an optional reference line. */
+/** Every seed as a dot, the mean as a tick and the min-max range as a rule, one row per model (components/seed-charts.ts); an optional reference line. */
 export function SeedChart(results: readonly SeedResult[], { width = 640, reference, referenceLabel }: { width?: number; reference?: number; referenceLabel?: string } = {}): HTMLElement {
-  const summary = seedSummary(results);
-  const labels = summary.map((s) => s.label);
-  return Plot.plot({
-    width,
-    height: 34 * labels.length + 50,
-    marginLeft: Math.min(200, Math.max(110, width * 0.3)),
-    grid: true,
-    x: { label: "validation bits per byte (lower is better)", nice: true },
-    y: { label: null, domain: labels },
-    marks: [
-      reference !== undefined ? Plot.ruleX([reference], { stroke: "var(--theme-foreground-muted)", strokeDasharray: "4 3" }) : null,
-      reference !== undefined && referenceLabel ? Plot.text([reference], { x: (d: number) => d, frameAnchor: "top", dy: -2, text: () => referenceLabel, textAnchor: "start", dx: 4 }) : null,
-      Plot.barX(summary, { x1: "min", x2: "max", y: "label", fill: "var(--theme-foreground-faint)", insetTop: 10, insetBottom: 10 }),
-      Plot.dot(results, { x: "valBitsPerByte", y: "label", stroke: "var(--theme-foreground-focus)", tip: true, title: (d: SeedResult) => `${d.label}, seed ${d.seed}: ${d.valBitsPerByte.toFixed(3)}` }),
-      Plot.tickX(summary, { x: "mean", y: "label", strokeWidth: 2.5, stroke: "var(--theme-foreground)" })
-    ]
-  }) as HTMLElement;
+  return SpreadChart(
+    results.map((r) => ({ series: r.label, seed: r.seed, value: r.valBitsPerByte })),
+    { width, title: "Validation bits per byte of each model, every seed", xLabel: "validation bits per byte (lower is better)", series: [...new Set(results.map((r) => r.label))], reference, referenceLabel }
+  );
 }
 
 /** Per-slot bits/byte of the paper decoder beside the n-gram ceiling for the same gap: the bytes a prediction cannot see. */

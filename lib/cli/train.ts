@@ -21,6 +21,8 @@ import { presetHelp, presetSpec, presetTrainConfig } from "../models/presets.js"
 import { decodeBytes, encodeText } from "../text/tokenizer.js";
 import { Trainer, type TrainableModel, type TrainEvent, type TrainerState } from "../train/trainer.js";
 import { initNode } from "../node/runtime.js";
+import { dataIdentity, nodeRuntime, readRunRecord, writeCliRunRecord, type CliRunParts } from "../node/runrecord.js";
+import type { BackendInfo } from "../backend.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
 import { appendJsonl, checkpointPath, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
 import { acquireRunLock, prepareNewRunFolder, truncateMetrics } from "../node/runfolder.js";
@@ -34,7 +36,7 @@ import { BATCH_FLAG, EVAL_EVERY_FLAG, formatDuration, LR_FLAG, parseFlags, progr
 export const TRAIN_HELP = `stlm train --preset P (--corpus C | --text FILE) --steps N --seed S --out DIR
 stlm train --resume DIR [--extend-to N]
 
-Trains a model and writes DIR/config.json, DIR/metrics.jsonl,
+Trains a model and writes DIR/config.json, DIR/run.json (the run record), DIR/metrics.jsonl,
 DIR/${CHECKPOINT_FILE} (saved at every evaluation and at the end), DIR/samples.json
 and DIR/summary.json.
 
@@ -311,7 +313,9 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
       diagnose: model instanceof PooledLM ? collapseGuard(model, corpus.val, { learningRate: run.train.learningRate }) : undefined
     });
     trainer = t;
-    if (!resumeState) await writeJson(path.join(dir, "config.json"), { ...run, backend: info, createdAt: new Date().toISOString() });
+    const startedAt = new Date().toISOString();
+    if (!resumeState) await writeJson(path.join(dir, "config.json"), { ...run, backend: info, createdAt: startedAt });
+    const recordParts = await runRecordParts(dir, run, corpus, info, resumeState ? undefined : startedAt);
 
     const samplesFile = path.join(dir, "samples.json");
     const savedStep = resumeState?.step ?? 0;
@@ -325,6 +329,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
         meta: { preset: run.preset, source: run.source, backend: info.name, savedAt: new Date().toISOString(), ...(run.extensions ? { extensions: run.extensions } : {}), ...(run.distill ? { distill: run.distill } : {}) }
       });
       await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), ckpt);
+      await writeCliRunRecord(recordParts);
     };
 
     let interrupted = false;
@@ -405,6 +410,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
             finishedAt: new Date().toISOString()
           };
           await writeJson(path.join(dir, "summary.json"), summary);
+          await writeCliRunRecord({ ...recordParts, finished: { at: summary.finishedAt, stopped: e.stopped } });
           if (tty) log("\n");
           log(`${e.stopped ? "stopped" : "done"} at step ${e.step}: loss ${summary.finalLoss}, val ${summary.valBitsPerByte} bits/byte; run saved in ${dir}\n`);
         }
@@ -423,6 +429,29 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
     teacher?.dispose();
     model.dispose();
   }
+}
+
+/**
+ * What run.json says about the run besides its metrics. A resumed run keeps the start
+ * time and data identity its run.json recorded, and refuses data whose bytes changed.
+ */
+async function runRecordParts(dir: string, run: RunConfig, corpus: Corpus, info: BackendInfo, startedAt: string | undefined): Promise<CliRunParts> {
+  const dataName = "corpus" in run.source ? run.source.corpus : `text:${path.basename(run.source.text)}`;
+  const data = dataIdentity(dataName, corpus);
+  let started = startedAt;
+  let id: string | undefined;
+  if (started === undefined) {
+    const previous = await readRunRecord(dir).catch(() => null);
+    if (previous?.data.sha256 && previous.data.sha256 !== data.sha256) {
+      throw new UsageError(
+        `stlm train: the data this run trained on has changed since it started (${dataName}: SHA-256 ${data.sha256!.slice(0, 12)}…, run.json records ${previous.data.sha256.slice(0, 12)}…); resuming on other bytes would not continue this run. Restore the data, or start a new run with --out.`
+      );
+    }
+    started = previous?.startedAt ?? new Date().toISOString();
+    id = previous?.id;
+  }
+  const label = `${run.preset}${run.spec?.kind === "bytes" && run.spec.objective ? ` (${objectiveLabel(run.spec.objective)})` : ""} on ${dataName}, seed ${run.train.seed}`;
+  return { dir, label, preset: run.preset, spec: run.spec!, train: run.train, data, runtime: nodeRuntime(info), startedAt: started, ...(id ? { id } : {}) };
 }
 
 function round(x: number): number {

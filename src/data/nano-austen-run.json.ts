@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readRunRecord } from "../../lib/node/runrecord.js";
 
 const RUN = "nano-austen";
 const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "data", "runs", RUN);
@@ -74,7 +75,9 @@ async function main(): Promise<unknown> {
     summary: existsSync(join(dir, "summary.json")) ? await readJson("summary.json") : null,
     samples: existsSync(join(dir, "samples.json")) ? normaliseSamples(await readJson("samples.json")) : [],
     steps,
-    evals
+    evals,
+    // The run as the lab's one run record (lib/runs/record.ts); a folder older than run.json reads with its unknowns noted.
+    record: await readRunRecord(dir, { origin: "precomputed" })
   };
 }
 

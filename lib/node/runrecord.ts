@@ -1,0 +1,180 @@
+// Run records in Node: what a run folder's run.json holds, how `stlm train` writes
+// it, and how a folder written before run records existed is read as one (the
+// documented default: see readRunRecord).
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { BackendInfo } from "../backend.js";
+import type { TrainConfig } from "../config.js";
+import type { ModelSpec } from "../models/models.js";
+import { makeRunRecord, parseRunRecord, summarizeMetrics, type RunDataIdentity, type RunEvalRow, type RunRecord, type RunRuntime, type RunStepRow } from "../runs/record.js";
+import type { Corpus } from "../text/data.js";
+import { sha256 } from "../train/sha256.js";
+import { relaxedSimdSupported } from "../wasm/simd.js";
+import { REPO_ROOT } from "./data.js";
+import { checkpointPath, writeJson } from "./files.js";
+
+export const RUN_RECORD_FILE = "run.json";
+
+let labCache: { version: string; commit: string | null } | null = null;
+
+/** The lab's package version and, when the code runs from a git checkout, its commit (with "+dirty" when files differ). */
+export function labIdentity(): { version: string; commit: string | null } {
+  if (labCache) return labCache;
+  let version = "unknown";
+  try {
+    version = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    // A lab without its package.json still trains; the record says "unknown".
+  }
+  let commit: string | null = null;
+  try {
+    const git = (args: string[]) => execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    commit = git(["rev-parse", "HEAD"]);
+    if (git(["status", "--porcelain", "--untracked-files=no", "--", "lib", "bin"]) !== "") commit += "+dirty";
+  } catch {
+    commit = null; // not a git checkout, or no git: the version alone identifies the code
+  }
+  labCache = { version, commit };
+  return labCache;
+}
+
+/** The data a run read: its name and the SHA-256 of its training and validation bytes. */
+export function dataIdentity(name: string, corpus: Pick<Corpus, "train" | "val">): RunDataIdentity {
+  return { name, sha256: sha256([corpus.train, corpus.val]), bytes: corpus.train.length + corpus.val.length };
+}
+
+export function nodeRuntime(info: Pick<BackendInfo, "name" | "threads" | "simd">): RunRuntime {
+  return { backend: info.name, threads: info.threads, simd: info.simd, fma: info.name === "wasm" ? relaxedSimdSupported() : null, platform: `node ${process.version}` };
+}
+
+/** The step and evaluation rows of a metrics.jsonl (other rows, such as diagnostics, are left out). */
+export function metricsRows(text: string): { steps: RunStepRow[]; evals: RunEvalRow[] } {
+  const steps: RunStepRow[] = [];
+  const evals: RunEvalRow[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue; // a line cut short by a kill: the record keeps the rows that are whole
+    }
+    if (typeof row.step !== "number") continue;
+    if (typeof row.loss === "number") {
+      const s: RunStepRow = { step: row.step, loss: row.loss };
+      for (const k of ["lr", "tokensPerSecond", "elapsedMs"] as const) if (typeof row[k] === "number") s[k] = row[k] as number;
+      steps.push(s);
+    } else if (typeof row.valBitsPerByte === "number") {
+      evals.push({ step: row.step, valBitsPerByte: row.valBitsPerByte });
+    }
+  }
+  return { steps, evals };
+}
+
+export interface CliRunParts {
+  dir: string;
+  label: string;
+  preset: string;
+  spec: ModelSpec;
+  train: TrainConfig;
+  data: RunDataIdentity;
+  runtime: RunRuntime;
+  startedAt: string;
+  /** Kept from the run's first run.json, so a resumed or extended run stays one record. */
+  id?: string;
+  finished?: { at: string; stopped: boolean };
+}
+
+/** Writes DIR/run.json from what the folder holds now (metrics.jsonl, the checkpoint) and the run's identity. */
+export async function writeCliRunRecord(p: CliRunParts): Promise<RunRecord> {
+  const metricsFile = path.join(p.dir, "metrics.jsonl");
+  const { steps, evals } = metricsRows(existsSync(metricsFile) ? await readFile(metricsFile, "utf8") : "");
+  const record = makeRunRecord({
+    ...(p.id ? { id: p.id } : {}),
+    label: p.label,
+    origin: "cli",
+    preset: p.preset,
+    spec: p.spec,
+    train: p.train,
+    data: p.data,
+    lab: labIdentity(),
+    runtime: p.runtime,
+    startedAt: p.startedAt,
+    ...(p.finished ? { finishedAt: p.finished.at } : {}),
+    steps,
+    evals,
+    final: summarizeMetrics(steps, evals, p.train.steps, p.finished?.stopped ?? false),
+    checkpoint: await checkpointIdentity(p.dir)
+  });
+  await writeJson(path.join(p.dir, RUN_RECORD_FILE), record);
+  return record;
+}
+
+async function checkpointIdentity(dir: string): Promise<{ sha256: string; bytes: number } | null> {
+  let file: string;
+  try {
+    file = checkpointPath(dir);
+  } catch {
+    return null;
+  }
+  const bytes = new Uint8Array(await readFile(file));
+  return { sha256: sha256(bytes), bytes: bytes.length };
+}
+
+/**
+ * The record of a run folder. A folder with run.json is read from it (and checked).
+ * A folder from before run records (config.json + metrics.jsonl) is read as a record
+ * whose unknowns are stated in `notes`: the data hash is null, the lab version
+ * "unknown" and the commit null, the runtime is config.json's backend (platform
+ * "node, version not recorded"); the checkpoint hash is computed from the file.
+ */
+export async function readRunRecord(dir: string, { origin = "cli" as RunRecord["origin"], label }: { origin?: RunRecord["origin"]; label?: string } = {}): Promise<RunRecord> {
+  const file = path.join(dir, RUN_RECORD_FILE);
+  if (existsSync(file)) {
+    const record = parseRunRecord(await readFile(file, "utf8"), file);
+    return { ...record, origin, ...(label ? { label } : {}) };
+  }
+  const configFile = path.join(dir, "config.json");
+  if (!existsSync(configFile)) throw new Error(`${dir} holds neither ${RUN_RECORD_FILE} nor config.json: is it a run folder written by \`stlm train --out\`?`);
+  const config = JSON.parse(await readFile(configFile, "utf8")) as {
+    preset?: string;
+    source?: { corpus?: string; text?: string };
+    model?: unknown;
+    spec?: ModelSpec;
+    train: TrainConfig;
+    backend?: { name?: string; threads?: number; simd?: boolean };
+    createdAt?: string;
+  };
+  const spec = config.spec ?? ({ kind: "bytes", model: config.model } as ModelSpec);
+  const metricsFile = path.join(dir, "metrics.jsonl");
+  const { steps, evals } = metricsRows(existsSync(metricsFile) ? await readFile(metricsFile, "utf8") : "");
+  const summaryFile = path.join(dir, "summary.json");
+  const summary = existsSync(summaryFile) ? (JSON.parse(await readFile(summaryFile, "utf8")) as { stopped?: boolean; finishedAt?: string }) : null;
+  const dataName = config.source?.corpus ?? (config.source?.text ? `text:${path.basename(config.source.text)}` : "unknown");
+  const startedAt = config.createdAt ?? statSync(configFile).mtime.toISOString();
+  return makeRunRecord({
+    label: label ?? `${config.preset ?? spec.kind} on ${dataName}, seed ${config.train.seed}`,
+    origin,
+    ...(config.preset ? { preset: config.preset } : {}),
+    spec,
+    train: config.train,
+    data: { name: dataName, sha256: null, bytes: null },
+    lab: { version: "unknown", commit: null },
+    runtime: {
+      backend: config.backend?.name ?? "unknown",
+      threads: config.backend?.threads ?? 1,
+      simd: config.backend?.simd ?? false,
+      fma: null,
+      platform: "node, version not recorded"
+    },
+    startedAt,
+    ...(summary?.finishedAt ? { finishedAt: summary.finishedAt } : {}),
+    steps,
+    evals,
+    final: summarizeMetrics(steps, evals, config.train.steps, summary?.stopped ?? false),
+    checkpoint: await checkpointIdentity(dir),
+    notes: [`${path.basename(dir)} predates run records (no ${RUN_RECORD_FILE}): the data's hash, the lab's version and commit and the Node version were not recorded`]
+  });
+}

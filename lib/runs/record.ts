@@ -1,0 +1,323 @@
+// The run record: one typed, versioned JSON shape for a training run, whoever made
+// it — `stlm train` (run.json in its run folder), a live run in a page, a data
+// loader reading a precomputed run, or a file a reader imports. Tables and charts
+// take records, never ad-hoc shapes.
+//
+// A record says what was trained (model spec, training config, seed), on what
+// (the data's name and the SHA-256 of the bytes read), by what (lab version and git
+// commit, backend, threads, SIMD/FMA, Node or browser), when, how it went (train loss
+// per step, validation bits/byte per evaluation, tokens/s), how it ended, and the
+// checkpoint's hash when one was saved.
+//
+// Everything here is pure and DOM-free. Imported files are checked by
+// `parseRunRecord` (size, JSON, format, version, every number finite) and refused
+// with a RunRecordError saying what was wrong and what to do.
+import { validateTrainConfig, type TrainConfig } from "../config.js";
+import { validateSpec, type ModelSpec } from "../models/models.js";
+
+export const RUN_RECORD_FORMAT = "stlm-run";
+/** Bumped when a field changes meaning; readers refuse versions they don't know. */
+export const RUN_RECORD_VERSION = 1;
+/** The largest run file an import reads: a record of a million steps is ~60 MB. */
+export const MAX_RUN_RECORD_BYTES = 64 * 2 ** 20;
+/** The most step rows a record may hold. */
+export const MAX_RECORD_STEPS = 1_000_000;
+
+/** Where a record came from. */
+export type RunOrigin = "cli" | "page" | "precomputed" | "import";
+export const RUN_ORIGINS: readonly RunOrigin[] = ["cli", "page", "precomputed", "import"];
+
+export interface RunStepRow {
+  step: number;
+  /** Training loss (bits per predicted byte for byte models, per token for token models). */
+  loss: number;
+  lr?: number;
+  /** Positions (bytes for byte models, tokens for token models) trained per second. */
+  tokensPerSecond?: number;
+  elapsedMs?: number;
+}
+
+export interface RunEvalRow {
+  step: number;
+  valBitsPerByte: number;
+}
+
+export interface RunDataIdentity {
+  /** A corpus name ("austen") or the reader's own text ("text:FILE" / "text:pasted"). */
+  name: string;
+  /** SHA-256 of the training and validation bytes read, in that order; null when not recorded (older runs). */
+  sha256: string | null;
+  /** Bytes hashed: training + validation. */
+  bytes: number | null;
+}
+
+export interface RunRuntime {
+  /** The tfjs backend that trained: wasm, cpu, webgl, webgpu. */
+  backend: string;
+  threads: number;
+  simd: boolean;
+  /** Whether the lab's matrix products used fused multiply-add (relaxed SIMD); null when unknown. */
+  fma: boolean | null;
+  /** "node v20.19.0" or the browser's user agent. */
+  platform: string;
+}
+
+export interface RunFinal {
+  steps: number;
+  plannedSteps: number;
+  stopped: boolean;
+  trainLoss: number | null;
+  valBitsPerByte: number | null;
+  meanTokensPerSecond: number | null;
+  /** Further evaluations by name (e.g. "test/austen bits/byte", "minimal-pairs accuracy"). */
+  evaluations?: Record<string, number>;
+}
+
+export interface RunRecord {
+  format: typeof RUN_RECORD_FORMAT;
+  version: typeof RUN_RECORD_VERSION;
+  /** Stable within a runs library: derived from the start time and the config unless given. */
+  id: string;
+  label: string;
+  origin: RunOrigin;
+  /** The page that made or shows it ("/train"), when there is one. */
+  page?: string;
+  preset?: string;
+  spec: ModelSpec;
+  train: TrainConfig;
+  data: RunDataIdentity;
+  lab: { version: string; commit: string | null };
+  runtime: RunRuntime;
+  startedAt: string;
+  finishedAt?: string;
+  metrics: { steps: RunStepRow[]; evals: RunEvalRow[] };
+  final: RunFinal | null;
+  checkpoint: { sha256: string; bytes: number } | null;
+  /** What a record built from an older run folder could not know, in words. */
+  notes?: string[];
+}
+
+/** A run file that cannot be read as a record; the message says what was wrong and what to do. */
+export class RunRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RunRecordError";
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Refuses a file too large to be a run record before it is read. */
+export function checkRunFileSize(bytes: number, what = "the run file"): void {
+  if (!Number.isFinite(bytes) || bytes < 0) throw new RunRecordError(`${what} has no readable size`);
+  if (bytes === 0) throw new RunRecordError(`${what} is empty; export a run from a page's runs table or use a run folder's run.json`);
+  if (bytes > MAX_RUN_RECORD_BYTES) {
+    throw new RunRecordError(`${what} is ${formatSize(bytes)}, more than the ${formatSize(MAX_RUN_RECORD_BYTES)} a run record may be; is it a checkpoint or a corpus rather than a run's JSON?`);
+  }
+}
+
+function formatSize(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return `${n} bytes`;
+}
+
+/** Parses and checks a run file's text; a record of an unknown or malformed shape is refused. */
+export function parseRunRecord(text: string, what = "the run file"): RunRecord {
+  checkRunFileSize(new TextEncoder().encode(text).length, what);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    const truncated = /end of (JSON )?input|Unterminated/i.test((e as Error).message);
+    throw new RunRecordError(
+      `${what} is not valid JSON${truncated ? " (it ends too early: was the download or copy cut short?)" : ""}: ${(e as Error).message}`
+    );
+  }
+  return validateRunRecord(raw, what);
+}
+
+/** Checks a parsed value is a run record this lab can read; returns it with defaults filled in. */
+export function validateRunRecord(raw: unknown, what = "the run file"): RunRecord {
+  const fail = (msg: string): never => {
+    throw new RunRecordError(`${what}: ${msg}`);
+  };
+  if (!isObj(raw)) fail("is not a run record (a JSON object was expected)");
+  const r = raw as Record<string, unknown>;
+  if (r.format !== RUN_RECORD_FORMAT) fail(`is not a lab run record (format ${JSON.stringify(r.format)}, expected "${RUN_RECORD_FORMAT}"); export runs with the lab's "download run" or use run.json from \`stlm train\``);
+  if (r.version !== RUN_RECORD_VERSION) {
+    fail(
+      typeof r.version === "number" && r.version > RUN_RECORD_VERSION
+        ? `is run record version ${r.version}, newer than this lab reads (${RUN_RECORD_VERSION}); open it with a newer lab`
+        : `has run record version ${JSON.stringify(r.version)}; this lab reads version ${RUN_RECORD_VERSION}`
+    );
+  }
+  const nonFinite = firstNonFinite(r, "");
+  if (nonFinite) fail(`${nonFinite.path} is ${nonFinite.value}, not a finite number; the file is damaged or was written by hand`);
+  for (const k of ["id", "label", "startedAt"] as const) if (typeof r[k] !== "string") fail(`${k} must be a string`);
+  if (!RUN_ORIGINS.includes(r.origin as RunOrigin)) fail(`origin must be one of ${RUN_ORIGINS.join(", ")} (got ${JSON.stringify(r.origin)})`);
+  let spec: ModelSpec;
+  let train: TrainConfig;
+  try {
+    spec = validateSpec(structuredClone(r.spec) as ModelSpec);
+    train = validateTrainConfig(structuredClone(r.train) as TrainConfig);
+  } catch (e) {
+    return fail(`its model or training settings are invalid: ${(e as Error).message}`);
+  }
+  const data = r.data;
+  if (!isObj(data) || typeof data.name !== "string" || !(data.sha256 === null || (typeof data.sha256 === "string" && /^[0-9a-f]{64}$/.test(data.sha256)))) {
+    fail('data must be {name, sha256 (64 hex digits or null), bytes}');
+  }
+  const lab = r.lab;
+  if (!isObj(lab) || typeof lab.version !== "string" || !(lab.commit === null || typeof lab.commit === "string")) fail("lab must be {version, commit}");
+  const rt = r.runtime;
+  if (!isObj(rt) || typeof rt.backend !== "string" || !isCount(rt.threads) || typeof rt.simd !== "boolean" || typeof rt.platform !== "string") {
+    fail("runtime must be {backend, threads, simd, fma, platform}");
+  }
+  const metrics = r.metrics;
+  if (!isObj(metrics) || !Array.isArray(metrics.steps) || !Array.isArray(metrics.evals)) fail("metrics must be {steps: [...], evals: [...]}");
+  const m = metrics as { steps: unknown[]; evals: unknown[] };
+  if (m.steps.length > MAX_RECORD_STEPS) fail(`holds ${m.steps.length} step rows, more than the ${MAX_RECORD_STEPS} a record may hold`);
+  m.steps.forEach((row, i) => {
+    if (!isObj(row) || !isCount(row.step) || typeof row.loss !== "number") fail(`metrics.steps[${i}] must be {step (a whole number), loss, ...}`);
+  });
+  m.evals.forEach((row, i) => {
+    if (!isObj(row) || !isCount(row.step) || typeof row.valBitsPerByte !== "number") fail(`metrics.evals[${i}] must be {step, valBitsPerByte}`);
+  });
+  const ck = r.checkpoint;
+  if (!(ck === null || ck === undefined || (isObj(ck) && typeof ck.sha256 === "string" && isCount(ck.bytes)))) fail("checkpoint must be null or {sha256, bytes}");
+  const final = r.final;
+  if (!(final === null || final === undefined || (isObj(final) && isCount(final.steps)))) fail("final must be null or {steps, ...}");
+  return {
+    ...(r as unknown as RunRecord),
+    spec,
+    train,
+    runtime: { ...(rt as unknown as RunRuntime), fma: typeof (rt as Record<string, unknown>).fma === "boolean" ? ((rt as Record<string, unknown>).fma as boolean) : null },
+    final: (final ?? null) as RunFinal | null,
+    checkpoint: (ck ?? null) as RunRecord["checkpoint"]
+  };
+}
+
+const isCount = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+/** The first number in a JSON value that is not finite (JSON.parse turns 1e999 into Infinity), with its path. */
+function firstNonFinite(v: unknown, path: string): { path: string; value: string } | null {
+  if (typeof v === "number") return Number.isFinite(v) ? null : { path: path || "a value", value: String(v) };
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = firstNonFinite(v[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (isObj(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const found = firstNonFinite(x, path ? `${path}.${k}` : k);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export interface RecordParts {
+  label: string;
+  origin: RunOrigin;
+  page?: string;
+  preset?: string;
+  spec: ModelSpec;
+  train: TrainConfig;
+  data: RunDataIdentity;
+  lab: { version: string; commit: string | null };
+  runtime: RunRuntime;
+  startedAt: string;
+  finishedAt?: string;
+  steps?: RunStepRow[];
+  evals?: RunEvalRow[];
+  final?: RunFinal | null;
+  checkpoint?: { sha256: string; bytes: number } | null;
+  notes?: string[];
+  id?: string;
+}
+
+/** Builds a record; its id is derived from the start time, seed and config unless one is given. */
+export function makeRunRecord(p: RecordParts): RunRecord {
+  const record: RunRecord = {
+    format: RUN_RECORD_FORMAT,
+    version: RUN_RECORD_VERSION,
+    id: p.id ?? runId(p.startedAt, p.train.seed, p.spec, p.train),
+    label: p.label,
+    origin: p.origin,
+    ...(p.page !== undefined ? { page: p.page } : {}),
+    ...(p.preset !== undefined ? { preset: p.preset } : {}),
+    spec: p.spec,
+    train: p.train,
+    data: p.data,
+    lab: p.lab,
+    runtime: p.runtime,
+    startedAt: p.startedAt,
+    ...(p.finishedAt !== undefined ? { finishedAt: p.finishedAt } : {}),
+    metrics: { steps: p.steps ?? [], evals: p.evals ?? [] },
+    final: p.final ?? null,
+    checkpoint: p.checkpoint ?? null,
+    ...(p.notes?.length ? { notes: p.notes } : {})
+  };
+  return validateRunRecord(JSON.parse(JSON.stringify(record)), "the new run record");
+}
+
+/** The end of a run from its metrics: last loss, last validation, mean throughput. */
+export function summarizeMetrics(steps: readonly RunStepRow[], evals: readonly RunEvalRow[], plannedSteps: number, stopped = false): RunFinal | null {
+  if (steps.length === 0) return null;
+  const last = steps[steps.length - 1];
+  const tps = steps.map((s) => s.tokensPerSecond).filter((x): x is number => typeof x === "number");
+  return {
+    steps: last.step,
+    plannedSteps,
+    stopped,
+    trainLoss: last.loss,
+    valBitsPerByte: evals.length ? evals[evals.length - 1].valBitsPerByte : null,
+    meanTokensPerSecond: tps.length ? Math.round(tps.reduce((a, b) => a + b, 0) / tps.length) : null
+  };
+}
+
+/** A short id: the start time in base 36 and an FNV-1a hash of the settings. */
+function runId(startedAt: string, seed: number, spec: ModelSpec, train: TrainConfig): string {
+  const text = JSON.stringify({ startedAt, seed, spec, train });
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  const t = Date.parse(startedAt);
+  return `${Number.isNaN(t) ? "run" : t.toString(36)}-${h.toString(16).padStart(8, "0")}`;
+}
+
+const CSV_COLUMNS = ["step", "loss", "lr", "tokensPerSecond", "elapsedMs", "valBitsPerByte"] as const;
+
+/** A record's metrics as CSV: one row per step, with the validation bits/byte on the steps that were evaluated. */
+export function metricsCsv(record: RunRecord): string {
+  const evals = new Map(record.metrics.evals.map((e) => [e.step, e.valBitsPerByte]));
+  const rows = record.metrics.steps.map((s) => {
+    const row: Record<string, number | undefined> = { ...s, valBitsPerByte: evals.get(s.step) };
+    evals.delete(s.step);
+    return row;
+  });
+  // An evaluation at a step with no training row (step 0) keeps its own row.
+  for (const [step, valBitsPerByte] of evals) rows.push({ step, valBitsPerByte });
+  rows.sort((a, b) => (a.step as number) - (b.step as number));
+  const cell = (v: number | undefined) => (v === undefined ? "" : String(v));
+  return [CSV_COLUMNS.join(","), ...rows.map((r) => CSV_COLUMNS.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
+}
+
+/** The settings where `b` differs from `a`, as "path: a → b" strings (for a runs table's "config diff" column). */
+export function configDiff(a: RunRecord, b: RunRecord): string[] {
+  const out: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string) => {
+    if (isObj(x) && isObj(y)) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) walk(x[k], y[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) {
+      out.push(`${path}: ${JSON.stringify(x) ?? "–"} → ${JSON.stringify(y) ?? "–"}`);
+    }
+  };
+  walk({ preset: a.preset, data: a.data.name, spec: a.spec, train: a.train }, { preset: b.preset, data: b.data.name, spec: b.spec, train: b.train }, "");
+  return out;
+}

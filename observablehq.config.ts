@@ -16,6 +16,8 @@ export default {
     { name: "How fast does this browser train?", path: "/bench" }
   ],
   globalStylesheets: [],
+  // style.css holds the light/dark theme pair (air, near-midnight): a `style` file
+  // replaces the `theme` option, so the pair is imported there.
   style: "style.css",
   head: '<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22%3E%3Crect width=%2216%22 height=%2216%22 rx=%223%22 fill=%22%234269d0%22/%3E%3C/svg%3E">',
   search: false,

@@ -2,6 +2,7 @@
 // train loss (faint per step, a moving average over it) and validation bits per
 // byte (dots), both in bits per byte.
 import * as Plot from "@observablehq/plot";
+import { accessibleChart, num } from "./chart-a11y.js";
 
 export interface ArmCurves {
   label: string;
@@ -41,9 +42,21 @@ export function ABLossChart(arms: readonly ArmCurves[], { width = 640, height = 
       Plot.line(train, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeOpacity: 0.2, strokeWidth: 1 }),
       Plot.line(train, Plot.windowY({ k: smoothing, anchor: "end" }, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeWidth: 2, tip: true })),
       Plot.line(val, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeDasharray: "4,3" }),
-      Plot.dot(val, { fx: "arm", x: "step", y: "bpb", fill: "arm", stroke: "white", r: 3.5, tip: true })
+      Plot.dot(val, { fx: "arm", x: "step", y: "bpb", fill: "arm", stroke: "var(--theme-background)", r: 3.5, tip: true })
     ]
   }) as HTMLElement;
+  accessibleChart(
+    chart,
+    `Train loss and validation bits per byte against step, one panel per arm: ${labels.join(" and ")}`,
+    arms
+      .map((a) => {
+        const worst = a.steps.reduce<{ step: number; loss: number } | null>((m, d) => (m && m.loss >= d.loss ? m : d), null);
+        const clipped = worst && worst.loss / Math.LN2 > yMax ? ` (its highest train loss, ${num(worst.loss / Math.LN2)} bits per byte at step ${worst.step}, is above the chart's ${yMax})` : "";
+        const last = a.evals.at(-1);
+        return `${a.label}: ${a.steps.length} steps${clipped}; validation ${last ? `${num(last.valBitsPerByte)} bits per byte at step ${last.step}` : "not measured yet"}.`;
+      })
+      .join(" ")
+  );
   chart.classList.add("stlm-ab-chart");
   chart.dataset.steps = JSON.stringify(arms.map((a) => a.steps.length));
   return chart;

@@ -1,5 +1,6 @@
 // One attention head's weights as a query x key heatmap over the bytes of a text.
 import * as Plot from "@observablehq/plot";
+import { accessibleChart } from "./chart-a11y.js";
 import { byteLabel } from "./format.js";
 
 export interface AttentionMap {
@@ -48,7 +49,19 @@ export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 14,
       })
     ]
   }) as HTMLElement;
+  accessibleChart(chart, `Attention weights${title ? `, ${title}` : ""}, over ${T} bytes`, strongestKeys(labels, map.weights, T));
   chart.classList.add("stlm-attention");
   chart.dataset.tokens = String(T);
   return chart;
+}
+
+/** For each query position, the key it attends to most and with what weight: the heatmap in words. */
+export function strongestKeys(labels: readonly string[], weights: ArrayLike<number>, T: number): string {
+  const parts: string[] = [];
+  for (let q = 0; q < T; q++) {
+    let best = 0;
+    for (let k = 1; k <= q; k++) if (weights[q * T + k] > weights[q * T + best]) best = k;
+    parts.push(`${labels[q]} attends most to ${labels[best]} (${weights[q * T + best].toFixed(2)})`);
+  }
+  return `Each query position and the key it attends to most: ${parts.join("; ")}.`;
 }

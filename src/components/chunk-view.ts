@@ -2,6 +2,7 @@
 // showing its bytes on hover; and a histogram of chunk lengths per strategy.
 import * as Plot from "@observablehq/plot";
 import { html } from "htl";
+import { accessibleChart } from "./chart-a11y.js";
 
 type Span = readonly [number, number];
 
@@ -48,7 +49,7 @@ function bytesRow(bytes: Uint8Array) {
 /** Chunk lengths in bytes, one facet per strategy. */
 export function ChunkLengthHistogram(rows: readonly ChunkRow[], { width = 640, maxLen = 16 }: { width?: number; maxLen?: number } = {}): HTMLElement {
   const data = rows.flatMap(({ label, spans }) => spans.map(([s, e]) => ({ strategy: label, length: e - s })));
-  return Plot.plot({
+  const chart = Plot.plot({
     width,
     height: 70 * rows.length + 40,
     marginLeft: 90,
@@ -57,4 +58,16 @@ export function ChunkLengthHistogram(rows: readonly ChunkRow[], { width = 640, m
     fy: { label: null, domain: rows.map((r) => r.label) },
     marks: [Plot.barY(data, Plot.groupX({ y: "proportion-facet" }, { x: "length", fy: "strategy", fill: "var(--theme-foreground-focus)", tip: true })), Plot.ruleY([0])]
   }) as HTMLElement;
+  return accessibleChart(
+    chart,
+    "Share of chunks of each length in bytes, one panel per strategy",
+    rows
+      .map(({ label, spans }) => {
+        const counts = new Map<number, number>();
+        for (const [s, e] of spans) counts.set(e - s, (counts.get(e - s) ?? 0) + 1);
+        const mean = spans.reduce((a, [s, e]) => a + e - s, 0) / Math.max(1, spans.length);
+        return `${label}: ${spans.length} chunks, ${mean.toFixed(2)} bytes each on average; ${[...counts].sort((a, b) => a[0] - b[0]).map(([len, c]) => `${len} bytes ${((100 * c) / spans.length).toFixed(0)}%`).join(", ")}.`;
+      })
+      .join(" ")
+  );
 }

@@ -44,6 +44,7 @@ export function LocalStackDiagram(bytes: Uint8Array, spans: readonly Span[], { w
   const title = `The local-stack model over the first ${n} bytes: ${shown.length} chunks; the core reads each chunk's last byte and hands its output to the bytes of the next chunk.`;
   return svg`<svg width=${w} height="240" viewBox=${`0 0 ${w} 240`} role="img" aria-label=${title} style="max-width: 100%; height: auto; color: var(--theme-foreground)">
     <title>${title}</title>
+    <desc>${`Chunks of the first ${n} bytes, as the core reads them: ${shown.map(([s, e]) => `bytes ${s}–${e - 1} "${Array.from(bytes.subarray(s, e), ch).join("")}"`).join(", ")}.`}</desc>
     <defs><marker id="stlm-arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="var(--theme-foreground-muted)"></path></marker></defs>
     ${parts}
   </svg>` as SVGElement;

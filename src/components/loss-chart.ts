@@ -1,5 +1,6 @@
 // Training curves: train loss and validation bits per byte against step.
 import * as Plot from "@observablehq/plot";
+import { accessibleChart, num } from "./chart-a11y.js";
 
 export interface RunCurves {
   /** Shown in the legend, e.g. "live run" or "precomputed (stlm train)". */
@@ -75,6 +76,17 @@ export function LossChart(
   if (last) chart.dataset.lastLoss = String(last.loss);
   const first = longest?.steps[0];
   if (first) chart.dataset.firstLoss = String(first.loss);
+  accessibleChart(
+    chart,
+    `Training curves in bits per byte against step: ${runs.map((r) => r.label).join(", ")}`,
+    runs
+      .map((r) => {
+        const last = r.steps.filter(inView).at(-1);
+        const evals = r.evals.filter(inView);
+        return `${r.label}: ${last ? `train loss ${num(last.loss / Math.LN2)} bits per byte at step ${last.step}` : "no steps yet"}; validation bits per byte ${evals.length ? evals.map((e) => `${num(e.valBitsPerByte)} at step ${e.step}`).join(", ") : "not measured yet"}.`;
+      })
+      .join(" ")
+  );
   chart.classList.add("stlm-loss-chart");
   return chart;
 }

@@ -1,5 +1,6 @@
 // The objectives page's figures: which head predicts which byte, the comparison
 // over seeds (mean and min–max), and a sampled text with its accepted drafts marked.
+import { accessibleChart } from "./chart-a11y.js";
 import * as Plot from "@observablehq/plot";
 import { html } from "htl";
 import { byteLabel } from "./format.js";
@@ -43,7 +44,11 @@ export function HeadsDiagram(text: Uint8Array, { width = 640, heads = 4, masked 
       Plot.text(rows, { x: "t", y: "row", text: "label", fill: (d: { kind: string }) => (d.kind === "mask" ? "white" : "#222"), fontSize: 13, fontFamily: "var(--monospace)" })
     ]
   }) as HTMLElement;
-  chart.setAttribute("aria-label", `Which byte each of ${heads} heads predicts at each of ${T} positions, and the masked inputs and targets of next-token masked prediction`);
+  accessibleChart(
+    chart,
+    `Which byte each of ${heads} heads predicts at each of ${T} positions, and the masked inputs and targets of next-token masked prediction`,
+    order.map((row) => `${row}: ${rows.filter((r) => r.row === row).map((r) => r.label).join(" ")}`).join("; ") + `. Masked positions: ${masked.join(", ")}.`
+  );
   chart.classList.add("stlm-heads-diagram");
   return chart;
 }
@@ -78,7 +83,11 @@ export function ObjectivesComparisonChart(rows: readonly SummaryRow[], { width =
       Plot.dot(data, { fx: "panel", fy: "size", y: "label", x: "mean", fill: "label", r: 5, tip: { format: { fx: false, fy: true } }, title: (d: SummaryRow & { mean: number }) => `${d.size} ${d.label}, ${budgetLabel(d.budget)}: ${d.mean.toFixed(3)} (${d.bpb.min.toFixed(3)}–${d.bpb.max.toFixed(3)}) over ${d.seeds} seeds` })
     ]
   }) as HTMLElement;
-  chart.setAttribute("aria-label", "Validation bits per byte of each objective at the nano and micro sizes, at equal steps and at equal training time: mean over seeds with the range from lowest to highest seed");
+  accessibleChart(
+    chart,
+    "Validation bits per byte of each objective at the nano and micro sizes, at equal steps and at equal training time: mean over seeds with the range from lowest to highest seed",
+    rows.map((r) => `${r.size} ${r.label}, ${budgetLabel(r.budget)}: ${r.bpb.mean.toFixed(3)} (${r.bpb.min.toFixed(3)}–${r.bpb.max.toFixed(3)}, ${r.seeds} seeds)`).join("; ") + "."
+  );
   chart.classList.add("stlm-objectives-chart");
   return chart;
 }

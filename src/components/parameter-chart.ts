@@ -2,6 +2,8 @@
 // blocks, from the parameter shapes a config implies.
 import * as Plot from "@observablehq/plot";
 import { formatCount } from "./format.js";
+import { accessibleChart } from "./chart-a11y.js";
+import { barLabelLayout } from "./bar-labels.js";
 
 export interface ParameterGroup {
   model: string;
@@ -15,15 +17,18 @@ export interface ParameterChartOptions {
 
 export function ParameterChart(groups: readonly ParameterGroup[], { width = 640 }: ParameterChartOptions = {}): HTMLElement {
   const models = [...new Set(groups.map((g) => g.model))];
-  return Plot.plot({
+  const layout = barLabelLayout(width, models, { rowHeight: 36, extra: 60, marginRight: 56 });
+  const totals = models.map((m) => groups.filter((g) => g.model === m).reduce((s, g) => s + g.count, 0));
+  const chart = Plot.plot({
     width,
-    height: 36 * models.length + 60,
-    marginLeft: 220,
-    marginRight: 56,
-    x: { label: "parameters", grid: true, tickFormat: "~s" },
-    y: { domain: models, label: null },
+    height: layout.height,
+    marginLeft: layout.marginLeft,
+    marginRight: layout.marginRight,
+    x: { label: "parameters", grid: true, tickFormat: "~s", ticks: Math.max(2, Math.floor(width / 110)) },
+    y: { domain: models, label: null, ...layout.y },
     color: { legend: true, domain: ["embedding (tied: also the output head)", "output head (untied)", "transformer blocks", "norms"] },
     marks: [
+      ...layout.marks,
       Plot.barX(groups, Plot.stackX({ x: "count", y: "model", fill: "part", tip: { format: { x: ",d" } } })),
       Plot.text(
         models.map((m) => ({ model: m, total: groups.filter((g) => g.model === m).reduce((s, g) => s + g.count, 0) })),
@@ -32,6 +37,11 @@ export function ParameterChart(groups: readonly ParameterGroup[], { width = 640 
       Plot.ruleX([0])
     ]
   }) as HTMLElement;
+  return accessibleChart(
+    chart,
+    `Parameters by part, one bar per model: ${models.join(", ")}`,
+    models.map((m, i) => `${m}: ${totals[i].toLocaleString("en-US")} (${groups.filter((g) => g.model === m).map((g) => `${g.part} ${g.count.toLocaleString("en-US")}`).join(", ")}).`).join(" ")
+  );
 }
 
 /** Sums parameter shapes (as lib/models/model.ts's parameterShapes lists them) into chart groups. */

@@ -3,6 +3,7 @@
 // final number per series (every seed a dot, the mean a tick, min–max a rule).
 // Each chart has an accessible name and a text alternative giving its numbers.
 import * as Plot from "@observablehq/plot";
+import { accessibleChart } from "./chart-a11y.js";
 
 export interface SeedPoint {
   series: string;
@@ -71,8 +72,6 @@ export function BandChart(points: readonly SeedPoint[], { width = 640, height = 
     width,
     height,
     marginLeft: 50,
-    ariaLabel: title,
-    ariaDescription: description,
     x: { label: xLabel, grid: true, ticks: Math.max(2, Math.floor(width / 120)) },
     y: { label: yLabel, grid: true, ...(yDomain ? { domain: yDomain } : {}) },
     ...(facet ? { fx: { label: null } } : {}),
@@ -90,6 +89,7 @@ export function BandChart(points: readonly SeedPoint[], { width = 640, height = 
       Plot.tip(rows, Plot.pointerX({ x: "step", y: "mean", title: (r) => `${r.series}\nstep ${r.step}: ${r.mean.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}, ${r.n} seeds)`, ...(facet ? { fx: "panel" } : {}) }))
     ]
   }) as HTMLElement;
+  accessibleChart(chart, title, description);
   chart.classList.add("stlm-band-chart");
   return chart;
 }
@@ -110,8 +110,6 @@ export function SpreadChart(
     width,
     height: 40 + 30 * stats.length,
     marginLeft: Math.min(220, Math.max(120, width * 0.34)),
-    ariaLabel: title,
-    ariaDescription: `${title}: ${stats.map((s) => `${s.series} ${meanSd(s)} (min ${s.min.toFixed(3)}, max ${s.max.toFixed(3)}, ${s.n} seeds)`).join("; ")}.`,
     x: { label: xLabel, grid: true, ticks: Math.max(2, Math.floor(width / 140)) },
     y: { label: null, domain: stats.map((s) => s.series) },
     color: { domain: series as string[] },
@@ -123,6 +121,7 @@ export function SpreadChart(
       Plot.dot(rows, { y: "series", x: "value", stroke: "series", r: 3.5, tip: true, title: (r: DotRow) => `${r.series}, seed ${r.seed}: ${r.value.toFixed(4)}` })
     ]
   }) as HTMLElement;
+  accessibleChart(chart, title, `${title}: ${stats.map((s) => `${s.series} ${meanSd(s)} (min ${s.min.toFixed(3)}, max ${s.max.toFixed(3)}, ${s.n} seeds)`).join("; ")}.`);
   chart.classList.add("stlm-spread-chart");
   return chart;
 }

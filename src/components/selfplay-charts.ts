@@ -2,6 +2,7 @@
 // the mean over seeds drawn as a line inside the band of their min-max. A
 // dashed rule marks where imitation ends and self-play begins.
 import * as Plot from "@observablehq/plot";
+import { accessibleChart } from "./chart-a11y.js";
 
 export interface CurvePoint {
   iteration: number;
@@ -51,7 +52,6 @@ export function SelfPlayChart(points: readonly CurvePoint[], { width = 640, heig
     width,
     height,
     marginLeft: 48,
-    ariaLabel: ariaLabel ?? `${yLabel} against iteration`,
     x: { label: "iteration", domain: [0, maxIt], grid: true },
     // Plot's percent option scales the values by 100, and the domain applies after it.
     y: { label: percent ? `${yLabel} (%)` : yLabel, grid: true, domain: yDomain && percent ? [100 * yDomain[0], 100 * yDomain[1]] : yDomain, percent, nice: true },
@@ -64,6 +64,15 @@ export function SelfPlayChart(points: readonly CurvePoint[], { width = 640, heig
       Plot.dot(rows, { x: "iteration", y: "mean", fill: "series", r: 2.5, tip: { format: { fill: true, x: true, y: (v: number) => (percent ? `${(100 * v).toFixed(1)}%` : v.toFixed(2)) } }, title: (d: { series: string; mean: number; min: number; max: number; seeds: number; iteration: number }) => `${d.series} at iteration ${d.iteration}: ${percent ? (100 * d.mean).toFixed(1) + "%" : d.mean.toFixed(2)} (${d.seeds > 1 ? `min ${percent ? (100 * d.min).toFixed(1) + "%" : d.min.toFixed(2)}, max ${percent ? (100 * d.max).toFixed(1) + "%" : d.max.toFixed(2)}, ${d.seeds} seeds` : "1 seed"})` })
     ]
   }) as HTMLElement;
+  const fmt = (v: number) => (percent ? `${(100 * v).toFixed(1)}%` : v.toFixed(2));
+  const lastOf = names.map((s) => rows.filter((r) => r.series === s).at(-1)).filter((r) => r !== undefined);
+  accessibleChart(
+    chart,
+    ariaLabel ?? `${yLabel} against iteration`,
+    lastOf.length
+      ? `Mean over seeds at the last iteration drawn: ${lastOf.map((r) => `${r.series} ${fmt(r.mean)} at iteration ${r.iteration} (${r.seeds > 1 ? `min ${fmt(r.min)}, max ${fmt(r.max)}, ${r.seeds} seeds` : "1 seed"})`).join("; ")}.`
+      : "No points yet."
+  );
   chart.classList.add("stlm-selfplay-chart");
   chart.dataset.points = String(rows.length);
   return chart;

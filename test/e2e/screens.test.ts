@@ -1,0 +1,75 @@
+// Every page of the site (read from observablehq.config.ts, so a page added later is
+// covered) at a phone's width (390 px) and a laptop's (1280 px), in the light and the
+// dark theme: nothing scrolls the page sideways, nothing logs an error, and every chart
+// SVG has an accessible name and a text alternative.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import config from "../../observablehq.config.js";
+import { assertClean, watchPage, useSite } from "./harness.js";
+
+const PAGES: string[] = (config.pages as { path: string }[]).map((p) => p.path);
+const WIDTHS = [390, 1280];
+const SCHEMES = ["light", "dark"] as const;
+
+const site = useSite();
+
+/**
+ * What the test checks, read in the page: the widths, and every chart SVG that lacks a
+ * name or a description. A string, so tsx's helpers never reach the page.
+ */
+const INSPECT = `(() => {
+  const vw = document.documentElement.clientWidth;
+  const charts = [...document.querySelectorAll("main svg")].filter((svg) => {
+    if (svg.parentElement && svg.parentElement.closest("svg")) return false; // a nested svg belongs to its chart
+    const cls = svg.getAttribute("class") || "";
+    if (/-ramp\\b/.test(cls) || svg.closest("[class*='-swatch']")) return false; // Plot's legends
+    const box = svg.getBoundingClientRect();
+    return box.width >= 60 && box.height >= 40; // icons and swatches are not charts
+  });
+  const where = (svg) => (svg.closest(".card") && svg.closest(".card").querySelector("h2") && svg.closest(".card").querySelector("h2").textContent.trim()) || (svg.getAttribute("class") || "") + " in " + (svg.parentElement && svg.parentElement.className);
+  const unnamed = charts.filter((svg) => !(svg.getAttribute("aria-label") || "").trim()).map(where);
+  const undescribed = charts.filter((svg) => {
+    const desc = svg.querySelector(":scope > desc");
+    const ref = svg.getAttribute("aria-describedby");
+    const target = ref && document.getElementById(ref);
+    return !(desc && desc.textContent.trim()) && !(target && target.textContent.trim());
+  }).map(where);
+  return { vw, docWidth: document.documentElement.scrollWidth, bodyWidth: document.body.scrollWidth, charts: charts.length, unnamed, undescribed };
+})()`;
+
+interface Inspection { vw: number; docWidth: number; bodyWidth: number; charts: number; unnamed: string[]; undescribed: string[] }
+const inspect = (page: Page): Promise<Inspection> => page.evaluate(INSPECT);
+
+describe("every page on every screen", () => {
+  it("reads its pages from observablehq.config.ts", () => {
+    assert.ok(PAGES.length >= 9 && PAGES.includes("/") && PAGES.includes("/tokenizer-free"), PAGES.join(", "));
+  });
+  for (const scheme of SCHEMES) {
+    for (const width of WIDTHS) {
+      it(`at ${width} px, ${scheme}: no sideways scroll, no console error, every chart named and described`, async () => {
+        // Every page is visited before the test fails, so one run lists every problem.
+        const problems: string[] = [];
+        for (const path of PAGES) {
+          const page = await site.session.context.newPage();
+          await page.setViewportSize({ width, height: 900 });
+          await page.emulateMedia({ colorScheme: scheme });
+          const log = watchPage(page, site.server.origin);
+          await page.goto(new URL(path, site.server.url).href, { waitUntil: "load" });
+          await page.locator("main").first().waitFor();
+          await page.waitForLoadState("networkidle");
+          await page.waitForTimeout(1500);
+          const where = `${path} at ${width} px, ${scheme}`;
+          if ((await page.evaluate('matchMedia("(prefers-color-scheme: dark)").matches')) !== (scheme === "dark")) problems.push(`${where}: the colour scheme was not emulated`);
+          const r = await inspect(page);
+          if (r.docWidth > r.vw || r.bodyWidth > r.vw) problems.push(`${where}: the document is ${Math.max(r.docWidth, r.bodyWidth)} px wide in a ${r.vw} px viewport`);
+          for (const c of r.unnamed) problems.push(`${where}: a chart without an aria-label (${c})`);
+          for (const c of r.undescribed) problems.push(`${where}: a chart without a <desc> or aria-describedby (${c})`);
+          await assertClean(page, log, where).catch((e: Error) => problems.push(e.message.split("\n").slice(0, 6).join(" ")));
+          await page.close();
+        }
+        assert.deepEqual(problems, []);
+      });
+    }
+  }
+});

@@ -1,0 +1,9 @@
+// The self-play page's settings, as its URL query carries them (url-settings.ts).
+import type { PageSettings } from "../url-settings.js";
+
+export const SELF_PLAY_SETTINGS: PageSettings = [
+  { key: "imitation", kind: "number", min: 1, max: 2000, integer: true, default: 60 },
+  { key: "selfplay", kind: "number", min: 0, max: 2000, integer: true, default: 60 },
+  { key: "every", kind: "number", min: 1, max: 500, integer: true, default: 10 },
+  { key: "seed", kind: "number", min: 0, max: 2 ** 32 - 1, integer: true, default: 1 }
+];

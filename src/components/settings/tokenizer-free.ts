@@ -1,0 +1,12 @@
+// The tokenizer-free page's settings, as its URL query carries them (url-settings.ts).
+import { COMPARISON_ORDER } from "../../lib/experiments/tokenizer-free.js";
+import type { PageSettings } from "../url-settings.js";
+
+export const TOKENIZER_FREE_TEXT = "It is a truth universally acknowledged, that a single man in possession of a good fortune — naïve or not — must be in want of a wife.";
+
+export const TOKENIZER_FREE_SETTINGS: PageSettings = [
+  { key: "text", kind: "text", maxLength: 2000, default: TOKENIZER_FREE_TEXT },
+  { key: "models", kind: "list", values: COMPARISON_ORDER, default: ["bytes", "local-word"] },
+  { key: "seconds", kind: "number", min: 10, max: 600, integer: true, default: 60 },
+  { key: "pooled", kind: "choice", values: ["stride", "bpe", "learned"], default: "stride" }
+];

@@ -7,7 +7,10 @@
 //                   imitation of random valid words, then after self-play
 // Each seed also runs the control arm "imitation only": the same run with
 // imitation continued for every iteration instead of self-play (its first
-// imitationIterations are the self-play arm's, bit for bit).
+// imitationIterations are the self-play arm's, bit for bit), so it takes as many
+// optimizer updates on minibatches of the same size. Each run records the
+// processor time it took (process.cpuUsage, user + system), imitation and
+// self-play and evaluations together.
 //   tictactoe-model.safetensors, wordchain-model.safetensors: seed 1's final
 //                   weights, which the page's "play the model" loads
 //
@@ -44,10 +47,15 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
     const frozen = TinyLM.fromWeights(model.config, await model.weights());
     const sp = new SelfPlay({ game: setup.game, model, frozen, teacher: setup.teacher, references: setup.references, config });
     const rec = new RecordBuilder(setup.name, config, arm);
+    const cpu0 = process.cpuUsage();
     for await (const e of sp.run()) {
       rec.add(e);
       if (e.kind === "eval") process.stderr.write(`${setup.name} ${arm} seed ${seed} it ${e.iteration} vs ${e.opponent}: W ${e.stats.win.toFixed(2)} D ${e.stats.draw.toFixed(2)} L ${e.stats.loss.toFixed(2)} illegal ${e.stats.illegalRate.toFixed(3)} length ${e.stats.meanLength.toFixed(2)}\n`);
     }
+    // Processor time of the whole run (imitation, self-play and its evaluations), this process only: the machine is shared.
+    const cpu = process.cpuUsage(cpu0);
+    rec.record.cpuSeconds = Math.round((cpu.user + cpu.system) / 1e5) / 10;
+    process.stderr.write(`${setup.name} ${arm} seed ${seed}: ${rec.record.cpuSeconds} CPU-seconds\n`);
     runs.push(rec.record);
     if (seed === seeds[0] && arm === "self-play") {
       const bytes = encodeCheckpoint({ spec: model.spec, trainConfig: selfPlayTrainConfig(config), weights: await model.weights(), meta: { game: setup.name, seed, script: "scripts/selfplay-runs.ts" } });

@@ -5,8 +5,10 @@
 // A self-play run folder holds config.json, metrics.jsonl (one row per iteration
 // and per evaluation, keyed by `step` = iteration), checkpoint.safetensors (the
 // learner, its optimizer and the loop's state, at every evaluation and at the
-// end), frozen.safetensors (the frozen copy's weights, saved with it, so a
-// resumed run is bit-identical), games.json (the latest games) and summary.json.
+// end; its trainer step counts optimizer updates, its meta's "selfplayState"
+// holds the iteration and the replay buffer), frozen.safetensors (the frozen
+// copy's weights, saved with it, so a resumed run is bit-identical), games.json
+// (the latest games) and summary.json.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -15,7 +17,10 @@ import { TinyLM } from "../models/model.js";
 import { decodeBytes } from "../text/tokenizer.js";
 import { sampleMoves } from "../models/moves.js";
 import { Rng } from "../rng.js";
-import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, UPDATE_MODES, selfPlayTrainConfig, validateSelfPlayConfig, type GameStats, type ReplayGame, type SelfPlayConfig, type SelfPlayState } from "../train/selfplay.js";
+import {
+  DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, UPDATE_MODES, selfPlayStateFromCheckpoint, selfPlayTrainConfig, selfPlayTrainerState, validateSelfPlayConfig, withSelfPlayDefaults,
+  type GameStats, type ReplayGame, type SelfPlayConfig, type SelfPlayState
+} from "../train/selfplay.js";
 import { GAME_NAMES, isGameName, ticTacToeSetup, wordChainSetup, type GameName, type GameSetup } from "../games/games.js";
 import { CORPUS_NAMES } from "../text/data.js";
 import { initNode } from "../node/runtime.js";
@@ -42,7 +47,7 @@ DIR/${CHECKPOINT_FILE}, DIR/${FROZEN_FILE}, DIR/games.json, DIR/summary.json.
 
   --game G                 tictactoe or wordchain
   --init CHECKPOINT        start from a byte model's checkpoint (a run folder or
-                           file); default: a fresh nano model (context 16 for
+                           file); default: a fresh nano model (context 40 for
                            tic-tac-toe, 128 for the word chain)
   --corpus C               word chain: the corpus whose train split is the
                            vocabulary (${CORPUS_NAMES.join(", ")}; default: the
@@ -73,6 +78,15 @@ DIR/${CHECKPOINT_FILE}, DIR/${FROZEN_FILE}, DIR/games.json, DIR/summary.json.
   --expert-depth N         plies the expert searches exactly (default ${DEFAULT_SELFPLAY.expertDepth})
   --expert-rollouts N      random playouts valuing a position open at that depth
                            (default ${DEFAULT_SELFPLAY.expertRollouts}; 0: a draw)
+  --replay-buffer N        keep the last N rows learned (the teacher's moves in
+                           imitation; the expert's and the imitation term's in
+                           expert iteration) and learn from minibatches drawn
+                           from them (DAgger's aggregated data); not with
+                           --update reinforce (default ${DEFAULT_SELFPLAY.replayBuffer}: none, one update
+                           per iteration on its own rows)
+  --updates-per-iteration K  optimizer updates per iteration, each on a
+                           minibatch from the replay buffer (default ${DEFAULT_SELFPLAY.updatesPerIteration})
+  --batch-size B           rows per minibatch from the replay buffer (default ${DEFAULT_SELFPLAY.batchSize})
   --seed S                 seed of the fresh model, the games and the sampling
   --out DIR                a new (or empty) folder for the run
   --resume DIR             continue a saved run to its planned total,
@@ -147,6 +161,9 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
       update: "string",
       "expert-depth": { kind: "int", min: 1, max: 9, example: 2 },
       "expert-rollouts": { kind: "int", min: 0, max: 10_000, example: 8 },
+      "replay-buffer": { kind: "int", min: 0, max: 1_000_000, note: "0: no buffer", example: 4096 },
+      "updates-per-iteration": { kind: "int", min: 1, max: 10_000, example: 8 },
+      "batch-size": { kind: "int", min: 1, max: 4096, example: 64 },
       seed: SEED_FLAG,
       out: "string",
       resume: "string",
@@ -173,12 +190,16 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
       if (!ckpt.trainer || !saved) throw new UsageError(`stlm selfplay: ${dir} holds no resumable self-play checkpoint (no optimizer state or self-play settings)`);
       if (JSON.stringify(saved) !== JSON.stringify(run.selfplay)) throw new UsageError(`stlm selfplay: ${path.join(dir, "config.json")} and the checkpoint disagree about the self-play settings; the checkpoint is the record: restore config.json`);
       const total = saved.imitationIterations + saved.iterations;
-      if (ckpt.trainer.step >= total) throw new UsageError(`stlm selfplay: the run in ${dir} already finished its ${total} iterations`);
+      try {
+        state = selfPlayStateFromCheckpoint(ckpt.trainer, ckpt.meta, withSelfPlayDefaults(saved));
+      } catch (e) {
+        throw new CheckpointError(`${path.join(dir, CHECKPOINT_FILE)}: ${(e as Error).message}`);
+      }
+      if (state.iteration >= total) throw new UsageError(`stlm selfplay: the run in ${dir} already finished its ${total} iterations`);
       model = modelFromCheckpoint(ckpt);
       frozen = modelFromCheckpoint(await loadCheckpointFile(path.join(dir, FROZEN_FILE)));
-      state = { iteration: ckpt.trainer.step, rng: ckpt.trainer.dataRng, optimizer: ckpt.trainer.optimizer, elapsedMs: ckpt.trainer.elapsedMs ?? 0 };
-      const dropped = await truncateMetrics(path.join(dir, "metrics.jsonl"), ckpt.trainer.step);
-      if (dropped > 0) process.stderr.write(`note: dropped ${dropped} metrics row(s) logged after iteration ${ckpt.trainer.step}; they are played again now\n`);
+      const dropped = await truncateMetrics(path.join(dir, "metrics.jsonl"), state.iteration);
+      if (dropped > 0) process.stderr.write(`note: dropped ${dropped} metrics row(s) logged after iteration ${state.iteration}; they are played again now\n`);
     } catch (e) {
       lock.release();
       throw e;
@@ -193,7 +214,8 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
       ["iterations", "iterations"], ["imitation", "imitationIterations"], ["games-per-iteration", "gamesPerIteration"], ["imitation-games", "imitationGames"],
       ["imitation-weight", "imitationWeight"], ["refresh-every", "refreshEvery"], ["eval-every", "evalEvery"], ["eval-games", "evalGames"], ["lr", "learningRate"], ["selfplay-lr", "selfPlayLearningRate"],
       ["temperature", "temperature"], ["discount", "discount"], ["seed", "seed"],
-      ["expert-depth", "expertDepth"], ["expert-rollouts", "expertRollouts"]
+      ["expert-depth", "expertDepth"], ["expert-rollouts", "expertRollouts"],
+      ["replay-buffer", "replayBuffer"], ["updates-per-iteration", "updatesPerIteration"], ["batch-size", "batchSize"]
     ];
     for (const [flag, key] of map) if (f[flag] !== undefined) (selfplay as unknown as Record<string, number>)[key] = f[flag] as number;
     if (f["both-seats"] !== undefined) selfplay.bothSeats = f["both-seats"] as boolean;
@@ -202,6 +224,8 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
       selfplay.update = f.update as SelfPlayConfig["update"];
       if (selfplay.update === "expert" && game !== "tictactoe") throw new UsageError("stlm selfplay: --update expert needs a game whose legal moves the expert can search; use it with --game tictactoe");
     }
+    if (selfplay.replayBuffer > 0 && selfplay.update === "reinforce" && selfplay.iterations > 0) throw new UsageError("stlm selfplay: --replay-buffer needs --update expert: REINFORCE learns only from games of the current policy (or give --iterations 0: imitation only)");
+    if (selfplay.updatesPerIteration > 1 && selfplay.replayBuffer === 0) throw new UsageError(`stlm selfplay: --updates-per-iteration ${selfplay.updatesPerIteration} needs --replay-buffer N: the updates draw their minibatches from it`);
     try {
       validateSelfPlayConfig(selfplay);
     } catch (e) {
@@ -251,13 +275,15 @@ async function selfplay(f: Record<string, unknown>, dir: string, run: SelfPlayRu
   const lastRef = setup.references[setup.references.length - 1].name;
   const save = async () => {
     const s = await sp.state();
-    const trainConfig = selfPlayTrainConfig(run.selfplay);
+    // sp.config: the saved settings with any added since filled in; meta keeps them as saved (config.json's copy).
+    const trainConfig = selfPlayTrainConfig(sp.config);
+    const { trainer, meta: loop } = selfPlayTrainerState(s);
     const meta = { game: run.game, ...(run.corpus ? { corpus: run.corpus } : {}), selfplay: run.selfplay, savedAt: new Date().toISOString() };
     // The frozen copy first: a checkpoint never points at a frozen copy newer than itself.
     await writeFileAtomic(path.join(dir, FROZEN_FILE), encodeCheckpoint({ spec: frozen.spec, trainConfig, weights: await frozen.weights(), meta }));
     await writeFileAtomic(
       path.join(dir, CHECKPOINT_FILE),
-      encodeCheckpoint({ spec: model.spec, trainConfig, weights: await model.weights(), trainer: { step: s.iteration, dataRng: s.rng, dropoutRng: s.rng, optimizer: s.optimizer, elapsedMs: s.elapsedMs }, meta })
+      encodeCheckpoint({ spec: model.spec, trainConfig, weights: await model.weights(), trainer, meta: { ...meta, ...loop } })
     );
   };
   let interrupted = false;

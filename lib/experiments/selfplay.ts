@@ -39,7 +39,11 @@ export const WORDCHAIN_RUN: SelfPlayConfig = {
   bothSeats: true
 };
 
-/** The control arm: the same run with imitation continued for every iteration instead of self-play. */
+/**
+ * The control arm: the same run with imitation continued for every iteration
+ * instead of self-play. It keeps the replay buffer, the updates per iteration and
+ * the minibatch size, so it takes exactly as many optimizer updates on as many rows.
+ */
 export function imitationOnly(c: SelfPlayConfig): SelfPlayConfig {
   return { ...c, imitationIterations: c.imitationIterations + c.iterations, iterations: 0 };
 }
@@ -56,6 +60,8 @@ export interface SelfPlayRecord {
   /** The latest games of the last evaluation, per opponent, and of the last self-play iteration. */
   replay: { selfplay: ReplayGame[]; eval: Record<string, ReplayGame[]> };
   seconds: number;
+  /** Processor time of the whole run, evaluations included (process.cpuUsage; set by scripts/selfplay-runs.ts). */
+  cpuSeconds?: number;
 }
 
 /** Folds a run's events into its record. */
@@ -80,4 +86,22 @@ export class RecordBuilder {
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
 function roundStats(s: GameStats): GameStats {
   return { ...s, win: round(s.win), draw: round(s.draw), loss: round(s.loss), illegalRate: round(s.illegalRate), meanLength: round(s.meanLength) };
+}
+
+/** A run's evaluations against one opponent, averaged (a single evaluation of 100 games is a noisy number). */
+export interface AveragedEval {
+  /** The iterations averaged over. */
+  iterations: number[];
+  win: number;
+  draw: number;
+  loss: number;
+  illegalRate: number;
+}
+
+/** The mean of a run's last `n` evaluations against `opponent` at or before iteration `upTo` (fewer if it has fewer; null if none). */
+export function lastEvals(run: Pick<SelfPlayRecord, "evals">, opponent: string, upTo: number, n = 3): AveragedEval | null {
+  const evals = run.evals.filter((e) => e.opponent === opponent && e.iteration <= upTo).slice(-n);
+  if (evals.length === 0) return null;
+  const mean = (pick: (s: GameStats) => number) => evals.reduce((a, e) => a + pick(e.stats), 0) / evals.length;
+  return { iterations: evals.map((e) => e.iteration), win: mean((s) => s.win), draw: mean((s) => s.draw), loss: mean((s) => s.loss), illegalRate: mean((s) => s.illegalRate) };
 }

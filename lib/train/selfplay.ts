@@ -20,6 +20,7 @@ import type { Scalar, Tensor } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import { Rng } from "../rng.js";
 import type { TrainConfig } from "../config.js";
+import type { TrainerState } from "./trainer.js";
 import { AdamW, type AdamWState } from "./optim.js";
 import { moveLogProbs, type MoveRow, type PolicyModel } from "../models/moves.js";
 import type { Game, ScriptedPlayer, Seat } from "../games/game.js";
@@ -63,6 +64,20 @@ export interface SelfPlayConfig {
   expertDepth: number;
   /** Expert iteration: random playouts valuing a position still open at the expert's depth (0: a draw). */
   expertRollouts: number;
+  /**
+   * Rows (a position and the move to learn there, with its weight) kept from
+   * past iterations, oldest dropped first: the aggregated data set of DAgger
+   * (Ross, Gordon & Bagnell 2011). Imitation iterations add the teacher's moves
+   * (weight 1), expert iterations the expert's moves (weight 1) and the
+   * imitation term's (weight imitationWeight); each update learns from a
+   * minibatch drawn from it. 0: no buffer, one update on the iteration's own
+   * rows (REINFORCE needs that: it learns only from games of the current policy).
+   */
+  replayBuffer: number;
+  /** Optimizer updates per iteration, each on batchSize rows drawn from the replay buffer. */
+  updatesPerIteration: number;
+  /** Rows per update drawn from the replay buffer (with replacement). */
+  batchSize: number;
   seed: number;
 }
 
@@ -85,8 +100,26 @@ export const DEFAULT_SELFPLAY: SelfPlayConfig = {
   update: "reinforce",
   expertDepth: 2,
   expertRollouts: 8,
+  replayBuffer: 0,
+  updatesPerIteration: 1,
+  batchSize: 128,
   seed: 1
 };
+
+/** Settings saved before a setting existed load with the value that behaves as the code did then. */
+const ADDED_LATER: Partial<SelfPlayConfig> = {
+  update: "reinforce",
+  expertDepth: DEFAULT_SELFPLAY.expertDepth,
+  expertRollouts: DEFAULT_SELFPLAY.expertRollouts,
+  replayBuffer: 0,
+  updatesPerIteration: 1,
+  batchSize: DEFAULT_SELFPLAY.batchSize
+};
+
+/** A self-play config as saved (possibly before some settings existed), with the missing ones filled in. */
+export function withSelfPlayDefaults(c: Partial<SelfPlayConfig>): SelfPlayConfig {
+  return { ...ADDED_LATER, ...c } as SelfPlayConfig;
+}
 
 export class SelfPlayConfigError extends Error {
   constructor(readonly field: string, message: string) {
@@ -123,6 +156,11 @@ export function validateSelfPlayConfig(c: SelfPlayConfig): SelfPlayConfig {
   if (!(UPDATE_MODES as readonly unknown[]).includes(c.update)) throw new SelfPlayConfigError("update", `must be one of ${UPDATE_MODES.join(", ")} (got ${JSON.stringify(c.update)})`);
   int("expertDepth", 1, 9);
   int("expertRollouts", 0, 10_000);
+  int("replayBuffer", 0, 1_000_000);
+  int("updatesPerIteration", 1, 10_000);
+  int("batchSize", 1, 4096);
+  if (c.replayBuffer === 0 && c.updatesPerIteration > 1) throw new SelfPlayConfigError("updatesPerIteration", `several updates per iteration draw their rows from the replay buffer: set replayBuffer > 0, or updatesPerIteration 1 (got ${c.updatesPerIteration})`);
+  if (c.replayBuffer > 0 && c.update === "reinforce" && c.iterations > 0) throw new SelfPlayConfigError("replayBuffer", "REINFORCE learns only from games of the current policy, so it cannot learn from a replay buffer: use update \"expert\", or replayBuffer 0");
   if (typeof c.bothSeats !== "boolean") throw new SelfPlayConfigError("bothSeats", `must be true or false (got ${JSON.stringify(c.bothSeats)})`);
   return c;
 }
@@ -130,8 +168,9 @@ export function validateSelfPlayConfig(c: SelfPlayConfig): SelfPlayConfig {
 /** The TrainConfig a self-play run's checkpoint records (constant learning rate, no decay). */
 export function selfPlayTrainConfig(c: SelfPlayConfig): TrainConfig {
   return {
-    batchSize: c.gamesPerIteration,
-    steps: c.imitationIterations + c.iterations,
+    batchSize: c.replayBuffer > 0 ? c.batchSize : c.gamesPerIteration,
+    // The checkpoint's step counts optimizer updates (see selfPlayTrainerState).
+    steps: (c.imitationIterations + c.iterations) * c.updatesPerIteration,
     learningRate: c.learningRate,
     warmupSteps: 0,
     minLrRatio: 1,
@@ -147,12 +186,61 @@ export function selfPlayTrainConfig(c: SelfPlayConfig): TrainConfig {
   };
 }
 
+/** A row of the replay buffer: a position's text, the move to learn there, and its weight in the loss. */
+export interface ReplayRow extends MoveRow {
+  weight: number;
+}
+
 export interface SelfPlayState {
   /** Iterations done (imitation and self-play together). */
   iteration: number;
   rng: number[];
+  /** The optimizer's state; its step counts updates (updatesPerIteration per iteration). */
   optimizer: AdamWState;
   elapsedMs: number;
+  /** The replay buffer, oldest row first (absent or empty: none). */
+  replay?: ReplayRow[];
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (h: string) => Uint8Array.from({ length: h.length / 2 }, (_, i) => parseInt(h.slice(2 * i, 2 * i + 2), 16));
+
+/**
+ * How a self-play state sits in a lab checkpoint: the trainer record's step is
+ * the optimizer's (updates, as for \`stlm train\`), and the iteration and the
+ * replay buffer go in the checkpoint's meta under "selfplayState" (hashed with
+ * the rest of the file).
+ */
+export function selfPlayTrainerState(s: SelfPlayState): { trainer: TrainerState; meta: { selfplayState: { iteration: number; replay: string[] } } } {
+  return {
+    trainer: { step: s.optimizer.step, dataRng: s.rng, dropoutRng: s.rng, optimizer: s.optimizer, elapsedMs: s.elapsedMs },
+    meta: { selfplayState: { iteration: s.iteration, replay: (s.replay ?? []).map((r) => `${hex(r.prompt)} ${hex(r.move)} ${r.weight}`) } }
+  };
+}
+
+/**
+ * The self-play state a checkpoint holds (selfPlayTrainerState's inverse). A
+ * checkpoint saved before the replay buffer existed has no "selfplayState": its
+ * step was the iteration (one update each) and it had no buffer.
+ */
+export function selfPlayStateFromCheckpoint(trainer: TrainerState, meta: Record<string, unknown>, config: SelfPlayConfig): SelfPlayState {
+  const saved = meta.selfplayState as { iteration?: unknown; replay?: unknown } | undefined;
+  const bad = (why: string) => new Error(`the checkpoint's self-play state ${why}; the file was not written by stlm selfplay or was edited`);
+  let iteration = trainer.step;
+  let replay: ReplayRow[] = [];
+  if (saved !== undefined) {
+    if (typeof saved !== "object" || saved === null || !Number.isSafeInteger(saved.iteration) || !Array.isArray(saved.replay)) throw bad("is damaged");
+    iteration = saved.iteration as number;
+    replay = (saved.replay as unknown[]).map((x) => {
+      const parts = typeof x === "string" ? x.split(" ") : [];
+      const weight = Number(parts[2]);
+      if (parts.length !== 3 || !/^([0-9a-f]{2})+$/.test(parts[0]) || !/^([0-9a-f]{2})+$/.test(parts[1]) || !Number.isFinite(weight)) throw bad(`has a damaged replay row (${JSON.stringify(x)?.slice(0, 40)})`);
+      return { prompt: unhex(parts[0]), move: unhex(parts[1]), weight };
+    });
+  }
+  if (trainer.step !== iteration * config.updatesPerIteration) throw bad(`says iteration ${iteration}, which is ${iteration * config.updatesPerIteration} updates, but the optimizer took ${trainer.step}`);
+  if (replay.length > config.replayBuffer) throw bad(`holds ${replay.length} replay rows, more than the buffer's ${config.replayBuffer}`);
+  return { iteration, rng: trainer.dataRng, optimizer: trainer.optimizer, elapsedMs: trainer.elapsedMs ?? 0, replay };
 }
 
 /** Results of a set of games from the model's side. */
@@ -242,12 +330,17 @@ export function policyLoss(model: PolicyModel, rows: readonly MoveRow[], weights
 
 /** One optimizer step on a weighted sum of move log-probabilities (see policyLoss). */
 export function policyStep(model: PolicyModel, optimizer: AdamW, rows: readonly MoveRow[], weights: Float32Array, lr: number): void {
-  if (rows.length === 0) return;
+  policyStepLoss(model, optimizer, rows, weights, lr)?.dispose();
+}
+
+/** policyStep that also returns the loss before the step (a scalar the caller owns), or null when there were no rows. */
+export function policyStepLoss(model: PolicyModel, optimizer: AdamW, rows: readonly MoveRow[], weights: Float32Array, lr: number): Scalar | null {
+  if (rows.length === 0) return null;
   const vars = model.params.map((p) => p.variable);
-  tf.tidy(() => {
+  return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => policyLoss(model, rows, weights), vars);
-    value.dispose();
     optimizer.apply(vars.map((v) => grads[v.name]) as Tensor[], lr).dispose();
+    return value;
   });
 }
 
@@ -258,14 +351,15 @@ export class SelfPlay<S, M> {
   private rng: Rng;
   private iterationCount = 0;
   private elapsedMs = 0;
+  /** The replay buffer, oldest row first. */
+  private replayRows: ReplayRow[] = [];
   private stopRequested = false;
   private pausedWaiter: { promise: Promise<void>; resolve: () => void } | null = null;
   private running = false;
 
   constructor(options: SelfPlayOptions<S, M>) {
-    // Settings saved before expert iteration existed are REINFORCE runs.
-    const { update, expertDepth, expertRollouts } = DEFAULT_SELFPLAY;
-    this.config = validateSelfPlayConfig({ update, expertDepth, expertRollouts, ...(options.config as Partial<SelfPlayConfig>) } as SelfPlayConfig);
+    // Settings saved before expert iteration and the replay buffer existed are REINFORCE runs with one update per iteration.
+    this.config = validateSelfPlayConfig(withSelfPlayDefaults(options.config));
     this.opts = options;
     const names = options.model.params.map((p) => p.name).join(",");
     if (options.frozen.params.map((p) => p.name).join(",") !== names) throw new Error("the frozen copy must have the learner's parameters, by name and order");
@@ -276,6 +370,8 @@ export class SelfPlay<S, M> {
       this.rng = new Rng(options.state.rng);
       this.iterationCount = options.state.iteration;
       this.elapsedMs = options.state.elapsedMs;
+      this.replayRows = (options.state.replay ?? []).map((r) => ({ prompt: r.prompt.slice(), move: r.move.slice(), weight: r.weight }));
+      if (this.optimizer.step !== this.iterationCount * this.config.updatesPerIteration) throw new Error(`the saved state is at iteration ${this.iterationCount} but its optimizer took ${this.optimizer.step} updates, not ${this.iterationCount * this.config.updatesPerIteration}`);
     }
   }
 
@@ -311,7 +407,42 @@ export class SelfPlay<S, M> {
   }
 
   async state(): Promise<SelfPlayState> {
-    return { iteration: this.iterationCount, rng: this.rng.state(), optimizer: await this.optimizer.state(), elapsedMs: this.elapsedMs };
+    return { iteration: this.iterationCount, rng: this.rng.state(), optimizer: await this.optimizer.state(), elapsedMs: this.elapsedMs, replay: this.replayRows.map((r) => ({ ...r })) };
+  }
+
+  /** Rows in the replay buffer now. */
+  get replaySize(): number {
+    return this.replayRows.length;
+  }
+
+  /** Adds rows to the replay buffer, dropping the oldest past its capacity. */
+  private remember(rows: readonly MoveRow[], weight: number): void {
+    for (const r of rows) this.replayRows.push({ prompt: r.prompt, move: r.move, weight });
+    const over = this.replayRows.length - this.config.replayBuffer;
+    if (over > 0) this.replayRows.splice(0, over);
+  }
+
+  /**
+   * updatesPerIteration updates, each on batchSize rows drawn from the replay
+   * buffer (uniformly, with replacement, by the run's Rng), row weight w
+   * entering the loss as -w / batchSize. Returns the mean loss before each update.
+   */
+  private async replayUpdates(lr: number): Promise<number> {
+    const c = this.config;
+    const buf = this.replayRows;
+    if (buf.length === 0) return NaN;
+    const losses: Scalar[] = [];
+    for (let k = 0; k < c.updatesPerIteration; k++) {
+      const rows: ReplayRow[] = [];
+      for (let j = 0; j < c.batchSize; j++) rows.push(buf[this.rng.int(buf.length)]);
+      const weights = Float32Array.from(rows, (r) => -r.weight / rows.length);
+      losses.push(policyStepLoss(this.opts.model, this.optimizer, rows, weights, lr)!);
+    }
+    const total = tf.tidy(() => tf.addN(losses));
+    const v = (await total.data())[0] / losses.length;
+    total.dispose();
+    for (const l of losses) l.dispose();
+    return v;
   }
 
   /** Copy the learner's weights into the frozen copy. */
@@ -367,9 +498,15 @@ export class SelfPlay<S, M> {
       const teacher: Player<S, M> = { kind: "scripted", name: "teacher", play: this.opts.teacher };
       const records = await playGames(game, Array.from({ length: Math.max(1, c.imitationGames) }, () => [teacher, teacher] as const), this.rng);
       const rows = records.flatMap((r) => r.moves.filter((m) => m.ok).map((m) => ({ prompt: m.prompt, move: m.text })));
-      const weights = new Float32Array(rows.length).fill(-1 / Math.max(1, rows.length));
-      const loss = await this.lossValue(rows, weights);
-      policyStep(this.opts.model, this.optimizer, rows, weights, lr);
+      let loss: number;
+      if (c.replayBuffer > 0) {
+        this.remember(rows, 1);
+        loss = await this.replayUpdates(lr);
+      } else {
+        const weights = new Float32Array(rows.length).fill(-1 / Math.max(1, rows.length));
+        loss = await this.lossValue(rows, weights);
+        policyStep(this.opts.model, this.optimizer, rows, weights, lr);
+      }
       this.iterationCount++;
       return { kind: "iteration", iteration: this.iterationCount, phase: "imitation", loss, meanReward: null, stats: gameStats(records, records.map(() => 0)), replay: this.replay(records, records.map(() => null), 2), elapsedMs: this.elapsedMs };
     }
@@ -403,8 +540,11 @@ export class SelfPlay<S, M> {
   /**
    * Expert iteration on a batch of self-play games: every position a learning seat
    * was to move in (refused moves included) gets the expert's move, learned by
-   * cross-entropy, with the imitation term beside it. The reported loss is the
-   * cross-entropy of the expert's moves; meanReward is the learner's mean result.
+   * cross-entropy, with the imitation term beside it: in one update on these rows,
+   * or, with a replay buffer, added to it and learned by updatesPerIteration
+   * updates on minibatches drawn from it. The reported loss is the cross-entropy
+   * of the expert's moves (with a buffer: the mean weighted loss of the
+   * minibatches); meanReward is the learner's mean result.
    */
   private async expertStep(records: readonly GameRecord<S>[], seats: readonly Seat[]): Promise<Extract<SelfPlayEvent, { kind: "iteration" }>> {
     const c = this.config;
@@ -429,12 +569,20 @@ export class SelfPlay<S, M> {
       }
     });
     const imitation = c.imitationGames > 0 && c.imitationWeight > 0 ? await this.teacherRows(c.imitationGames) : [];
-    const rows = [...expert, ...imitation];
-    const weights = new Float32Array(rows.length);
-    for (let j = 0; j < expert.length; j++) weights[j] = -1 / expert.length;
-    for (let j = 0; j < imitation.length; j++) weights[expert.length + j] = -c.imitationWeight / imitation.length;
-    const loss = await this.lossValue(expert, weights.slice(0, expert.length));
-    policyStep(this.opts.model, this.optimizer, rows, weights, c.selfPlayLearningRate || c.learningRate);
+    const lr = c.selfPlayLearningRate || c.learningRate;
+    let loss: number;
+    if (c.replayBuffer > 0) {
+      this.remember(expert, 1);
+      this.remember(imitation, c.imitationWeight);
+      loss = await this.replayUpdates(lr);
+    } else {
+      const rows = [...expert, ...imitation];
+      const weights = new Float32Array(rows.length);
+      for (let j = 0; j < expert.length; j++) weights[j] = -1 / expert.length;
+      for (let j = 0; j < imitation.length; j++) weights[expert.length + j] = -c.imitationWeight / imitation.length;
+      loss = await this.lossValue(expert, weights.slice(0, expert.length));
+      policyStep(this.opts.model, this.optimizer, rows, weights, lr);
+    }
     this.iterationCount++;
     const meanReward = records.reduce((a, r, i) => a + scoreFor(r.outcome, seats[i]), 0) / Math.max(1, records.length);
     return { kind: "iteration", iteration: this.iterationCount, phase: "selfplay", loss, meanReward, stats: gameStats(records, seats), replay: this.replay(records, seats), elapsedMs: this.elapsedMs };

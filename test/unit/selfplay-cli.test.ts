@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { BIN, stlm } from "./stlm.js";
 
-const tiny = ["--iterations", "30", "--imitation", "2", "--games-per-iteration", "4", "--imitation-games", "2", "--eval-every", "2", "--eval-games", "2", "--refresh-every", "1", "--quiet"];
+// Expert iteration from a replay buffer, 2 updates an iteration: the checkpoint's step counts updates and its meta holds the buffer.
+const tiny = ["--iterations", "30", "--imitation", "2", "--games-per-iteration", "4", "--imitation-games", "2", "--eval-every", "2", "--eval-games", "2", "--refresh-every", "1", "--update", "expert", "--expert-rollouts", "0", "--replay-buffer", "40", "--updates-per-iteration", "2", "--batch-size", "8", "--quiet"];
 
 function play(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -28,6 +29,11 @@ test("stlm selfplay writes a run that resumes to the same weights as one never s
     const rows = (await readFile(path.join(whole, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(rows.filter((x) => x.phase).map((x) => x.step), Array.from({ length: 32 }, (_, i) => i + 1));
     assert.deepEqual(rows.filter((x) => x.opponent).map((x) => `${x.step}:${x.opponent}`).slice(0, 4), ["0:random", "0:perfect", "2:random", "2:perfect"]);
+    const saved = decodeCheckpoint(new Uint8Array(await readFile(path.join(whole, "checkpoint.safetensors"))));
+    assert.equal(saved.trainer!.step, 64, "32 iterations of 2 updates");
+    const loop = saved.meta.selfplayState as { iteration: number; replay: string[] };
+    assert.equal(loop.iteration, 32);
+    assert.equal(loop.replay.length, 40, "a full replay buffer");
 
     // The same run stopped by Ctrl-C once its first checkpoint is saved, then resumed.
     const part = path.join(tmp, "part");
@@ -63,6 +69,12 @@ test("stlm selfplay writes a run that resumes to the same weights as one never s
     const refused = await stlm("selfplay", "--game", "chess", "--out", path.join(tmp, "x"));
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /--game must be tictactoe or wordchain/);
+    const reinforce = await stlm("selfplay", "--game", "tictactoe", "--replay-buffer", "100", "--out", path.join(tmp, "y"));
+    assert.equal(reinforce.code, 2);
+    assert.match(reinforce.stderr, /--replay-buffer needs --update expert/);
+    const unbuffered = await stlm("selfplay", "--game", "tictactoe", "--update", "expert", "--updates-per-iteration", "4", "--out", path.join(tmp, "z"));
+    assert.equal(unbuffered.code, 2);
+    assert.match(unbuffered.stderr, /--updates-per-iteration 4 needs --replay-buffer/);
     const over = await stlm("selfplay", "--game", "tictactoe", ...tiny, "--out", whole);
     assert.equal(over.code, 2, "a run is never written over");
 

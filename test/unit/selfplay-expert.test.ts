@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
+import { tf } from "../../lib/tf.js";
 import { TinyLM } from "../../lib/models/model.js";
 import { moveLogProbs } from "../../lib/models/moves.js";
 import { Rng } from "../../lib/rng.js";
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../../lib/train/checkpoint.js";
-import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, selfPlayTrainConfig, validateSelfPlayConfig, type SelfPlayConfig, type SelfPlayEvent, type SelfPlayState } from "../../lib/train/selfplay.js";
+import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, selfPlayStateFromCheckpoint, selfPlayTrainConfig, selfPlayTrainerState, validateSelfPlayConfig, type SelfPlayConfig, type SelfPlayEvent, type SelfPlayState } from "../../lib/train/selfplay.js";
 import { expertMove, expertValues } from "../../lib/train/expert.js";
 import { boardFrom, perfectPlayer, randomPlayer, ticTacToe } from "../../lib/games/tictactoe.js";
 import type { Game, Seat } from "../../lib/games/game.js";
@@ -45,7 +46,11 @@ test("the expert picks the winning move of the toy game, and takes or blocks a l
   for (let i = 0; i < 20; i++) assert.equal(expertMove(ticTacToe, boardFrom("XX.O....."), { depth: 2, rollouts: 0 }, rng), 2);
 });
 
-test("expert iteration on the toy game raises the probability of the winning move", async () => {
+for (const [what, extra] of [
+  ["", {}],
+  [" (from a replay buffer, several updates per iteration)", { replayBuffer: 16, updatesPerIteration: 2, batchSize: 4 }]
+] as [string, Partial<SelfPlayConfig>][])
+test(`expert iteration on the toy game raises the probability of the winning move${what}`, async () => {
   const model = TinyLM.create(tiny(), 1);
   const frozen = TinyLM.create(tiny(), 1);
   const prob = async (m: string) => {
@@ -57,7 +62,7 @@ test("expert iteration on the toy game raises the probability of the winning mov
   const a0 = await prob("a");
   const sp = new SelfPlay({
     game: toy, model, frozen, teacher: () => "b", references: [],
-    config: { ...DEFAULT_SELFPLAY, update: "expert", imitationIterations: 0, iterations: 3, gamesPerIteration: 4, imitationGames: 0, bothSeats: true, evalEvery: 0, evalGames: 0, learningRate: 1e-2, expertDepth: 1 }
+    config: { ...DEFAULT_SELFPLAY, update: "expert", imitationIterations: 0, iterations: 3, gamesPerIteration: 4, imitationGames: 0, bothSeats: true, evalEvery: 0, evalGames: 0, learningRate: 1e-2, expertDepth: 1, ...extra }
   });
   for await (const e of sp.run()) void e;
   const a1 = await prob("a");
@@ -67,8 +72,29 @@ test("expert iteration on the toy game raises the probability of the winning mov
   frozen.dispose();
 });
 
-test("an unknown update mode is refused with the allowed ones named", () => {
+test("an unknown update mode is refused with the allowed ones named; so are a buffer for REINFORCE and several updates without one", () => {
   assert.throws(() => validateSelfPlayConfig({ ...DEFAULT_SELFPLAY, update: "ppo" as SelfPlayConfig["update"] }), (e: unknown) => e instanceof SelfPlayConfigError && /reinforce, expert/.test((e as Error).message));
+  assert.throws(() => validateSelfPlayConfig({ ...DEFAULT_SELFPLAY, replayBuffer: 100 }), (e: unknown) => e instanceof SelfPlayConfigError && /replayBuffer: REINFORCE learns only from games of the current policy/.test((e as Error).message));
+  assert.throws(() => validateSelfPlayConfig({ ...DEFAULT_SELFPLAY, update: "expert", updatesPerIteration: 4 }), (e: unknown) => e instanceof SelfPlayConfigError && /updatesPerIteration: several updates per iteration draw their rows from the replay buffer/.test((e as Error).message));
+  // The imitation-only control of a buffered run has no self-play iterations, so the buffer is fine there whatever the update.
+  assert.doesNotThrow(() => validateSelfPlayConfig({ ...DEFAULT_SELFPLAY, iterations: 0, replayBuffer: 100, updatesPerIteration: 4 }));
+});
+
+test("the tensor count stays flat over 50 expert iterations with a replay buffer", async () => {
+  const before = tf.memory().numTensors;
+  const model = TinyLM.create(tiny(), 1);
+  const frozen = TinyLM.create(tiny(), 1);
+  const withModels = tf.memory().numTensors;
+  const sp = run({ imitationIterations: 5, iterations: 45, evalEvery: 10, replayBuffer: 64, updatesPerIteration: 2, batchSize: 8, expertRollouts: 0 }, model, frozen);
+  const counts: number[] = [];
+  for await (const e of sp.run()) if (e.kind === "iteration" && e.iteration % 10 === 0) counts.push(tf.memory().numTensors);
+  assert.equal(counts.length, 5);
+  assert.equal(new Set(counts).size, 1, `tensor counts moved: ${counts.join(", ")}`);
+  sp.dispose();
+  assert.equal(tf.memory().numTensors, withModels);
+  model.dispose();
+  frozen.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });
 
 function run(config: Partial<SelfPlayConfig>, model: TinyLM, frozen: TinyLM, state?: SelfPlayState) {
@@ -84,7 +110,11 @@ async function weightsOf(m: TinyLM): Promise<string[]> {
   return [...(await m.weights()).values()].map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).toString("base64"));
 }
 
-test("an expert-iteration run resumed from a checkpoint mid-way is bit-identical to one never stopped", async () => {
+for (const [what, extra] of [
+  ["", {}],
+  [" with a replay buffer and several updates per iteration", { replayBuffer: 40, updatesPerIteration: 3, batchSize: 8 }]
+] as [string, Partial<SelfPlayConfig>][])
+test(`an expert-iteration run${what} resumed from a checkpoint mid-way is bit-identical to one never stopped`, async () => {
   const collect = async (sp: SelfPlay<unknown, unknown>, until?: number) => {
     const events: SelfPlayEvent[] = [];
     for await (const e of sp.run()) {
@@ -95,22 +125,31 @@ test("an expert-iteration run resumed from a checkpoint mid-way is bit-identical
   };
   const m1 = TinyLM.create(tiny(), 4);
   const f1 = TinyLM.create(tiny(), 4);
-  const a = run({}, m1, f1);
+  const a = run(extra, m1, f1);
   const all = await collect(a);
   const m2 = TinyLM.create(tiny(), 4);
   const f2 = TinyLM.create(tiny(), 4);
-  const b = run({}, m2, f2);
+  const b = run(extra, m2, f2);
   const first = await collect(b, 4);
   const s = await b.state();
-  const train = selfPlayTrainConfig({ ...DEFAULT_SELFPLAY });
-  const ckpt = decodeCheckpoint(encodeCheckpoint({ spec: m2.spec, trainConfig: train, weights: await m2.weights(), trainer: { step: s.iteration, dataRng: s.rng, dropoutRng: s.rng, optimizer: s.optimizer, elapsedMs: s.elapsedMs }, meta: {} }));
+  const config = b.config;
+  const train = selfPlayTrainConfig(config);
+  const saved = selfPlayTrainerState(s);
+  if (config.replayBuffer > 0) {
+    assert.equal(s.replay!.length, config.replayBuffer, "the buffer is full by iteration 4");
+    assert.equal(saved.trainer.step, 4 * config.updatesPerIteration, "the checkpoint's step counts updates");
+  }
+  const ckpt = decodeCheckpoint(encodeCheckpoint({ spec: m2.spec, trainConfig: train, weights: await m2.weights(), trainer: saved.trainer, meta: saved.meta }));
   const frozenCkpt = decodeCheckpoint(encodeCheckpoint({ spec: f2.spec, trainConfig: train, weights: await f2.weights(), meta: {} }));
   b.dispose();
   m2.dispose();
   f2.dispose();
   const m3 = modelFromCheckpoint(ckpt);
   const f3 = modelFromCheckpoint(frozenCkpt);
-  const c = run({}, m3, f3, { iteration: ckpt.trainer!.step, rng: ckpt.trainer!.dataRng, optimizer: ckpt.trainer!.optimizer, elapsedMs: 0 });
+  const restored = selfPlayStateFromCheckpoint(ckpt.trainer!, ckpt.meta, config);
+  assert.equal(restored.iteration, 4);
+  assert.deepEqual(restored.replay, s.replay, "the replay buffer comes back row for row");
+  const c = run(extra, m3, f3, { ...restored, elapsedMs: 0 });
   const rest = await collect(c);
   assert.deepEqual([...first, ...rest], all, "the same games, losses and evaluations");
   assert.ok(all.some((e) => e.kind === "iteration" && e.phase === "selfplay" && Number.isFinite(e.loss)), "expert iterations ran");

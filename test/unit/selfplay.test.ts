@@ -7,7 +7,7 @@ import { moveLogProbs, sampleMoves } from "../../lib/models/moves.js";
 import { AdamW } from "../../lib/train/optim.js";
 import { Rng } from "../../lib/rng.js";
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../../lib/train/checkpoint.js";
-import { DEFAULT_SELFPLAY, policyStep, SelfPlay, selfPlayTrainConfig, type SelfPlayConfig, type SelfPlayEvent, type SelfPlayState } from "../../lib/train/selfplay.js";
+import { DEFAULT_SELFPLAY, policyStep, SelfPlay, selfPlayStateFromCheckpoint, selfPlayTrainConfig, withSelfPlayDefaults, type SelfPlayConfig, type SelfPlayEvent, type SelfPlayState } from "../../lib/train/selfplay.js";
 import { perfectPlayer, randomPlayer, ticTacToe } from "../../lib/games/tictactoe.js";
 import { tinyConfigs } from "./fixtures.js";
 
@@ -119,7 +119,7 @@ test("the tensor count stays flat over 50 self-play iterations", async () => {
   assert.equal(tf.memory().numTensors, before);
 });
 
-test("a run resumed from a checkpoint mid-way is bit-identical to one never stopped", async () => {
+test("a run resumed mid-way from a checkpoint in the layout saved before the replay buffer existed is bit-identical to one never stopped", async () => {
   const collect = async (sp: SelfPlay<unknown, unknown>, until?: number) => {
     const events: SelfPlayEvent[] = [];
     for await (const e of sp.run()) {
@@ -148,7 +148,18 @@ test("a run resumed from a checkpoint mid-way is bit-identical to one never stop
   f2.dispose();
   const m3 = modelFromCheckpoint(ckpt);
   const f3 = modelFromCheckpoint(frozenCkpt);
-  const c = ticTacToeRun(config, m3, f3, { iteration: ckpt.trainer!.step, rng: ckpt.trainer!.dataRng, optimizer: ckpt.trainer!.optimizer, elapsedMs: 0 }) as unknown as SelfPlay<unknown, unknown>;
+  // The checkpoint is in the layout saved before the replay buffer existed (trainer step = iteration, no
+  // "selfplayState" in its meta), and the settings lack the keys added since: both still load.
+  const oldSettings: Partial<SelfPlayConfig> = { ...DEFAULT_SELFPLAY, imitationIterations: 2, iterations: 4, gamesPerIteration: 4, imitationGames: 2, refreshEvery: 3, evalGames: 2, learningRate: 3e-3, ...config };
+  for (const k of ["update", "expertDepth", "expertRollouts", "replayBuffer", "updatesPerIteration", "batchSize"] as const) delete oldSettings[k];
+  const restored = selfPlayStateFromCheckpoint(ckpt.trainer!, ckpt.meta, withSelfPlayDefaults(oldSettings));
+  assert.equal(restored.iteration, 4);
+  const c = new SelfPlay({
+    game: ticTacToe, model: m3, frozen: f3, teacher: randomPlayer,
+    references: [{ name: "random", play: randomPlayer }, { name: "perfect", play: perfectPlayer }],
+    config: oldSettings as SelfPlayConfig,
+    state: { ...restored, elapsedMs: 0 }
+  }) as unknown as SelfPlay<unknown, unknown>;
   const rest = await collect(c);
   assert.equal(first.length + rest.length, all.length);
   assert.deepEqual([...first, ...rest], all, "the same games, losses and evaluations");

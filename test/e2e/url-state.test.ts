@@ -52,8 +52,8 @@ const CASES: Case[] = [
   {
     path: "/train",
     settings: TRAIN_SETTINGS,
-    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed" },
-    query: { backend: "wasm", preset: "micro", corpus: "moby-dick", steps: 500, lr: 0.001, seed: 7 },
+    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed", prompt: "Prompt", temperature: "Temperature", attention: "Text" },
+    query: { backend: "wasm", preset: "micro", corpus: "moby-dick", steps: 500, lr: 0.001, seed: 7, prompt: "Call me Ishmael", temperature: 0, attention: "The whale, the whale!" },
     junk: ["seed", "abc", "seed=abc is not a whole number from 0 to 4,294,967,295; using 1."],
     idle: attr('.stlm-chart-card[data-source="precomputed"]')
   },

@@ -14,5 +14,9 @@ export const TRAIN_SETTINGS: PageSettings = [
   { key: "steps", kind: "number", min: 1, max: 20000, integer: true, default: 300 },
   // A new preset brings its own learning rate, and leaves steps and seed as they are.
   { key: "lr", kind: "number", min: 0, max: 1, minExclusive: true, maxExclusive: true, default: (s) => PRESETS[s.preset as string].train.learningRate, dependsOn: ["preset"] },
-  { key: "seed", kind: "number", min: 0, max: 2 ** 32 - 1, integer: true, default: 1 }
+  { key: "seed", kind: "number", min: 0, max: 2 ** 32 - 1, integer: true, default: 1 },
+  // Writing with the current model, and the text whose attention is drawn.
+  { key: "prompt", kind: "text", maxLength: 500, default: "It is a truth universally acknowledged" },
+  { key: "temperature", kind: "number", min: 0, max: 2, default: 0.8 },
+  { key: "attention", kind: "text", maxLength: 500, default: "It is a truth universally acknowledged" }
 ];

@@ -76,7 +76,12 @@ function anchors(settings: PageSettings): SettingValues[] {
 }
 
 test("every page of the site declares its settings", () => {
-  assert.deepEqual(config.pages.map((p) => p.path).sort(), Object.keys(PAGES).sort());
+  assert.deepEqual(
+    config.pages.map((p) => p.path).sort(),
+    Object.keys(PAGES).sort(),
+    "A page in observablehq.config.ts has no declared settings (or a declared page is gone): declare them in src/components/settings/PAGE.ts " +
+      "(an empty list for a page with none), wire them with UrlState (src/components/url-state.ts; see src/train.md), and list the page in PAGES here"
+  );
   for (const [path, settings] of Object.entries(PAGES)) {
     const keys = settings.map((s) => s.key);
     assert.equal(new Set(keys).size, keys.length, `${path}: keys are unique`);

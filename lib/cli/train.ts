@@ -31,14 +31,15 @@ import { objectiveLabel } from "../models/objectives.js";
 import { DROPOUT_SCHEDULE_FORMS, parseDropoutSchedule, parseDropoutSites, maxDropout } from "../train/dropout.js";
 import { DistilledStudent, parseKdWeight, validateDistillConfig, byteLogitsOf, type DistillConfig, type KdDirection } from "../train/distill.js";
 import { sha256 } from "../train/sha256.js";
+import { AUTO_SNAPSHOTS, autoSnapshotEvery, defaultSnapshotConfig, takeSnapshot, type SnapshotConfig } from "../train/snapshots.js";
 import { BATCH_FLAG, EVAL_EVERY_FLAG, formatDuration, LR_FLAG, parseFlags, progressLine, SEED_FLAG, STEPS_FLAG, UsageError } from "./args.js";
 
 export const TRAIN_HELP = `stlm train --preset P (--corpus C | --text FILE) --steps N --seed S --out DIR
 stlm train --resume DIR [--extend-to N]
 
 Trains a model and writes DIR/config.json, DIR/run.json (the run record), DIR/metrics.jsonl,
-DIR/${CHECKPOINT_FILE} (saved at every evaluation and at the end), DIR/samples.json
-and DIR/summary.json.
+DIR/${CHECKPOINT_FILE} (saved at every evaluation and at the end), DIR/samples.json,
+DIR/snapshots.jsonl and DIR/summary.json.
 
   --preset P        one of (default nano):
 ${presetHelp("                      ")}
@@ -85,11 +86,22 @@ ${DROPOUT_SCHEDULE_FORMS.map((l) => "                      " + l).join("\n")}
                     softmax temperature of both distributions, > 0 (default 1)
   --kd-weight A[:B] alpha in [0, 1]: one value for all steps, or A:B moving
                     linearly from A to B over the run (e.g. 0.8:1.0); default 0.5
+  --snapshot-every N|auto|off
+                    snapshots into DIR/snapshots.jsonl (lib/train/snapshots.ts):
+                    the attention of every layer and head on a fixed probe text
+                    (chunks and chunk attention for pooled models) and a sample
+                    from a fixed prompt and seed, at step 0, every N steps and at
+                    the last step. auto (the default): about ${AUTO_SNAPSHOTS} over the
+                    run, every ceil(steps / ${AUTO_SNAPSHOTS}) steps; off: none. A resumed
+                    run continues them as recorded in config.json ("snapshots")
   --backend B       wasm (default) or cpu
   --quiet           no progress bar
 
 Ctrl-C stops after the current step, saves the checkpoint and exits with code
 130; a second Ctrl-C quits at once (the last saved checkpoint stays intact).`;
+
+/** A run folder's snapshots (lib/train/snapshots.ts), one JSON line each. */
+export const SNAPSHOTS_FILE = "snapshots.jsonl";
 
 interface Extension {
   atStep: number;
@@ -114,6 +126,19 @@ interface RunConfig {
   train: TrainConfig;
   extensions?: Extension[];
   budget?: BudgetPlan;
+  /** What is snapshotted and how often; absent: no snapshots. */
+  snapshots?: SnapshotConfig;
+}
+
+/** --snapshot-every's allowed forms, for the usage message. */
+export const SNAPSHOT_EVERY_FORMS = `a whole number of steps N >= 1, auto (about ${AUTO_SNAPSHOTS} snapshots over the run) or off`;
+
+/** --snapshot-every as given: an interval, "auto" or "off" (0). */
+export function parseSnapshotEvery(value: string | undefined): number | "auto" {
+  if (value === undefined || value === "auto") return "auto";
+  if (value === "off" || value === "0") return 0;
+  if (/^[1-9][0-9]*$/.test(value) && Number(value) <= 10_000_000) return Number(value);
+  throw new UsageError(`stlm train: --snapshot-every must be ${SNAPSHOT_EVERY_FORMS} (got "${value}")`);
 }
 
 /** Thrown after a Ctrl-C stop has saved its checkpoint: the command exits 130. */
@@ -182,7 +207,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
       backend: "string",
       quiet: "boolean",
       objective: "string",
-      "mtp-heads": "string"
+      "mtp-heads": "string",
+      "snapshot-every": "string"
     },
     "train"
   );
@@ -199,7 +225,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   let lock: { release(): void };
   if (f.resume !== undefined) {
     dir = path.resolve(String(f.resume));
-    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch", "eval-every", "objective", "mtp-heads", "dropout", "dropout-schedule", "dropout-at", "teacher", "kd", "kd-temperature", "kd-weight"]) {
+    for (const k of ["preset", "corpus", "text", "out", "seed", "lr", "batch", "eval-every", "objective", "mtp-heads", "dropout", "dropout-schedule", "dropout-at", "teacher", "kd", "kd-temperature", "kd-weight", "snapshot-every"]) {
       if (f[k] !== undefined) throw new UsageError(`stlm train: --${k} cannot change on --resume; the run keeps the settings its checkpoint in ${dir} records`);
     }
     if (f.steps !== undefined) {
@@ -227,6 +253,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
       // A killed run may have logged steps past its last checkpoint: they are trained again, so their rows go.
       const dropped = await truncateMetrics(path.join(dir, "metrics.jsonl"), ckpt.trainer.step);
       if (dropped > 0) process.stderr.write(`note: dropped ${dropped} metrics row(s) logged after the checkpoint's step ${ckpt.trainer.step}; they are trained again now\n`);
+      const droppedSnapshots = await truncateMetrics(path.join(dir, SNAPSHOTS_FILE), ckpt.trainer.step);
+      if (droppedSnapshots > 0) process.stderr.write(`note: dropped ${droppedSnapshots} snapshot(s) taken after the checkpoint's step ${ckpt.trainer.step}; they are taken again now\n`);
       model = labModelFromCheckpoint(ckpt);
       resumeState = ckpt.trainer;
       corpus = await loadSource(run.source);
@@ -239,6 +267,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (f.out === undefined) throw new UsageError("stlm train: --out DIR is required (the folder the run is written to)");
     if ((f.corpus === undefined) === (f.text === undefined)) throw new UsageError("stlm train: give exactly one of --corpus NAME or --text FILE");
     const preset = (f.preset as string | undefined) ?? "nano";
+    const snapshotEvery = parseSnapshotEvery(f["snapshot-every"] as string | undefined);
     const overrides: Partial<TrainConfig> = {};
     if (f.steps !== undefined) overrides.steps = f.steps as number;
     if (f.seed !== undefined) overrides.seed = f.seed as number;
@@ -274,7 +303,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
       train = validateTrainConfig({ ...train, steps: budget.steps, warmupSteps: budget.warmupSteps });
       if (!f.quiet) process.stderr.write(`budget ${budget.budgetSeconds} s: ${budget.msPerStep} ms a step measured -> ${budget.steps} steps (warmup ${budget.warmupSteps})\n`);
     }
-    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : {}), spec, train, ...(budget ? { budget } : {}), ...(distillRecord ? { distill: distillRecord } : {}) };
+    const every = snapshotEvery === "auto" ? autoSnapshotEvery(train.steps) : snapshotEvery;
+    const snapshots = every > 0 ? defaultSnapshotConfig(every) : undefined;
+    run = { preset, source, ...(spec.kind === "bytes" ? { model: spec.model } : {}), spec, train, ...(budget ? { budget } : {}), ...(distillRecord ? { distill: distillRecord } : {}), ...(snapshots ? { snapshots } : {}) };
     model = createModel(spec, train.seed);
   }
   try {
@@ -310,7 +341,8 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
       state: resumeState,
       evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: run.train.evalBytes }),
       // A pooled model's collapse guard: the pooled vectors' variance across chunks at each evaluation.
-      diagnose: model instanceof PooledLM ? collapseGuard(model, corpus.val, { learningRate: run.train.learningRate }) : undefined
+      diagnose: model instanceof PooledLM ? collapseGuard(model, corpus.val, { learningRate: run.train.learningRate }) : undefined,
+      snapshot: run.snapshots ? { every: run.snapshots.every, take: (step) => takeSnapshot(model, step, run.snapshots!) } : undefined
     });
     trainer = t;
     const startedAt = new Date().toISOString();
@@ -385,6 +417,8 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
           samples.push({ step: e.step, text });
           await writeJson(samplesFile, samples);
           await save();
+        } else if (e.kind === "snapshot") {
+          await appendJsonl(path.join(dir, SNAPSHOTS_FILE), e.snapshot);
         } else if (e.kind === "diagnostic") {
           await appendJsonl(path.join(dir, "metrics.jsonl"), { step: e.step, [e.name]: Number(e.value.toPrecision(4)) });
           if (e.warning) log(`${tty ? "\n" : ""}warning: step ${e.step}: ${e.warning}\n`);

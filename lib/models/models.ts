@@ -15,6 +15,8 @@ import { PooledLM, pooledParameterShapes, validatePooledConfig, type PooledConfi
 import type { SampleOptions } from "../eval/sample.js";
 import { TokenBatchSampler, TokenLM, validateTokenModelConfig, type TokenModelConfig } from "./tokenmodel.js";
 import type { BatchSource, TrainableModel } from "../train/trainer.js";
+import { byteSpans, flattenMaps, transformerAttention, type ProbeTrace } from "./probe.js";
+import type { Span } from "../text/boundaries.js";
 
 export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
 
@@ -57,6 +59,8 @@ interface ModelKind<S extends ModelSpec> {
   batches(model: LabModel, trainBytes: Uint8Array): { data: BatchSource; bytesPerPosition: number };
   /** The BPE the model reads text through, if any. */
   bpe(spec: S): Bpe | undefined;
+  /** Attention over one text (its first context's worth): lib/models/probe.ts. */
+  probe(model: LabModel, bytes: Uint8Array): Promise<ProbeTrace>;
 }
 
 const bytesKind: ModelKind<BytesSpec> = {
@@ -73,7 +77,13 @@ const bytesKind: ModelKind<BytesSpec> = {
   create: (s, seed) => (s.objective ? ObjectiveLM.create(s.model, s.objective, seed) : TinyLM.create(s.model, seed)),
   fromWeights: (s, w) => (s.objective ? ObjectiveLM.fromWeights(s.model, s.objective, w) : TinyLM.fromWeights(s.model, w)),
   batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
-  bpe: () => undefined
+  bpe: () => undefined,
+  probe: async (m, bytes) => {
+    const lm = m instanceof ObjectiveLM ? m.trunk : (m as unknown as TinyLM);
+    const ids = Array.from(bytes.subarray(0, lm.blockSize));
+    const { nLayer, nHead } = lm.config;
+    return { unit: "byte", spans: byteSpans(ids.length), layers: nLayer, heads: nHead, attention: await transformerAttention(lm, ids) };
+  }
 };
 
 const pooledKind: ModelKind<PooledConfig> = {
@@ -84,7 +94,13 @@ const pooledKind: ModelKind<PooledConfig> = {
   create: (s, seed) => PooledLM.create(s, seed),
   fromWeights: (s, w) => PooledLM.fromWeights(s, w),
   batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
-  bpe: (s) => s.bpe
+  bpe: (s) => s.bpe,
+  probe: async (m, bytes) => {
+    const model = m as unknown as PooledLM;
+    const { spans, boundaryProbs, attention } = await model.trace(bytes);
+    const { nLayer, nHead } = model.config.core;
+    return { unit: "chunk", spans, layers: nLayer, heads: nHead, attention: flattenMaps(attention), ...(boundaryProbs ? { boundaryProbs } : {}) };
+  }
 };
 
 const tokenKind: ModelKind<TokenModelConfig> = {
@@ -99,7 +115,19 @@ const tokenKind: ModelKind<TokenModelConfig> = {
     const tokens = model.tokenize(bytes);
     return { data: new TokenBatchSampler(tokens, model.start), bytesPerPosition: bytes.length / Math.max(1, tokens.length) };
   },
-  bpe: (s) => s.bpe
+  bpe: (s) => s.bpe,
+  probe: async (m, bytes) => {
+    const model = m as TokenLM;
+    // A window of ids starts with START, as every training window does.
+    const ids = [model.start, ...model.tokenizer.encode(bytes)].slice(0, model.blockSize);
+    const spans: Span[] = [[0, 0]];
+    for (const id of ids.slice(1)) {
+      const at = spans[spans.length - 1][1];
+      spans.push([at, at + model.tokenizer.bytesOf(id).length]);
+    }
+    const { nLayer, nHead } = model.lm.config;
+    return { unit: "token", spans, layers: nLayer, heads: nHead, attention: await transformerAttention(model.lm, ids) };
+  }
 };
 
 const localStackKind: ModelKind<LocalStackConfig> = {
@@ -110,7 +138,13 @@ const localStackKind: ModelKind<LocalStackConfig> = {
   create: (s, seed) => LocalStackLM.create(s, seed),
   fromWeights: (s, w) => LocalStackLM.fromWeights(s, w),
   batches: (_m, bytes) => ({ data: new BatchSampler(bytes), bytesPerPosition: 1 }),
-  bpe: () => undefined
+  bpe: () => undefined,
+  probe: async (m, bytes) => {
+    const model = m as unknown as LocalStackLM;
+    const { spans, attention } = await model.trace(bytes);
+    const { nLayer, nHead } = model.config.core;
+    return { unit: "chunk", spans, layers: nLayer, heads: nHead, attention: flattenMaps(attention) };
+  }
 };
 
 export const MODEL_KINDS: { [K in ModelKindName]: ModelKind<Extract<ModelSpec, { kind: K }>> } = {
@@ -176,6 +210,11 @@ export function createModel(spec: ModelSpec, seed: number): LabModel {
 export function modelFromWeights(spec: ModelSpec, weights: TensorMap): LabModel {
   checkBuildable(validateSpec(spec));
   return kindOf(spec).fromWeights(spec, weights);
+}
+
+/** The model's attention over one text (bytes, tokens or chunks, by kind), in plain arrays. */
+export function probeTrace(model: LabModel, bytes: Uint8Array): Promise<ProbeTrace> {
+  return kindOf(model.spec).probe(model, bytes);
 }
 
 export function trainingBatches(model: LabModel, trainBytes: Uint8Array): { data: BatchSource; bytesPerPosition: number } {

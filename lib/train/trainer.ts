@@ -7,6 +7,7 @@ import { validateTrainConfig, type TrainConfig } from "../config.js";
 import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./optim.js";
 import { Rng } from "../rng.js";
 import { dropoutAt, parseDropoutSchedule, type DropoutSchedule } from "./dropout.js";
+import { isSnapshotStep, type Snapshot } from "./snapshots.js";
 
 export interface TrainableModel {
   readonly params: readonly NamedVariable[];
@@ -40,6 +41,7 @@ export type TrainEvent =
   | { kind: "step"; step: number; loss: number; lr: number; dropout: number; gradNorm: number; tokensPerSecond: number; elapsedMs: number; etaMs: number }
   | { kind: "eval"; step: number; valBitsPerByte: number; elapsedMs: number }
   | { kind: "diagnostic"; step: number; name: string; value: number; warning?: string }
+  | { kind: "snapshot"; step: number; snapshot: Snapshot }
   | { kind: "paused"; step: number }
   | { kind: "resumed"; step: number }
   | { kind: "done"; step: number; stopped: boolean; elapsedMs: number };
@@ -64,6 +66,13 @@ export interface TrainerOptions {
    * Trainer does not interpret them.
    */
   diagnose?: () => Promise<Diagnostic[]>;
+  /**
+   * Snapshots of the model (lib/train/snapshots.ts): `take(step)` is called at
+   * step 0 of a fresh run, every `every` steps and at the last planned step, each
+   * before that step's evaluation (so a checkpoint never runs ahead of them), and
+   * becomes a "snapshot" event. Not counted in training time.
+   */
+  snapshot?: { every: number; take: (step: number) => Promise<Snapshot> };
   /** Continue a saved run. */
   state?: TrainerState;
   /**
@@ -94,6 +103,7 @@ export class Trainer {
   private readonly data: BatchSource;
   private readonly evaluate?: () => Promise<number>;
   private readonly diagnose?: () => Promise<Diagnostic[]>;
+  private readonly snapshot?: TrainerOptions["snapshot"];
   private readonly optimizer: AdamW;
   private readonly logEvery: number;
   /** The dropout rate at every step: lib/train/dropout.ts. */
@@ -105,6 +115,8 @@ export class Trainer {
   private stopRequested = false;
   private pausedWaiter: { promise: Promise<void>; resolve: () => void } | null = null;
   private running = false;
+  /** No saved state: step 0's snapshot is this run's to take. */
+  private readonly fresh: boolean;
 
   constructor(options: TrainerOptions) {
     this.config = validateTrainConfig({ ...options.train });
@@ -112,6 +124,7 @@ export class Trainer {
     this.data = options.data;
     this.evaluate = options.evaluate;
     this.diagnose = options.diagnose;
+    this.snapshot = options.snapshot;
     this.logEvery = Math.max(1, options.logEvery ?? defaultLogEvery(tf.getBackend()));
     this.optimizer = new AdamW(this.model.params, this.config);
     this.dropoutSchedule = parseDropoutSchedule(this.config.dropoutSchedule, this.model.baseDropout ?? 0, this.config.steps);
@@ -120,6 +133,7 @@ export class Trainer {
     this.dataRng = root.fork();
     this.dropoutRng = root.fork();
     this.stepCount = 0;
+    this.fresh = options.state === undefined;
     if (options.state) {
       this.optimizer.load(options.state.optimizer);
       this.dataRng = new Rng(options.state.dataRng);
@@ -196,6 +210,8 @@ export class Trainer {
       // so the sum over a logging window is still right.
       let windowSteps = 0;
       let windowMs = 0;
+      const snapshotDue = () => this.snapshot !== undefined && isSnapshotStep(this.stepCount, this.snapshot.every, steps);
+      if (this.fresh && this.stepCount === 0 && snapshotDue()) yield { kind: "snapshot", step: 0, snapshot: await this.snapshot!.take(0) };
       while (this.stepCount < steps && !this.stopRequested) {
         if (this.pausedWaiter) {
           yield { kind: "paused", step: this.stepCount };
@@ -240,6 +256,7 @@ export class Trainer {
           windowMs = 0;
           windowSteps = 0;
         }
+        if (snapshotDue()) yield { kind: "snapshot", step: this.stepCount, snapshot: await this.snapshot!.take(this.stepCount) };
         const evalStep = (evalEvery > 0 && this.stepCount % evalEvery === 0) || this.stepCount === steps;
         if (this.evaluate && evalStep) {
           const valBitsPerByte = await this.evaluate();

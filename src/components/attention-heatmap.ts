@@ -6,6 +6,8 @@ import { byteLabel } from "./format.js";
 export interface AttentionMap {
   /** The input bytes, one per position. */
   tokens: ArrayLike<number>;
+  /** Axis labels, one per position, instead of the bytes (e.g. a pooled model's chunks). */
+  labels?: readonly string[];
   /** Row-major T x T: row = query position, column = key position; rows sum to 1. */
   weights: Float32Array;
 }
@@ -22,7 +24,7 @@ export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 14,
   if (map.weights.length !== T * T) {
     throw new Error(`attention weights hold ${map.weights.length} values, expected ${T}x${T} for ${T} tokens`);
   }
-  const labels = Array.from(map.tokens, (b, i) => `${i}:${byteLabel(b)}`);
+  const labels = map.labels ? map.labels.map((l, i) => `${i}:${l}`) : Array.from(map.tokens, (b, i) => `${i}:${byteLabel(b)}`);
   const cells: { q: string; k: string; w: number }[] = [];
   for (let q = 0; q < T; q++) {
     for (let k = 0; k <= q; k++) cells.push({ q: labels[q], k: labels[k], w: map.weights[q * T + k] });

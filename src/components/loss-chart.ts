@@ -20,6 +20,8 @@ export interface LossChartOptions {
   totalSteps?: number;
   /** Steps of the moving average drawn over the noisy per-step loss. */
   smoothing?: number;
+  /** A vertical rule at this step (e.g. the step a snapshot scrubber shows). */
+  cursor?: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface LossChartOptions {
  */
 export function LossChart(
   runs: readonly RunCurves[],
-  { width = 640, height = 320, totalSteps, smoothing = 10 }: LossChartOptions = {}
+  { width = 640, height = 320, totalSteps, smoothing = 10, cursor }: LossChartOptions = {}
 ): HTMLElement {
   const train = runs.flatMap((r) => r.steps.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.loss / Math.LN2 })));
   const val = runs.flatMap((r) => r.evals.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.valBitsPerByte })));
@@ -66,7 +68,8 @@ export function LossChart(
         )
       ),
       Plot.line(shownVal, { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: validation`, strokeWidth: 2, strokeDasharray: "4,3" }),
-      Plot.dot(shownVal, { x: "step", y: "bpb", fill: (d) => `${d.run}: validation`, r: 3, tip: true })
+      Plot.dot(shownVal, { x: "step", y: "bpb", fill: (d) => `${d.run}: validation`, r: 3, tip: true }),
+      ...(cursor !== undefined ? [Plot.ruleX([cursor], { stroke: "var(--theme-foreground-muted, #888)", strokeWidth: 1.5, strokeDasharray: "2,2" }), Plot.text([cursor], { x: (d) => d, frameAnchor: "top", dy: -2, text: (d) => `step ${d}`, textAnchor: "start", dx: 4 })] : [])
     ]
   }) as HTMLElement;
   const live = runs.filter((r) => !r.reference);
@@ -76,6 +79,7 @@ export function LossChart(
   if (last) chart.dataset.lastLoss = String(last.loss);
   const first = longest?.steps[0];
   if (first) chart.dataset.firstLoss = String(first.loss);
+  if (cursor !== undefined) chart.dataset.cursor = String(cursor);
   accessibleChart(
     chart,
     `Training curves in bits per byte against step: ${runs.map((r) => r.label).join(", ")}`,

@@ -129,7 +129,7 @@ describe("the training page", () => {
       assert.equal(await card.locator(".stlm-loss-chart").getAttribute("data-steps"), String(rows));
       assert.equal(await page.locator('.stlm-stats [data-stat="status"]').innerText(), "precomputed");
       // The precomputed checkpoint is loaded: its attention is drawn before anything trains.
-      await page.locator(".stlm-attention").waitFor({ timeout: 60_000 });
+      await page.locator(".stlm-attention-card .stlm-attention").waitFor({ timeout: 60_000 });
     } else {
       assert.match(await card.innerText(), /has not been made yet/);
     }
@@ -204,8 +204,8 @@ describe("the training page", () => {
     const val = Number(await stats.locator('[data-stat="val"]').innerText());
     assert.ok(val > 2 && val < 8, `validation bits/byte should be between 2 and 8, got ${val}`);
     assert.equal(await stats.locator('[data-stat="parameters"]').innerText(), "230k");
-    assert.match(await page.locator(".stlm-sample").first().innerText(), /\S{3,}/);
-    await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
+    assert.match(await page.locator(".stlm-sample:not(.stlm-scrubber-sample)").first().innerText(), /\S{3,}/);
+    await page.locator(".stlm-attention-card .stlm-attention").waitFor({ timeout: 30_000 });
     await screenshot(page, "train-after-run");
     await assertClean(page, log, "/train after training");
   });
@@ -222,14 +222,14 @@ describe("the training page", () => {
     await page.locator(".stlm-checkpoints .stlm-status", { hasText: "Loaded round-trip.stlm" }).waitFor({ timeout: 30_000 });
     await page.locator('.stlm-stats [data-stat="status"]', { hasText: /^loaded$/ }).waitFor({ timeout: 10_000 });
     assert.match(await page.locator(".stlm-chart-card h2").innerText(), /Loaded round-trip\.stlm \(checkpoint at step 30/);
-    await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
+    await page.locator(".stlm-attention-card .stlm-attention").waitFor({ timeout: 30_000 });
 
     // Loading replaces the model: loading the same checkpoint again leaves as many tensors alive.
     const tensors = page.locator('.stlm-stats [data-stat="tensors"]');
     const afterFirst = Number(await tensors.innerText());
     await page.getByLabel("Load a checkpoint file").setInputFiles({ name: "again.stlm", mimeType: "application/octet-stream", buffer: bytes });
     await page.locator(".stlm-chart-card h2", { hasText: "Loaded again.stlm" }).waitFor({ timeout: 30_000 });
-    await page.locator(".stlm-attention").waitFor({ timeout: 30_000 });
+    await page.locator(".stlm-attention-card .stlm-attention").waitFor({ timeout: 30_000 });
     assert.ok(afterFirst > 0);
     assert.equal(Number(await tensors.innerText()), afterFirst, "tensors alive after loading the same checkpoint twice");
 

@@ -1,0 +1,163 @@
+// A step slider over a run's training snapshots (lib/train/snapshots.ts): the loss
+// curve with a cursor at the chosen step, the probe text's attention for a chosen
+// layer and head at that step (over bytes, tokens or, for pooled models, chunks,
+// with the chunk boundaries drawn), and what the model wrote from the fixed prompt.
+// Plain arrays in; the element keeps its own width (ResizeObserver) so the slider
+// keeps its place when the page resizes. `update()` takes a growing list (a live
+// run): a slider left at the newest snapshot follows the new ones.
+import { html } from "htl";
+import { dequantiseMap, type Snapshot } from "../lib/train/snapshots.js";
+import { AttentionHeatmap } from "./attention-heatmap.js";
+import { ChunkRows, chunkText } from "./chunk-view.js";
+import { LossChart, type RunCurves } from "./loss-chart.js";
+
+export interface SnapshotScrubberOptions {
+  /** The loss curves the cursor is drawn on. */
+  curves?: readonly RunCurves[];
+  /** The x axis of the loss chart runs to at least this step. */
+  totalSteps?: number;
+  /** The probe text the attention was traced on. */
+  probe: string;
+  /** The prompt the samples continue. */
+  prompt: string;
+  /** The step shown first (the nearest snapshot); default the last. */
+  step?: number;
+}
+
+export interface SnapshotScrubberElement extends HTMLElement {
+  /** The step of the snapshot shown. */
+  readonly value: number;
+  /** Show the step's nearest snapshot. */
+  select(step: number): void;
+  /** New snapshots and curves (a live run); a slider at the newest snapshot moves on to the new newest. */
+  update(snapshots: readonly Snapshot[], curves?: readonly RunCurves[], totalSteps?: number): void;
+  /** Stops watching the element's size. */
+  dispose(): void;
+}
+
+const encoder = new TextEncoder();
+
+/** The index of the snapshot nearest `step` (the earlier one on a tie). */
+export function nearestSnapshot(snapshots: readonly { step: number }[], step: number): number {
+  let best = 0;
+  snapshots.forEach((s, i) => {
+    if (Math.abs(s.step - step) < Math.abs(snapshots[best].step - step)) best = i;
+  });
+  return best;
+}
+
+export function SnapshotScrubber(initial: readonly Snapshot[], options: SnapshotScrubberOptions): SnapshotScrubberElement {
+  let snapshots = initial.slice();
+  let curves = options.curves ?? [];
+  let totalSteps = options.totalSteps;
+  const probeBytes = encoder.encode(options.probe);
+  let index = options.step !== undefined && snapshots.length ? nearestSnapshot(snapshots, options.step) : Math.max(0, snapshots.length - 1);
+  let layer = 0;
+  let head = 0;
+
+  const slider = html`<input type="range" min="0" step="1" aria-label="training step of the snapshot shown">` as HTMLInputElement;
+  const stepOut = html`<output class="stlm-scrubber-step" aria-live="polite"></output>` as HTMLOutputElement;
+  const layerSelect = html`<select aria-label="layer"></select>` as HTMLSelectElement;
+  const headSelect = html`<select aria-label="head"></select>` as HTMLSelectElement;
+  const chart = html`<div class="stlm-scrubber-loss"></div>` as HTMLElement;
+  const chunks = html`<div class="stlm-scrubber-chunks"></div>` as HTMLElement;
+  const map = html`<div class="stlm-scrubber-attention"></div>` as HTMLElement;
+  const sample = html`<pre class="stlm-sample stlm-scrubber-sample"></pre>` as HTMLElement;
+  const root = html`<div class="stlm-scrubber">
+    <div class="stlm-scrubber-controls">
+      <label class="stlm-scrubber-slider">Step ${slider}</label> ${stepOut}
+      <label>Layer ${layerSelect}</label> <label>Head ${headSelect}</label>
+    </div>
+    <div class="stlm-scrubber-body">
+      ${chart}
+      <div class="stlm-scrubber-inside">${chunks}${map}
+        <figure class="stlm-sample-figure"><figcaption>Written from the prompt at this step (same seed every time)</figcaption>${sample}</figure>
+      </div>
+    </div>
+  </div>` as SnapshotScrubberElement;
+
+  const options_ = (select: HTMLSelectElement, n: number, value: number) => {
+    if (select.options.length !== n) select.replaceChildren(...Array.from({ length: n }, (_, i) => html`<option value=${i}>${i}</option>` as HTMLOptionElement));
+    select.value = String(value);
+  };
+
+  let width = 0;
+  const render = () => {
+    const s = snapshots[index];
+    root.dataset.snapshots = String(snapshots.length);
+    slider.max = String(Math.max(0, snapshots.length - 1));
+    slider.value = String(index);
+    slider.disabled = snapshots.length < 2;
+    if (!s) {
+      stepOut.value = "no snapshots yet";
+      root.dataset.step = "";
+      chart.replaceChildren();
+      map.replaceChildren();
+      chunks.replaceChildren();
+      sample.replaceChildren();
+      return;
+    }
+    layer = Math.min(layer, s.layers - 1);
+    head = Math.min(head, s.heads - 1);
+    options_(layerSelect, s.layers, layer);
+    options_(headSelect, s.heads, head);
+    root.dataset.step = String(s.step);
+    stepOut.value = `step ${s.step}${totalSteps ? ` of ${totalSteps}` : ""}`;
+    slider.setAttribute("aria-valuetext", `step ${s.step}`);
+    const w = width || root.clientWidth || 640;
+    const wide = w >= 720;
+    const half = wide ? Math.floor((w - 24) / 2) : w;
+    chart.replaceChildren(curves.length ? LossChart(curves, { width: half, height: 260, totalSteps, cursor: s.step }) : (html`<p class="stlm-status">No loss curve for this run.</p>` as HTMLElement));
+    const P = s.spans.length;
+    const labels = s.spans.map(([a, b]) => (b > a ? chunkText(probeBytes.subarray(a, b)) : "⟨start⟩"));
+    chunks.replaceChildren(
+      s.unit === "chunk" ? ChunkRows(probeBytes, [{ label: `chunks at step ${s.step}`, spans: s.spans }], { showBytes: false }) : ""
+    );
+    map.replaceChildren(
+      AttentionHeatmap(
+        { tokens: s.unit === "byte" ? probeBytes.subarray(0, P) : labels.map(() => 0), labels: s.unit === "byte" ? undefined : labels, weights: dequantiseMap(s.attention[layer][head], P) },
+        { width: half, maxCell: s.unit === "byte" ? 9 : 22, title: `step ${s.step}: layer ${layer}, head ${head} (${s.unit === "chunk" ? "the core's attention over chunks" : s.unit === "token" ? "over BPE tokens" : "over bytes"})` }
+      )
+    );
+    sample.replaceChildren(html`<span class="prompt">${options.prompt}</span>` as HTMLElement, s.sample);
+    root.classList.toggle("stlm-scrubber-wide", wide);
+  };
+
+  slider.addEventListener("input", () => {
+    index = Number(slider.value);
+    render();
+    root.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  layerSelect.addEventListener("change", () => ((layer = Number(layerSelect.value)), render()));
+  headSelect.addEventListener("change", () => ((head = Number(headSelect.value)), render()));
+
+  let frame = 0;
+  const observer = typeof ResizeObserver === "function"
+    ? new ResizeObserver((entries) => {
+        const w = Math.floor(entries[0].contentRect.width);
+        if (w === width || w === 0) return;
+        width = w;
+        cancelAnimationFrame(frame);
+        frame = requestAnimationFrame(render);
+      })
+    : null;
+  observer?.observe(root);
+
+  Object.defineProperty(root, "value", { get: () => snapshots[index]?.step ?? NaN });
+  root.select = (step: number) => {
+    if (!snapshots.length) return;
+    index = nearestSnapshot(snapshots, step);
+    render();
+  };
+  root.update = (next, nextCurves, nextTotal) => {
+    const atEnd = index >= snapshots.length - 1;
+    snapshots = next.slice();
+    if (nextCurves) curves = nextCurves;
+    if (nextTotal !== undefined) totalSteps = nextTotal;
+    index = atEnd ? Math.max(0, snapshots.length - 1) : Math.min(index, Math.max(0, snapshots.length - 1));
+    render();
+  };
+  root.dispose = () => observer?.disconnect();
+  render();
+  return root;
+}

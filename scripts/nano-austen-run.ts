@@ -13,6 +13,7 @@
 // and writes nothing, unless --replace says to take the new run anyway (after
 // finding out why they differ: e.g. a kernel that sums in another order).
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -80,6 +81,8 @@ if (differences.length > 0) {
 } else {
   process.stderr.write(`same numbers: ${after.length} metrics rows (loss, lr, gradNorm, val bits/byte) and ${sAfter.length} samples equal to the committed run's\n`);
 }
-for (const file of ["config.json", "metrics.jsonl", "samples.json", "summary.json", "snapshots.jsonl", "checkpoint.safetensors"]) await copyFile(path.join(out, file), path.join(RUN, file));
+for (const file of ["config.json", "metrics.jsonl", "samples.json", "summary.json", "snapshots.jsonl", "checkpoint.safetensors", "run.json"]) {
+  if (existsSync(path.join(out, file))) await copyFile(path.join(out, file), path.join(RUN, file));
+}
 if (scratch) await rm(scratch, { recursive: true, force: true });
 process.stderr.write(`wrote the run into ${path.relative(ROOT, RUN)}/\n`);

@@ -51,7 +51,7 @@ export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 14,
       })
     ]
   }) as HTMLElement;
-  accessibleChart(chart, `Attention weights${title ? `, ${title}` : ""}, over ${T} bytes`, strongestKeys(labels, map.weights, T));
+  accessibleChart(chart, `Attention weights${title ? `, ${title}` : ""}, over ${T} ${map.labels ? "positions" : "bytes"}`, strongestKeys(labels, map.weights, T));
   chart.classList.add("stlm-attention");
   chart.dataset.tokens = String(T);
   return chart;

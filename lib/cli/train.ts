@@ -91,9 +91,11 @@ ${DROPOUT_SCHEDULE_FORMS.map((l) => "                      " + l).join("\n")}
                     the attention of every layer and head on a fixed probe text
                     (chunks and chunk attention for pooled models) and a sample
                     from a fixed prompt and seed, at step 0, every N steps and at
-                    the last step. auto (the default): about ${AUTO_SNAPSHOTS} over the
-                    run, every ceil(steps / ${AUTO_SNAPSHOTS}) steps; off: none. A resumed
-                    run continues them as recorded in config.json ("snapshots")
+                    the last step. auto: about ${AUTO_SNAPSHOTS} over the run, every
+                    ceil(steps / ${AUTO_SNAPSHOTS}) steps; off (the default): none, since a
+                    snapshot costs a few training steps' time (its sample is
+                    one forward pass per byte). A resumed run continues them as
+                    recorded in config.json ("snapshots")
   --backend B       wasm (default) or cpu
   --quiet           no progress bar
 
@@ -133,10 +135,10 @@ interface RunConfig {
 /** --snapshot-every's allowed forms, for the usage message. */
 export const SNAPSHOT_EVERY_FORMS = `a whole number of steps N >= 1, auto (about ${AUTO_SNAPSHOTS} snapshots over the run) or off`;
 
-/** --snapshot-every as given: an interval, "auto" or "off" (0). */
+/** --snapshot-every as given: an interval, "auto" or "off" (0, the default). */
 export function parseSnapshotEvery(value: string | undefined): number | "auto" {
-  if (value === undefined || value === "auto") return "auto";
-  if (value === "off" || value === "0") return 0;
+  if (value === "auto") return "auto";
+  if (value === undefined || value === "off" || value === "0") return 0;
   if (/^[1-9][0-9]*$/.test(value) && Number(value) <= 10_000_000) return Number(value);
   throw new UsageError(`stlm train: --snapshot-every must be ${SNAPSHOT_EVERY_FORMS} (got "${value}")`);
 }

@@ -116,7 +116,7 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
     map.replaceChildren(
       AttentionHeatmap(
         { tokens: s.unit === "byte" ? probeBytes.subarray(0, P) : labels.map(() => 0), labels: s.unit === "byte" ? undefined : labels, weights: dequantiseMap(s.attention[layer][head], P) },
-        { width: half, maxCell: s.unit === "byte" ? 9 : 22, title: `step ${s.step}: layer ${layer}, head ${head} (${s.unit === "chunk" ? "the core's attention over chunks" : s.unit === "token" ? "over BPE tokens" : "over bytes"})` }
+        { width: half, maxCell: s.unit === "byte" ? 9 : 22, title: `step ${s.step}: layer ${layer}, head ${head}${s.unit === "chunk" ? " (the core's attention over chunks)" : s.unit === "token" ? " (over BPE tokens)" : ""}` }
       )
     );
     sample.replaceChildren(html`<span class="prompt">${options.prompt}</span>` as HTMLElement, s.sample);

@@ -54,8 +54,8 @@ describe("the training page's scrubber", () => {
     // Another layer and head redraw the map of the same step.
     const title = async () => (await scrubber.locator(".stlm-attention").getAttribute("aria-label")) ?? (await scrubber.locator(".stlm-attention").innerText());
     const before = await title();
-    await scrubber.getByLabel("layer").selectOption("3");
-    await scrubber.getByLabel("head").selectOption("2");
+    await scrubber.getByLabel("layer", { exact: true }).selectOption("3");
+    await scrubber.getByLabel("head", { exact: true }).selectOption("2");
     const after = await title();
     assert.notEqual(after, before);
     assert.match(after, /layer 3, head 2/);

@@ -26,7 +26,7 @@ test("a bad --snapshot-every is refused, naming the flag and the forms it takes"
   }
 });
 
-test("stlm train --snapshot-every 3 snapshots steps 0, 3, 6 and the last (8) into snapshots.jsonl, and config.json says what they hold", async () => {
+test("stlm train --snapshot-every 3 snapshots steps 0, 3, 6 and the last (8) into snapshots.jsonl, config.json says what they hold; none by default, about 20 with auto", async () => {
   const out = path.join(dir, "whole");
   const r = await stlm("train", ...args(out), "--quiet");
   assert.equal(r.code, 0, r.stderr);
@@ -38,9 +38,16 @@ test("stlm train --snapshot-every 3 snapshots steps 0, 3, 6 and the last (8) int
   assert.equal(snapshots[0].attention.length, 4, "nano: 4 layers");
   assert.equal(snapshots[0].spans.length, config.snapshots.probe.length, "one position per probe byte");
 
-  const off = path.join(dir, "off");
-  assert.equal((await stlm("train", "--text", textFile, "--steps", "2", "--batch", "2", "--snapshot-every", "off", "--out", off, "--quiet")).code, 0);
-  assert.equal(existsSync(path.join(off, "snapshots.jsonl")), false, "off: no snapshots");
+  for (const flag of [["--snapshot-every", "off"], []]) {
+    const off = path.join(dir, `off-${flag.length}`);
+    assert.equal((await stlm("train", "--text", textFile, "--steps", "2", "--batch", "2", ...flag, "--out", off, "--quiet")).code, 0);
+    assert.equal(existsSync(path.join(off, "snapshots.jsonl")), false, `${flag.join(" ") || "by default"}: no snapshots`);
+    assert.equal(JSON.parse(await readFile(path.join(off, "config.json"), "utf8")).snapshots, undefined);
+  }
+  const auto = path.join(dir, "auto");
+  assert.equal((await stlm("train", "--text", textFile, "--steps", "6", "--batch", "1", "--eval-every", "0", "--snapshot-every", "auto", "--out", auto, "--quiet")).code, 0);
+  assert.deepEqual(parseSnapshots(await snapshotsOf(auto)).map((s) => s.step), [0, 1, 2, 3, 4, 5, 6], "auto: every ceil(6 / 20) = 1 step");
+  assert.equal(JSON.parse(await readFile(path.join(auto, "config.json"), "utf8")).snapshots.every, 1);
 
   const resumedWithFlag = await stlm("train", "--resume", out, "--extend-to", "10", "--snapshot-every", "5");
   assert.equal(resumedWithFlag.code, 2);

@@ -11,6 +11,7 @@ import {
   checkValue,
   checkValues,
   defaultOf,
+  encodeValue,
   parseSettings,
   settingsQuery,
   type PageSettings,
@@ -25,6 +26,8 @@ export class UrlState {
   /** The notes of the query the page opened with; one goes when the reader changes its setting. */
   notes: { key: string; text: string }[];
   private values: SettingValues;
+  /** The settings whose value the opening link gave. */
+  private fromLink: Set<string>;
   private listeners = new Set<() => void>();
 
   constructor(settings: PageSettings, search: string = globalThis.location?.search ?? "") {
@@ -32,6 +35,8 @@ export class UrlState {
     const parsed = parseSettings(settings, search);
     this.values = parsed.values;
     this.notes = parsed.notes;
+    const given = new URLSearchParams(search);
+    this.fromLink = new Set(settings.map((s) => s.key).filter((k) => given.has(k) && !parsed.notes.some((n) => n.key === k)));
     // The address now says what the page shows: junk and unknown parameters are dropped.
     this.write();
   }
@@ -63,7 +68,25 @@ export class UrlState {
       earlier[s.key] = this.values[s.key];
     }
     this.notes = this.notes.filter((n) => !changed.has(n.key));
+    for (const k of changed) this.fromLink.delete(k);
     this.write();
+  }
+
+  /**
+   * For a check only the page can make (a value its data does not have): replaces the
+   * setting's value with `fallback`, with a note when the value came from the link
+   * ("budget=45 is not a budget of the precomputed runs; using 90."). Returns `fallback`.
+   */
+  refuse<T extends SettingValue>(key: string, why: string, fallback: T): T {
+    const asked = this.get(key);
+    if (this.fromLink.has(key)) {
+      const setting = this.settings.find((s) => s.key === key)!;
+      this.notes = [...this.notes.filter((n) => n.key !== key), { key, text: `${key}=${encodeValue(setting, asked)} ${why}; using ${encodeValue(setting, fallback)}.` }];
+      this.fromLink.delete(key);
+    }
+    this.values[key] = fallback;
+    this.write();
+    return fallback;
   }
 
   /**

@@ -52,8 +52,8 @@ const CASES: Case[] = [
   {
     path: "/train",
     settings: TRAIN_SETTINGS,
-    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed", prompt: "Prompt", temperature: "Temperature", attention: "Text" },
-    query: { backend: "wasm", preset: "micro", corpus: "moby-dick", steps: 500, lr: 0.001, seed: 7, prompt: "Call me Ishmael", temperature: 0, attention: "The whale, the whale!" },
+    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed", prompt: "Prompt", temperature: "Temperature", attention: "Text", layer: "Layer", head: "Head" },
+    query: { backend: "wasm", preset: "micro", corpus: "moby-dick", steps: 500, lr: 0.001, seed: 7, prompt: "Call me Ishmael", temperature: 0, attention: "The whale, the whale!", layer: 2, head: 3 },
     junk: ["seed", "abc", "seed=abc is not a whole number from 0 to 4,294,967,295; using 1."],
     idle: attr('.stlm-chart-card[data-source="precomputed"]')
   },
@@ -79,9 +79,9 @@ const CASES: Case[] = [
   {
     path: "/tokenizer-free",
     settings: TOKENIZER_FREE_SETTINGS,
-    labels: { text: "Text", models: "Models", seconds: "Seconds each", pooled: "Pooled model" },
-    shows: { models: (v) => (v as string[]).map(tfLabel).join(",") },
-    query: { text: "Hello, world & naïve café #1", models: ["stride", "learned"], seconds: 30, pooled: "bpe" },
+    labels: { text: "Text", budget: "Training budget (s)", models: "Models", seconds: "Seconds each", pooled: "Pooled model" },
+    shows: { models: (v) => (v as string[]).map(tfLabel).join(","), budget: (v) => `${v} s` },
+    query: { text: "Hello, world & naïve café #1", budget: 30, models: ["stride", "learned"], seconds: 30, pooled: "bpe" },
     junk: ["models", "bytes,words", 'models=bytes,words names "words"'],
     idle: attr('p.stlm-status[data-status="idle"]')
   },
@@ -266,6 +266,23 @@ describe("settings in the URL", () => {
     assert.equal(await readControl(page, "Steps"), "500");
     assert.equal(await readControl(page, "Seed"), "12");
     await assertClean(page, log, "/train after changing settings");
+    await page.close();
+  });
+});
+
+describe("a value only the page's data can refuse", () => {
+  it("/tokenizer-free: a budget the precomputed runs lack shows a note and the longest budget", async () => {
+    const c = CASES.find((x) => x.path === "/tokenizer-free")!;
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await open(page, new URL("/tokenizer-free?budget=45", site.server.url).href, c, ["budget"]);
+    await page.locator(".stlm-url-note").first().waitFor({ timeout: 30_000 });
+    const notes = await page.locator(".stlm-url-note").allInnerTexts();
+    assert.equal(notes.length, 1, notes.join(" | "));
+    assert.match(notes[0], /^budget=45 is not a budget of the precomputed runs \(.+ s\); using \d+\.$/);
+    const used = /using (\d+)\.$/.exec(notes[0])![1];
+    assert.equal(await readControl(page, "Training budget (s)"), `${used} s`);
+    await assertClean(page, log, "/tokenizer-free?budget=45");
     await page.close();
   });
 });

@@ -18,5 +18,8 @@ export const TRAIN_SETTINGS: PageSettings = [
   // Writing with the current model, and the text whose attention is drawn.
   { key: "prompt", kind: "text", maxLength: 500, default: "It is a truth universally acknowledged" },
   { key: "temperature", kind: "number", min: 0, max: 2, default: 0.8 },
-  { key: "attention", kind: "text", maxLength: 500, default: "It is a truth universally acknowledged" }
+  { key: "attention", kind: "text", maxLength: 500, default: "It is a truth universally acknowledged" },
+  // The attention map's layer and head: the box itself says when the model has fewer.
+  { key: "layer", kind: "number", min: 0, max: 63, integer: true, default: 0 },
+  { key: "head", kind: "number", min: 0, max: 63, integer: true, default: 0 }
 ];

@@ -52,8 +52,8 @@ const CASES: Case[] = [
   {
     path: "/train",
     settings: TRAIN_SETTINGS,
-    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed", prompt: "Prompt", temperature: "Temperature", attention: "Text", layer: "Layer", head: "Head" },
-    query: { backend: "wasm", preset: "micro", corpus: "moby-dick", steps: 500, lr: 0.001, seed: 7, prompt: "Call me Ishmael", temperature: 0, attention: "The whale, the whale!", layer: 2, head: 3 },
+    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed", prompt: "Prompt", temperature: "Temperature", attention: "Text", layer: "Layer", head: "Head", replay: ".stlm-scrubber" },
+    query: { backend: "wasm", preset: "micro", corpus: "moby-dick", steps: 500, lr: 0.001, seed: 7, prompt: "Call me Ishmael", temperature: 0, attention: "The whale, the whale!", layer: 2, head: 3, replay: 100 },
     junk: ["seed", "abc", "seed=abc is not a whole number from 0 to 4,294,967,295; using 1."],
     idle: attr('.stlm-chart-card[data-source="precomputed"]')
   },
@@ -119,8 +119,9 @@ const CASES: Case[] = [
   {
     path: "/self-play",
     settings: SELF_PLAY_SETTINGS,
-    labels: { imitation: "Imitation iterations", selfplay: "Self-play iterations", every: "Evaluate every", seed: "Seed" },
-    query: { imitation: 30, selfplay: 40, every: 5, seed: 9 },
+    labels: { imitation: "Imitation iterations", selfplay: "Self-play iterations", every: "Evaluate every", seed: "Seed", opponent: "Play against" },
+    shows: { opponent: (v) => (v === "live" ? "your live run's model" : "the precomputed model (seed 1)") },
+    query: { imitation: 30, selfplay: 40, every: 5, seed: 9, opponent: "live" },
     junk: ["every", "0", "every=0 is not a whole number from 1 to 500; using 10."],
     idle: attr('#live-status[data-status="idle"]')
   },
@@ -134,9 +135,16 @@ const CASES: Case[] = [
   }
 ];
 
-/** What the control labelled `label` shows: a select's option, a radio's or checkboxes' labels, a toggle's state, a box's text. */
+/**
+ * What the control labelled `label` shows: a select's option, a radio's or checkboxes' labels, a toggle's state, a box's text.
+ * A "label" that starts with "." is a selector for a control of the lab's own with a `value` (the replay scrubber).
+ */
 async function readControl(page: Page, label: string): Promise<string | null> {
   return page.evaluate((label) => {
+    if (label.startsWith(".")) {
+      const el = document.querySelector(label) as (Element & { value?: unknown }) | null;
+      return el ? String(el.value) : null;
+    }
     for (const f of document.querySelectorAll("form, .stlm-number")) {
       const l = f.querySelector(":scope > label");
       if (!l || l.textContent!.trim() !== label) continue;
@@ -172,7 +180,11 @@ async function open(page: Page, url: string, c: Case, keys: string[]): Promise<v
 async function drawn(page: Page, c: Case, keys: string[]): Promise<void> {
   await page.locator(".stlm-url-state").first().waitFor({ timeout: 60_000 });
   for (const key of keys) {
-    await page.waitForFunction((label) => [...document.querySelectorAll("form > label, .stlm-number > label")].some((l) => l.textContent!.trim() === label), c.labels[key], { timeout: 90_000 });
+    await page.waitForFunction(
+      (label) => (label.startsWith(".") ? document.querySelector(label) !== null : [...document.querySelectorAll("form > label, .stlm-number > label")].some((l) => l.textContent!.trim() === label)),
+      c.labels[key],
+      { timeout: 90_000 }
+    );
   }
   await page.waitForLoadState("networkidle");
 }

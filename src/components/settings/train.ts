@@ -21,5 +21,7 @@ export const TRAIN_SETTINGS: PageSettings = [
   { key: "attention", kind: "text", maxLength: 500, default: "It is a truth universally acknowledged" },
   // The attention map's layer and head: the box itself says when the model has fewer.
   { key: "layer", kind: "number", min: 0, max: 63, integer: true, default: 0 },
-  { key: "head", kind: "number", min: 0, max: 63, integer: true, default: 0 }
+  { key: "head", kind: "number", min: 0, max: 63, integer: true, default: 0 },
+  // The replay's step (the nearest snapshot is shown).
+  { key: "replay", kind: "number", min: 0, max: 20000, integer: true, default: 0 }
 ];

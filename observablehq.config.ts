@@ -13,7 +13,9 @@ export default {
     { name: "Dropout: when does a tiny model need it?", path: "/dropout" },
     { name: "Distillation: learning from a bigger model", path: "/distillation" },
     { name: "Self-play: learning a game with no teacher", path: "/self-play" },
-    { name: "How fast does this browser train?", path: "/bench" }
+    { name: "How fast does this browser train?", path: "/bench" },
+    // lib/README.md (published through the src/lib symlink): the library's map, as a page.
+    { name: "The model library (lib/)", path: "/lib/README" }
   ],
   globalStylesheets: [],
   // style.css holds the light/dark theme pair (air, near-midnight): a `style` file

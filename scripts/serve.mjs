@@ -50,6 +50,21 @@ export function parseArgs(argv) {
   return opts;
 }
 
+const escapeHtml = (t) => t.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+const safeDecode = (p) => {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+};
+
+/** The page a mistyped URL gets when the site has no 404.html. */
+export function notFoundPage(pathname) {
+  return `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Not found</title><body style="font: 16px/1.5 system-ui, sans-serif; margin: 2rem; color-scheme: light dark"><h1>Not found</h1><p>Nothing is at <code>${escapeHtml(pathname)}</code>.</p><p><a href="/">The lab's first page</a> lists every page.</p></body>\n`;
+}
+
 /** Starts the server; resolves to {server, url} once it listens. */
 export function serve({ port = 0, host = "127.0.0.1", root = "dist", isolated = false } = {}) {
   const base = resolve(root);
@@ -90,10 +105,12 @@ export function serve({ port = 0, host = "127.0.0.1", root = "dist", isolated = 
     const url = new URL(req.url ?? "/", "http://localhost");
     const file = await locate(url.pathname);
     if (!file) {
+      // A page, never a download: the site's 404.html when it has one, else a short HTML page.
       const notFound = await locate("/404");
-      res.writeHead(404, headersFor(notFound?.path ?? ".txt"));
-      if (notFound && req.method === "GET") createReadStream(notFound.path).pipe(res);
-      else res.end(req.method === "GET" ? `Not found: ${url.pathname}\n` : undefined);
+      res.writeHead(404, headersFor(notFound?.path ?? "404.html"));
+      if (req.method === "HEAD") res.end();
+      else if (notFound) createReadStream(notFound.path).pipe(res);
+      else res.end(notFoundPage(safeDecode(url.pathname)));
       return;
     }
     res.writeHead(200, { ...headersFor(file.path), "Content-Length": file.size });

@@ -3,6 +3,7 @@
 // byte (dots), both in bits per byte.
 import * as Plot from "@observablehq/plot";
 import { accessibleChart, num } from "./chart-a11y.js";
+import { trendSmooth } from "./smoothing.js";
 
 export interface ArmCurves {
   label: string;
@@ -23,10 +24,19 @@ export interface ABLossChartOptions {
 
 export function ABLossChart(arms: readonly ArmCurves[], { width = 640, height = 300, totalSteps, smoothing = 10, yMax = 8 }: ABLossChartOptions = {}): HTMLElement {
   const labels = arms.map((a) => a.label);
-  const train = arms.flatMap((a) => a.steps.map((d) => ({ arm: a.label, step: d.step, bpb: d.loss / Math.LN2 })));
+  const train = arms.flatMap((a) => {
+    const bpb = a.steps.map((d) => d.loss / Math.LN2);
+    const smooth = trendSmooth(a.steps.map((d) => d.step), bpb, smoothing);
+    return a.steps.map((d, i) => ({ arm: a.label, step: d.step, bpb: bpb[i], smooth: smooth[i] }));
+  });
   const val = arms.flatMap((a) => a.evals.map((d) => ({ arm: a.label, step: d.step, bpb: d.valBitsPerByte })));
   const maxStep = Math.max(totalSteps ?? 1, ...train.map((d) => d.step));
   const yMin = Math.min(yMax - 0.5, ...train.map((d) => d.bpb), ...val.map((d) => d.bpb));
+  // The highest train loss of each arm that the y axis clips, marked at the top edge with its value.
+  const clipped = arms.flatMap((a) => {
+    const top = train.filter((d) => d.arm === a.label).reduce<(typeof train)[number] | null>((m, d) => (m && m.bpb >= d.bpb ? m : d), null);
+    return top && top.bpb > yMax ? [top] : [];
+  });
   const chart = Plot.plot({
     width,
     height,
@@ -39,10 +49,11 @@ export function ABLossChart(arms: readonly ArmCurves[], { width = 640, height = 
     color: { domain: labels, legend: true },
     marks: [
       Plot.frame({ strokeOpacity: 0.15 }),
-      Plot.line(train, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeOpacity: 0.2, strokeWidth: 1 }),
-      Plot.line(train, Plot.windowY({ k: smoothing, anchor: "end" }, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeWidth: 2, tip: true })),
-      Plot.line(val, { fx: "arm", x: "step", y: "bpb", stroke: "arm", strokeDasharray: "4,3" }),
-      Plot.dot(val, { fx: "arm", x: "step", y: "bpb", fill: "arm", stroke: "var(--theme-background)", r: 3.5, tip: true })
+      Plot.line(train, { fx: "arm", x: "step", y: "bpb", z: "arm", stroke: "arm", strokeOpacity: 0.2, strokeWidth: 1 }),
+      Plot.line(train, { fx: "arm", x: "step", y: "smooth", z: "arm", stroke: "arm", strokeWidth: 2, tip: true }),
+      Plot.line(val, { fx: "arm", x: "step", y: "bpb", z: "arm", stroke: "arm", strokeDasharray: "4,3" }),
+      Plot.dot(val, { fx: "arm", x: "step", y: "bpb", fill: "arm", stroke: "var(--theme-background)", r: 3.5, tip: true }),
+      Plot.text(clipped, { fx: "arm", x: "step", y: () => yMax, text: (d) => `↑ ${d.bpb.toFixed(1)} at step ${d.step}`, textAnchor: "start", dx: 4, dy: 8, fill: "currentColor", fontSize: 10 })
     ]
   }) as HTMLElement;
   accessibleChart(

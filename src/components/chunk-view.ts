@@ -1,5 +1,6 @@
 // A text's bytes cut into chunks, one row per strategy: coloured spans, each
-// showing its bytes on hover; and a histogram of chunk lengths per strategy.
+// showing its bytes on hover, tap or keyboard focus; and a histogram of chunk lengths
+// per strategy.
 import * as Plot from "@observablehq/plot";
 import { html } from "htl";
 import { accessibleChart } from "./chart-a11y.js";
@@ -26,23 +27,55 @@ export function chunkText(bytes: Uint8Array): string {
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 
-/** Rows of coloured chunks over the same bytes; the first row is the bytes themselves. */
+/**
+ * Rows of coloured chunks over the same bytes; the first row is the bytes themselves.
+ * A chunk's bytes show on hover (its title), and on tap, click or keyboard focus in the
+ * line under the rows (read out by screen readers): each row is one tab stop, and the
+ * arrow keys, Home and End move between its chunks.
+ */
 export function ChunkRows(bytes: Uint8Array, rows: readonly ChunkRow[], { showBytes = true }: { showBytes?: boolean } = {}): HTMLElement {
+  const detail = html`<p class="stlm-chunk-detail stlm-status" aria-live="polite">Tap a chunk, or Tab to a row and use the arrow keys, to see its bytes here.</p>` as HTMLElement;
+  const describe = (label: string, i: number, n: number, s: number, e: number) =>
+    `${label}, chunk ${i + 1} of ${n}: byte${e - s > 1 ? `s ${s}–${e - 1}` : ` ${s}`} = ${hex(bytes.subarray(s, e))} “${chunkText(bytes.subarray(s, e))}”`;
   const row = ({ label, spans, note }: ChunkRow) => html`<div class="stlm-chunk-row" data-strategy=${label} data-chunks=${spans.length}>
     <div class="stlm-chunk-label">${label}<br><small>${spans.length} chunks${spans.length ? `, ${(bytes.length / spans.length).toFixed(2)} bytes each` : ""}${note ? html`<br>${note}` : ""}</small></div>
-    <div class="stlm-chunk-spans">${spans.map(([s, e], i) => {
+    <div class="stlm-chunk-spans" role="group" aria-label=${`${label}: ${spans.length} chunks`}>${spans.map(([s, e], i) => {
       const b = bytes.subarray(s, e);
-      return html`<span class="stlm-chunk" style=${`background: hsl(${(i * 67) % 360} 70% 88%)`} title=${`bytes ${s}-${e - 1}: ${hex(b)}`}>${chunkText(b)}</span>`;
+      const text = describe(label, i, spans.length, s, e);
+      return html`<span class="stlm-chunk" tabindex=${i === 0 ? "0" : "-1"} data-detail=${text} aria-label=${text} style=${`background: hsl(${(i * 67) % 360} 70% 88%)`} title=${`bytes ${s}-${e - 1}: ${hex(b)}`}>${chunkText(b)}</span>`;
     })}</div>
   </div>`;
-  const byteRow: ChunkRow = { label: "bytes", spans: Array.from(bytes, (_, i) => [i, i + 1] as Span) };
-  return html`<div class="stlm-chunk-rows">${showBytes ? byteRow.spans.length <= 400 ? bytesRow(bytes) : "" : ""}${rows.map(row)}</div>` as HTMLElement;
+  const root = html`<div class="stlm-chunk-rows">${showBytes ? (bytes.length <= 400 ? bytesRow(bytes) : "") : ""}${rows.map(row)}${detail}</div>` as HTMLElement;
+  const show = (el: Element | null) => {
+    const item = el?.closest<HTMLElement>("[data-detail]");
+    if (!item || !root.contains(item)) return;
+    root.querySelectorAll(".stlm-chunk-current").forEach((c) => c.classList.remove("stlm-chunk-current"));
+    item.classList.add("stlm-chunk-current");
+    detail.textContent = item.dataset.detail!;
+  };
+  root.addEventListener("focusin", (e) => show(e.target as Element));
+  root.addEventListener("click", (e) => show(e.target as Element));
+  root.addEventListener("keydown", (e) => {
+    const item = (e.target as Element).closest<HTMLElement>("[data-detail]");
+    if (!item) return;
+    const items = [...item.parentElement!.querySelectorAll<HTMLElement>("[data-detail]")];
+    const i = items.indexOf(item);
+    const next = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: items.length - 1 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    const target = items[Math.max(0, Math.min(items.length - 1, next))];
+    item.tabIndex = -1; // one tab stop per row: the chunk last visited
+    target.tabIndex = 0;
+    target.focus();
+  });
+  return root;
 }
 
 function bytesRow(bytes: Uint8Array) {
+  const text = (b: number, i: number) => `byte ${i} of ${bytes.length}: 0x${b.toString(16).padStart(2, "0")}${b >= 32 && b < 127 ? ` “${String.fromCharCode(b)}”` : ""}`;
   return html`<div class="stlm-chunk-row" data-strategy="bytes">
     <div class="stlm-chunk-label">UTF-8 bytes<br><small>${bytes.length} bytes</small></div>
-    <div class="stlm-chunk-spans stlm-bytes">${Array.from(bytes, (b, i) => html`<span class="stlm-byte" title=${`byte ${i}: 0x${b.toString(16).padStart(2, "0")}`}>${b.toString(16).padStart(2, "0")}</span>`)}</div>
+    <div class="stlm-chunk-spans stlm-bytes" role="group" aria-label=${`UTF-8 bytes: ${bytes.length}`}>${Array.from(bytes, (b, i) => html`<span class="stlm-byte" tabindex=${i === 0 ? "0" : "-1"} data-detail=${text(b, i)} aria-label=${text(b, i)} title=${`byte ${i}: 0x${b.toString(16).padStart(2, "0")}`}>${b.toString(16).padStart(2, "0")}</span>`)}</div>
   </div>`;
 }
 

@@ -1,6 +1,7 @@
 // Training curves: train loss and validation bits per byte against step.
 import * as Plot from "@observablehq/plot";
 import { accessibleChart, num } from "./chart-a11y.js";
+import { trendSmooth } from "./smoothing.js";
 
 export interface RunCurves {
   /** Shown in the legend, e.g. "live run" or "precomputed (stlm train)". */
@@ -18,7 +19,7 @@ export interface LossChartOptions {
   height?: number;
   /** The x axis runs to at least this step, so a live run fills the chart as it goes. */
   totalSteps?: number;
-  /** Steps of the moving average drawn over the noisy per-step loss. */
+  /** Time constant, in steps, of the smoothed line drawn over the noisy per-step loss (components/smoothing.ts). */
   smoothing?: number;
   /** A vertical rule at this step (e.g. the step a snapshot scrubber shows). */
   cursor?: number;
@@ -27,13 +28,18 @@ export interface LossChartOptions {
 /**
  * Both curves in bits per byte, so they share an axis: train loss is converted from
  * nats (divide by ln 2). The element carries data-steps (the most steps any
- * non-reference run has), data-first-loss and data-last-loss for tests and scripts.
+ * non-reference run has), data-runs (the labels drawn), data-first-loss and
+ * data-last-loss for tests and scripts.
  */
 export function LossChart(
   runs: readonly RunCurves[],
   { width = 640, height = 320, totalSteps, smoothing = 10, cursor }: LossChartOptions = {}
 ): HTMLElement {
-  const train = runs.flatMap((r) => r.steps.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.loss / Math.LN2 })));
+  const train = runs.flatMap((r) => {
+    const bpb = r.steps.map((d) => d.loss / Math.LN2);
+    const smooth = trendSmooth(r.steps.map((d) => d.step), bpb, smoothing);
+    return r.steps.map((d, i) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: bpb[i], smooth: smooth[i] }));
+  });
   const val = runs.flatMap((r) => r.evals.map((d) => ({ run: r.label, reference: !!r.reference, step: d.step, bpb: d.valBitsPerByte })));
   // A live run sets the x axis (its planned steps); reference runs are cut to it.
   const own = [...train, ...val].filter((d) => !d.reference);
@@ -60,13 +66,7 @@ export function LossChart(
         strokeOpacity: 0.15,
         strokeWidth: 1
       }),
-      Plot.line(
-        shownTrain,
-        Plot.windowY(
-          { k: smoothing, anchor: "end" },
-          { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: train`, strokeWidth: 2, tip: true }
-        )
-      ),
+      Plot.line(shownTrain, { x: "step", y: "smooth", z: "run", stroke: (d) => `${d.run}: train`, strokeWidth: 2, tip: true }),
       Plot.line(shownVal, { x: "step", y: "bpb", z: "run", stroke: (d) => `${d.run}: validation`, strokeWidth: 2, strokeDasharray: "4,3" }),
       Plot.dot(shownVal, { x: "step", y: "bpb", fill: (d) => `${d.run}: validation`, r: 3, tip: true }),
       ...(cursor !== undefined ? [Plot.ruleX([cursor], { stroke: "var(--theme-foreground-muted, #888)", strokeWidth: 1.5, strokeDasharray: "2,2" }), Plot.text([cursor], { x: (d) => d, frameAnchor: "top", dy: -2, text: (d) => `step ${d}`, textAnchor: "start", dx: 4 })] : [])
@@ -75,6 +75,7 @@ export function LossChart(
   const live = runs.filter((r) => !r.reference);
   const longest = live.reduce<RunCurves | null>((a, r) => (a && a.steps.length >= r.steps.length ? a : r), null);
   chart.dataset.steps = String(longest?.steps.length ?? 0);
+  chart.dataset.runs = JSON.stringify(runs.map((r) => r.label));
   const last = longest?.steps.at(-1);
   if (last) chart.dataset.lastLoss = String(last.loss);
   const first = longest?.steps[0];

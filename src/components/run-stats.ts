@@ -1,5 +1,8 @@
 // The numbers beside the loss chart: progress, speed, time, size, backend, and the
 // settings the run was given (its own train config: what it used, not what the boxes say now).
+// Speed is in training bytes per second, the lab's one unit of speed on every page:
+// the bytes of text a step reads (batch x context) over the step's time. For these byte
+// models a token is a byte, so the trainer's tokensPerSecond is that number.
 import { html } from "htl";
 import { formatCount, formatDuration } from "./format.js";
 import type { RunSnapshot } from "./live-run.js";
@@ -22,7 +25,7 @@ export function RunStats(run: RunSnapshot, { backend, totalSteps }: RunStatsOpti
     ${item("seed", run.train ? String(run.train.seed) : "–", "seed")}
     ${item("train loss", last ? `${(last.loss / Math.LN2).toFixed(3)} bpb` : "–", "loss")}
     ${item("val bits/byte", val ? val.valBitsPerByte.toFixed(3) : "–", "val")}
-    ${item("tokens/s", last ? formatCount(last.tokensPerSecond) : "–", "tokens-per-second")}
+    ${item("bytes/s", last ? formatCount(last.tokensPerSecond) : "–", "bytes-per-second")}
     ${item("elapsed", formatDuration(last?.elapsedMs), "elapsed")}
     ${item("ETA", run.status === "running" || run.status === "paused" ? formatDuration(run.etaMs) : "–", "eta")}
     ${item("parameters", run.parameterCount ? formatCount(run.parameterCount) : "–", "parameters")}

@@ -59,8 +59,8 @@ export function SelfPlayChart(points: readonly CurvePoint[], { width = 640, heig
     color: { domain: names, legend: true },
     marks: [
       ...(imitationEnd !== undefined ? [Plot.ruleX([imitationEnd], { stroke: "currentColor", strokeOpacity: 0.4, strokeDasharray: "4,3" }), Plot.text([imitationEnd], { x: (d: number) => d, frameAnchor: "top", dx: 4, textAnchor: "start", text: () => "self-play →", fillOpacity: 0.6 })] : []),
-      Plot.areaY(rows, { x: "iteration", y1: "min", y2: "max", fill: "series", fillOpacity: 0.15, curve: "linear" }),
-      Plot.line(rows, { x: "iteration", y: "mean", stroke: "series", strokeWidth: 2 }),
+      Plot.areaY(rows, { x: "iteration", y1: "min", y2: "max", z: "series", fill: "series", fillOpacity: 0.15, curve: "linear" }),
+      Plot.line(rows, { x: "iteration", y: "mean", z: "series", stroke: "series", strokeWidth: 2 }),
       Plot.dot(rows, { x: "iteration", y: "mean", fill: "series", r: 2.5, tip: { format: { fill: true, x: true, y: (v: number) => (percent ? `${(100 * v).toFixed(1)}%` : v.toFixed(2)) } }, title: (d: { series: string; mean: number; min: number; max: number; seeds: number; iteration: number }) => `${d.series} at iteration ${d.iteration}: ${percent ? (100 * d.mean).toFixed(1) + "%" : d.mean.toFixed(2)} (${d.seeds > 1 ? `min ${percent ? (100 * d.min).toFixed(1) + "%" : d.min.toFixed(2)}, max ${percent ? (100 * d.max).toFixed(1) + "%" : d.max.toFixed(2)}, ${d.seeds} seeds` : "1 seed"})` })
     ]
   }) as HTMLElement;

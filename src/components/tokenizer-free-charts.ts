@@ -1,6 +1,8 @@
 // Charts of the tokenizer-free page: validation bits/byte of several models
 // against step or seconds, parameters by component, the learned boundary rate,
-// and a pooled model's attention over chunks.
+// and a pooled model's attention over chunks. Every line names its series as z: with
+// Plot's implicit z (the stroke channel), a live run's first few points make Plot warn
+// "implicit z channel has high cardinality" at every redraw.
 import * as Plot from "@observablehq/plot";
 import { SpreadChart, summarize, type Summary } from "./seed-charts.js";
 import { accessibleChart, num } from "./chart-a11y.js";
@@ -21,7 +23,7 @@ export function ComparisonChart(runs: readonly ComparisonCurve[], { width = 640,
     color: { legend: true, domain: runs.map((r) => r.label) },
     x: { label: x === "step" ? "step" : "training seconds" },
     y: { label: "validation bits per byte" },
-    marks: [Plot.line(data, { x, y: "bpb", stroke: "model", marker: "dot", tip: true })]
+    marks: [Plot.line(data, { x, y: "bpb", z: "model", stroke: "model", marker: "dot", tip: true })]
   }) as HTMLElement;
   return accessibleChart(
     chart,
@@ -129,7 +131,7 @@ export function SlotChart(rows: readonly { slot: number; what: string; bitsPerBy
     y: { label: "bits per byte", zero: true },
     marks: [
       Plot.ruleY([0]),
-      Plot.line(rows, { x: "slot", y: "bitsPerByte", stroke: "what", marker: "dot", tip: true }),
+      Plot.line(rows, { x: "slot", y: "bitsPerByte", z: "what", stroke: "what", marker: "dot", tip: true }),
       Plot.ruleX(rows.filter((r) => r.low !== undefined), { x: "slot", y1: "low", y2: "high", stroke: "what", strokeWidth: 3 })
     ]
   }) as HTMLElement;

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import config from "../../observablehq.config.js";
-import { assertClean, watchPage, useSite } from "./harness.js";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { assertClean, distSnapshot, watchPage, useSite } from "./harness.js";
 
 const PAGES: string[] = (config.pages as { path: string }[]).map((p) => p.path);
 const WIDTHS = [390, 1280];
@@ -35,15 +37,34 @@ const INSPECT = `(() => {
     const target = ref && document.getElementById(ref);
     return !(desc && desc.textContent.trim()) && !(target && target.textContent.trim());
   }).map(where);
-  return { vw, docWidth: document.documentElement.scrollWidth, bodyWidth: document.body.scrollWidth, charts: charts.length, unnamed, undescribed };
+  const text = document.querySelector("main") ? document.querySelector("main").innerText : "";
+  return { vw, docWidth: document.documentElement.scrollWidth, bodyWidth: document.body.scrollWidth, charts: charts.length, unnamed, undescribed, text };
 })()`;
 
-interface Inspection { vw: number; docWidth: number; bodyWidth: number; charts: number; unnamed: string[]; undescribed: string[] }
+interface Inspection { vw: number; docWidth: number; bodyWidth: number; charts: number; unnamed: string[]; undescribed: string[]; text: string }
 const inspect = (page: Page): Promise<Inspection> => page.evaluate(INSPECT);
+
+/** Every page the build wrote (each .html under dist/ but Framework's 404), as a path. */
+async function builtPages(): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, prefix: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith("_")) continue;
+      if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
+      else if (entry.name.endsWith(".html") && entry.name !== "404.html") out.push(`/${prefix}${entry.name.replace(/(index)?\.html$/, "")}`);
+    }
+  };
+  await walk(await distSnapshot(), "");
+  return out.sort();
+}
 
 describe("every page on every screen", () => {
   it("reads its pages from observablehq.config.ts", () => {
     assert.ok(PAGES.length >= 9 && PAGES.includes("/") && PAGES.includes("/tokenizer-free"), PAGES.join(", "));
+  });
+  it("publishes no page the sidebar does not list (lib/README was built but linked from nowhere)", async () => {
+    const listed = new Set(PAGES);
+    assert.deepEqual((await builtPages()).filter((p) => !listed.has(p)), []);
   });
   for (const scheme of SCHEMES) {
     for (const width of WIDTHS) {
@@ -63,6 +84,8 @@ describe("every page on every screen", () => {
           if ((await page.evaluate('matchMedia("(prefers-color-scheme: dark)").matches')) !== (scheme === "dark")) problems.push(`${where}: the colour scheme was not emulated`);
           const r = await inspect(page);
           if (r.docWidth > r.vw || r.bodyWidth > r.vw) problems.push(`${where}: the document is ${Math.max(r.docWidth, r.bodyWidth)} px wide in a ${r.vw} px viewport`);
+          // One unit of training speed on every page: bytes per second (tokens/s named the same number on some pages).
+          if (/tokens\/s|tokens per second/i.test(r.text)) problems.push(`${where}: speed in "tokens/s" (the lab's unit is bytes/s)`);
           for (const c of r.unnamed) problems.push(`${where}: a chart without an aria-label (${c})`);
           for (const c of r.undescribed) problems.push(`${where}: a chart without a <desc> or aria-describedby (${c})`);
           await assertClean(page, log, where).catch((e: Error) => problems.push(e.message.split("\n").slice(0, 6).join(" ")));

@@ -254,7 +254,7 @@ describe("settings in the URL", () => {
     });
   }
 
-  it("/train: changing a control rewrites the address; a new preset resets the learning rate and keeps steps and seed", async () => {
+  it("/train: changing a control rewrites the address; a new preset keeps a typed (or linked) learning rate, steps and seed", async () => {
     const c = CASES.find((x) => x.path === "/train")!;
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
@@ -272,9 +272,10 @@ describe("settings in the URL", () => {
     await seed.dispatchEvent("input");
     await page.getByLabel("micro").check();
     await page.waitForFunction(() => location.search.includes("preset=micro"));
-    assert.equal(new URL(page.url()).search, "?preset=micro&steps=500&seed=12", "lr back to micro's own (the default) and so left out");
-    for (let i = 0; i < 50 && (await readControl(page, "Learning rate")) !== "0.002"; i++) await page.waitForTimeout(100);
-    assert.equal(await readControl(page, "Learning rate"), "0.002", "micro's own learning rate");
+    // Issue #10: a preset change threw the reader's learning rate away; the link's 0.001 stays, in the box and the address.
+    await page.waitForFunction(() => location.search.includes("lr=0.001"));
+    assert.equal(new URL(page.url()).search, "?preset=micro&steps=500&lr=0.001&seed=12");
+    assert.equal(await readControl(page, "Learning rate"), "0.001", "the linked learning rate, kept");
     assert.equal(await readControl(page, "Steps"), "500");
     assert.equal(await readControl(page, "Seed"), "12");
     await assertClean(page, log, "/train after changing settings");

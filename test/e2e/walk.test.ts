@@ -147,6 +147,43 @@ describe("the tokenizer-free page", () => {
   });
 });
 
+describe("charts of a live run's first points", () => {
+  // A live comparison's first redraws have one evaluation per model: a line whose z Plot
+  // guessed from its stroke then warned "implicit z channel has high cardinality" at every
+  // redraw (about 100 times in a tokenizer-free run). The built page's own chart modules,
+  // drawn in the browser with such data, must not warn.
+  it("draws two models with one point each without a Plot warning", async () => {
+    const page = await site.session.context.newPage();
+    const warnings: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "warning") warnings.push(m.text());
+    });
+    for (const [path, module] of [["/tokenizer-free", "tokenizer-free-charts"], ["/self-play", "selfplay-charts"]]) {
+      await page.goto(new URL(path, site.server.url).href, { waitUntil: "load" });
+      await page.locator("main svg").first().waitFor({ timeout: 120_000 });
+      const href = await page.locator(`link[rel="modulepreload"][href*="${module}"]`).first().getAttribute("href");
+      assert.ok(href, `${path} preloads ${module}`);
+      const drawn = await page.evaluate(
+        async ([url, which]) => {
+          const m = await import(new URL(url, location.href).href);
+          const nodes =
+            which === "tokenizer-free-charts"
+              ? [
+                  m.ComparisonChart([{ label: "a", evals: [{ step: 10, elapsedMs: 1000, valBitsPerByte: 4 }] }, { label: "b", evals: [{ step: 10, elapsedMs: 1200, valBitsPerByte: 4.2 }] }], { x: "step" }),
+                  m.SlotChart([{ slot: 0, what: "a", bitsPerByte: 2 }, { slot: 0, what: "b", bitsPerByte: 3 }])
+                ]
+              : [m.SelfPlayChart([{ iteration: 1, seed: 1, series: "win", value: 0.5 }, { iteration: 1, seed: 1, series: "loss", value: 0.3 }])];
+          return nodes.length;
+        },
+        [href!, module]
+      );
+      assert.ok(drawn > 0);
+    }
+    assert.deepEqual(warnings.filter((w) => /implicit z/.test(w)), []);
+    await page.close();
+  });
+});
+
 describe("the sharing page at 390 px", () => {
   it("draws the ledger's bars (no negative widths) with every model's name", async () => {
     const page = await site.session.context.newPage();

@@ -1,8 +1,9 @@
 // The sharing page's precomputed A/B runs: both arms of each experiment in
-// lib/experiments/sharing.ts trained in Node on a corpus, one JSON file per experiment in
-// data/runs/sharing/.
+// lib/experiments/sharing.ts trained in Node on a corpus, once per seed, one JSON file
+// per experiment in data/runs/sharing/ (each arm's runs under "seeds", with the first
+// seed's curves also at the arm's top level for the page's live-run comparison).
 //
-//   node --import tsx scripts/sharing-runs.ts [--corpus austen] [--steps 250] [--only tying,shared-ffn]
+//   node --import tsx scripts/sharing-runs.ts [--corpus austen] [--steps 250] [--seeds 1,2,3] [--only tying,shared-ffn]
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +13,9 @@ import { SHARING_EXPERIMENTS, SHARING_TRAIN, SharingRun } from "../lib/experimen
 import { parseFlags } from "../lib/cli/args.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const f = parseFlags(process.argv.slice(2), { corpus: "string", steps: "number", only: "string" }, "sharing-runs");
+const f = parseFlags(process.argv.slice(2), { corpus: "string", steps: "number", only: "string", seeds: "string" }, "sharing-runs");
+const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
+if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds takes whole numbers separated by commas (got ${f.seeds})`);
 const corpusName = (f.corpus as string | undefined) ?? "austen";
 const steps = (f.steps as number | undefined) ?? SHARING_TRAIN.steps!;
 const only = f.only ? String(f.only).split(",") : null;
@@ -25,36 +28,48 @@ const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** di
 
 for (const experiment of SHARING_EXPERIMENTS) {
   if (only && !only.includes(experiment.id)) continue;
-  const run = new SharingRun(experiment, corpus, { steps });
   const started = Date.now();
-  try {
-    for await (const { arm, event } of run.events()) {
-      if (event.kind === "eval") process.stderr.write(`${experiment.id} [${arm}] step ${event.step}: val ${event.valBitsPerByte.toFixed(3)} bits/byte\n`);
+  const perSeed: { seed: number; records: SharingRun["records"] }[] = [];
+  for (const seed of seeds) {
+    const run = new SharingRun(experiment, corpus, { steps, seed });
+    try {
+      for await (const { arm, event } of run.events()) {
+        if (event.kind === "eval") process.stderr.write(`${experiment.id} seed ${seed} [${arm}] step ${event.step}: val ${event.valBitsPerByte.toFixed(3)} bits/byte\n`);
+      }
+    } finally {
+      run.dispose();
     }
-  } finally {
-    run.dispose();
+    perSeed.push({ seed, records: run.records });
   }
   const file = path.join(outDir, `${experiment.id}.json`);
+  const armRun = (r: SharingRun["records"][number], seed: number) => ({
+    seed,
+    tokensPerSecond: Math.round(r.tokensPerSecond),
+    trainingSeconds: round(r.trainingSeconds, 1),
+    finalValBitsPerByte: r.evals.at(-1)?.valBitsPerByte ?? null,
+    steps: r.steps.map((s) => [s.step, round(s.loss)]),
+    evals: r.evals.map((e) => [e.step, round(e.valBitsPerByte)])
+  });
   const record = {
     experiment: experiment.id,
     title: experiment.title,
     corpus: corpusName,
-    train: { ...SHARING_TRAIN, steps },
-    command: `node --import tsx scripts/sharing-runs.ts --corpus ${corpusName} --steps ${steps} --only ${experiment.id}`,
+    train: { ...SHARING_TRAIN, steps, seed: seeds[0] },
+    seeds,
+    command: `node --import tsx scripts/sharing-runs.ts --corpus ${corpusName} --steps ${steps} --seeds ${seeds.join(",")} --only ${experiment.id}`,
     backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
     wallSeconds: Math.round((Date.now() - started) / 1000),
     createdAt: new Date().toISOString(),
-    arms: run.records.map((r) => ({
+    arms: perSeed[0].records.map((r, i) => ({
       label: r.label,
       model: r.model,
       parameters: r.parameters,
-      tokensPerSecond: Math.round(r.tokensPerSecond),
-      trainingSeconds: round(r.trainingSeconds, 1),
-      finalValBitsPerByte: r.evals.at(-1)?.valBitsPerByte ?? null,
-      steps: r.steps.map((s) => [s.step, round(s.loss)]),
-      evals: r.evals.map((e) => [e.step, round(e.valBitsPerByte)])
+      // The first seed's run, as the page's live comparison draws it ...
+      ...armRun(r, seeds[0]),
+      // ... and every seed's.
+      seeds: perSeed.map((p) => armRun(p.records[i], p.seed))
     }))
   };
   await writeFile(file, JSON.stringify(record) + "\n");
-  process.stderr.write(`wrote ${path.relative(ROOT, file)}: ${record.arms.map((a) => `${a.label} ${a.finalValBitsPerByte?.toFixed(3)} bpb, ${a.parameters} params`).join("; ")}\n`);
+  process.stderr.write(`wrote ${path.relative(ROOT, file)}: ${record.arms.map((a) => `${a.label} ${a.seeds.map((s) => s.finalValBitsPerByte?.toFixed(3)).join("/")} bpb, ${a.parameters} params`).join("; ")}\n`);
 }

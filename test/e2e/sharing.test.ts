@@ -16,6 +16,14 @@ describe("the sharing page", () => {
     await page.locator(".stlm-ab-card svg").first().waitFor({ timeout: 60_000 });
     assert.equal(await page.locator("#ledger-card").getAttribute("data-total"), "55888896", "stlm-50m-paper, as stlm params counts it");
     assert.equal(await page.locator(".stlm-ab-card").getAttribute("data-source"), "precomputed");
+    // The precomputed pair is drawn over its three seeds: mean with a band, every seed a dot, mean ± s.d. in the table.
+    assert.match(await page.locator(".stlm-ab-card h2").innerText(), /precomputed in Node, 250 steps, 3 seeds/);
+    assert.match((await page.locator(".stlm-ab-card .stlm-band-chart svg[role=img]").first().getAttribute("aria-label")) ?? "", /mean over 3 seeds with min–max band/);
+    assert.equal(await page.locator(".stlm-spread-chart circle").count(), 6, "a dot per arm and seed");
+    assert.match(await page.locator("table").last().innerText(), /\d\.\d{3} ± \d\.\d{3}/);
+    const prose = await page.locator("main").innerText();
+    assert.ok(prose.includes("(mean ± s.d. over 3 seeds)"), "the prose quotes the seeds' mean ± s.d.");
+    assert.match(prose, /was lower in every seed|cannot tell the two apart/, "and says what the spread allows");
 
     await page.getByLabel("Byte pooling (replaces the vocabulary)").check();
     await page.locator('#ledger-card[data-total="31864576"]').waitFor({ timeout: 10_000 });

@@ -14,6 +14,8 @@ export default {
     { name: "Distillation: learning from a bigger model", path: "/distillation" },
     { name: "Self-play: learning a game with no teacher", path: "/self-play" },
     { name: "How fast does this browser train?", path: "/bench" },
+    { name: "Writing your own report", path: "/guide" },
+    { name: "Example report: two learning rates", path: "/example-report" },
     // lib/README.md (published through the src/lib symlink): the library's map, as a page.
     { name: "The model library (lib/)", path: "/lib/README" }
   ],

@@ -99,7 +99,9 @@ const pooledKind: ModelKind<PooledConfig> = {
     const model = m as unknown as PooledLM;
     const { spans, boundaryProbs, attention } = await model.trace(bytes);
     const { nLayer, nHead } = model.config.core;
-    return { unit: "chunk", spans, layers: nLayer, heads: nHead, attention: flattenMaps(attention), ...(boundaryProbs ? { boundaryProbs } : {}) };
+    // The core reads a start vector, then each chunk but the last, and predicts the chunk after.
+    const reads: Span[] = spans.length ? [[0, 0], ...spans.slice(0, -1)] : [];
+    return { unit: "chunk", spans: reads, chunks: spans, layers: nLayer, heads: nHead, attention: flattenMaps(attention), ...(boundaryProbs ? { boundaryProbs } : {}) };
   }
 };
 
@@ -143,7 +145,8 @@ const localStackKind: ModelKind<LocalStackConfig> = {
     const model = m as unknown as LocalStackLM;
     const { spans, attention } = await model.trace(bytes);
     const { nLayer, nHead } = model.config.core;
-    return { unit: "chunk", spans, layers: nLayer, heads: nHead, attention: flattenMaps(attention) };
+    // Each core position reads its chunk's last byte state.
+    return { unit: "chunk", spans, chunks: spans, layers: nLayer, heads: nHead, attention: flattenMaps(attention) };
   }
 };
 

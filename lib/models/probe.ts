@@ -13,8 +13,13 @@ export type ProbeUnit = "byte" | "token" | "chunk";
 
 export interface ProbeTrace {
   unit: ProbeUnit;
-  /** The bytes each position covers, [start, end) into the traced text; a BPE model's start token covers none. */
+  /**
+   * The bytes each position reads, [start, end) into the traced text; [0, 0] for a
+   * position that reads none (a BPE model's start token, a pooled core's start vector).
+   */
   spans: Span[];
+  /** A pooled or local-stack model's chunks of the text (a pooled core's position i reads chunk i - 1). */
+  chunks?: Span[];
   layers: number;
   heads: number;
   /** attention[layer][head]: P x P row-major (row = query position, column = key position), P = spans.length; causal, so above the diagonal is 0. */

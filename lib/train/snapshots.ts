@@ -62,9 +62,11 @@ export type QuantisedMap = number[];
 export interface Snapshot {
   v: typeof SNAPSHOT_VERSION;
   step: number;
-  /** What the attended positions are, and the probe's bytes each covers. */
+  /** What the attended positions are, and the probe's bytes each reads ([0, 0]: none, e.g. a start vector). */
   unit: ProbeUnit;
   spans: Span[];
+  /** A pooled or local-stack model's chunks of the probe (its boundaries at this step). */
+  chunks?: Span[];
   layers: number;
   heads: number;
   /** attention[layer][head]: quantised (see the top of this module). */
@@ -100,7 +102,8 @@ export async function takeSnapshot(model: LabModel, step: number, config: Snapsh
     v: SNAPSHOT_VERSION,
     step,
     unit: trace.unit,
-    spans: trace.spans.map(([a, b]) => [a, b]),
+    spans: trace.spans.map(([a, b]) => [a, b] as Span),
+    ...(trace.chunks ? { chunks: trace.chunks.map(([a, b]) => [a, b] as Span) } : {}),
     layers: trace.layers,
     heads: trace.heads,
     attention: trace.attention.map((layer) => layer.map((map) => quantiseMap(map, P))),

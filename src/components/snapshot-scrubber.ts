@@ -111,7 +111,7 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
     const P = s.spans.length;
     const labels = s.spans.map(([a, b]) => (b > a ? chunkText(probeBytes.subarray(a, b)) : "⟨start⟩"));
     chunks.replaceChildren(
-      s.unit === "chunk" ? ChunkRows(probeBytes, [{ label: `chunks at step ${s.step}`, spans: s.spans }], { showBytes: false }) : ""
+      s.chunks ? ChunkRows(probeBytes.subarray(0, s.chunks.at(-1)?.[1] ?? 0), [{ label: `chunks at step ${s.step}`, spans: s.chunks }], { showBytes: false }) : ""
     );
     map.replaceChildren(
       AttentionHeatmap(

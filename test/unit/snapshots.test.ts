@@ -89,6 +89,11 @@ for (const [name, make, unit] of kinds) {
       const P = s.spans.length;
       assert.ok(P > 1, `positions: ${P}`);
       assert.equal(s.spans.at(-1)![1] <= CONFIG.probe.length, true, "spans lie inside the probe");
+      if (unit === "chunk") {
+        assert.ok(s.chunks && s.chunks.length === P, "one chunk per core position");
+        // A pooled core reads a start vector, then each chunk but the last; a local stack's reads its own chunk.
+        assert.deepEqual(s.spans, name.includes("pooled") ? [[0, 0], ...s.chunks!.slice(0, -1)] : s.chunks);
+      }
       assert.equal(s.attention.length, s.layers);
       for (const layer of s.attention) {
         assert.equal(layer.length, s.heads);
@@ -104,7 +109,7 @@ for (const [name, make, unit] of kinds) {
       assert.equal(typeof s.sample, "string");
       assert.ok(s.sample.length > 0);
       // One boundary probability per byte the model read (its context, 33 bytes here, at most).
-      if (name.includes("learned")) assert.equal(s.boundaryProbs?.length, s.spans.at(-1)![1]);
+      if (name.includes("learned")) assert.equal(s.boundaryProbs?.length, s.chunks!.at(-1)![1]);
       // A line of snapshots.jsonl reads back as it was written.
       assert.deepEqual(parseSnapshots(JSON.stringify(s) + "\n"), [s]);
       // Same weights, same snapshot: the sample's seed is fixed.

@@ -6,7 +6,8 @@
 //   node --import tsx scripts/tokenizer-free-snapshots.ts [--steps 300] [--every 15]
 //
 // Writes data/runs/tokenizer-free/learned-snapshots/ (the run folder `stlm train`
-// writes, without its 4 MB checkpoint, which the page does not use).
+// writes, without its 4 MB checkpoint, which the page does not use, and the
+// run.json that names it).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -24,5 +25,7 @@ const args = ["bin/stlm.js", "train", "--preset", "pooled-learned", "--corpus", 
 process.stderr.write(`node ${args.join(" ")}\n`);
 const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: "inherit" });
 if (r.status !== 0) throw new Error(`stlm train exited with ${r.status}`);
+// run.json records the checkpoint's hash: both go.
 await rm(path.join(OUT, "checkpoint.safetensors"));
+await rm(path.join(OUT, "run.json"), { force: true });
 process.stderr.write(`wrote ${path.relative(ROOT, OUT)}/\n`);

@@ -46,9 +46,9 @@ export function defaultSnapshotConfig(every: number): SnapshotConfig {
   return { every, probe: DEFAULT_PROBE, prompt: DEFAULT_PROMPT, sampleBytes: 120, temperature: 0.8, topK: 40, seed: 1 };
 }
 
-/** The "auto" interval: about AUTO_SNAPSHOTS snapshots over a run of `steps`. */
-export function autoSnapshotEvery(steps: number): number {
-  return Math.max(1, Math.ceil(steps / AUTO_SNAPSHOTS));
+/** The "auto" interval: about `count` (default AUTO_SNAPSHOTS) snapshots over a run of `steps`. */
+export function autoSnapshotEvery(steps: number, count = AUTO_SNAPSHOTS): number {
+  return Math.max(1, Math.ceil(steps / count));
 }
 
 /** Whether step `step` (0: before any training) of a run planned for `total` steps is snapshotted. */

@@ -11,6 +11,7 @@ import { sample } from "../lib/eval/sample.js";
 import { decodeBytes, encodeText } from "../lib/text/tokenizer.js";
 import { tf } from "../lib/tf.js";
 import { Trainer, type TrainerState } from "../lib/train/trainer.js";
+import { autoSnapshotEvery, defaultSnapshotConfig, takeSnapshot, type Snapshot, type SnapshotConfig } from "../lib/train/snapshots.js";
 
 export type RunStatus = "idle" | "preparing" | "running" | "paused" | "done" | "stopped" | "loaded" | "error";
 
@@ -53,6 +54,10 @@ export interface RunSnapshot {
   steps: StepPoint[];
   evals: { step: number; valBitsPerByte: number }[];
   samples: SamplePoint[];
+  /** Training snapshots (lib/train/snapshots.ts), about 20 over a run, for the scrubber. */
+  trainingSnapshots: Snapshot[];
+  /** What the training snapshots hold (probe, prompt, interval). */
+  snapshotConfig?: SnapshotConfig;
   etaMs?: number;
   /** Grows whenever the weights the page shows change enough to redraw (an evaluation, the end, a load). */
   modelVersion: number;
@@ -63,10 +68,12 @@ export interface RunSnapshot {
 }
 
 const SAMPLE_BYTES = 200;
+/** Training snapshots a live run takes, about (lib/train/snapshots.ts). */
+export const LIVE_SNAPSHOTS = 10;
 const NOTIFY_INTERVAL_MS = 150;
 
 function emptySnapshot(modelVersion: number, runNumber: number): RunSnapshot {
-  return { status: "idle", label: "", steps: [], evals: [], samples: [], modelVersion, runNumber };
+  return { status: "idle", label: "", steps: [], evals: [], samples: [], trainingSnapshots: [], modelVersion, runNumber };
 }
 
 export interface LiveRunOptions {
@@ -261,16 +268,19 @@ export class LiveRun {
     this.current?.dispose();
     const model = TinyLM.create(configs.model, request.seed);
     this.current = model;
+    // About LIVE_SNAPSHOTS over the run: each costs the page about as much as a few training steps.
+    const snapshotConfig = defaultSnapshotConfig(autoSnapshotEvery(configs.train.steps, LIVE_SNAPSHOTS));
     const trainer = new Trainer({
       model,
       data: new BatchSampler(corpus.train),
       train: configs.train,
-      evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: configs.train.evalBytes })
+      evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: configs.train.evalBytes }),
+      snapshot: { every: snapshotConfig.every, take: (step) => takeSnapshot(model, step, snapshotConfig) }
     });
     this.trainer = trainer;
     const prompt = encodeText(request.prompt ?? defaultPrompt(corpus));
     this.update(
-      { ...this.snapshot, status: "running", model: configs.model, train: configs.train, parameterCount: model.parameterCount() },
+      { ...this.snapshot, status: "running", model: configs.model, train: configs.train, parameterCount: model.parameterCount(), snapshotConfig },
       true
     );
 
@@ -286,6 +296,9 @@ export class LiveRun {
           const text = decodeBytes(await sample(model, prompt, { tokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: request.seed + ev.step }));
           this.snapshot.samples.push({ step: ev.step, prompt: decodeBytes(prompt), text });
           this.update({ ...this.snapshot, modelVersion: this.snapshot.modelVersion + 1 }, true);
+        } else if (ev.kind === "snapshot") {
+          this.snapshot.trainingSnapshots.push(ev.snapshot);
+          this.update({ ...this.snapshot }, true);
         } else if (ev.kind === "paused" || ev.kind === "resumed") {
           this.update({ ...this.snapshot, status: ev.kind === "paused" ? "paused" : "running" }, true);
           if (ev.kind === "paused") this.releasePauseWaiters();
@@ -335,6 +348,7 @@ export class LiveRun {
       steps: this.snapshot.steps.slice(),
       evals: this.snapshot.evals.slice(),
       samples: this.snapshot.samples.slice(),
+      trainingSnapshots: this.snapshot.trainingSnapshots.slice(),
       tensors: tf.memory().numTensors
     };
     for (const l of this.listeners) l(s);

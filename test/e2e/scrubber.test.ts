@@ -10,13 +10,14 @@ import { parseSnapshots } from "../../lib/train/snapshots.js";
 
 const site = useSite();
 const snapshots = parseSnapshots(await readFile(join(ROOT, "data", "runs", "nano-austen", "snapshots.jsonl"), "utf8"));
+const learned = parseSnapshots(await readFile(join(ROOT, "data", "runs", "tokenizer-free", "learned-snapshots", "snapshots.jsonl"), "utf8"));
 
 describe("the training page's scrubber", () => {
   it("shows the snapshot of the step the slider selects, with the loss curve's cursor at that step", async () => {
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/train", site.server.url).href, { waitUntil: "load" });
-    const scrubber = page.locator(".stlm-scrubber-card .stlm-scrubber");
+    const scrubber = page.locator('.stlm-scrubber-card[data-source="precomputed"] .stlm-scrubber');
     await scrubber.waitFor({ timeout: 60_000 });
     assert.equal(await scrubber.getAttribute("data-snapshots"), String(snapshots.length));
 
@@ -62,6 +63,58 @@ describe("the training page's scrubber", () => {
     assert.equal(await scrubber.getAttribute("data-step"), String(snapshots[mid].step), "the step stays");
 
     await assertClean(page, log, "/train (scrubber)");
+    await page.close();
+  });
+
+  it("replays a live run's snapshots as they arrive: about ten over the run, the slider following the newest", async () => {
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/train", site.server.url).href, { waitUntil: "load" });
+    await page.locator(".stlm-scrubber-card .stlm-scrubber").first().waitFor({ timeout: 60_000 });
+    const live = page.locator('.stlm-scrubber-card[data-source="live"]');
+    assert.equal(await live.isVisible(), false, "no live card before a run");
+    const stepsBox = page.getByRole("spinbutton", { name: "Steps" });
+    await stepsBox.fill("20");
+    await stepsBox.dispatchEvent("input");
+    await page.locator(".stlm-run").click();
+    await page.locator('.stlm-chart-card[data-status="done"]').waitFor({ timeout: 240_000 });
+    const scrubber = live.locator(".stlm-scrubber");
+    // 20 steps, about 10 snapshots: every 2 steps, from step 0 to step 20.
+    await page.waitForFunction(() => document.querySelector('.stlm-scrubber-card[data-source="live"] .stlm-scrubber')?.getAttribute("data-snapshots") === "11", null, { timeout: 30_000 });
+    assert.equal(await scrubber.getAttribute("data-step"), "20", "the slider followed the run to its last snapshot");
+    assert.match(await live.locator("h2").first().innerText(), /11 snapshots \(every 2 steps\)/);
+    const slider = scrubber.getByRole("slider", { name: "training step of the snapshot shown" });
+    await slider.focus();
+    await page.keyboard.press("Home");
+    assert.equal(await scrubber.getAttribute("data-step"), "0");
+    assert.equal(await scrubber.locator(".stlm-loss-chart").getAttribute("data-cursor"), "0");
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await scrubber.getAttribute("data-step"), "2");
+    await assertClean(page, log, "/train (live scrubber)");
+    await page.close();
+  });
+
+  it("on the tokenizer-free page, replays the learned-boundary run: the chunks and chunk attention of the chosen step", async () => {
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/tokenizer-free", site.server.url).href, { waitUntil: "load" });
+    const scrubber = page.locator('.stlm-scrubber-card[data-source="precomputed-learned"] .stlm-scrubber');
+    await scrubber.waitFor({ timeout: 120_000 });
+    const probe = "It is a truth universally acknowledged";
+    const check = async (i: number) => {
+      const s = learned[i];
+      assert.equal(await scrubber.getAttribute("data-step"), String(s.step));
+      const row = scrubber.locator(".stlm-chunk-row");
+      assert.equal(await row.getAttribute("data-chunks"), String(s.chunks!.length), `step ${s.step}: its chunks`);
+      const shown = (await row.locator(".stlm-chunk").allTextContents()).join("|");
+      assert.equal(shown, s.chunks!.map(([a, b]) => probe.slice(a, b).replace(/ /g, "·")).join("|"), `step ${s.step}: the chunk texts`);
+      assert.equal(await scrubber.locator(".stlm-attention").getAttribute("data-tokens"), String(s.spans.length), "one row per core position");
+    };
+    await check(0);
+    await scrubber.getByRole("slider").focus();
+    await page.keyboard.press("End");
+    await check(learned.length - 1);
+    await assertClean(page, log, "/tokenizer-free (scrubber)");
     await page.close();
   });
 });

@@ -13,6 +13,7 @@ export default {
     { name: "Dropout: when does a tiny model need it?", path: "/dropout" },
     { name: "Distillation: learning from a bigger model", path: "/distillation" },
     { name: "Self-play: learning a game with no teacher", path: "/self-play" },
+    { name: "Evaluate a model", path: "/evaluate" },
     { name: "How fast does this browser train?", path: "/bench" },
     { name: "Writing your own report", path: "/guide" },
     { name: "Example report: two learning rates", path: "/example-report" },

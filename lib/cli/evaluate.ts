@@ -1,6 +1,7 @@
 // stlm eval and stlm sample: read a checkpoint, score it or continue a prompt.
 import { CORPUS_NAMES } from "../text/data.js";
-import { bitsPerByte, minimalPairs, nextSentence } from "../eval/eval.js";
+import { Evaluator } from "../eval/evaluation.js";
+import { spread, SUBSET_SEED } from "../eval/subset.js";
 import { labModelFromCheckpoint } from "../train/checkpoint.js";
 import { decodeBytes, encodeText } from "../text/tokenizer.js";
 import { initNode } from "../node/runtime.js";
@@ -10,15 +11,20 @@ import { ObjectiveLM, objectiveLabel } from "../models/objectives.js";
 import { formatSpeculative, measureSpeculative } from "../eval/speculative.js";
 import { parseFlags, SEED_FLAG, UsageError, type FlagSpec } from "./args.js";
 
-export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N] [--limit N]
+export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N] [--subset N | --limit N]
 
 Bits per byte on each corpus's test split (${CORPUS_NAMES.join(", ")}), minimal-pair
-accuracy overall and by type, and next-sentence acc_norm (each choice scored by its
-log-probability given the context, divided by its length in bytes).
+accuracy overall and by type, and next-sentence acc_norm and acc (each choice
+scored by its log-probability given the context; acc_norm divides it by the
+choice's length in bytes). The evaluation page scores the same subsets.
 
-  --checkpoint DIR  a run folder (or its checkpoint.stlm file)
-  --max-bytes N     score at most N bytes of each test split, N >= 1 (default: all)
-  --limit N         score N evenly spaced items of each evaluation set, N >= 1 (default: all)
+  --checkpoint DIR  a run folder (or its checkpoint file)
+  --max-bytes N     score the first N bytes of each test split, N >= 2 (default: all)
+  --subset N        score the first N items of each evaluation set in the lab's
+                    seeded order (a shuffle with seed ${SUBSET_SEED}, lib/eval/subset.ts),
+                    N >= 1 (default: all); a larger N holds the smaller subset
+  --limit N         score N evenly spaced items of each evaluation set, N >= 1
+                    (the subsets of earlier precomputed results; they do not nest)
   --json            print one JSON object`;
 
 export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens N [--temperature T] [--top-k K] [--seed S] [--speculative]
@@ -36,7 +42,8 @@ export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens 
 export const EVAL_FLAGS: FlagSpec = {
   checkpoint: "string",
   json: "boolean",
-  "max-bytes": { kind: "int", min: 1, example: 20000 },
+  "max-bytes": { kind: "int", min: 2, example: 20000 },
+  subset: { kind: "int", min: 1, example: 100 },
   limit: { kind: "int", min: 1, example: 100 }
 };
 
@@ -54,40 +61,49 @@ export const SAMPLE_FLAGS: FlagSpec = {
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, EVAL_FLAGS, "eval");
   if (f.checkpoint === undefined) throw new UsageError("stlm eval: --checkpoint DIR is required");
+  if (f.subset !== undefined && f.limit !== undefined) throw new UsageError("stlm eval: give --subset N (the first N items in seeded order) or --limit N (N evenly spaced items), not both");
   await initNode();
   const ckpt = await loadCheckpointFile(String(f.checkpoint));
   // Every kind of model is scored on bytes, through its byte scorer.
-  const lab = labModelFromCheckpoint(ckpt);
-  const model = { blockSize: lab.byteScorer.blockSize, tokenLogProbs: lab.byteScorer.tokenLogProbs.bind(lab.byteScorer), parameterCount: () => lab.parameterCount(), dispose: () => lab.dispose() };
+  const model = labModelFromCheckpoint(ckpt);
   const say = (s: string) => {
     if (!f.json) process.stderr.write(s);
   };
   try {
-    const testBitsPerByte: Record<string, number> = {};
-    for (const name of CORPUS_NAMES) {
-      const corpus = await loadCorpus(name);
-      testBitsPerByte[name] = await bitsPerByte(model, corpus.test, { maxBytes: f["max-bytes"] as number | undefined });
-      say(`${name.padEnd(10)} test ${testBitsPerByte[name].toFixed(3)} bits/byte\n`);
-    }
     const limit = f.limit as number | undefined;
-    const mp = await minimalPairs(model, spread(await loadEvalSet("minimal-pairs"), limit));
+    const corpora = [];
+    for (const name of CORPUS_NAMES) corpora.push({ name, test: (await loadCorpus(name)).test });
+    const data = {
+      corpora,
+      minimalPairs: spread(await loadEvalSet("minimal-pairs"), limit),
+      nextSentence: spread(await loadEvalSet("next-sentence"), limit)
+    };
+    const evaluator = new Evaluator(model.byteScorer, data);
+    let last = "";
+    const report = await evaluator.evaluate(
+      { bytes: f["max-bytes"] as number | undefined, items: f.subset as number | undefined },
+      {
+        onProgress: ({ metric }) => {
+          if (metric !== last) say(`scoring ${metric}\n`);
+          last = metric;
+        }
+      }
+    );
+    for (const name of CORPUS_NAMES) say(`${name.padEnd(10)} test ${report.testBitsPerByte[name].toFixed(3)} bits/byte (${report.size.bytes[name]} bytes)\n`);
+    const mp = report.minimalPairs;
     say(`minimal pairs  ${mp.accuracy.toFixed(3)} (${mp.n} pairs)\n`);
     for (const [type, r] of Object.entries(mp.byType)) say(`  ${type.padEnd(18)} ${r.accuracy.toFixed(3)} (${r.n})\n`);
-    const ns = await nextSentence(model, spread(await loadEvalSet("next-sentence"), limit));
+    const ns = report.nextSentence;
     say(`next sentence  acc_norm ${ns.accNorm.toFixed(3)}, acc ${ns.acc.toFixed(3)} (${ns.n} items; chance 0.25)\n`);
-    const result = { checkpoint: String(f.checkpoint), parameters: model.parameterCount(), testBitsPerByte, minimalPairs: mp, nextSentence: ns };
+    const subset = limit !== undefined ? { ...report.size, order: "evenly spaced (--limit)" } : report.size;
+    const result = { checkpoint: String(f.checkpoint), parameters: model.parameterCount(), subset, testBitsPerByte: report.testBitsPerByte, minimalPairs: mp, nextSentence: ns };
     if (f.json) process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     model.dispose();
   }
 }
 
-/** `limit` items spread evenly over the set (all of them without a limit), so a subset still mixes sources and types. */
-/** `limit` items spread evenly over the set (all of them when limit is absent): the subset `stlm eval --limit` scores. */
-export function spread<T>(items: T[], limit: number | undefined): T[] {
-  if (limit === undefined || limit >= items.length) return items;
-  return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)]);
-}
+export { spread };
 
 export async function sampleCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, SAMPLE_FLAGS, "sample");

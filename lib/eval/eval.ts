@@ -22,6 +22,13 @@ export interface EvalOptions {
   batchSize?: number;
   /** Called after each batch with the rows scored so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Checked before each batch: when aborted, the scoring stops with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Awaited after each batch. A page or a worker passes a function that yields
+   * to its event loop here, so clicks (or a cancel message) are seen between batches.
+   */
+  afterBatch?: () => Promise<void>;
 }
 
 /**
@@ -39,7 +46,7 @@ export const EMPTY_CONTEXT_PREFIX = "\n\n";
 const WIDTH_STEP = 16;
 
 /** Bytes to score: x = ids[0..n-1], y = ids[1..n]; targets y[first..] count. */
-interface Row {
+export interface Row {
   ids: Uint8Array;
   first: number;
 }
@@ -55,19 +62,30 @@ interface Row {
 export async function bitsPerByte(
   model: ScoringModel,
   bytes: Uint8Array,
-  { maxBytes, batchSize = 16, onProgress }: EvalOptions & { maxBytes?: number } = {}
+  { maxBytes, batchSize = 16, ...options }: EvalOptions & { maxBytes?: number } = {}
 ): Promise<number> {
   const T = checkBlockSize(model);
   const text = maxBytes === undefined ? bytes : bytes.subarray(0, maxBytes);
   if (text.length < 2) {
     throw new RangeError(`bitsPerByte needs at least 2 bytes of text (got ${text.length}); give the validation or test bytes of a corpus.`);
   }
-  const rows: Row[] = [];
-  for (let i = 0; i < text.length - 1; i += T) rows.push({ ids: text.subarray(i, Math.min(i + T + 1, text.length)), first: 0 });
-  const sums = await sumLogProbs(model, rows, { batchSize, onProgress });
+  const rows = windowRows(text, T, 0, windowCount(text.length, T));
+  const sums = await sumLogProbs(model, rows, { batchSize, ...options });
   let total = 0;
   for (const s of sums) total += s;
   return -total / (text.length - 1) / Math.LN2;
+}
+
+/** How many windows of blockSize predicted bytes cover a text of `length` bytes (every byte but the first is predicted). */
+export function windowCount(length: number, blockSize: number): number {
+  return Math.max(0, Math.ceil((length - 1) / blockSize));
+}
+
+/** Windows [from, to) of `text`: window w reads text[w T .. min(w T + T + 1, n)) and predicts all but its first byte. */
+export function windowRows(text: Uint8Array, blockSize: number, from: number, to: number): Row[] {
+  const rows: Row[] = [];
+  for (let w = from; w < to; w++) rows.push({ ids: text.subarray(w * blockSize, Math.min(w * blockSize + blockSize + 1, text.length)), first: 0 });
+  return rows;
 }
 
 // ---------------------------------------------------------------------------
@@ -97,9 +115,17 @@ export interface Continuation {
 export async function scoreContinuations(
   model: ScoringModel,
   items: readonly Continuation[],
-  { batchSize = 32, onProgress }: EvalOptions = {}
+  { batchSize = 32, ...options }: EvalOptions = {}
 ): Promise<number[]> {
-  const T = checkBlockSize(model);
+  const { rows, owner } = continuationRows(checkBlockSize(model), items);
+  const sums = await sumLogProbs(model, rows, { batchSize, ...options });
+  const scores = new Array<number>(items.length).fill(0);
+  sums.forEach((s, r) => (scores[owner[r]] += s));
+  return scores;
+}
+
+/** The windows scoreContinuations scores, and for each the item it belongs to. */
+export function continuationRows(T: number, items: readonly Continuation[]): { rows: Row[]; owner: number[] } {
   const prefix = encodeText(EMPTY_CONTEXT_PREFIX);
   const rows: Row[] = [];
   const owner: number[] = [];
@@ -119,10 +145,7 @@ export async function scoreContinuations(
       a = b;
     }
   });
-  const sums = await sumLogProbs(model, rows, { batchSize, onProgress });
-  const scores = new Array<number>(items.length).fill(0);
-  sums.forEach((s, r) => (scores[owner[r]] += s));
-  return scores;
+  return { rows, owner };
 }
 
 // ---------------------------------------------------------------------------
@@ -150,18 +173,23 @@ export async function minimalPairs(model: ScoringModel, pairs: readonly MinimalP
     { context: prefix, continuation: encodeText(p.bad) }
   ]);
   const scores = await scoreContinuations(model, items, options);
+  return minimalPairsResult(pairs.map((p, i) => ({ type: p.type, correct: scores[2 * i] > scores[2 * i + 1] })));
+}
+
+/** Accuracy overall and by type from each pair's outcome. */
+export function minimalPairsResult(outcomes: readonly { type: string; correct: boolean }[]): MinimalPairsResult {
   const counts: Record<string, { correct: number; n: number }> = {};
   let correct = 0;
-  pairs.forEach((p, i) => {
-    const ok = scores[2 * i] > scores[2 * i + 1] ? 1 : 0;
+  for (const o of outcomes) {
+    const ok = o.correct ? 1 : 0;
     correct += ok;
-    const c = (counts[p.type] ??= { correct: 0, n: 0 });
+    const c = (counts[o.type] ??= { correct: 0, n: 0 });
     c.correct += ok;
     c.n += 1;
-  });
+  }
   const byType: Record<string, AccuracyCount> = {};
   for (const [type, c] of Object.entries(counts)) byType[type] = { accuracy: c.correct / c.n, n: c.n };
-  return { accuracy: correct / pairs.length, n: pairs.length, byType };
+  return { accuracy: outcomes.length ? correct / outcomes.length : NaN, n: outcomes.length, byType };
 }
 
 // ---------------------------------------------------------------------------
@@ -181,21 +209,38 @@ export interface NextSentenceResult {
  */
 export async function nextSentence(model: ScoringModel, items: readonly NextSentenceItem[], options: EvalOptions = {}): Promise<NextSentenceResult> {
   if (items.length === 0) throw new RangeError("nextSentence got no items; load a set with loadEvalSet(\"next-sentence\").");
-  const continuations = items.flatMap((item) => {
-    const context = encodeText(item.context + " ");
-    return item.choices.map((choice) => ({ context, continuation: encodeText(choice) }));
-  });
+  if (items.some((item) => item.choices.length !== 4)) throw new RangeError("nextSentence needs four choices per item.");
+  const continuations = items.flatMap(nextSentenceContinuations);
   const scores = await scoreContinuations(model, continuations, options);
+  return nextSentenceResult(items.map((item, i) => nextSentencePicks(item, scores.slice(4 * i, 4 * i + 4))));
+}
+
+/** The choices next-sentence contexts are followed by, as scoreContinuations reads them. */
+export function nextSentenceContinuations(item: NextSentenceItem): Continuation[] {
+  const context = encodeText(item.context + " ");
+  return item.choices.map((choice) => ({ context, continuation: encodeText(choice) }));
+}
+
+/** What one item's choice scores (summed log-probabilities, nats) pick, by sum (acc) and per byte (acc_norm). */
+export interface NextSentencePick {
+  label: number;
+  pickRaw: number;
+  pickNorm: number;
+}
+
+export function nextSentencePicks(item: NextSentenceItem, raw: readonly number[]): NextSentencePick {
+  const norm = raw.map((s, j) => s / encodeText(item.choices[j]).length);
+  return { label: item.label, pickRaw: argmax(raw), pickNorm: argmax(norm) };
+}
+
+export function nextSentenceResult(picks: readonly NextSentencePick[]): NextSentenceResult {
   let acc = 0;
   let accNorm = 0;
-  items.forEach((item, i) => {
-    const k = item.choices.length;
-    const raw = scores.slice(k * i, k * i + k);
-    const norm = raw.map((s, j) => s / continuations[k * i + j].continuation.length);
-    if (argmax(raw) === item.label) acc++;
-    if (argmax(norm) === item.label) accNorm++;
-  });
-  return { accNorm: accNorm / items.length, acc: acc / items.length, n: items.length };
+  for (const p of picks) {
+    if (p.pickRaw === p.label) acc++;
+    if (p.pickNorm === p.label) accNorm++;
+  }
+  return { accNorm: picks.length ? accNorm / picks.length : NaN, acc: picks.length ? acc / picks.length : NaN, n: picks.length };
 }
 
 function argmax(values: readonly number[]): number {
@@ -214,10 +259,10 @@ function checkBlockSize(model: ScoringModel): number {
 }
 
 /** The summed log-probability (nats) of each row's counted targets. */
-async function sumLogProbs(
+export async function sumLogProbs(
   model: ScoringModel,
   rows: readonly Row[],
-  { batchSize, onProgress }: { batchSize: number; onProgress?: EvalOptions["onProgress"] }
+  { batchSize = 32, onProgress, signal, afterBatch }: EvalOptions = {}
 ): Promise<Float64Array> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer (got ${batchSize}).`);
   const T = model.blockSize;
@@ -226,6 +271,7 @@ async function sumLogProbs(
   const order = rows.map((_, i) => i).sort((a, b) => rows[b].ids.length - rows[a].ids.length);
   const B = Math.min(batchSize, rows.length); // one batch height throughout; short batches get empty rows
   for (let start = 0; start < order.length; start += B) {
+    signal?.throwIfAborted();
     const batch = order.slice(start, start + B);
     const W = Math.min(T, Math.ceil((rows[batch[0]].ids.length - 1) / WIDTH_STEP) * WIDTH_STEP);
     const x = new Int32Array(B * W).fill(PAD);
@@ -252,9 +298,11 @@ async function sumLogProbs(
       let s = 0;
       for (let t = first; t < ids.length - 1; t++) s += values[b * W + t];
       if (Number.isNaN(s)) throw new Error("the model returned NaN log-probabilities; its weights have probably diverged (try a lower learning rate).");
+      if (!Number.isFinite(s)) throw new Error("the model gives a byte of the text probability 0 (log-probability -Infinity), so its bits per byte are infinite; a scored model must give every byte some probability.");
       sums[r] = s;
     });
     onProgress?.(Math.min(start + B, rows.length), rows.length);
+    if (afterBatch) await afterBatch();
   }
   return sums;
 }

@@ -15,7 +15,12 @@
 // to the uniform distribution over 256 bytes:
 //   P_0(w)   = (c(w) + N1 / 256) / (N + N1)                      N1: distinct bytes seen
 //   P_k(w|h) = (c(h w) + N1(h) P_{k-1}(w|h')) / (c(h) + N1(h))   h' drops h's byte farthest from w
-// and P_k = P_{k-1} for a context never seen. Pure TypeScript, no tensors.
+// and P_k = P_{k-1} for a context never seen. Pure TypeScript; only
+// ngramScorer (the n-gram as a ScoringModel, for the evaluation's floors)
+// touches tensors.
+import type { Tensor2D } from "@tensorflow/tfjs";
+import { tf } from "../tf.js";
+import type { ScoringModel } from "./eval.js";
 
 export interface GapNgram {
   /** n: the context holds order - 1 bytes. */
@@ -92,4 +97,34 @@ export function gapNgramBitsPerByte(m: GapNgram, bytes: Uint8Array, { first = 1 
   let bits = 0;
   for (let t = first; t < bytes.length; t++) bits -= Math.log2(gapNgramProb(m, bytes, t));
   return bits / Math.max(1, bytes.length - first);
+}
+
+/**
+ * A gap n-gram as a lib/eval/eval.ts ScoringModel, so the evaluation's floors
+ * are scored by exactly the rules a neural model is: log p(y[b,t] | x[b,0..t])
+ * for each row, the context being the row's bytes up to t (a row never sees
+ * the bytes before it, as a model's window does not). Positions whose target
+ * is not a byte (padding) get 0. Reads its input back to the CPU: for
+ * reference scores in Node, not for a training loop.
+ */
+export function ngramScorer(m: GapNgram, blockSize = 1024): ScoringModel {
+  return {
+    blockSize,
+    tokenLogProbs(x: Tensor2D, y: Tensor2D): Tensor2D {
+      const [B, T] = x.shape;
+      const xs = x.dataSync();
+      const ys = y.dataSync();
+      const out = new Float32Array(B * T);
+      const seq = new Uint8Array(T + 1);
+      for (let b = 0; b < B; b++) {
+        // seq = x[b,0], y[b,0], y[b,1], ...: the row's bytes, target t at seq[t + 1].
+        seq[0] = xs[b * T];
+        let n = 1;
+        for (let t = 0; t < T && ys[b * T + t] < 256 && xs[b * T + t] < 256; t++) seq[n++] = ys[b * T + t];
+        const row = seq.subarray(0, n);
+        for (let t = 0; t + 1 < n; t++) out[b * T + t] = Math.log(gapNgramProb(m, row, t + 1));
+      }
+      return tf.tensor2d(out, [B, T]);
+    }
+  };
 }

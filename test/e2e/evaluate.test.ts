@@ -1,0 +1,116 @@
+// The evaluation view in a real browser: the page's numbers for the precomputed
+// checkpoint equal `stlm eval`'s on the same subset (run here, in the test) to
+// 1e-6; extending the subset scores on and lands on the committed stlm eval figures;
+// no tensor is left behind; the training page's card evaluates its model too.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import { assertClean, ROOT, useSite, watchPage } from "./harness.js";
+
+const site = useSite();
+
+interface Numbers {
+  testBitsPerByte: Record<string, number>;
+  minimalPairs: { accuracy: number; n: number; byType: Record<string, { accuracy: number; n: number }> };
+  nextSentence: { accNorm: number; acc: number; n: number };
+}
+
+function stlmEval(...args: string[]): Promise<Numbers & { subset: { bytes: Record<string, number>; minimalPairs: number; nextSentence: number } }> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [join(ROOT, "bin", "stlm.js"), "eval", "--checkpoint", join(ROOT, "data", "runs", "nano-austen"), "--json", ...args], { maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`stlm eval failed: ${stderr}`)) : resolve(JSON.parse(stdout))
+    )
+  );
+}
+
+function assertSameNumbers(page: Numbers, cli: Numbers, where: string): void {
+  for (const [corpus, v] of Object.entries(cli.testBitsPerByte)) {
+    assert.ok(Math.abs(page.testBitsPerByte[corpus] - v) < 1e-6, `${where}: ${corpus} test bits/byte ${page.testBitsPerByte[corpus]} in the browser, ${v} from stlm eval`);
+  }
+  assert.equal(page.minimalPairs.n, cli.minimalPairs.n);
+  assert.ok(Math.abs(page.minimalPairs.accuracy - cli.minimalPairs.accuracy) < 1e-6, `${where}: minimal pairs ${page.minimalPairs.accuracy} vs ${cli.minimalPairs.accuracy}`);
+  for (const [type, r] of Object.entries(cli.minimalPairs.byType)) {
+    assert.ok(Math.abs(page.minimalPairs.byType[type].accuracy - r.accuracy) < 1e-6, `${where}: minimal pairs, ${type}`);
+  }
+  assert.equal(page.nextSentence.n, cli.nextSentence.n);
+  assert.ok(Math.abs(page.nextSentence.accNorm - cli.nextSentence.accNorm) < 1e-6, `${where}: acc_norm ${page.nextSentence.accNorm} vs ${cli.nextSentence.accNorm}`);
+  assert.ok(Math.abs(page.nextSentence.acc - cli.nextSentence.acc) < 1e-6, `${where}: acc ${page.nextSentence.acc} vs ${cli.nextSentence.acc}`);
+}
+
+/** Set a card's subset, press a button, wait for the numbers, and read them off the table. */
+async function evaluate(page: Page, card: string, button: "Evaluate" | "Extend (twice the subset)", size?: { bytes: string; items: string }): Promise<{ report: Numbers; el: ReturnType<Page["locator"]> }> {
+  const el = page.locator(card);
+  if (size) {
+    await el.getByLabel("Bytes of each test split").selectOption(size.bytes);
+    await el.getByLabel("Items of each evaluation set").selectOption(size.items);
+  }
+  await el.getByRole("button", { name: button }).click();
+  await page.locator(`${card}[data-state="running"], ${card}[data-state="done"]`).first().waitFor({ timeout: 30_000 });
+  await page.locator(`${card}[data-state="done"], ${card}[data-state="error"]`).first().waitFor({ timeout: 600_000 });
+  assert.equal(await el.getAttribute("data-state"), "done", (await el.locator('[role="status"]').textContent()) ?? "");
+  const report = JSON.parse((await el.locator("[data-report]").getAttribute("data-report"))!) as Numbers;
+  return { report, el };
+}
+
+describe("the evaluation page", () => {
+  it("shows the precomputed results, then evaluates the precomputed checkpoint to stlm eval's numbers, and extends the subset", async () => {
+    const cli = stlmEval("--max-bytes", "2048", "--subset", "40");
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/evaluate", site.server.url).href, { waitUntil: "load" });
+    await page.locator(".stlm-precomputed-eval table").waitFor({ timeout: 60_000 });
+    const precomputedCells = await page.locator('.stlm-precomputed-eval td[data-column="model"]').count();
+    assert.ok(precomputedCells >= 4 + 1 + 7 + 2, "the full-set table has every metric");
+    const chart = page.locator('svg[aria-label^="Next-sentence accuracy"]');
+    await chart.waitFor({ timeout: 30_000 });
+
+    const card = '.stlm-eval-live .stlm-eval-card';
+    await page.locator(`${card}[data-state="idle"]`).waitFor({ timeout: 120_000 });
+    const first = await evaluate(page, card, "Evaluate", { bytes: "2048", items: "40" });
+    assertSameNumbers(first.report, await cli, "2 KiB and 40 items");
+    assert.match((await first.el.locator(".stlm-eval-command").textContent()) ?? "", /stlm eval --checkpoint data\/runs\/nano-austen --max-bytes 2048 --subset 40 --json/);
+    const tensorsAfterFirst = Number(await first.el.getAttribute("data-tensors-after"));
+    assert.equal(Number(await first.el.getAttribute("data-tensors-before")), tensorsAfterFirst, "the evaluation left no tensor behind");
+
+    // Extend: each size at least doubles, to the next listed one: 2 KiB -> 4 KiB, 40 -> 100 items.
+    const second = await evaluate(page, card, "Extend (twice the subset)");
+    assert.equal(second.report.minimalPairs.n, 100);
+    assertSameNumbers(second.report, await stlmEval("--max-bytes", "4096", "--subset", "100"), "extended to 4 KiB and 100 items");
+    assert.equal(Number(await second.el.getAttribute("data-tensors-after")), tensorsAfterFirst, "extending left no tensor behind");
+
+    await assertClean(page, log, "/evaluate");
+    await page.close();
+  });
+
+  it("at the default subset sets the browser's numbers beside the committed stlm eval figures", async () => {
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/evaluate", site.server.url).href, { waitUntil: "load" });
+    const card = '.stlm-eval-live .stlm-eval-card';
+    await page.locator(`${card}[data-state="idle"]`).waitFor({ timeout: 120_000 });
+    const { el } = await evaluate(page, card, "Evaluate");
+    await el.locator('th[data-column="cli"]').waitFor({ timeout: 5_000 });
+    const diff = Number(await el.locator("[data-max-difference]").getAttribute("data-max-difference"));
+    assert.ok(diff < 1e-6, `largest difference from the committed stlm eval figures: ${diff}`);
+    await assertClean(page, log, "/evaluate (default subset)");
+    await page.close();
+  });
+});
+
+describe("the training page's evaluation card", () => {
+  it("evaluates the loaded precomputed model to stlm eval's numbers", async () => {
+    const cli = stlmEval("--max-bytes", "2048", "--subset", "20");
+    const page = await site.session.context.newPage();
+    const log = watchPage(page, site.server.origin);
+    await page.goto(new URL("/train", site.server.url).href, { waitUntil: "load" });
+    const card = ".stlm-train-eval .stlm-eval-card";
+    await page.locator(".stlm-train-eval").scrollIntoViewIfNeeded({ timeout: 60_000 });
+    await page.locator(`${card}[data-state="idle"]`).waitFor({ timeout: 120_000 });
+    const { report } = await evaluate(page, card, "Evaluate", { bytes: "2048", items: "20" });
+    assertSameNumbers(report, await cli, "training page, 2 KiB and 20 items");
+    await assertClean(page, log, "/train");
+    await page.close();
+  });
+});

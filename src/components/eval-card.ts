@@ -8,8 +8,7 @@ import type { EvalProgress, EvalReport, EvalSize } from "../lib/eval/evaluation.
 import { floorOnSubset, lengthOnlyOnSubset, type FloorNumbers, type FloorRecord, type StatedFloor } from "../lib/eval/floors.js";
 import type { EvalRunner } from "./eval-runner.js";
 
-export const BYTE_SIZES = [2048, 4096, 16384, 65536, 262144] as const;
-export const ITEM_SIZES = [20, 40, 100, 200, 400, 1000] as const;
+import { BYTE_SIZES, ITEM_SIZES } from "./eval-sizes.js";
 
 export interface EvalCardOptions {
   sets: { minimalPairs: readonly MinimalPair[]; nextSentence: readonly NextSentenceItem[] };
@@ -24,6 +23,8 @@ export interface EvalCardOptions {
   checkpointHint?: string;
   /** Start evaluating at once. */
   autostart?: boolean;
+  /** Called once with the two size controls (a page binds them to its URL state). They fire "input" on every change, Extend's included. */
+  onControls?: (controls: { bytes: HTMLSelectElement; items: HTMLSelectElement }) => void;
 }
 
 export interface EvalCardElement extends HTMLElement {
@@ -128,6 +129,8 @@ export function EvalCard(runner: EvalRunner | null, options: EvalCardOptions): E
     const items = grow(readSize(itemsSelect), ITEM_SIZES);
     bytesSelect.value = bytes === undefined ? "all" : String(bytes);
     itemsSelect.value = items === undefined ? "all" : String(items);
+    for (const s of [bytesSelect, itemsSelect]) s.dispatchEvent(new Event("input", { bubbles: true }));
+    showCommand();
     void run(chosen());
   };
   cancelButton.onclick = () => controller?.abort(new Error("cancelled by the reader"));
@@ -145,6 +148,7 @@ export function EvalCard(runner: EvalRunner | null, options: EvalCardOptions): E
   };
   bytesSelect.onchange = itemsSelect.onchange = showCommand;
   showCommand();
+  options.onControls?.({ bytes: bytesSelect, items: itemsSelect });
   if (autostart && runner) void run(chosen());
   return card;
 }

@@ -1,5 +1,6 @@
 // Charts of the evaluation page: next-sentence accuracy by scorer and scoring rule.
 import * as Plot from "@observablehq/plot";
+import { accessibleChart } from "./chart-a11y.js";
 
 export interface NextSentenceInvestigation {
   dataset: { items: number };
@@ -34,7 +35,5 @@ export function NextSentenceChart(ns: NextSentenceInvestigation, { width = 640 }
     ]
   });
   const description = rows.map((r) => `${r.scorer}, ${r.rule}: ${r.accuracy.toFixed(3)}`).join("; ");
-  chart.setAttribute("aria-label", `Next-sentence accuracy of each scorer under four scoring rules, against chance 0.25 (shaded: two standard deviations at n = ${ns.dataset.items}). ${description}`);
-  chart.setAttribute("role", "img");
-  return chart;
+  return accessibleChart(chart, `Next-sentence accuracy of each scorer under four scoring rules, against chance 0.25 (shaded: two standard deviations at n = ${ns.dataset.items})`, description);
 }

@@ -25,6 +25,7 @@ import { DROPOUT_SETTINGS } from "../../src/components/settings/dropout.js";
 import { DISTILLATION_SETTINGS } from "../../src/components/settings/distillation.js";
 import { SELF_PLAY_SETTINGS } from "../../src/components/settings/self-play.js";
 import { BENCH_SETTINGS } from "../../src/components/settings/bench.js";
+import { EVALUATE_SETTINGS } from "../../src/components/settings/evaluate.js";
 
 const PAGES: Record<string, PageSettings> = {
   "/": INDEX_SETTINGS,
@@ -35,7 +36,8 @@ const PAGES: Record<string, PageSettings> = {
   "/dropout": DROPOUT_SETTINGS,
   "/distillation": DISTILLATION_SETTINGS,
   "/self-play": SELF_PLAY_SETTINGS,
-  "/bench": BENCH_SETTINGS
+  "/bench": BENCH_SETTINGS,
+  "/evaluate": EVALUATE_SETTINGS
 };
 
 /** The defaults of every setting, in order (each computed from the ones before it). */

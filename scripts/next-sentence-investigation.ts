@@ -2,7 +2,9 @@
 // behind the evaluation page's explanation, written to
 // data/runs/evaluate/next-sentence.json:
 //
-//   node --import tsx scripts/next-sentence-investigation.ts
+//   node --import tsx scripts/next-sentence-investigation.ts [--only data/runs/nano-austen,...]
+//
+// (--only remakes the named scorers and keeps the others' results from the file.)
 //
 // For every item of data/eval/next-sentence.jsonl.gz and each scorer (the
 // committed checkpoints nano-austen, the distillation teacher and student, and
@@ -19,7 +21,10 @@
 //   picks                         every item's pick under each rule, so a subset's numbers
 //                                 (the 92 items the old tokenizer-free comparison scored, say)
 //                                 can be read off.
-import { mkdir, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { parseFlags } from "../lib/cli/args.js";
 import path from "node:path";
 import { initNode } from "../lib/node/runtime.js";
 import { loadCorpus, loadEvalSet, REPO_ROOT } from "../lib/node/data.js";
@@ -30,6 +35,7 @@ import { ngramScorer, trainGapNgram } from "../lib/eval/ngram.js";
 import { encodeText } from "../lib/text/tokenizer.js";
 
 const OUT = path.join(REPO_ROOT, "data", "runs", "evaluate", "next-sentence.json");
+const only = (parseFlags(process.argv.slice(2), { only: "string" }, "next-sentence-investigation").only as string | undefined)?.split(",");
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 const backend = await initNode("wasm");
 const items = await loadEvalSet("next-sentence");
@@ -101,23 +107,30 @@ async function measure(label: string, scorer: ScoringModel) {
   return result;
 }
 
-const scorers: { label: string; make: () => Promise<{ scorer: ScoringModel; dispose: () => void }> }[] = [
+const scorers: { label: string; make: () => Promise<{ scorer: ScoringModel; dispose: () => void; checkpointSha256?: string }> }[] = [
   { label: "byte unigram (austen train)", make: async () => ({ scorer: ngramScorer(trainGapNgram(austen.train, { order: 1 })), dispose: () => {} }) },
   { label: "byte 5-gram (austen train)", make: async () => ({ scorer: ngramScorer(trainGapNgram(austen.train, { order: 5 })), dispose: () => {} }) },
   ...["nano-austen", "distill/student", "distill/teacher"].map((run) => ({
     label: `data/runs/${run}`,
     make: async () => {
       const model = labModelFromCheckpoint(await loadCheckpointFile(path.join(REPO_ROOT, "data", "runs", run)));
-      return { scorer: model.byteScorer, dispose: () => model.dispose() };
+      const file = path.join(REPO_ROOT, "data", "runs", run, "checkpoint.safetensors");
+      return { scorer: model.byteScorer, dispose: () => model.dispose(), checkpointSha256: createHash("sha256").update(await readFile(file)).digest("hex") };
     }
   }))
 ];
 
-const results = [];
+const previous: { label: string }[] = only && existsSync(OUT) ? JSON.parse(await readFile(OUT, "utf8")).scorers : [];
+const results: unknown[] = [];
 for (const s of scorers) {
-  const { scorer, dispose } = await s.make();
+  const kept = only && !only.includes(s.label) ? previous.find((p) => p.label === s.label) : undefined;
+  if (kept) {
+    results.push(kept);
+    continue;
+  }
+  const { scorer, dispose, checkpointSha256 } = await s.make();
   try {
-    results.push(await measure(s.label, scorer));
+    results.push({ ...(await measure(s.label, scorer)), ...(checkpointSha256 ? { checkpointSha256 } : {}) });
   } finally {
     dispose();
   }

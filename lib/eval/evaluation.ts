@@ -96,7 +96,8 @@ interface Stage {
 }
 
 export class Evaluator {
-  private readonly windows = new Map<string, Map<number, { end: number; sum: number }>>();
+  /** Per corpus: the summed log-probability of each window scored, keyed "index:end" (a window cut short by a subset's end is a different window). */
+  private readonly windows = new Map<string, Map<string, number>>();
   private readonly pairScores: number[] = []; // [good, bad] per subset position
   private readonly choiceScores: number[] = []; // four per subset position
   private readonly pairOrder: Int32Array;
@@ -166,7 +167,8 @@ export class Evaluator {
       const n = size.bytes[c.name];
       const cache = this.windows.get(c.name)!;
       let s = 0;
-      for (let w = 0; w < windowCount(n, this.model.blockSize); w++) s += cache.get(w)!.sum;
+      const T = this.model.blockSize;
+      for (let w = 0; w < windowCount(n, T); w++) s += cache.get(`${w}:${Math.min(w * T + T + 1, n)}`)!;
       testBitsPerByte[c.name] = -s / (n - 1) / Math.LN2;
     }
     const pairs = Array.from(this.pairOrder.subarray(0, size.minimalPairs), (i, k) => ({
@@ -186,17 +188,14 @@ export class Evaluator {
       const text = c.test.subarray(0, n);
       const cache = this.windows.get(c.name)!;
       const todo: number[] = [];
-      for (let w = 0; w < windowCount(n, T); w++) {
-        // A window that ended early because the text did then is scored again in full.
-        if (cache.get(w)?.end !== Math.min(w * T + T + 1, n)) todo.push(w);
-      }
+      for (let w = 0; w < windowCount(n, T); w++) if (!cache.has(`${w}:${Math.min(w * T + T + 1, n)}`)) todo.push(w);
       if (todo.length === 0) continue;
       const rows = todo.flatMap((w) => windowRows(text, T, w, w + 1));
       stages.push({
         metric: `test bits/byte (${c.name})`,
         rows,
         batchSize: BPB_BATCH,
-        accept: (sums) => todo.forEach((w, k) => cache.set(w, { end: Math.min(w * T + T + 1, n), sum: sums[k] }))
+        accept: (sums) => todo.forEach((w, k) => cache.set(`${w}:${Math.min(w * T + T + 1, n)}`, sums[k]))
       });
     }
     const prefix = encodeText(EMPTY_CONTEXT_PREFIX);

@@ -93,8 +93,8 @@ test("each old bad case of sample, eval, bench and tokenize is refused by its fl
   assert.match(refusal(["--temperature", "-0.1"], SAMPLE_FLAGS, "sample"), /--temperature must be a number >= 0 \(0: always the most likely byte\); got "-0\.1"/);
   assert.deepEqual(parseFlags(["--tokens", "0", "--temperature", "0", "--top-k", "0"], SAMPLE_FLAGS, "sample"), { tokens: 0, temperature: 0, "top-k": 0 });
 
-  assert.match(refusal(["--max-bytes", "-5"], EVAL_FLAGS, "eval"), /^stlm eval: --max-bytes must be a whole number >= 1; got "-5"; for example --max-bytes 20000$/);
-  assert.match(refusal(["--max-bytes", "0"], EVAL_FLAGS, "eval"), /--max-bytes must be a whole number >= 1; got "0"/);
+  assert.match(refusal(["--max-bytes", "-5"], EVAL_FLAGS, "eval"), /^stlm eval: --max-bytes must be a whole number >= 2; got "-5"; for example --max-bytes 20000$/);
+  assert.match(refusal(["--max-bytes", "0"], EVAL_FLAGS, "eval"), /--max-bytes must be a whole number >= 2; got "0"/);
   assert.match(refusal(["--limit", "2.5"], EVAL_FLAGS, "eval"), /--limit must be a whole number >= 1; got "2\.5"/);
 
   assert.match(refusal(["--ctx", "100000"], BENCH_FLAGS, "bench"), /--ctx must be a whole number from 2 to 2048 \(.*4 GiB heap.*\); got "100000"; for example --ctx 512/);
@@ -133,7 +133,7 @@ test("stlm eval, sample and bench refuse a bad number with exit code 2 before lo
   const missing = "/nonexistent/stlm-run"; // never opened: the flags are refused first
   const evalBad = await cli("eval", "--checkpoint", missing, "--max-bytes", "-5");
   assert.equal(evalBad.code, 2);
-  assert.equal(evalBad.stderr, 'stlm eval: --max-bytes must be a whole number >= 1; got "-5"; for example --max-bytes 20000\n');
+  assert.equal(evalBad.stderr, 'stlm eval: --max-bytes must be a whole number >= 2; got "-5"; for example --max-bytes 20000\n');
   const sampleBad = await cli("sample", "--checkpoint", missing, "--top-k", "-3");
   assert.equal(sampleBad.code, 2);
   assert.equal(sampleBad.stderr, 'stlm sample: --top-k must be a whole number >= 0 (0: no top-k); got "-3"; for example --top-k 40\n');

@@ -11,6 +11,7 @@ import type { ScoringModel } from "../../lib/eval/eval.js";
 import { Evaluator, EvaluationError, type EvalData } from "../../lib/eval/evaluation.js";
 import { SUBSET_SEED, spread, subsetOrder, takeSubset } from "../../lib/eval/subset.js";
 import { gapNgramBitsPerByte, ngramScorer, trainGapNgram } from "../../lib/eval/ngram.js";
+import { floorOnSubset, lengthOnlyOnSubset, type FloorRecord } from "../../lib/eval/floors.js";
 import { loadCorpus, loadEvalSet } from "../../lib/node/data.js";
 import { TinyLM } from "../../lib/models/model.js";
 import { encodeText } from "../../lib/text/tokenizer.js";
@@ -214,4 +215,39 @@ test("an n-gram scored through the evaluation gets the bits per byte it computes
   const report = await noLeaks(() => new Evaluator(ngramScorer(m, 2000), { ...fixture, corpora: [{ name: "austen", test: text }] }).evaluate());
   const direct = gapNgramBitsPerByte(m, text);
   assert.ok(Math.abs(report.testBitsPerByte.austen - direct) < 1e-5, `${report.testBitsPerByte.austen} vs ${direct}`);
+});
+
+test("the length-only baselines read on the full sets are data/README.md's table", async () => {
+  const sets = { minimalPairs: realData.minimalPairs, nextSentence: realData.nextSentence };
+  const full = new Evaluator(lm, realData).resolve();
+  const r = lengthOnlyOnSubset(sets, full);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  assert.equal(round(r.minimalPairs.accuracy), 0.335);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(r.minimalPairs.byType).map(([t, v]) => [t, round(v.accuracy)])),
+    { agreement: 0.625, determiner: 0.733, article: 0.874, pronoun_case: 0.223, adjacent_swap: 0, word_substitution: 0, ngram_shuffle: 0 }
+  );
+  assert.equal(round(r.nextSentence.acc), 0.145);
+  assert.equal(round(r.nextSentence.accNorm), 0.239);
+});
+
+test("a floor read on a subset counts exactly the subset's items and the bytes' running sums", () => {
+  const sets = { minimalPairs: fixture.minimalPairs, nextSentence: fixture.nextSentence };
+  const floor: FloorRecord = {
+    id: "hand", label: "hand", train: "hand", order: 1,
+    testBits: { "a-text": { cum: [1023, 2047], total: 2099, length: 2100 } },
+    minimalPairs: "101",
+    nextSentence: { acc: "000", accNorm: "103" }
+  };
+  const size = { bytes: { "a-text": 2048, "z-text": 6 }, minimalPairs: 2, nextSentence: 3, order: "seeded shuffle" as const, seed: SUBSET_SEED };
+  const n = floorOnSubset(floor, sets, size);
+  assert.equal(n.testBitsPerByte["a-text"], 1, "2047 bits over 2047 predicted bytes");
+  assert.equal(n.testBitsPerByte["z-text"], undefined, "no sums for that split");
+  assert.equal(floorOnSubset(floor, sets, { ...size, bytes: { "a-text": 2100 } }).testBitsPerByte["a-text"], 1, "the whole split: total over length - 1");
+  assert.equal(floorOnSubset(floor, sets, { ...size, bytes: { "a-text": 1500 } }).testBitsPerByte["a-text"], undefined, "not a whole KiB");
+  const first2 = Array.from(subsetOrder(3).subarray(0, 2));
+  assert.equal(n.minimalPairs.accuracy, first2.filter((i) => floor.minimalPairs[i] === "1").length / 2);
+  // acc_norm picks 1, 0, 3 against labels 1, 0, 3: all right; acc picks 0 everywhere: right on item 1 only.
+  assert.deepEqual(n.nextSentence, { accNorm: 1, acc: 1 / 3, n: 3 });
+  assert.throws(() => floorOnSubset({ ...floor, minimalPairs: "1" }, sets, size), /computed on 1 pairs and 3 next-sentence items, not on these sets \(3, 3\)/);
 });

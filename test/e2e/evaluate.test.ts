@@ -106,7 +106,9 @@ describe("the training page's evaluation card", () => {
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/train", site.server.url).href, { waitUntil: "load" });
     const card = ".stlm-train-eval .stlm-eval-card";
-    await page.locator(".stlm-train-eval").scrollIntoViewIfNeeded({ timeout: 60_000 });
+    // The card loads its data only once it is scrolled into view.
+    await page.getByRole("heading", { name: "Evaluate this model" }).scrollIntoViewIfNeeded({ timeout: 60_000 });
+    await page.locator(".stlm-train-eval").scrollIntoViewIfNeeded({ timeout: 120_000 });
     await page.locator(`${card}[data-state="idle"]`).waitFor({ timeout: 120_000 });
     const { report } = await evaluate(page, card, "Evaluate", { bytes: "2048", items: "20" });
     assertSameNumbers(report, await cli, "training page, 2 KiB and 20 items");

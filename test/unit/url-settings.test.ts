@@ -1,6 +1,8 @@
 // Every page's settings round-trip through its URL query (value → query → value),
 // and junk or stale values fall back to the default with a note that says so.
 import { test } from "node:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import config from "../../observablehq.config.js";
 import { parseSetting } from "../../src/components/number-input.js";
@@ -77,19 +79,35 @@ function anchors(settings: PageSettings): SettingValues[] {
   return out;
 }
 
-test("every page of the site declares its settings", () => {
-  assert.deepEqual(
-    config.pages.map((p) => p.path).sort(),
-    Object.keys(PAGES).sort(),
-    "A page in observablehq.config.ts has no declared settings (or a declared page is gone): declare them in src/components/settings/PAGE.ts " +
-      "(an empty list for a page with none), wire them with UrlState (src/components/url-state.ts; see src/train.md), and list the page in PAGES here"
-  );
+/** The page's source: src/PATH.md (the site's root is src/; "/" is src/index.md). */
+function pageSource(path: string): string {
+  return readFileSync(join(import.meta.dirname, "..", "..", "src", `${path === "/" ? "index" : path.slice(1)}.md`), "utf8");
+}
+
+// A control a reader sets: any Inputs input but a table, a number box, or view() of anything.
+const CONTROL = /\bview\(|\bNumberInput\(|\bInputs\.(?!table\b)\w+\(/;
+
+test("every page of the site with a control declares its settings", () => {
+  for (const { path } of config.pages) {
+    if (PAGES[path]) continue;
+    assert.ok(
+      !CONTROL.test(pageSource(path)),
+      `${path} has controls but no declared settings: declare them in src/components/settings/PAGE.ts, ` +
+        "wire them with UrlState (src/components/url-state.ts; see src/train.md), and list the page in PAGES here"
+    );
+  }
   for (const [path, settings] of Object.entries(PAGES)) {
+    assert.ok(config.pages.some((p) => p.path === path), `${path} is declared here but is not a page of the site`);
+    assert.ok(CONTROL.test(pageSource(path)), `${path}: the page has controls`);
     const keys = settings.map((s) => s.key);
     assert.equal(new Set(keys).size, keys.length, `${path}: keys are unique`);
     for (const s of settings) {
       for (const d of s.dependsOn ?? []) assert.ok(keys.indexOf(d) >= 0 && keys.indexOf(d) < keys.indexOf(s.key), `${path}: ${s.key} depends on an earlier setting (${d})`);
     }
+    const source = pageSource(path);
+    assert.match(source, /new UrlState\(/, `${path}: the page reads its settings from its URL`);
+    assert.match(source, /## Exercises/, `${path}: the page ends with exercises`);
+    for (const s of settings) assert.ok(source.includes(`url.bind("${s.key}"`), `${path}: a control follows ${s.key}`);
   }
 });
 

@@ -17,6 +17,7 @@ import { DROPOUT_SETTINGS } from "../../src/components/settings/dropout.js";
 import { DISTILLATION_SETTINGS } from "../../src/components/settings/distillation.js";
 import { SELF_PLAY_SETTINGS } from "../../src/components/settings/self-play.js";
 import { BENCH_SETTINGS } from "../../src/components/settings/bench.js";
+import { EVALUATE_SETTINGS } from "../../src/components/settings/evaluate.js";
 import { SHARING_EXPERIMENTS } from "../../lib/experiments/sharing.js";
 import { DROPOUT_ARMS, DROPOUT_REGIMES } from "../../lib/experiments/dropout.js";
 import { OBJECTIVE_ARMS } from "../../lib/experiments/objectives.js";
@@ -52,7 +53,7 @@ const CASES: Case[] = [
   {
     path: "/train",
     settings: TRAIN_SETTINGS,
-    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed", prompt: "Prompt", temperature: "Temperature", attention: "Text", layer: "Layer", head: "Head", replay: ".stlm-scrubber" },
+    labels: { backend: "Backend", preset: "Preset", corpus: "Corpus", steps: "Steps", lr: "Learning rate", seed: "Seed", prompt: "Prompt", temperature: "Temperature", attention: "Text", layer: "Layer", head: "Head", replay: "css:.stlm-scrubber" },
     query: { backend: "wasm", preset: "micro", corpus: "moby-dick", steps: 500, lr: 0.001, seed: 7, prompt: "Call me Ishmael", temperature: 0, attention: "The whale, the whale!", layer: 2, head: 3, replay: 100 },
     junk: ["seed", "abc", "seed=abc is not a whole number from 0 to 4,294,967,295; using 1."],
     idle: attr('.stlm-chart-card[data-source="precomputed"]')
@@ -132,17 +133,32 @@ const CASES: Case[] = [
     query: { backend: "wasm", preset: "nano", steps: 4, profile: true },
     junk: ["steps", "1e9", "steps=1e9 is not a whole number from 1 to 100; using 8."],
     idle: async (page) => (await page.locator("#bench-result").count()) === 0
+  },
+  {
+    path: "/evaluate",
+    settings: EVALUATE_SETTINGS,
+    labels: {
+      backend: "Backend",
+      model: "Model",
+      bytes: 'css:select[aria-label="Bytes of each test split"]',
+      items: 'css:select[aria-label="Items of each evaluation set"]'
+    },
+    shows: { model: (v) => ({ precomputed: "the precomputed nano (austen)", saved: "one saved in this browser", file: "a checkpoint file" })[v as string]! },
+    query: { backend: "wasm", model: "precomputed", bytes: "4096", items: "all" },
+    junk: ["items", "lots", "items=lots is not one of"],
+    idle: async (page) => (await page.locator('.stlm-eval-card[data-state="idle"]').count()) >= 1
   }
 ];
 
 /**
  * What the control labelled `label` shows: a select's option, a radio's or checkboxes' labels, a toggle's state, a box's text.
- * A "label" that starts with "." is a selector for a control of the lab's own with a `value` (the replay scrubber).
+ * A "label" "css:SELECTOR" names a control without a label element by a selector, and reads its `value` (the replay
+ * scrubber, the evaluation card's size selects).
  */
 async function readControl(page: Page, label: string): Promise<string | null> {
   return page.evaluate((label) => {
-    if (label.startsWith(".")) {
-      const el = document.querySelector(label) as (Element & { value?: unknown }) | null;
+    if (label.startsWith("css:")) {
+      const el = document.querySelector(label.slice(4)) as (Element & { value?: unknown }) | null;
       return el ? String(el.value) : null;
     }
     for (const f of document.querySelectorAll("form, .stlm-number")) {
@@ -181,7 +197,7 @@ async function drawn(page: Page, c: Case, keys: string[]): Promise<void> {
   await page.locator(".stlm-url-state").first().waitFor({ timeout: 60_000 });
   for (const key of keys) {
     await page.waitForFunction(
-      (label) => (label.startsWith(".") ? document.querySelector(label) !== null : [...document.querySelectorAll("form > label, .stlm-number > label")].some((l) => l.textContent!.trim() === label)),
+      (label) => (label.startsWith("css:") ? document.querySelector(label.slice(4)) !== null : [...document.querySelectorAll("form > label, .stlm-number > label")].some((l) => l.textContent!.trim() === label)),
       c.labels[key],
       { timeout: 90_000 }
     );

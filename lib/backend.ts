@@ -24,6 +24,10 @@ export interface BackendInfo {
   simd: boolean;
   /** Why the backends tried before this one were passed over, when any were. */
   fallbackReason?: string;
+  /** GPU backends: the renderer or adapter, as the browser names it, when it says. */
+  device?: string;
+  /** GPU backends: whether that device is a software rasteriser (SwiftShader, llvmpipe, a fallback adapter). */
+  software?: boolean;
 }
 
 export interface ChooseBackendOptions {
@@ -86,6 +90,7 @@ export async function chooseBackend(opts: ChooseBackendOptions = {}): Promise<Ba
       name,
       requested,
       ...(await parallelism(name)),
+      ...(await deviceOf(name)),
       ...(skipped.length > 0 ? { fallbackReason: skipped.join("; ") } : {})
     };
   }
@@ -197,6 +202,25 @@ async function parallelism(name: BackendName): Promise<{ threads: number; simd: 
   return { threads, simd };
 }
 
+/** The GPU a GPU backend draws on, and whether it is software. */
+async function deviceOf(name: BackendName): Promise<{ device?: string; software?: boolean }> {
+  if (name === "webgl") {
+    const renderer = webglRenderer();
+    return renderer === null ? {} : { device: renderer, software: isSoftwareRenderer(renderer) };
+  }
+  if (name !== "webgpu") return {};
+  try {
+    const adapter = await (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu?.requestAdapter();
+    if (!adapter) return {};
+    const info = adapter.info ?? {};
+    const device = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || undefined;
+    const software = Boolean(info.isFallbackAdapter || adapter.isFallbackAdapter) || (device !== undefined && isSoftwareRenderer(device));
+    return { ...(device ? { device } : {}), software };
+  } catch {
+    return {};
+  }
+}
+
 function isNode(): boolean {
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof proc?.versions?.node === "string" && typeof (globalThis as { window?: unknown }).window === "undefined";
@@ -216,7 +240,7 @@ function webglRenderer(): string | null {
 }
 
 function isSoftwareRenderer(renderer: string): boolean {
-  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
+  return /swiftshader|llvmpipe|softpipe|software|basic render|microsoft basic/i.test(renderer);
 }
 
 interface GlLike {
@@ -226,7 +250,7 @@ interface GlLike {
 }
 interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
-  info?: { isFallbackAdapter?: boolean };
+  info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string };
 }
 interface GpuLike {
   requestAdapter(): Promise<GpuAdapterLike | null>;

@@ -7,6 +7,7 @@ import { bitsPerByte } from "../lib/eval/eval.js";
 import { trainEntropyModel } from "../lib/text/entropy.js";
 import { Trainer, type TrainEvent } from "../lib/train/trainer.js";
 import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type BuiltModel, type ComparisonKind } from "../lib/experiments/tokenizer-free.js";
+import { estimateProgress, type RunProgress } from "./progress.js";
 
 export interface ABModelSnapshot {
   kind: ComparisonKind;
@@ -26,6 +27,8 @@ export interface ABSnapshot {
   models: ABModelSnapshot[];
   /** Bumped when the trained models change (for traces and boundaries). */
   version: number;
+  /** Seconds trained of all the models' budgets, time so far and left (status "running"). */
+  progress?: RunProgress;
 }
 
 export interface ABRequest {
@@ -104,9 +107,12 @@ export class ABRun {
         this.trainers.push(new Trainer({ model: built.model, data: built.data, train, evaluate: () => bitsPerByte(built.scorer, valBytes, { maxBytes: evalBytes }) }));
         models.push({ kind, label: preset.label, parameters: built.model.parameterCount(), step: 0, elapsedMs: 0, bytesPerSecond: 0, evals: [], rates: [], done: false });
       }
-      this.emit({ status: "running", message: `each model trains for ${secondsPerModel} s, one step in turn`, models });
-      const runs = this.trainers.map((t) => t.run());
       const budgetMs = secondsPerModel * 1000;
+      const started = performance.now();
+      const progress = () =>
+        estimateProgress(models.reduce((sum, m) => sum + Math.min(m.elapsedMs, budgetMs), 0) / 1000, secondsPerModel * models.length, performance.now() - started, "s");
+      this.emit({ status: "running", message: `each model trains for ${secondsPerModel} s, one step in turn`, models, progress: progress() });
+      const runs = this.trainers.map((t) => t.run());
       let active = runs.length;
       while (active > 0) {
         for (let i = 0; i < runs.length; i++) {
@@ -120,11 +126,12 @@ export class ABRun {
           }
           this.onEvent(i, value, m);
           if (m.elapsedMs >= budgetMs || this.stopRequested) this.trainers[i].stop();
-          this.emit({ models });
+          this.emit({ models, progress: progress() });
           await yieldToPage();
         }
       }
-      this.emit({ status: this.stopRequested ? "stopped" : "done", message: this.stopRequested ? "stopped" : "done: every model had the same training time", version: this.snapshot.version + 1 });
+      // The page prefixes the status ("done: …"), so the message does not repeat it.
+      this.emit({ status: this.stopRequested ? "stopped" : "done", message: this.stopRequested ? "before every model had its time" : "every model had the same training time", version: this.snapshot.version + 1 });
     } catch (e) {
       this.emit({ status: "error", message: (e as Error).message });
     } finally {

@@ -3,9 +3,9 @@
 import { html } from "htl";
 import { formatCount } from "./format.js";
 import { deleteCheckpoint, downloadBytes, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint-store.js";
-import type { LiveRun } from "./live-run.js";
+import type { RunHandle } from "./live-run.js";
 
-export function CheckpointPanel(run: LiveRun): HTMLElement {
+export function CheckpointPanel(run: RunHandle): HTMLElement {
   const status = html`<p class="stlm-status" role="status"></p>` as HTMLElement;
   const saved = html`<select aria-label="Checkpoints saved in this browser"></select>` as HTMLSelectElement;
   const fileInput = html`<input type="file" accept=".safetensors,.stlm,application/octet-stream" aria-label="Load a checkpoint file">` as HTMLInputElement;

@@ -76,15 +76,27 @@ function emptySnapshot(modelVersion: number, runNumber: number): RunSnapshot {
   return { status: "idle", label: "", steps: [], evals: [], samples: [], trainingSnapshots: [], modelVersion, runNumber };
 }
 
+/** What the page's controls need of a run, wherever it trains (LiveRun in the worker, RemoteRun on the page). */
+export interface RunHandle {
+  readonly state: RunSnapshot;
+  subscribe(listener: (s: RunSnapshot) => void): () => void;
+  pause(): void;
+  resume(): void;
+  stop(): void;
+  load(bytes: Uint8Array, label: string, opts?: { onlyIfIdle?: boolean }): Promise<boolean>;
+  checkpointBytes(meta?: Record<string, unknown>): Promise<Uint8Array>;
+}
+
 export interface LiveRunOptions {
   /** Recorded in checkpoints this run saves. */
   backend?: string;
 }
 
-export class LiveRun {
+export class LiveRun implements RunHandle {
   private snapshot: RunSnapshot = emptySnapshot(0, 0);
   private listeners = new Set<(s: RunSnapshot) => void>();
   private current: TinyLM | null = null;
+  private currentInfo: { label: string; step?: number } | null = null;
   private trainer: Trainer | null = null;
   // start() and load() run one after another on this chain, so two runs never
   // share the model; each gets a token that a later start, load or stop cancels.
@@ -102,6 +114,13 @@ export class LiveRun {
   /** The model the page should sample from and look into: the one training, or the last one. */
   get model(): TinyLM | null {
     return this.current;
+  }
+
+  /** Which model `model` is: its run's label (or the checkpoint's) and the step its weights are from. */
+  get modelIdentity(): { label: string; step?: number } | null {
+    if (!this.current || !this.currentInfo) return null;
+    const step = this.trainer ? this.trainer.step : this.currentInfo.step;
+    return { label: this.currentInfo.label, ...(step !== undefined ? { step } : {}) };
   }
 
   get state(): RunSnapshot {
@@ -159,6 +178,7 @@ export class LiveRun {
     this.current?.dispose();
     this.current = model;
     const step = ckpt.trainer?.step;
+    this.currentInfo = { label, ...(step !== undefined ? { step } : {}) };
     this.update(
       {
         ...emptySnapshot(this.snapshot.modelVersion + 1, this.snapshot.runNumber),
@@ -203,13 +223,13 @@ export class LiveRun {
     }
   }
 
-  /** Stops training and frees every tensor this run owns. */
-  dispose(): void {
-    if (this.disposed) return;
+  /** Stops training and frees every tensor this run owns (once the step under way ends: the promise says when). */
+  dispose(): Promise<void> {
+    if (this.disposed) return this.queue.then(() => undefined);
     this.disposed = true;
     this.token.cancelled = true;
     this.trainer?.stop();
-    void this.queue.then(() => {
+    const freed = this.queue.then(() => {
       this.trainer?.dispose();
       this.trainer = null;
       this.current?.dispose();
@@ -217,6 +237,7 @@ export class LiveRun {
     });
     if (this.pendingNotify) clearTimeout(this.pendingNotify);
     this.listeners.clear();
+    return freed;
   }
 
   /** Cancels whatever start or load came before, and returns the new one's token. */
@@ -270,6 +291,7 @@ export class LiveRun {
     this.current = model;
     // About LIVE_SNAPSHOTS over the run: each costs the page about as much as a few training steps.
     const snapshotConfig = defaultSnapshotConfig(autoSnapshotEvery(configs.train.steps, LIVE_SNAPSHOTS));
+    this.currentInfo = { label };
     const trainer = new Trainer({
       model,
       data: new BatchSampler(corpus.train),
@@ -380,7 +402,7 @@ export async function continueText(
 }
 
 /** Calls notify with (nLayer, nHead) of the run's model, only when they change. */
-export function observeModelShape(run: LiveRun, notify: (shape: { nLayer: number; nHead: number } | null) => void): () => void {
+export function observeModelShape(run: Pick<RunHandle, "subscribe">, notify: (shape: { nLayer: number; nHead: number } | null) => void): () => void {
   let key: string | undefined;
   return run.subscribe((s) => {
     const next = s.model ? `${s.model.nLayer}x${s.model.nHead}` : "none";
@@ -391,9 +413,21 @@ export function observeModelShape(run: LiveRun, notify: (shape: { nLayer: number
 }
 
 /** Calls notify with the run's modelVersion, only when it changes. */
-export function observeModelVersion(run: LiveRun, notify: (version: number) => void): () => void {
+export function observeModelVersion(run: Pick<RunHandle, "subscribe">, notify: (version: number) => void): () => void {
   let last: number | undefined;
   return run.subscribe((s) => {
     if (s.modelVersion !== last) notify((last = s.modelVersion));
+  });
+}
+
+/**
+ * Calls notify with the run's model identity whenever the model settles on new weights:
+ * a run ends or stops, or a checkpoint is loaded (not at every evaluation of a run under way).
+ */
+export function observeSettledModel(run: Pick<RunHandle, "subscribe">, notify: (model: { label: string; version: number }) => void): () => void {
+  let last: number | undefined;
+  return run.subscribe((s) => {
+    const settled = s.status === "done" || s.status === "stopped" || s.status === "loaded" || s.status === "idle" || s.status === "error";
+    if (settled && s.modelVersion !== last) notify({ label: s.label, version: (last = s.modelVersion) });
   });
 }

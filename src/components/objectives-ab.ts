@@ -6,6 +6,7 @@ import type { Corpus } from "../lib/text/data.js";
 import type { LabModel } from "../lib/models/models.js";
 import type { Trainer } from "../lib/train/trainer.js";
 import { OBJECTIVE_ARMS, objectiveRun, objectiveSpec, objectiveTrain } from "../lib/experiments/objectives.js";
+import { estimateProgress, type RunProgress } from "./progress.js";
 
 export type ObjectivesABStatus = "idle" | "preparing" | "running" | "done" | "stopped" | "error";
 
@@ -23,6 +24,8 @@ export interface ObjectivesABSnapshot {
   arm?: string;
   totalSteps?: number;
   arms: ObjectivesArmSnapshot[];
+  /** Steps of the slower arm, time so far and left (status "running"). */
+  progress?: RunProgress;
 }
 
 export interface ObjectivesABRequest {
@@ -103,6 +106,9 @@ export class ObjectivesAB {
       return;
     }
     const copy = () => arms.map((a) => ({ ...a, steps: a.steps.slice(), evals: a.evals.slice() }));
+    const started = performance.now();
+    const progress = () => estimateProgress(Math.min(...arms.map((a) => a.steps.at(-1)?.step ?? 0)), steps, performance.now() - started);
+    this.publish({ status: "running", arm, totalSteps: steps, arms: copy(), progress: progress() }, true);
     const runs = this.trainers.map((t) => t.run());
     const live = runs.map(() => true);
     let stopped = false;
@@ -122,7 +128,7 @@ export class ObjectivesAB {
               arms[i].msPerStep = e.elapsedMs / e.step;
             } else if (e.kind === "eval") arms[i].evals.push({ step: e.step, valBitsPerByte: e.valBitsPerByte });
             else if (e.kind === "done") stopped ||= e.stopped;
-            this.publish({ status: "running", arm, totalSteps: steps, arms: copy() }, e.kind === "eval");
+            this.publish({ status: "running", arm, totalSteps: steps, arms: copy(), progress: progress() }, e.kind === "eval");
             if (e.kind === "step" || e.kind === "done") break;
           }
         }

@@ -1,7 +1,7 @@
 // Run / Pause / Stop buttons for a LiveRun, enabled by its status; Run (and Restart)
 // also waits until every numeric setting the run reads is valid.
 import { html } from "htl";
-import type { LiveRun, RunStatus } from "./live-run.js";
+import type { RunHandle, RunStatus } from "./live-run.js";
 import { disableWhileInvalid, type NumberInputElement } from "./number-input.js";
 
 export interface RunControlsOptions {
@@ -15,7 +15,7 @@ export interface RunControlsOptions {
 }
 
 /** The element has dispose(), which drops its subscription to the run. */
-export function RunControls(run: LiveRun, { onRun, settings = [] }: RunControlsOptions): HTMLElement & { dispose(): void } {
+export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume" | "stop">, { onRun, settings = [] }: RunControlsOptions): HTMLElement & { dispose(): void } {
   const runButton = html`<button class="stlm-run" type="button">Run</button>` as HTMLButtonElement;
   const pauseButton = html`<button class="stlm-pause" type="button">Pause</button>` as HTMLButtonElement;
   const stopButton = html`<button class="stlm-stop" type="button">Stop</button>` as HTMLButtonElement;

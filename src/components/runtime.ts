@@ -48,8 +48,18 @@ export function describeBackend(info: BackendInfo): string {
     details.push(info.threads > 1 ? `${info.threads} threads` : "1 thread");
   }
   if (info.name === "cpu") details.push("pure JavaScript");
-  if (info.name === "webgpu" || info.name === "webgl") details.push("GPU");
+  if (info.name === "webgpu" || info.name === "webgl") {
+    // SwiftShader and its kind draw on the CPU: say so rather than "GPU".
+    details.push(info.software ? `software renderer, no GPU${info.device ? `: ${shortDevice(info.device)}` : ""}` : `GPU${info.device ? `: ${shortDevice(info.device)}` : ""}`);
+  }
   return `${info.name}${details.length ? ` (${details.join(", ")})` : ""}`;
+}
+
+/** "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) ...), SwiftShader driver)" → its first meaningful part. */
+function shortDevice(device: string): string {
+  const m = /SwiftShader|llvmpipe|softpipe|Microsoft Basic Render/i.exec(device);
+  if (m) return m[0];
+  return device.length > 60 ? `${device.slice(0, 57)}…` : device;
 }
 
 export { tfjs };

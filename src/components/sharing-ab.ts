@@ -3,6 +3,7 @@
 // both models when stopped, replaced or disposed.
 import type { Corpus } from "../lib/text/data.js";
 import { sharingExperiment, SharingRun, type ArmRecord } from "../lib/experiments/sharing.js";
+import { estimateProgress, type RunProgress } from "./progress.js";
 
 export type ABStatus = "idle" | "preparing" | "running" | "done" | "stopped" | "error";
 
@@ -13,6 +14,8 @@ export interface ABSnapshot {
   experiment?: string;
   totalSteps?: number;
   arms: ArmRecord[];
+  /** Steps of the slower arm, time so far and left (status "running"). */
+  progress?: RunProgress;
 }
 
 export interface ABRequest {
@@ -86,12 +89,15 @@ export class ABController {
       return;
     }
     const copy = () => run.records.map((r) => ({ ...r, steps: r.steps.slice(), evals: r.evals.slice() }));
+    const started = performance.now();
+    const progress = () => estimateProgress(Math.min(...run.records.map((r) => r.steps.at(-1)?.step ?? 0)), steps, performance.now() - started);
     try {
       let stopped = false;
+      this.publish({ status: "running", experiment, totalSteps: steps, arms: copy(), progress: progress() }, true);
       for await (const { event } of run.events()) {
         if (this.disposed) break;
         if (event.kind === "done") stopped ||= event.stopped;
-        this.publish({ status: "running", experiment, totalSteps: steps, arms: copy() }, event.kind === "eval");
+        this.publish({ status: "running", experiment, totalSteps: steps, arms: copy(), progress: progress() }, event.kind === "eval");
       }
       this.publish({ status: stopped ? "stopped" : "done", experiment, totalSteps: steps, arms: copy() }, true);
     } catch (e) {

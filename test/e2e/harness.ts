@@ -42,7 +42,8 @@ let snapshot: Promise<string> | null = null;
  */
 export function distSnapshot(): Promise<string> {
   snapshot ??= (async () => {
-    const dist = join(ROOT, "dist");
+    // STLM_E2E_DIST serves another build (an older one, to measure before and after).
+    const dist = process.env.STLM_E2E_DIST ?? join(ROOT, "dist");
     if (!(await stat(join(dist, "index.html")).catch(() => null))?.isFile()) {
       throw new Error("dist/ holds no built site: run `npm run build` first (npm run test:e2e does).");
     }

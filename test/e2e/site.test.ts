@@ -128,8 +128,11 @@ describe("the training page", () => {
       const rows = (await readFile(runFile, "utf8")).split("\n").filter((l) => l.includes('"loss"')).length;
       assert.equal(await card.locator(".stlm-loss-chart").getAttribute("data-steps"), String(rows));
       assert.equal(await page.locator('.stlm-stats [data-stat="status"]').innerText(), "precomputed");
-      // The precomputed checkpoint is loaded: its attention is drawn before anything trains.
+      // The precomputed checkpoint is loaded: its attention is drawn before anything trains, and it writes, saying so.
       await page.locator(".stlm-attention-card .stlm-attention").waitFor({ timeout: 60_000 });
+      const written = page.locator('.stlm-written[data-model="precomputed nano on austen"]');
+      await written.waitFor({ timeout: 60_000 });
+      assert.match(await written.locator("figcaption").innerText(), /^Written by precomputed nano on austen \(weights from step \d+\)$/);
     } else {
       assert.match(await card.innerText(), /has not been made yet/);
     }
@@ -206,6 +209,10 @@ describe("the training page", () => {
     assert.equal(await stats.locator('[data-stat="parameters"]').innerText(), "230k");
     assert.match(await page.locator(".stlm-sample:not(.stlm-scrubber-sample)").first().innerText(), /\S{3,}/);
     await page.locator(".stlm-attention-card .stlm-attention").waitFor({ timeout: 30_000 });
+    // "Write with the current model" writes again with the model the run ended with, and says which it is.
+    const written = page.locator(".stlm-written figcaption", { hasText: "Written by nano on austen" });
+    await written.waitFor({ timeout: 60_000 });
+    assert.equal(await written.innerText(), `Written by nano on austen (weights from step ${TRAIN_STEPS})`);
     await screenshot(page, "train-after-run");
     await assertClean(page, log, "/train after training");
   });
@@ -223,6 +230,10 @@ describe("the training page", () => {
     await page.locator('.stlm-stats [data-stat="status"]', { hasText: /^loaded$/ }).waitFor({ timeout: 10_000 });
     assert.match(await page.locator(".stlm-chart-card h2").innerText(), /Loaded round-trip\.stlm \(checkpoint at step 30/);
     await page.locator(".stlm-attention-card .stlm-attention").waitFor({ timeout: 30_000 });
+    // The text written beside it is the loaded model's, and says so.
+    const written = page.locator('.stlm-written[data-model="round-trip.stlm"]');
+    await written.waitFor({ timeout: 60_000 });
+    assert.equal(await written.locator("figcaption").innerText(), "Written by round-trip.stlm (weights from step 30)");
 
     // Loading replaces the model: loading the same checkpoint again leaves as many tensors alive.
     const tensors = page.locator('.stlm-stats [data-stat="tensors"]');
@@ -333,6 +344,9 @@ describe("the training page served cross-origin isolated", () => {
       await open(page, isolated, "/train");
       assert.equal(await page.evaluate(() => crossOriginIsolated), true);
       assert.equal(await page.locator(".stlm-backend").getAttribute("data-backend"), "wasm");
+      // The training worker is isolated too (SharedArrayBuffer, so tfjs loads its threaded wasm build there).
+      assert.equal(await page.locator(".stlm-backend").getAttribute("data-isolated"), "true");
+      assert.match(await page.locator(".stlm-backend").innerText(), /wasm \(SIMD[^)]*, \d+ threads?\) in the training worker/);
       await page.waitForTimeout(1000);
       await assertClean(page, log, "/train (isolated)");
     } finally {

@@ -1,0 +1,287 @@
+// The page's side of the training worker: starts lab-worker.ts as a module worker,
+// sends lab-protocol.ts commands and routes the worker's replies and events.
+// RemoteEngine and RemoteRun are the page-side twins of the run classes that live in
+// the worker: the same subscribe / state / start / pause / resume / stop shape, the
+// same plain snapshots, so the charts and controls do not know where the model runs.
+import type { BackendPreference } from "../lib/backend.js";
+import {
+  errorMessage,
+  validateEvent,
+  type Command,
+  type CommandReplies,
+  type CommandType,
+  type DrawnAttention,
+  type EngineKind,
+  type SampleOptions,
+  type WrittenText
+} from "./lab-protocol.js";
+import type { RunRequest, RunSnapshot } from "./live-run.js";
+import type { TrainRequest } from "./lab-engines.js";
+
+/** How often a run's snapshot may redraw the page (the worker sends them every 150 ms or so). */
+const PAGE_UPDATE_MS = 250;
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type CommandBody<T extends CommandType> = Omit<Extract<Command, { type: T }>, "id">;
+
+export type BackendReply = CommandReplies["setBackend"];
+
+export class LabWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private readonly jobs = new Map<number, (snapshot: unknown) => void>();
+  private readonly busyListeners = new Set<(tasks: string[]) => void>();
+  private readonly errorListeners = new Set<(message: string) => void>();
+  private busyTasks: string[] = [];
+  private nextId = 1;
+  private nextJob = 1;
+  private failure: string | null = null;
+  private disposed = false;
+
+  constructor() {
+    // import.meta.resolve of a local module makes Framework build it (and what it imports) into dist/.
+    this.worker = new Worker(import.meta.resolve("./lab-worker.js"), { type: "module", name: "stlm-training" });
+    this.worker.onmessage = (e) => this.receive(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.fail(errorMessage(e));
+    };
+    this.worker.onmessageerror = (e) => this.fail(errorMessage(e));
+  }
+
+  /** Sends a command; resolves with its reply, or rejects with the worker's message. */
+  request<T extends CommandType>(body: CommandBody<T> & { type: T }, transfer: Transferable[] = []): Promise<CommandReplies[T]> {
+    if (this.disposed) return Promise.reject(new Error("the training worker was closed (the page re-ran or was left)"));
+    if (this.failure) return Promise.reject(new Error(this.failure));
+    const id = this.nextId++;
+    return new Promise<CommandReplies[T]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...body, id }, transfer);
+    });
+  }
+
+  /** Chooses the worker's backend; every run the worker holds ends first. */
+  setBackend(prefer: BackendPreference): Promise<BackendReply> {
+    return this.request({ type: "setBackend", prefer });
+  }
+
+  /** A new run of `kind` in the worker. */
+  engine<S, R = unknown>(kind: EngineKind, initial: S, options: Record<string, unknown> = {}): RemoteEngine<S, R> {
+    return new RemoteEngine<S, R>(this, this.createJob(kind, options), initial);
+  }
+
+  /** The training page's run. */
+  run(options: { backend?: string } = {}): RemoteRun {
+    return new RemoteRun(this, this.createJob("train", options));
+  }
+
+  /** Calls `listener` with what the worker is busy with (empty when idle); returns an unsubscribe. */
+  observeBusy(listener: (tasks: string[]) => void): () => void {
+    this.busyListeners.add(listener);
+    listener(this.busyTasks);
+    return () => this.busyListeners.delete(listener);
+  }
+
+  /** Calls `listener` with errors no command was waiting for (the worker failed to start, say). */
+  observeErrors(listener: (message: string) => void): () => void {
+    this.errorListeners.add(listener);
+    if (this.failure) listener(this.failure);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  /** @internal */
+  listen(job: number, listener: (snapshot: unknown) => void): void {
+    this.jobs.set(job, listener);
+  }
+
+  /** @internal */
+  forget(job: number): void {
+    this.jobs.delete(job);
+  }
+
+  /** Ends the worker and everything in it (models, trainers, GPU contexts, the wasm heap). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error("the training worker was closed"));
+    this.pending.clear();
+    this.jobs.clear();
+    this.busyListeners.clear();
+    this.errorListeners.clear();
+  }
+
+  private createJob(kind: EngineKind, options: Record<string, unknown>): number {
+    const job = this.nextJob++;
+    this.request({ type: "create", job, engine: kind, options }).catch((e: Error) => this.report(e.message));
+    return job;
+  }
+
+  private receive(data: unknown): void {
+    let event;
+    try {
+      event = validateEvent(data);
+    } catch (e) {
+      this.report(errorMessage(e));
+      return;
+    }
+    if (event.type === "reply") {
+      const p = this.pending.get(event.id);
+      if (!p) return;
+      this.pending.delete(event.id);
+      if (event.ok) p.resolve(event.value);
+      else p.reject(new Error(event.error));
+    } else if (event.type === "snapshot") {
+      this.jobs.get(event.job)?.(event.snapshot);
+    } else if (event.type === "busy") {
+      this.busyTasks = event.tasks;
+      for (const l of this.busyListeners) l(event.tasks);
+    } else if (event.type === "error") {
+      this.report(event.message);
+    }
+  }
+
+  private report(message: string): void {
+    for (const l of this.errorListeners) l(message);
+  }
+
+  private fail(message: string): void {
+    this.failure = message;
+    for (const p of this.pending.values()) p.reject(new Error(message));
+    this.pending.clear();
+    this.report(message);
+  }
+}
+
+/** A run in the worker, seen from the page: its latest snapshot and the commands every run takes. */
+export class RemoteEngine<S, R = unknown> {
+  protected snapshot: S;
+  private readonly listeners = new Set<(s: S) => void>();
+  protected disposed = false;
+
+  private lastDelivered = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    protected readonly lab: LabWorker,
+    protected readonly job: number,
+    initial: S,
+    /** Snapshots reach listeners at most this often (a change of status goes at once): each redraws charts on the page's thread. */
+    private readonly minIntervalMs = PAGE_UPDATE_MS
+  ) {
+    this.snapshot = initial;
+    lab.listen(job, (s) => {
+      const statusChanged = (s as { status?: unknown }).status !== (this.snapshot as { status?: unknown }).status;
+      this.snapshot = s as S;
+      this.schedule(statusChanged);
+    });
+  }
+
+  protected schedule(now: boolean): void {
+    const wait = this.minIntervalMs - (performance.now() - this.lastDelivered);
+    if (now || wait <= 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.deliver();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.deliver();
+      }, wait);
+    }
+  }
+
+  private deliver(): void {
+    if (this.disposed) return;
+    this.lastDelivered = performance.now();
+    for (const l of this.listeners) l(this.snapshot);
+  }
+
+  get state(): S {
+    return this.snapshot;
+  }
+
+  subscribe(listener: (s: S) => void): () => void {
+    this.listeners.add(listener);
+    listener(this.snapshot);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts a run; resolves when it ends. */
+  start(request: R, transfer: Transferable[] = []): Promise<void> {
+    return this.lab.request({ type: "start", job: this.job, request }, transfer).then(() => undefined);
+  }
+
+  pause(): void {
+    // What the page shows at the press is the worker's latest: only the step under way can follow it.
+    this.schedule(true);
+    void this.lab.request({ type: "pause", job: this.job }).catch(() => undefined);
+  }
+
+  resume(): void {
+    void this.lab.request({ type: "resume", job: this.job }).catch(() => undefined);
+  }
+
+  stop(): void {
+    void this.lab.request({ type: "stop", job: this.job }).catch(() => undefined);
+  }
+
+  /** A method of the run that only this kind has. */
+  call<T>(method: string, ...args: unknown[]): Promise<T> {
+    return this.lab.request({ type: "call", job: this.job, method, args }) as Promise<T>;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.listeners.clear();
+    this.lab.forget(this.job);
+    void this.lab.request({ type: "dispose", job: this.job }).catch(() => undefined);
+  }
+}
+
+const IDLE_RUN: RunSnapshot = { status: "idle", label: "", steps: [], evals: [], samples: [], modelVersion: 0, runNumber: 0 };
+
+/** The training page's run (LiveRun in the worker): training, checkpoints, writing and attention. */
+export class RemoteRun extends RemoteEngine<RunSnapshot, TrainRequest> {
+  // Presses of Run reach the worker in the order they were made, whatever each corpus takes to load.
+  private starts: Promise<unknown> = Promise.resolve();
+
+  constructor(lab: LabWorker, job: number) {
+    super(lab, job, IDLE_RUN);
+  }
+
+  /** Stops any run under way, then trains a fresh model on the request (the corpus is read here, trained on there). */
+  override start(request: RunRequest | TrainRequest): Promise<void> {
+    const corpus = request.corpus;
+    const bytes = corpus.kind === "named" && "load" in corpus ? corpus.load() : null;
+    const sent = this.starts.then(async () => {
+      const source: TrainRequest["corpus"] =
+        corpus.kind === "text" ? corpus : { kind: "named", name: corpus.name, bytes: "bytes" in corpus ? corpus.bytes : await bytes! };
+      return super.start({ ...request, corpus: source });
+    });
+    this.starts = sent.catch(() => undefined);
+    return sent;
+  }
+
+  /** Replaces the model with a checkpoint's (checked and built in the worker); false when onlyIfIdle found a run. */
+  load(bytes: Uint8Array, label: string, { onlyIfIdle = false }: { onlyIfIdle?: boolean } = {}): Promise<boolean> {
+    return this.lab.request({ type: "load", job: this.job, bytes, label, onlyIfIdle });
+  }
+
+  /** The current model as checkpoint bytes (a running trainer pauses for the copy). */
+  checkpointBytes(meta: Record<string, unknown> = {}): Promise<Uint8Array> {
+    return this.lab.request({ type: "checkpoint", job: this.job, meta });
+  }
+
+  /** The current model's continuation of a prompt, and which model wrote it; null when there is no model yet. */
+  write(prompt: string, options: SampleOptions = {}): Promise<WrittenText | null> {
+    return this.lab.request({ type: "sample", job: this.job, prompt, options });
+  }
+
+  /** The current model's attention over a text, and which model it is; null when there is no model yet. */
+  attention(text: string): Promise<DrawnAttention | null> {
+    return this.lab.request({ type: "attention", job: this.job, text });
+  }
+}

@@ -1,0 +1,262 @@
+// What the training worker can run: each engine kind of lab-protocol.ts wraps one of
+// the lab's run classes (LiveRun, the A/B runs, self-play), whose snapshots are
+// already plain arrays, behind one shape the worker drives. Runs only in the worker.
+import { LiveRun, continueText, type RunRequest } from "./live-run.js";
+import { attentionMaps } from "../lib/eval/sample.js";
+import { encodeText } from "../lib/text/tokenizer.js";
+import { corpusFromGzip, corpusFromText, type Corpus } from "../lib/text/data.js";
+import { ABController } from "./sharing-ab.js";
+import { ObjectivesAB } from "./objectives-ab.js";
+import { ABRun, type ABRequest } from "./ab-run.js";
+import type { ComparisonKind } from "../lib/experiments/tokenizer-free.js";
+import { PairRun, type PairArm } from "./pair-run.js";
+import { dropoutArm, runDropoutArm, type DropoutRegime } from "../lib/experiments/dropout.js";
+import { runDistillArm, type DistillArm } from "../lib/experiments/distill.js";
+import { decodeCheckpoint, labModelFromCheckpoint } from "../lib/train/checkpoint.js";
+import { TinyLM } from "../lib/models/model.js";
+import type { LabModel } from "../lib/models/models.js";
+import type { TrainConfig } from "../lib/config.js";
+import { LiveSelfPlay } from "./selfplay-live.js";
+import { ticTacToeSetup } from "../lib/games/games.js";
+import type { SelfPlayConfig } from "../lib/train/selfplay.js";
+import type { CorpusSource, DrawnAttention, EngineKind, ModelIdentity, SampleOptions, WrittenText } from "./lab-protocol.js";
+
+export type BusyWith = <T>(task: string, work: () => Promise<T> | T) => Promise<T>;
+
+export interface Engine {
+  subscribe(listener: (snapshot: unknown) => void): () => void;
+  start(request: unknown): Promise<unknown>;
+  pause?(): void;
+  resume?(): void;
+  stop(): void;
+  dispose(): Promise<void> | void;
+  load?(bytes: Uint8Array, label: string, opts: { onlyIfIdle: boolean }): Promise<boolean>;
+  checkpoint?(meta: Record<string, unknown>): Promise<Uint8Array>;
+  sample?(prompt: string, opts: SampleOptions): Promise<WrittenText | null>;
+  attention?(text: string): Promise<DrawnAttention | null>;
+  call?(method: string, args: unknown[]): Promise<unknown>;
+}
+
+/** The train page's request: RunRequest with the corpus as bytes (functions do not cross threads). */
+export interface TrainRequest extends Omit<RunRequest, "corpus"> {
+  corpus: CorpusSource;
+}
+
+export function corpusRequest(source: CorpusSource): RunRequest["corpus"] {
+  return source.kind === "named" ? { kind: "named", name: source.name, load: async () => source.bytes } : source;
+}
+
+/** Which model wrote or drew: the run's own record of the model it holds (not the label of a run still preparing). */
+function identity(run: LiveRun): ModelIdentity | null {
+  const who = run.modelIdentity;
+  return who && { ...who, version: run.state.modelVersion };
+}
+
+function trainEngine(options: Record<string, unknown>): Engine {
+  const run = new LiveRun({ backend: typeof options.backend === "string" ? options.backend : undefined });
+  return {
+    subscribe: (l) => run.subscribe(l),
+    start: (request) => {
+      const r = request as TrainRequest;
+      return run.start({ ...r, corpus: corpusRequest(r.corpus) });
+    },
+    pause: () => run.pause(),
+    resume: () => run.resume(),
+    stop: () => run.stop(),
+    dispose: () => run.dispose(),
+    load: (bytes, label, opts) => run.load(bytes, label, opts),
+    checkpoint: (meta) => run.checkpointBytes(meta),
+    sample: async (prompt, opts) => {
+      const model = run.model;
+      const who = identity(run);
+      if (!model || !who) return null;
+      return { ...(await continueText(model, prompt, opts)), model: who };
+    },
+    attention: async (text) => {
+      const model = run.model;
+      const who = identity(run);
+      if (!model || !who) return null;
+      return { ...(await attentionMaps(model, encodeText(text))), model: who };
+    }
+  };
+}
+
+/** The corpus a request names, split as the lab splits it. */
+export function corpusOf(source: CorpusSource): Promise<Corpus> {
+  return source.kind === "named" ? corpusFromGzip(source.name, new Uint8Array(source.bytes)) : Promise.resolve(corpusFromText(source.text, { name: source.name }));
+}
+
+/** The sharing page's request: an experiment, its steps, and the corpus bytes. */
+export interface SharingRequest {
+  experiment: string;
+  steps: number;
+  corpus: CorpusSource;
+}
+
+/** The objectives page's request: the objective against next-byte, steps, seed, corpus bytes. */
+export interface ObjectivesRequest {
+  arm: string;
+  steps: number;
+  seed?: number;
+  corpus: CorpusSource;
+}
+
+function sharingEngine(): Engine {
+  const ab = new ABController();
+  return {
+    subscribe: (l) => ab.subscribe(l),
+    start: (request) => {
+      const { corpus, ...r } = request as SharingRequest;
+      return ab.start({ ...r, loadCorpus: () => corpusOf(corpus) });
+    },
+    stop: () => ab.stop(),
+    dispose: () => ab.dispose()
+  };
+}
+
+function objectivesEngine(): Engine {
+  const ab = new ObjectivesAB();
+  return {
+    subscribe: (l) => ab.subscribe(l),
+    start: (request) => {
+      const { corpus, ...r } = request as ObjectivesRequest;
+      return ab.start({ ...r, loadCorpus: () => corpusOf(corpus) });
+    },
+    stop: () => ab.stop(),
+    dispose: () => ab.dispose()
+  };
+}
+
+function tokenizerFreeEngine(): Engine {
+  const ab = new ABRun();
+  return {
+    subscribe: (l) => ab.subscribe(l),
+    start: (request) => ab.start(request as ABRequest),
+    stop: () => ab.stop(),
+    dispose: () => ab.dispose(),
+    // What the page draws from the trained pooled models: learned chunk boundaries, and a trace over a text.
+    call: async (method, args) => {
+      if (method === "boundaries") return (await ab.model("learned")?.pooled?.boundaries(args[0] as Uint8Array)) ?? null;
+      if (method === "trace") return (await ab.model(args[0] as ComparisonKind)?.pooled?.trace(args[1] as Uint8Array)) ?? null;
+      throw new Error(`the tokenizer-free run has no method "${method}"`);
+    }
+  };
+}
+
+/** The dropout page's two arms: a regime, two schedules by id, from one seed on the same batches. */
+export interface DropoutPairRequest {
+  kind: "dropout";
+  regime: DropoutRegime;
+  arms: string[];
+  seed: number;
+  overrides: Partial<TrainConfig>;
+  corpus: CorpusSource;
+}
+
+/** The distillation page's arms: the student alone and distilled ones, against a teacher checkpoint. */
+export interface DistillPairRequest {
+  kind: "distill";
+  /** The teacher's checkpoint bytes (read once per page; the worker keeps the model). */
+  teacher: { name: string; bytes: Uint8Array } | null;
+  arms: DistillArm[];
+  seed: number;
+  overrides: Partial<TrainConfig>;
+  corpus: CorpusSource;
+}
+
+function pairEngine(): Engine {
+  const pair = new PairRun();
+  let teacher: { name: string; model: LabModel } | null = null;
+  // The alone arm's student of the last distillation run (a copy), for the page's per-byte view.
+  let student: TinyLM | null = null;
+  const arms = async (request: DropoutPairRequest | DistillPairRequest): Promise<PairArm[]> => {
+    const corpus = await corpusOf(request.corpus);
+    if (request.kind === "dropout") {
+      return request.arms.map((id) => ({
+        label: dropoutArm(id).label,
+        totalSteps: request.overrides.steps ?? 0,
+        run: (hooks) => runDropoutArm({ regime: request.regime, arm: dropoutArm(id), seed: request.seed, train: corpus.train, val: corpus.val, overrides: request.overrides, onEvent: hooks.onEvent, onTrainer: hooks.onTrainer, onPoint: hooks.onPoint })
+      }));
+    }
+    if (request.teacher && teacher?.name !== request.teacher.name) {
+      teacher?.model.dispose();
+      teacher = { name: request.teacher.name, model: labModelFromCheckpoint(decodeCheckpoint(request.teacher.bytes, request.teacher.name)) };
+    }
+    return request.arms.map((arm) => ({
+      label: arm.label,
+      totalSteps: request.overrides.steps ?? 0,
+      run: (hooks) =>
+        runDistillArm({
+          arm,
+          seed: request.seed,
+          teacher: teacher?.model ?? null,
+          train: corpus.train,
+          val: corpus.val,
+          overrides: request.overrides,
+          onEvent: hooks.onEvent,
+          onTrainer: hooks.onTrainer,
+          onStudent: arm.kd
+            ? undefined
+            : async (s) => {
+                student?.dispose();
+                student = TinyLM.fromWeights(s.config, await s.weights());
+              }
+        })
+    }));
+  };
+  return {
+    subscribe: (l) => pair.subscribe(l),
+    start: async (request) => pair.start(await arms(request as DropoutPairRequest | DistillPairRequest)),
+    stop: () => pair.stop(),
+    dispose: async () => {
+      pair.dispose();
+      await pair.stopAndWait();
+      teacher?.model.dispose();
+      student?.dispose();
+    },
+    call: async (method) => {
+      // The student's weights as plain arrays: the page rebuilds it for its own per-byte view.
+      if (method === "student") return student ? { config: student.config, weights: await student.weights() } : null;
+      throw new Error(`the paired run has no method "${method}"`);
+    }
+  };
+}
+
+/** The self-play page's live run: the game by name (tic-tac-toe) and the loop's settings. */
+export interface SelfPlayRequest {
+  game: "tictactoe";
+  config: SelfPlayConfig;
+}
+
+function selfPlayEngine(): Engine {
+  const live = new LiveSelfPlay();
+  return {
+    subscribe: (l) => live.subscribe(l),
+    start: (request) => {
+      const r = request as SelfPlayRequest;
+      if (r.game !== "tictactoe") throw new Error(`no live self-play for the game "${String(r.game)}"; the page trains tic-tac-toe`);
+      return live.start(ticTacToeSetup(), r.config);
+    },
+    pause: () => live.pause(),
+    resume: () => live.resume(),
+    stop: () => live.stop(),
+    dispose: () => live.dispose(),
+    call: async (method) => {
+      // The learner's weights as plain arrays: the page rebuilds it to play the reader.
+      if (method === "learner") {
+        const learner = live.learner;
+        return learner ? { config: learner.config, weights: await learner.weights() } : null;
+      }
+      throw new Error(`the self-play run has no method "${method}"`);
+    }
+  };
+}
+
+export const ENGINES: Record<EngineKind, (options: Record<string, unknown>, busyWith: BusyWith) => Engine> = {
+  train: trainEngine,
+  sharing: sharingEngine,
+  objectives: objectivesEngine,
+  "tokenizer-free": tokenizerFreeEngine,
+  pair: pairEngine,
+  selfplay: selfPlayEngine
+};

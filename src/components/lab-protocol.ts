@@ -1,0 +1,197 @@
+// The one protocol between a page and its training worker (lab-worker.ts).
+//
+// The page sends commands; the worker owns tfjs, the lab's wasm kernels, every model
+// and trainer, and answers each command with one reply, and streams events: the
+// plain snapshots a run's charts draw (arrays of numbers, never tensors), what the
+// worker is busy with, and the backend it computes on. Structured clone carries
+// everything; nothing here touches the DOM, so the worker imports it too.
+//
+// Room to grow: an `evaluate` command (the evaluation view) and snapshot events
+// (the training scrubber) are added here, beside the ones below, by the same rules:
+// a command kind in COMMAND_FIELDS, its reply type in CommandReplies.
+import type { BackendInfo, BackendPreference } from "../lib/backend.js";
+import type { AttentionMaps } from "../lib/eval/sample.js";
+
+/** What a page can run in the worker: one engine per kind, each with its request and snapshot. */
+export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay";
+export const ENGINE_KINDS: readonly EngineKind[] = ["train", "sharing", "objectives", "tokenizer-free", "pair", "selfplay"];
+
+/** Bytes of a named corpus file (gzip JSON Lines), or a reader's own text. */
+export type CorpusSource = { kind: "named"; name: string; bytes: ArrayBuffer } | { kind: "text"; name: string; text: string };
+
+/** Which model wrote a text or drew a map, so a page can say so. */
+export interface ModelIdentity {
+  label: string;
+  /** The training step the weights are from, when known. */
+  step?: number;
+  /** The engine's model version (grows at every evaluation, end of run and load). */
+  version: number;
+}
+
+export interface WrittenText {
+  prompt: string;
+  text: string;
+  model: ModelIdentity;
+}
+
+export interface DrawnAttention extends AttentionMaps {
+  model: ModelIdentity;
+}
+
+export interface SampleOptions {
+  tokens?: number;
+  temperature?: number;
+  topK?: number;
+  seed?: number;
+}
+
+/** Every command, by type. `id` pairs it with its reply; `job` names an engine the page created. */
+export type Command =
+  | { id: number; type: "setBackend"; prefer: BackendPreference }
+  | { id: number; type: "create"; job: number; engine: EngineKind; options?: Record<string, unknown> }
+  | { id: number; type: "start"; job: number; request: unknown }
+  | { id: number; type: "pause"; job: number }
+  | { id: number; type: "resume"; job: number }
+  | { id: number; type: "stop"; job: number }
+  | { id: number; type: "load"; job: number; bytes: Uint8Array; label: string; onlyIfIdle?: boolean }
+  | { id: number; type: "checkpoint"; job: number; meta?: Record<string, unknown> }
+  | { id: number; type: "sample"; job: number; prompt: string; options?: SampleOptions }
+  | { id: number; type: "attention"; job: number; text: string }
+  | { id: number; type: "call"; job: number; method: string; args: unknown[] }
+  | { id: number; type: "dispose"; job: number };
+
+export type CommandType = Command["type"];
+
+/** What each command's reply carries. */
+export interface CommandReplies {
+  /** The backend, described for the page, and whether the worker is cross-origin isolated (SharedArrayBuffer, wasm threads). */
+  setBackend: BackendInfo & { description: string; isolated: boolean };
+  create: null;
+  start: null;
+  pause: null;
+  resume: null;
+  stop: null;
+  load: boolean;
+  checkpoint: Uint8Array;
+  sample: WrittenText | null;
+  attention: DrawnAttention | null;
+  call: unknown;
+  dispose: null;
+}
+
+/** Everything the worker posts. */
+export type WorkerEvent =
+  | { type: "ready" }
+  | { type: "reply"; id: number; ok: true; value: unknown }
+  | { type: "reply"; id: number; ok: false; error: string }
+  | { type: "snapshot"; job: number; snapshot: unknown }
+  | { type: "busy"; tasks: string[] }
+  | { type: "error"; message: string };
+
+/** A command whose fields are wrong: the message says which and what was expected. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+type FieldCheck = "number" | "string" | "bytes" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend";
+
+const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
+  setBackend: { prefer: "backend" },
+  create: { job: "number", engine: "engine", options: "object?" },
+  start: { job: "number", request: "any" },
+  pause: { job: "number" },
+  resume: { job: "number" },
+  stop: { job: "number" },
+  load: { job: "number", bytes: "bytes", label: "string", onlyIfIdle: "boolean?" },
+  checkpoint: { job: "number", meta: "object?" },
+  sample: { job: "number", prompt: "string", options: "object?" },
+  attention: { job: "number", text: "string" },
+  call: { job: "number", method: "string", args: "array" },
+  dispose: { job: "number" }
+};
+
+const BACKENDS: readonly string[] = ["auto", "webgpu", "webgl", "wasm", "cpu"];
+
+/** Checks a message the worker received; returns it typed, or throws a ProtocolError in words. */
+export function validateCommand(message: unknown): Command {
+  if (typeof message !== "object" || message === null) throw new ProtocolError(`a command must be an object, got ${describe(message)}`);
+  const m = message as Record<string, unknown>;
+  if (typeof m.type !== "string" || !(m.type in COMMAND_FIELDS)) {
+    throw new ProtocolError(`unknown command type ${describe(m.type)}; expected one of: ${Object.keys(COMMAND_FIELDS).join(", ")}`);
+  }
+  if (!Number.isInteger(m.id)) throw new ProtocolError(`command "${m.type}" needs an integer id, got ${describe(m.id)}`);
+  for (const [field, check] of Object.entries(COMMAND_FIELDS[m.type as CommandType])) {
+    const v = m[field];
+    const bad = (expected: string) => new ProtocolError(`command "${m.type}": ${field} must be ${expected}, got ${describe(v)}`);
+    if (check === "number" && !Number.isInteger(v)) throw bad("an integer");
+    if (check === "string" && typeof v !== "string") throw bad("a string");
+    if (check === "bytes" && !(v instanceof Uint8Array)) throw bad("a Uint8Array");
+    if (check === "array" && !Array.isArray(v)) throw bad("an array");
+    if (check === "object?" && v !== undefined && (typeof v !== "object" || v === null || Array.isArray(v))) throw bad("an object when given");
+    if (check === "boolean?" && v !== undefined && typeof v !== "boolean") throw bad("true or false when given");
+    if (check === "engine" && !ENGINE_KINDS.includes(v as EngineKind)) throw bad(`one of ${ENGINE_KINDS.join(", ")}`);
+    if (check === "backend" && !BACKENDS.includes(v as string)) throw bad(`one of ${BACKENDS.join(", ")}`);
+  }
+  return m as unknown as Command;
+}
+
+/** Checks a message the page received from the worker. */
+export function validateEvent(message: unknown): WorkerEvent {
+  if (typeof message !== "object" || message === null) throw new ProtocolError(`a worker event must be an object, got ${describe(message)}`);
+  const m = message as Record<string, unknown>;
+  switch (m.type) {
+    case "ready":
+      return m as WorkerEvent;
+    case "reply":
+      if (!Number.isInteger(m.id) || typeof m.ok !== "boolean") throw new ProtocolError(`a reply needs an integer id and ok, got ${describe(m.id)} / ${describe(m.ok)}`);
+      if (m.ok === false && typeof m.error !== "string") throw new ProtocolError("a failed reply needs an error message");
+      return m as WorkerEvent;
+    case "snapshot":
+      if (!Number.isInteger(m.job)) throw new ProtocolError(`a snapshot needs an integer job, got ${describe(m.job)}`);
+      return m as WorkerEvent;
+    case "busy":
+      if (!Array.isArray(m.tasks) || !m.tasks.every((t) => typeof t === "string")) throw new ProtocolError("a busy event needs a list of task names");
+      return m as WorkerEvent;
+    case "error":
+      if (typeof m.message !== "string") throw new ProtocolError("an error event needs a message");
+      return m as WorkerEvent;
+    default:
+      throw new ProtocolError(`unknown worker event type ${describe(m.type)}`);
+  }
+}
+
+/**
+ * Any thrown value, or a worker's error event, as one sentence for the reader.
+ * Errors cross the worker boundary as their message only.
+ */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  if (typeof e === "string") return e;
+  if (typeof e === "object" && e !== null) {
+    const o = e as { message?: unknown; filename?: unknown; lineno?: unknown; type?: unknown };
+    // A worker's "error" event for a script that failed to load has no message at all.
+    if (o.type === "error" && !o.message) return "the training worker could not start (its script failed to load or threw while loading)";
+    if (typeof o.message === "string" && o.message) {
+      const where = typeof o.filename === "string" && o.filename ? ` (${o.filename.split("/").pop()}${o.lineno ? `:${o.lineno}` : ""})` : "";
+      return `${o.message.replace(/^Uncaught (\w*Error: )?/, "")}${where}`;
+    }
+    if (o.type === "messageerror") return "a message from the training worker could not be read (it could not be copied across threads)";
+  }
+  return String(e);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Uint8Array) return `${v.byteLength} bytes`;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Buffers a value holds that can move to the other thread instead of being copied. */
+export function transferables(value: unknown): ArrayBuffer[] {
+  if (value instanceof Uint8Array && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer) return [value.buffer];
+  return [];
+}

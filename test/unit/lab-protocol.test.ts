@@ -1,0 +1,92 @@
+// The page/worker protocol: commands are checked field by field before the worker acts
+// on them, and every kind of failure reaches the page as a sentence.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ProtocolError, errorMessage, transferables, validateCommand, validateEvent } from "../../src/components/lab-protocol.js";
+
+describe("validateCommand", () => {
+  it("accepts every well-formed command and returns it unchanged", () => {
+    const commands = [
+      { id: 1, type: "setBackend", prefer: "wasm" },
+      { id: 2, type: "create", job: 1, engine: "train", options: { backend: "wasm" } },
+      { id: 3, type: "start", job: 1, request: { preset: "nano" } },
+      { id: 4, type: "pause", job: 1 },
+      { id: 5, type: "resume", job: 1 },
+      { id: 6, type: "stop", job: 1 },
+      { id: 7, type: "load", job: 1, bytes: new Uint8Array(4), label: "x.safetensors", onlyIfIdle: true },
+      { id: 8, type: "checkpoint", job: 1 },
+      { id: 9, type: "sample", job: 1, prompt: "It is", options: { temperature: 0.8 } },
+      { id: 10, type: "attention", job: 1, text: "abc" },
+      { id: 11, type: "call", job: 1, method: "trace", args: ["stride"] },
+      { id: 12, type: "dispose", job: 1 }
+    ];
+    for (const c of commands) assert.equal(validateCommand(c), c);
+  });
+
+  it("refuses what is not a command, naming the allowed types", () => {
+    assert.throws(() => validateCommand(null), /a command must be an object, got null/);
+    assert.throws(() => validateCommand("start"), /a command must be an object, got "start"/);
+    assert.throws(() => validateCommand({ id: 1, type: "train" }), /unknown command type "train"; expected one of: setBackend, create, start/);
+    assert.throws(() => validateCommand({ type: "pause", job: 1 }), /command "pause" needs an integer id, got nothing/);
+  });
+
+  it("names the field that is wrong and what it should be", () => {
+    assert.throws(() => validateCommand({ id: 1, type: "pause", job: "1" }), /command "pause": job must be an integer, got "1"/);
+    assert.throws(() => validateCommand({ id: 1, type: "setBackend", prefer: "metal" }), /prefer must be one of auto, webgpu, webgl, wasm, cpu, got "metal"/);
+    assert.throws(() => validateCommand({ id: 1, type: "create", job: 1, engine: "eval" }), /engine must be one of train, sharing/);
+    assert.throws(() => validateCommand({ id: 1, type: "load", job: 1, bytes: [1, 2], label: "x" }), /bytes must be a Uint8Array, got an array/);
+    assert.throws(() => validateCommand({ id: 1, type: "load", job: 1, bytes: new Uint8Array(1), label: "x", onlyIfIdle: "yes" }), /onlyIfIdle must be true or false when given/);
+    assert.throws(() => validateCommand({ id: 1, type: "sample", job: 1, prompt: "a", options: [] }), /options must be an object when given, got an array/);
+    assert.throws(() => validateCommand({ id: 1, type: "call", job: 1, method: "trace", args: "stride" }), /args must be an array/);
+    assert.throws(() => validateCommand({ id: 1, type: "pause", job: 1.5 }), ProtocolError);
+  });
+});
+
+describe("validateEvent", () => {
+  it("accepts the worker's events", () => {
+    for (const e of [
+      { type: "ready" },
+      { type: "reply", id: 3, ok: true, value: null },
+      { type: "reply", id: 3, ok: false, error: "no model" },
+      { type: "snapshot", job: 1, snapshot: { status: "running" } },
+      { type: "busy", tasks: ["loading the checkpoint"] },
+      { type: "error", message: "boom" }
+    ]) assert.equal(validateEvent(e), e);
+  });
+
+  it("refuses malformed ones in words", () => {
+    assert.throws(() => validateEvent({ type: "reply", id: 1, ok: false }), /a failed reply needs an error message/);
+    assert.throws(() => validateEvent({ type: "busy", tasks: [1] }), /a busy event needs a list of task names/);
+    assert.throws(() => validateEvent({ type: "snapshot" }), /a snapshot needs an integer job, got nothing/);
+    assert.throws(() => validateEvent({ type: "progress" }), /unknown worker event type "progress"/);
+  });
+});
+
+describe("errorMessage", () => {
+  it("keeps an Error's message, and a string as it is", () => {
+    assert.equal(errorMessage(new Error("the loss became NaN at step 4")), "the loss became NaN at step 4");
+    assert.equal(errorMessage(new TypeError("")), "TypeError");
+    assert.equal(errorMessage("no model yet"), "no model yet");
+  });
+
+  it("says the worker could not start when its script fails to load (an error event without a message)", () => {
+    assert.match(errorMessage({ type: "error", message: "" }), /the training worker could not start/);
+  });
+
+  it("turns an uncaught error in the worker into its message and where it was thrown", () => {
+    assert.equal(errorMessage({ type: "error", message: "Uncaught TypeError: x is not a function", filename: "http://h/_import/components/lab-worker.abc.js", lineno: 12 }), "x is not a function (lab-worker.abc.js:12)");
+  });
+
+  it("explains a message that could not be copied across threads", () => {
+    assert.match(errorMessage({ type: "messageerror" }), /could not be copied across threads/);
+  });
+});
+
+describe("transferables", () => {
+  it("moves a whole buffer, and copies a view into part of one", () => {
+    const whole = new Uint8Array(8);
+    assert.deepEqual(transferables(whole), [whole.buffer]);
+    assert.deepEqual(transferables(new Uint8Array(new ArrayBuffer(8), 2, 4)), []);
+    assert.deepEqual(transferables({ a: 1 }), []);
+  });
+});

@@ -241,7 +241,7 @@ export class RemoteEngine<S, R = unknown> {
   }
 }
 
-const IDLE_RUN: RunSnapshot = { status: "idle", label: "", steps: [], evals: [], samples: [], modelVersion: 0, runNumber: 0 };
+const IDLE_RUN: RunSnapshot = { status: "idle", label: "", steps: [], evals: [], samples: [], trainingSnapshots: [], modelVersion: 0, runNumber: 0 };
 
 /** The training page's run (LiveRun in the worker): training, checkpoints, writing and attention. */
 export class RemoteRun extends RemoteEngine<RunSnapshot, TrainRequest> {

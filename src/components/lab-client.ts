@@ -256,13 +256,14 @@ export class RemoteRun extends RemoteEngine<RunSnapshot, TrainRequest> {
   override start(request: RunRequest | TrainRequest): Promise<void> {
     const corpus = request.corpus;
     const bytes = corpus.kind === "named" && "load" in corpus ? corpus.load() : null;
-    const sent = this.starts.then(async () => {
+    // Each start is posted once the one before it has been posted (not finished: a later start cancels it).
+    const posted = this.starts.then(async () => {
       const source: TrainRequest["corpus"] =
         corpus.kind === "text" ? corpus : { kind: "named", name: corpus.name, bytes: "bytes" in corpus ? corpus.bytes : await bytes! };
-      return super.start({ ...request, corpus: source });
+      return { finished: super.start({ ...request, corpus: source }) };
     });
-    this.starts = sent.catch(() => undefined);
-    return sent;
+    this.starts = posted.catch(() => undefined);
+    return posted.then((p) => p.finished);
   }
 
   /** Replaces the model with a checkpoint's (checked and built in the worker); false when onlyIfIdle found a run. */

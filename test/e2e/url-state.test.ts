@@ -45,7 +45,7 @@ const CASES: Case[] = [
   {
     path: "/",
     settings: INDEX_SETTINGS,
-    labels: { tied: "Byte models with" },
+    labels: { tied: "Both vocabularies with" },
     shows: { tied: (v) => (v ? "tied embeddings" : "untied output head") },
     query: { tied: false },
     junk: ["tied", "maybe", "tied=maybe is not true or false; using true."]

@@ -17,6 +17,7 @@ import {
 } from "./lab-protocol.js";
 import type { RunRequest, RunSnapshot } from "./live-run.js";
 import type { TrainRequest } from "./lab-engines.js";
+import type { EvalData, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
 
 /** How often a run's snapshot may redraw the page (the worker sends them every 150 ms or so). */
 const PAGE_UPDATE_MS = 250;
@@ -285,4 +286,24 @@ export class RemoteRun extends RemoteEngine<RunSnapshot, TrainRequest> {
   attention(text: string): Promise<DrawnAttention | null> {
     return this.lab.request({ type: "attention", job: this.job, text });
   }
+}
+
+/**
+ * The evaluation card's runner (components/eval-runner.ts's EvalRunner shape) for the
+ * training page's model in the worker. No progress or cancelling yet: the worker
+ * answers with the whole report.
+ */
+export function workerEvalRunner(run: RemoteRun, data: EvalData, { label, trainCorpus }: { label: string; trainCorpus?: string }) {
+  let disposed = false;
+  return {
+    label,
+    trainCorpus,
+    evaluate(size: EvalSize, _options: { onProgress?: unknown; signal?: AbortSignal } = {}): Promise<EvalReport> {
+      if (disposed) return Promise.reject(new Error("This model was closed; choose it again to evaluate it."));
+      return run.call<EvalReport>("evaluate", data, size);
+    },
+    dispose(): void {
+      disposed = true;
+    }
+  };
 }

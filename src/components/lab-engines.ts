@@ -4,6 +4,7 @@
 import { LiveRun, continueText, type RunRequest } from "./live-run.js";
 import { attentionMaps } from "../lib/eval/sample.js";
 import { encodeText } from "../lib/text/tokenizer.js";
+import { Evaluator, type EvalData, type EvalSize } from "../lib/eval/evaluation.js";
 import { corpusFromGzip, corpusFromText, type Corpus } from "../lib/text/data.js";
 import { ABController } from "./sharing-ab.js";
 import { ObjectivesAB } from "./objectives-ab.js";
@@ -77,6 +78,16 @@ function trainEngine(options: Record<string, unknown>): Engine {
       const who = identity(run);
       if (!model || !who) return null;
       return { ...(await attentionMaps(model, encodeText(text))), model: who };
+    },
+    call: async (method, args) => {
+      // The evaluation card's report for the model the run holds (a first form of the `evaluate` command).
+      if (method === "evaluate") {
+        const model = run.model;
+        if (!model) throw new Error("There is no model yet: run training or load a checkpoint first.");
+        const [data, size] = args as [EvalData, EvalSize];
+        return new Evaluator(model, data).evaluate(size);
+      }
+      throw new Error(`the training run has no method "${method}"`);
     }
   };
 }

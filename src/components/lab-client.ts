@@ -16,6 +16,7 @@ import {
   type WrittenText
 } from "./lab-protocol.js";
 import type { RunRequest, RunSnapshot } from "./live-run.js";
+import type { Snapshot } from "../lib/train/snapshots.js";
 import type { TrainRequest } from "./lab-engines.js";
 import type { EvalData, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
 
@@ -31,6 +32,7 @@ export class LabWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private readonly jobs = new Map<number, (snapshot: unknown) => void>();
+  private readonly trainingJobs = new Map<number, (runNumber: number, snapshot: Snapshot) => void>();
   private readonly busyListeners = new Set<(tasks: string[]) => void>();
   private readonly errorListeners = new Set<(message: string) => void>();
   private busyTasks: string[] = [];
@@ -96,8 +98,14 @@ export class LabWorker {
   }
 
   /** @internal */
+  listenTraining(job: number, listener: (runNumber: number, snapshot: Snapshot) => void): void {
+    this.trainingJobs.set(job, listener);
+  }
+
+  /** @internal */
   forget(job: number): void {
     this.jobs.delete(job);
+    this.trainingJobs.delete(job);
   }
 
   /** Ends the worker and everything in it (models, trainers, GPU contexts, the wasm heap). */
@@ -108,6 +116,7 @@ export class LabWorker {
     for (const p of this.pending.values()) p.reject(new Error("the training worker was closed"));
     this.pending.clear();
     this.jobs.clear();
+    this.trainingJobs.clear();
     this.busyListeners.clear();
     this.errorListeners.clear();
   }
@@ -134,6 +143,8 @@ export class LabWorker {
       else p.reject(new Error(event.error));
     } else if (event.type === "snapshot") {
       this.jobs.get(event.job)?.(event.snapshot);
+    } else if (event.type === "training-snapshot") {
+      this.trainingJobs.get(event.job)?.(event.runNumber, event.snapshot);
     } else if (event.type === "busy") {
       this.busyTasks = event.tasks;
       for (const l of this.busyListeners) l(event.tasks);
@@ -173,9 +184,14 @@ export class RemoteEngine<S, R = unknown> {
     this.snapshot = initial;
     lab.listen(job, (s) => {
       const statusChanged = (s as { status?: unknown }).status !== (this.snapshot as { status?: unknown }).status;
-      this.snapshot = s as S;
+      this.snapshot = this.receive(s);
       this.schedule(statusChanged);
     });
+  }
+
+  /** A snapshot as it arrived, made whole (RemoteRun adds its training snapshots). */
+  protected receive(s: unknown): S {
+    return s as S;
   }
 
   protected schedule(now: boolean): void {
@@ -249,8 +265,22 @@ export class RemoteRun extends RemoteEngine<RunSnapshot, TrainRequest> {
   // Presses of Run reach the worker in the order they were made, whatever each corpus takes to load.
   private starts: Promise<unknown> = Promise.resolve();
 
+  /** The run's training snapshots, each received once ("training-snapshot" events); the run snapshot says how many are current. */
+  private training: { runNumber: number; list: Snapshot[] } = { runNumber: -1, list: [] };
+
   constructor(lab: LabWorker, job: number) {
     super(lab, job, IDLE_RUN);
+    lab.listenTraining(job, (runNumber, snapshot) => {
+      if (runNumber !== this.training.runNumber) this.training = { runNumber, list: [] };
+      this.training.list.push(snapshot);
+    });
+  }
+
+  protected override receive(s: unknown): RunSnapshot {
+    const run = s as RunSnapshot;
+    if (run.trainingSnapshotCount === undefined) return run;
+    const list = run.runNumber === this.training?.runNumber ? this.training.list.slice(0, run.trainingSnapshotCount) : [];
+    return { ...run, trainingSnapshots: list };
   }
 
   /** Stops any run under way, then trains a fresh model on the request (the corpus is read here, trained on there). */

@@ -16,6 +16,7 @@ import { runDistillArm, type DistillArm } from "../lib/experiments/distill.js";
 import { decodeCheckpoint, labModelFromCheckpoint } from "../lib/train/checkpoint.js";
 import { TinyLM } from "../lib/models/model.js";
 import type { LabModel } from "../lib/models/models.js";
+import type { Snapshot } from "../lib/train/snapshots.js";
 import type { TrainConfig } from "../lib/config.js";
 import { LiveSelfPlay } from "./selfplay-live.js";
 import { ticTacToeSetup } from "../lib/games/games.js";
@@ -36,6 +37,8 @@ export interface Engine {
   sample?(prompt: string, opts: SampleOptions): Promise<WrittenText | null>;
   attention?(text: string): Promise<DrawnAttention | null>;
   call?(method: string, args: unknown[]): Promise<unknown>;
+  /** Each training snapshot (lib/train/snapshots.ts) once, with its run's number; the worker posts them as "training-snapshot" events. */
+  trainingSnapshots?(listener: (snapshot: Snapshot, runNumber: number) => void): () => void;
 }
 
 /** The train page's request: RunRequest with the corpus as bytes (functions do not cross threads). */
@@ -56,7 +59,9 @@ function identity(run: LiveRun): ModelIdentity | null {
 function trainEngine(options: Record<string, unknown>): Engine {
   const run = new LiveRun({ backend: typeof options.backend === "string" ? options.backend : undefined });
   return {
-    subscribe: (l) => run.subscribe(l),
+    // Training snapshots travel once each (trainingSnapshots below); the run's snapshot, posted every 150 ms, carries their count.
+    subscribe: (l) => run.subscribe((s) => l({ ...s, trainingSnapshots: [], trainingSnapshotCount: s.trainingSnapshots.length })),
+    trainingSnapshots: (l) => run.onTrainingSnapshot(l),
     start: (request) => {
       const r = request as TrainRequest;
       return run.start({ ...r, corpus: corpusRequest(r.corpus) });

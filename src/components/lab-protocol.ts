@@ -11,6 +11,7 @@
 // a command kind in COMMAND_FIELDS, its reply type in CommandReplies.
 import type { BackendInfo, BackendPreference } from "../lib/backend.js";
 import type { AttentionMaps } from "../lib/eval/sample.js";
+import { checkSnapshot, type Snapshot } from "../lib/train/snapshots.js";
 
 /** What a page can run in the worker: one engine per kind, each with its request and snapshot. */
 export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay";
@@ -85,6 +86,8 @@ export type WorkerEvent =
   | { type: "reply"; id: number; ok: true; value: unknown }
   | { type: "reply"; id: number; ok: false; error: string }
   | { type: "snapshot"; job: number; snapshot: unknown }
+  /** One training snapshot (lib/train/snapshots.ts) of run `runNumber`, sent once; the run's snapshots then carry only their count. */
+  | { type: "training-snapshot"; job: number; runNumber: number; snapshot: Snapshot }
   | { type: "busy"; tasks: string[] }
   | { type: "error"; message: string };
 
@@ -148,6 +151,14 @@ export function validateEvent(message: unknown): WorkerEvent {
       return m as WorkerEvent;
     case "snapshot":
       if (!Number.isInteger(m.job)) throw new ProtocolError(`a snapshot needs an integer job, got ${describe(m.job)}`);
+      return m as WorkerEvent;
+    case "training-snapshot":
+      if (!Number.isInteger(m.job) || !Number.isInteger(m.runNumber)) throw new ProtocolError(`a training snapshot needs an integer job and runNumber, got ${describe(m.job)} / ${describe(m.runNumber)}`);
+      try {
+        checkSnapshot(m.snapshot, "a training snapshot");
+      } catch (e) {
+        throw new ProtocolError((e as Error).message);
+      }
       return m as WorkerEvent;
     case "busy":
       if (!Array.isArray(m.tasks) || !m.tasks.every((t) => typeof t === "string")) throw new ProtocolError("a busy event needs a list of task names");

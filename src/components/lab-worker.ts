@@ -62,8 +62,9 @@ async function handle(cmd: Command): Promise<unknown> {
       await disposeJob(cmd.job);
       const make = ENGINES[cmd.engine];
       const engine = make(cmd.options ?? {}, busyWith);
-      const unsubscribe = engine.subscribe((snapshot) => post({ type: "snapshot", job: cmd.job, snapshot }));
-      jobs.set(cmd.job, { engine, unsubscribe });
+      const offSnapshots = engine.subscribe((snapshot) => post({ type: "snapshot", job: cmd.job, snapshot }));
+      const offTraining = engine.trainingSnapshots?.((snapshot, runNumber) => post({ type: "training-snapshot", job: cmd.job, runNumber, snapshot }));
+      jobs.set(cmd.job, { engine, unsubscribe: () => (offSnapshots(), offTraining?.()) });
       return null;
     }
     case "start":

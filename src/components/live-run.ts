@@ -56,6 +56,8 @@ export interface RunSnapshot {
   samples: SamplePoint[];
   /** Training snapshots (lib/train/snapshots.ts), about 20 over a run, for the scrubber. */
   trainingSnapshots: Snapshot[];
+  /** Set where the list travels separately (the worker's "training-snapshot" events): how many are current. */
+  trainingSnapshotCount?: number;
   /** What the training snapshots hold (probe, prompt, interval). */
   snapshotConfig?: SnapshotConfig;
   etaMs?: number;
@@ -95,6 +97,7 @@ export interface LiveRunOptions {
 export class LiveRun implements RunHandle {
   private snapshot: RunSnapshot = emptySnapshot(0, 0);
   private listeners = new Set<(s: RunSnapshot) => void>();
+  private trainingListeners = new Set<(snapshot: Snapshot, runNumber: number) => void>();
   private current: TinyLM | null = null;
   private currentInfo: { label: string; step?: number } | null = null;
   private trainer: Trainer | null = null;
@@ -125,6 +128,12 @@ export class LiveRun implements RunHandle {
 
   get state(): RunSnapshot {
     return this.snapshot;
+  }
+
+  /** Calls `listener` with each training snapshot as it is taken, and its run's number; returns an unsubscribe. */
+  onTrainingSnapshot(listener: (snapshot: Snapshot, runNumber: number) => void): () => void {
+    this.trainingListeners.add(listener);
+    return () => this.trainingListeners.delete(listener);
   }
 
   /** Calls `listener` with every snapshot (at most every 150 ms while steps stream in); returns an unsubscribe. */
@@ -237,6 +246,7 @@ export class LiveRun implements RunHandle {
     });
     if (this.pendingNotify) clearTimeout(this.pendingNotify);
     this.listeners.clear();
+    this.trainingListeners.clear();
     return freed;
   }
 
@@ -320,6 +330,7 @@ export class LiveRun implements RunHandle {
           this.update({ ...this.snapshot, modelVersion: this.snapshot.modelVersion + 1 }, true);
         } else if (ev.kind === "snapshot") {
           this.snapshot.trainingSnapshots.push(ev.snapshot);
+          for (const l of this.trainingListeners) l(ev.snapshot, this.snapshot.runNumber);
           this.update({ ...this.snapshot }, true);
         } else if (ev.kind === "paused" || ev.kind === "resumed") {
           this.update({ ...this.snapshot, status: ev.kind === "paused" ? "paused" : "running" }, true);

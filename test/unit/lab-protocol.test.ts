@@ -90,3 +90,12 @@ describe("transferables", () => {
     assert.deepEqual(transferables({ a: 1 }), []);
   });
 });
+
+it("a training-snapshot event is checked: a real snapshot passes, a damaged one is refused saying what is wrong", () => {
+  const check = validateEvent;
+  const snapshot = { v: 1, step: 3, unit: "byte", spans: [[0, 1], [1, 2]], layers: 1, heads: 1, attention: [[[255, 128, 127]]], sample: "ab" };
+  assert.equal(check({ type: "training-snapshot", job: 1, runNumber: 2, snapshot }).type, "training-snapshot");
+  assert.throws(() => check({ type: "training-snapshot", job: 1, snapshot }), /integer job and runNumber/);
+  assert.throws(() => check({ type: "training-snapshot", job: 1, runNumber: 2, snapshot: { ...snapshot, attention: [[[255]]] } }), /"attention" must hold 1 layers of 1 maps of 3 values/);
+  assert.throws(() => check({ type: "training-snapshot", job: 1, runNumber: 2, snapshot: { ...snapshot, v: 2 } }), /format version 2/);
+});

@@ -6,8 +6,8 @@
 // worker is busy with, and the backend it computes on. Structured clone carries
 // everything; nothing here touches the DOM, so the worker imports it too.
 //
-// Room to grow: an `evaluate` command (the evaluation view) and snapshot events
-// (the training scrubber) are added here, beside the ones below, by the same rules:
+// A run's training snapshots (lib/train/snapshots.ts, the training scrubber) travel as
+// "training-snapshot" events, each once. New commands are added by the same rules:
 // a command kind in COMMAND_FIELDS, its reply type in CommandReplies.
 import type { BackendInfo, BackendPreference } from "../lib/backend.js";
 import type { AttentionMaps } from "../lib/eval/sample.js";

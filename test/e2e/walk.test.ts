@@ -115,7 +115,7 @@ describe("the tokenizer-free page", () => {
     // 299 bytes of Austen with a few multi-byte characters (the text the walk used was this long).
     const text = Buffer.from("It is a truth universally acknowledged, that a single man in possession of a good fortune — naïve or not — must be in want of a wife. However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is so well fixed in the minds of the surrounding families, that he is considered as the rightful property", "utf8").subarray(0, 299).toString("utf8");
     assert.equal(Buffer.byteLength(text), 299);
-    await page.getByLabel("Text").fill(text);
+    await page.getByRole("textbox", { name: "Text", exact: true }).fill(text);
     await page.locator('.stlm-chunk-row[data-strategy="bytes"] small', { hasText: "299 bytes" }).waitFor({ timeout: 30_000 });
     for (const width of [1280, 390]) {
       await page.setViewportSize({ width, height: 900 });

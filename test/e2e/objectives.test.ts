@@ -32,6 +32,10 @@ describe("the objectives page", () => {
     await steps.fill("10");
     await steps.dispatchEvent("input");
     await page.getByRole("button", { name: "Run" }).click();
+    // Progress and time left show while it trains.
+    const progress = page.locator('.stlm-ab-card .stlm-progress[data-status="running"]:not([data-eta=""])');
+    await progress.waitFor({ timeout: 120_000 });
+    assert.match(await progress.innerText(), /^step \d+ of 10 · [\d a-z]+ so far · about [\d a-z]+ left$/);
     await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
     assert.match(await page.locator(".stlm-ab-card").innerText(), /next-byte against mtp:2/);
     assert.ok((await page.locator(".stlm-ab-card svg").count()) > 0);

@@ -32,6 +32,10 @@ describe("the sharing page", () => {
     await steps.fill("20");
     await steps.dispatchEvent("input");
     await page.getByRole("button", { name: "Run" }).click();
+    // Progress and time left show while it trains (the page once showed nothing for half a minute).
+    const progress = page.locator('.stlm-ab-card .stlm-progress[data-status="running"]:not([data-eta=""])');
+    await progress.waitFor({ timeout: 120_000 });
+    assert.match(await progress.innerText(), /^step \d+ of 20 · [\d a-z]+ so far · about [\d a-z]+ left$/);
     await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
     const table = await page.locator("table").last().innerText();
     assert.match(table, /230,080[\s\S]*230,080/, "both arms have the same parameter count");

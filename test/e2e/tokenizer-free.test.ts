@@ -27,7 +27,14 @@ describe("the tokenizer-free page", () => {
     await seconds.fill("12");
     await seconds.dispatchEvent("input");
     await page.getByRole("button", { name: "Run" }).click();
-    await page.locator('.stlm-status[data-status="done"]').waitFor({ timeout: 300_000 });
+    // Progress and time left show while it trains.
+    const progress = page.locator('.stlm-progress[data-status="running"]:not([data-eta=""])');
+    await progress.waitFor({ timeout: 120_000 });
+    assert.match(await progress.innerText(), /^\d+ of 12 s trained · [\d a-z]+ so far · about [\d a-z]+ left$/);
+    const status = page.locator('p.stlm-status:not(.stlm-progress)[data-status="done"]');
+    await status.waitFor({ timeout: 300_000 });
+    // The status is said once ("done: done: …" before).
+    assert.equal(await status.innerText(), "done: every model had the same training time");
     const card = page.locator('[data-source="live"][data-evals]').first();
     await card.locator("svg").first().waitFor({ timeout: 30_000 });
     const evals = JSON.parse((await card.getAttribute("data-evals"))!) as { kind: string; val: number[] }[];

@@ -11,10 +11,13 @@
 // optimizer updates on minibatches of the same size. Each run records the
 // processor time it took (process.cpuUsage, user + system), imitation and
 // self-play and evaluations together.
+//   expert.json     the tic-tac-toe runs' expert (the search expert iteration
+//                   learns from, lib/train/expert.ts) playing alone against the
+//                   random and the perfect player: the teacher's own strength
 //   tictactoe-model.safetensors, wordchain-model.safetensors: seed 1's final
 //                   weights, which the page's "play the model" loads
 //
-//   nice -n 10 node --import tsx scripts/selfplay-runs.ts [--only tictactoe|wordchain] [--seeds 1,2,3]
+//   nice -n 10 node --import tsx scripts/selfplay-runs.ts [--only tictactoe|wordchain|expert] [--seeds 1,2,3]
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +30,11 @@ import { decodeBytes } from "../lib/text/tokenizer.js";
 import { encodeCheckpoint, modelFromCheckpoint } from "../lib/train/checkpoint.js";
 import { SelfPlay, selfPlayTrainConfig, type SelfPlayConfig } from "../lib/train/selfplay.js";
 import { ticTacToeSetup, wordChainSetup, type GameSetup } from "../lib/games/games.js";
+import { playGames, type Player } from "../lib/games/match.js";
+import { expertMove } from "../lib/train/expert.js";
+import { gameStats } from "../lib/train/selfplay.js";
+import { Rng } from "../lib/rng.js";
+import type { Seat } from "../lib/games/game.js";
 import { imitationOnly, RecordBuilder, TICTACTOE_RUN, WORDCHAIN_RUN } from "../lib/experiments/selfplay.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -64,19 +72,48 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
     sp.dispose();
     model.dispose();
     frozen.dispose();
+    // Written after every run, so a long regeneration stopped part-way leaves the runs it finished (marked partial).
+    await writeRecord(runs, runs.length < seeds.length * 2);
   }
-  const record = {
-    game: setup.name,
-    command: `nice -n 10 node --import tsx scripts/selfplay-runs.ts --only ${setup.name} --seeds ${seeds.join(",")}`,
-    backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
-    wallSeconds: Math.round((Date.now() - started) / 1000),
-    createdAt: new Date().toISOString(),
-    runs
-  };
-  await writeFile(path.join(outDir, file), JSON.stringify(record) + "\n");
-  process.stderr.write(`wrote ${file} (${record.wallSeconds} s)\n`);
+  process.stderr.write(`wrote ${file} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+
+  async function writeRecord(done: unknown[], partial: boolean) {
+    const record = {
+      game: setup.name,
+      command: `nice -n 10 node --import tsx scripts/selfplay-runs.ts --only ${setup.name} --seeds ${seeds.join(",")}`,
+      backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
+      wallSeconds: Math.round((Date.now() - started) / 1000),
+      createdAt: new Date().toISOString(),
+      ...(partial ? { partial: true } : {}),
+      runs: done
+    };
+    await writeFile(path.join(outDir, file), JSON.stringify(record) + "\n");
+  }
 }
 
+/** The expert alone, with the tic-tac-toe runs' settings: 200 games against each reference player per seed, half on each seat. */
+async function runExpert() {
+  const started = Date.now();
+  const setup = ticTacToeSetup();
+  const settings = { depth: TICTACTOE_RUN.expertDepth, rollouts: TICTACTOE_RUN.expertRollouts };
+  const expert: Player<unknown, unknown> = { kind: "scripted", name: "expert", play: (s, rng) => expertMove(setup.game, s, settings, rng) };
+  const runs = [];
+  for (const seed of seeds) {
+    const rng = new Rng(seed);
+    for (const ref of setup.references) {
+      const other: Player<unknown, unknown> = { kind: "scripted", name: ref.name, play: ref.play };
+      const seats = Array.from({ length: 200 }, (_, i) => (i % 2) as Seat);
+      const records = await playGames(setup.game, seats.map((s): [Player<unknown, unknown>, Player<unknown, unknown>] => (s === 0 ? [expert, other] : [other, expert])), rng);
+      const st = gameStats(records, seats);
+      runs.push({ seed, opponent: ref.name, games: st.games, win: st.win, draw: st.draw, loss: st.loss });
+      process.stderr.write(`expert seed ${seed} vs ${ref.name}: W ${st.win.toFixed(3)} D ${st.draw.toFixed(3)} L ${st.loss.toFixed(3)}\n`);
+    }
+  }
+  const record = { command: `nice -n 10 node --import tsx scripts/selfplay-runs.ts --only expert --seeds ${seeds.join(",")}`, settings, wallSeconds: Math.round((Date.now() - started) / 1000), createdAt: new Date().toISOString(), runs };
+  await writeFile(path.join(outDir, "expert.json"), JSON.stringify(record) + "\n");
+}
+
+if (!only || only === "expert") await runExpert();
 if (!only || only === "tictactoe") await runGame(ticTacToeSetup(), TICTACTOE_RUN, "tictactoe.json", async () => null);
 if (!only || only === "wordchain") {
   const corpus = await loadCorpus("austen");

@@ -437,6 +437,8 @@ export class SelfPlay<S, M> {
       for (let j = 0; j < c.batchSize; j++) rows.push(buf[this.rng.int(buf.length)]);
       const weights = Float32Array.from(rows, (r) => -r.weight / rows.length);
       losses.push(policyStepLoss(this.opts.model, this.optimizer, rows, weights, lr)!);
+      // A page running the loop on its main thread stays responsive between updates.
+      if (k + 1 < c.updatesPerIteration) await yieldToEventLoop();
     }
     const total = tf.tidy(() => tf.addN(losses));
     const v = (await total.data())[0] / losses.length;

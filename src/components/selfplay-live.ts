@@ -63,7 +63,7 @@ export class LiveSelfPlay {
         for await (const e of loop.run()) {
           if (this.disposed) break;
           rec.add(e);
-          if (e.kind === "paused") this.emit({ status: "paused" });
+          if (e.kind === "paused") this.emit({ status: "paused", message: undefined });
           else if (e.kind === "resumed") this.emit({ status: "running" });
           else if (e.kind === "iteration" || e.kind === "eval") this.emit({ iteration: loop.iteration, record: { ...rec.record } });
           else if (e.kind === "done") this.emit({ status: e.stopped ? "stopped" : "done", iteration: e.iteration, record: { ...rec.record } });
@@ -81,8 +81,9 @@ export class LiveSelfPlay {
 
   pause(): void {
     if (this.loop && !this.loop.isPaused) {
+      // The loop pauses once the iteration under way ends; the status says "paused" when it has.
       this.loop.pause();
-      this.emit({ status: "paused" });
+      this.emit({ message: "pausing after this iteration" });
     }
   }
 

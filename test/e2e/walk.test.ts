@@ -29,8 +29,14 @@ async function shortRun(page: Page, preset: string, corpus: string): Promise<str
   await page.getByRole("radio", { name: preset }).check();
   await page.getByLabel("Corpus").selectOption(corpus);
   await setBox(page, "Steps", "4");
+  const before = await page.locator(".stlm-chart-card").getAttribute("data-run");
   await page.locator(".stlm-run").click();
-  await page.locator('.stlm-chart-card[data-status="done"]').waitFor({ timeout: 180_000 });
+  // This run's card: a new run number (the last run's "done" would otherwise match at once).
+  await page.waitForFunction(
+    `(() => { const c = document.querySelector(".stlm-chart-card"); return c && c.dataset.run !== ${JSON.stringify(before)} && c.dataset.status === "done"; })()`,
+    undefined,
+    { timeout: 180_000 }
+  );
   assert.equal(await page.locator(".stlm-chart-card").getAttribute("data-source"), "live");
   return JSON.parse((await page.locator(".stlm-chart-card .stlm-loss-chart").getAttribute("data-runs"))!);
 }

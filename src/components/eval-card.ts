@@ -89,7 +89,6 @@ export function EvalCard(runner: EvalRunner | null, options: EvalCardOptions): E
     evaluateButton.disabled = extendButton.disabled = true;
     cancelButton.disabled = false;
     bytesSelect.disabled = itemsSelect.disabled = true;
-    if (runner.tensors) card.dataset.tensorsBefore = String(runner.tensors());
     let pending = 0;
     const t0 = performance.now();
     const onProgress = (p: EvalProgress) => {
@@ -100,12 +99,13 @@ export function EvalCard(runner: EvalRunner | null, options: EvalCardOptions): E
     };
     setState("running", "Preparing the evaluation…");
     try {
-      const report = await runner.evaluate(size, { onProgress, signal: controller.signal });
+      const { report, tensors } = await runner.evaluate(size, { onProgress, signal: controller.signal });
       if (closed) return;
+      card.dataset.tensorsBefore = String(tensors.before);
+      card.dataset.tensorsAfter = String(tensors.after);
       results.replaceChildren(EvalTable(report, { sets, floors: floors.filter((f) => f.train === (runner.trainCorpus ?? "austen")), stated, reference }));
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
       setState("done", `Evaluated ${runner.label}: ${pending.toLocaleString("en-US")} windows of bytes scored in ${seconds} s${pending === 0 ? " (all of them scored before)" : ""}.`);
-      if (runner.tensors) card.dataset.tensorsAfter = String(runner.tensors());
       card.dataset.size = JSON.stringify({ bytes: size.bytes ?? null, items: size.items ?? null });
     } catch (e) {
       if (closed) return;

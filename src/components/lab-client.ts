@@ -17,8 +17,9 @@ import {
 } from "./lab-protocol.js";
 import type { RunRequest, RunSnapshot } from "./live-run.js";
 import type { Snapshot } from "../lib/train/snapshots.js";
+import type { EvalData, EvalProgress, EvalSize } from "../lib/eval/evaluation.js";
+import type { EvalReply } from "./lab-protocol.js";
 import type { TrainRequest } from "./lab-engines.js";
-import type { EvalData, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
 
 /** How often a run's snapshot may redraw the page (the worker sends them every 150 ms or so). */
 const PAGE_UPDATE_MS = 250;
@@ -33,6 +34,7 @@ export class LabWorker {
   private readonly pending = new Map<number, Pending>();
   private readonly jobs = new Map<number, (snapshot: unknown) => void>();
   private readonly trainingJobs = new Map<number, (runNumber: number, snapshot: Snapshot) => void>();
+  private readonly evalListeners = new Map<string, (p: EvalProgress) => void>();
   private readonly busyListeners = new Set<(tasks: string[]) => void>();
   private readonly errorListeners = new Set<(message: string) => void>();
   private busyTasks: string[] = [];
@@ -73,6 +75,11 @@ export class LabWorker {
     return new RemoteEngine<S, R>(this, this.createJob(kind, options), initial);
   }
 
+  /** The evaluation page's engine: a checkpoint to evaluate. */
+  evaluation<S>(initial: S): RemoteEvaluation<S> {
+    return new RemoteEvaluation<S>(this, this.createJob("eval", {}), initial);
+  }
+
   /** The training page's run. */
   run(options: { backend?: string } = {}): RemoteRun {
     return new RemoteRun(this, this.createJob("train", options));
@@ -95,6 +102,12 @@ export class LabWorker {
   /** @internal */
   listen(job: number, listener: (snapshot: unknown) => void): void {
     this.jobs.set(job, listener);
+  }
+
+  /** @internal Routes an evaluation's progress events. */
+  listenEval(job: number, evaluation: number, listener: ((p: EvalProgress) => void) | null): void {
+    if (listener) this.evalListeners.set(`${job}:${evaluation}`, listener);
+    else this.evalListeners.delete(`${job}:${evaluation}`);
   }
 
   /** @internal */
@@ -145,6 +158,8 @@ export class LabWorker {
       this.jobs.get(event.job)?.(event.snapshot);
     } else if (event.type === "training-snapshot") {
       this.trainingJobs.get(event.job)?.(event.runNumber, event.snapshot);
+    } else if (event.type === "evalProgress") {
+      this.evalListeners.get(`${event.job}:${event.evaluation}`)?.(event.progress);
     } else if (event.type === "busy") {
       this.busyTasks = event.tasks;
       for (const l of this.busyListeners) l(event.tasks);
@@ -170,6 +185,8 @@ export class RemoteEngine<S, R = unknown> {
   protected snapshot: S;
   private readonly listeners = new Set<(s: S) => void>();
   protected disposed = false;
+  private nextEvaluation = 1;
+  private evalDataSent = false;
 
   private lastDelivered = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -241,6 +258,31 @@ export class RemoteEngine<S, R = unknown> {
 
   stop(): void {
     void this.lab.request({ type: "stop", job: this.job }).catch(() => undefined);
+  }
+
+  /**
+   * Evaluates the run's model in the worker (lib/eval/evaluation.ts) on a subset,
+   * with progress; aborting `signal` cancels it between two batches. The data go
+   * with the first evaluation of this run and stay in the worker.
+   */
+  async evaluate(size: EvalSize, data: EvalData, { onProgress, signal }: { onProgress?: (p: EvalProgress) => void; signal?: AbortSignal } = {}): Promise<EvalReply> {
+    signal?.throwIfAborted();
+    const evaluation = this.nextEvaluation++;
+    const cancel = () => void this.lab.request({ type: "cancelEvaluate", job: this.job, evaluation }).catch(() => undefined);
+    this.lab.listenEval(this.job, evaluation, onProgress ?? null);
+    signal?.addEventListener("abort", cancel);
+    try {
+      const reply = this.lab.request({ type: "evaluate", job: this.job, evaluation, size, ...(this.evalDataSent ? {} : { data }) });
+      this.evalDataSent = true;
+      return await reply;
+    } catch (e) {
+      // The worker's message for a cancel is its own; the signal's reason says who cancelled.
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
+      throw e;
+    } finally {
+      signal?.removeEventListener("abort", cancel);
+      this.lab.listenEval(this.job, evaluation, null);
+    }
   }
 
   /** A method of the run that only this kind has. */
@@ -318,22 +360,10 @@ export class RemoteRun extends RemoteEngine<RunSnapshot, TrainRequest> {
   }
 }
 
-/**
- * The evaluation card's runner (components/eval-runner.ts's EvalRunner shape) for the
- * training page's model in the worker. No progress or cancelling yet: the worker
- * answers with the whole report.
- */
-export function workerEvalRunner(run: RemoteRun, data: EvalData, { label, trainCorpus }: { label: string; trainCorpus?: string }) {
-  let disposed = false;
-  return {
-    label,
-    trainCorpus,
-    evaluate(size: EvalSize, _options: { onProgress?: unknown; signal?: AbortSignal } = {}): Promise<EvalReport> {
-      if (disposed) return Promise.reject(new Error("This model was closed; choose it again to evaluate it."));
-      return run.call<EvalReport>("evaluate", data, size);
-    },
-    dispose(): void {
-      disposed = true;
-    }
-  };
+/** The evaluation page's engine in the worker (lab-eval.ts): one checkpoint's model, of any kind. */
+export class RemoteEvaluation<S = unknown> extends RemoteEngine<S> {
+  /** Builds the model a checkpoint holds (checked in the worker); rejects with what is wrong with it. */
+  load(bytes: Uint8Array, label: string): Promise<boolean> {
+    return this.lab.request({ type: "load", job: this.job, bytes, label });
+  }
 }

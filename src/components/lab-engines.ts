@@ -4,7 +4,6 @@
 import { LiveRun, continueText, type RunRequest } from "./live-run.js";
 import { attentionMaps } from "../lib/eval/sample.js";
 import { encodeText } from "../lib/text/tokenizer.js";
-import { Evaluator, type EvalData, type EvalSize } from "../lib/eval/evaluation.js";
 import { corpusFromGzip, corpusFromText, type Corpus } from "../lib/text/data.js";
 import { ABController } from "./sharing-ab.js";
 import { ObjectivesAB } from "./objectives-ab.js";
@@ -21,7 +20,9 @@ import type { TrainConfig } from "../lib/config.js";
 import { LiveSelfPlay } from "./selfplay-live.js";
 import { ticTacToeSetup } from "../lib/games/games.js";
 import type { SelfPlayConfig } from "../lib/train/selfplay.js";
-import type { CorpusSource, DrawnAttention, EngineKind, ModelIdentity, SampleOptions, WrittenText } from "./lab-protocol.js";
+import type { CorpusSource, DrawnAttention, EngineKind, EvalReply, ModelIdentity, SampleOptions, WrittenText } from "./lab-protocol.js";
+import type { EvalData, EvalRunOptions, EvalSize } from "../lib/eval/evaluation.js";
+import { Evaluations, evalEngine } from "./lab-eval.js";
 
 export type BusyWith = <T>(task: string, work: () => Promise<T> | T) => Promise<T>;
 
@@ -39,6 +40,8 @@ export interface Engine {
   call?(method: string, args: unknown[]): Promise<unknown>;
   /** Each training snapshot (lib/train/snapshots.ts) once, with its run's number; the worker posts them as "training-snapshot" events. */
   trainingSnapshots?(listener: (snapshot: Snapshot, runNumber: number) => void): () => void;
+  /** The model on the lab's evaluation (lab-eval.ts); `data` comes with a job's first call. */
+  evaluate?(size: EvalSize, data: EvalData | undefined, options: Omit<EvalRunOptions, "afterBatch">): Promise<EvalReply>;
 }
 
 /** The train page's request: RunRequest with the corpus as bytes (functions do not cross threads). */
@@ -58,10 +61,24 @@ function identity(run: LiveRun): ModelIdentity | null {
 
 function trainEngine(options: Record<string, unknown>): Engine {
   const run = new LiveRun({ backend: typeof options.backend === "string" ? options.backend : undefined });
+  const evaluations = new Evaluations();
   return {
     // Training snapshots travel once each (trainingSnapshots below); the run's snapshot, posted every 150 ms, carries their count.
     subscribe: (l) => run.subscribe((s) => l({ ...s, trainingSnapshots: [], trainingSnapshotCount: s.trainingSnapshots.length })),
     trainingSnapshots: (l) => run.onTrainingSnapshot(l),
+    evaluate: (size, data, opts) =>
+      evaluations.evaluate(
+        () => {
+          const s = run.state.status;
+          if (s === "running" || s === "paused" || s === "preparing") throw new Error("the model is training: evaluate it once the run is stopped or done (its weights change at every step)");
+          const model = run.model;
+          if (!model) throw new Error("there is no model yet: train one or load a checkpoint");
+          return { model, key: run.state.modelVersion };
+        },
+        size,
+        data,
+        opts
+      ),
     start: (request) => {
       const r = request as TrainRequest;
       return run.start({ ...r, corpus: corpusRequest(r.corpus) });
@@ -83,16 +100,6 @@ function trainEngine(options: Record<string, unknown>): Engine {
       const who = identity(run);
       if (!model || !who) return null;
       return { ...(await attentionMaps(model, encodeText(text))), model: who };
-    },
-    call: async (method, args) => {
-      // The evaluation card's report for the model the run holds (a first form of the `evaluate` command).
-      if (method === "evaluate") {
-        const model = run.model;
-        if (!model) throw new Error("There is no model yet: run training or load a checkpoint first.");
-        const [data, size] = args as [EvalData, EvalSize];
-        return new Evaluator(model, data).evaluate(size);
-      }
-      throw new Error(`the training run has no method "${method}"`);
     }
   };
 }
@@ -270,6 +277,7 @@ function selfPlayEngine(): Engine {
 
 export const ENGINES: Record<EngineKind, (options: Record<string, unknown>, busyWith: BusyWith) => Engine> = {
   train: trainEngine,
+  eval: evalEngine,
   sharing: sharingEngine,
   objectives: objectivesEngine,
   "tokenizer-free": tokenizerFreeEngine,

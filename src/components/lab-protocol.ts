@@ -8,14 +8,17 @@
 //
 // A run's training snapshots (lib/train/snapshots.ts, the training scrubber) travel as
 // "training-snapshot" events, each once. New commands are added by the same rules:
-// a command kind in COMMAND_FIELDS, its reply type in CommandReplies.
+// a command kind in COMMAND_FIELDS, its reply type in CommandReplies. The
+// evaluation view's `evaluate` (with `evalProgress` events and `cancelEvaluate`) was
+// added so.
 import type { BackendInfo, BackendPreference } from "../lib/backend.js";
 import type { AttentionMaps } from "../lib/eval/sample.js";
 import { checkSnapshot, type Snapshot } from "../lib/train/snapshots.js";
+import type { EvalData, EvalProgress, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
 
 /** What a page can run in the worker: one engine per kind, each with its request and snapshot. */
-export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay";
-export const ENGINE_KINDS: readonly EngineKind[] = ["train", "sharing", "objectives", "tokenizer-free", "pair", "selfplay"];
+export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay" | "eval";
+export const ENGINE_KINDS: readonly EngineKind[] = ["train", "sharing", "objectives", "tokenizer-free", "pair", "selfplay", "eval"];
 
 /** Bytes of a named corpus file (gzip JSON Lines), or a reader's own text. */
 export type CorpusSource = { kind: "named"; name: string; bytes: ArrayBuffer } | { kind: "text"; name: string; text: string };
@@ -59,6 +62,9 @@ export type Command =
   | { id: number; type: "sample"; job: number; prompt: string; options?: SampleOptions }
   | { id: number; type: "attention"; job: number; text: string }
   | { id: number; type: "call"; job: number; method: string; args: unknown[] }
+  /** Evaluate the job's model on a subset (lib/eval/evaluation.ts); `data` goes with a job's first evaluation. `evaluation` names it for progress and cancel. */
+  | { id: number; type: "evaluate"; job: number; evaluation: number; size: EvalSize; data?: EvalData }
+  | { id: number; type: "cancelEvaluate"; job: number; evaluation: number }
   | { id: number; type: "dispose"; job: number };
 
 export type CommandType = Command["type"];
@@ -77,7 +83,15 @@ export interface CommandReplies {
   sample: WrittenText | null;
   attention: DrawnAttention | null;
   call: unknown;
+  evaluate: EvalReply;
+  cancelEvaluate: null;
   dispose: null;
+}
+
+/** An evaluation's report, and the worker's tensor count before and after it (the leak check). */
+export interface EvalReply {
+  report: EvalReport;
+  tensors: { before: number; after: number };
 }
 
 /** Everything the worker posts. */
@@ -88,6 +102,7 @@ export type WorkerEvent =
   | { type: "snapshot"; job: number; snapshot: unknown }
   /** One training snapshot (lib/train/snapshots.ts) of run `runNumber`, sent once; the run's snapshots then carry only their count. */
   | { type: "training-snapshot"; job: number; runNumber: number; snapshot: Snapshot }
+  | { type: "evalProgress"; job: number; evaluation: number; progress: EvalProgress }
   | { type: "busy"; tasks: string[] }
   | { type: "error"; message: string };
 
@@ -96,7 +111,7 @@ export class ProtocolError extends Error {
   override name = "ProtocolError";
 }
 
-type FieldCheck = "number" | "string" | "bytes" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend";
+type FieldCheck = "number" | "string" | "bytes" | "object" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend";
 
 const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
   setBackend: { prefer: "backend" },
@@ -110,6 +125,8 @@ const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
   sample: { job: "number", prompt: "string", options: "object?" },
   attention: { job: "number", text: "string" },
   call: { job: "number", method: "string", args: "array" },
+  evaluate: { job: "number", evaluation: "number", size: "object", data: "object?" },
+  cancelEvaluate: { job: "number", evaluation: "number" },
   dispose: { job: "number" }
 };
 
@@ -131,6 +148,7 @@ export function validateCommand(message: unknown): Command {
     if (check === "bytes" && !(v instanceof Uint8Array)) throw bad("a Uint8Array");
     if (check === "array" && !Array.isArray(v)) throw bad("an array");
     if (check === "object?" && v !== undefined && (typeof v !== "object" || v === null || Array.isArray(v))) throw bad("an object when given");
+    if (check === "object" && (typeof v !== "object" || v === null || Array.isArray(v))) throw bad("an object");
     if (check === "boolean?" && v !== undefined && typeof v !== "boolean") throw bad("true or false when given");
     if (check === "engine" && !ENGINE_KINDS.includes(v as EngineKind)) throw bad(`one of ${ENGINE_KINDS.join(", ")}`);
     if (check === "backend" && !BACKENDS.includes(v as string)) throw bad(`one of ${BACKENDS.join(", ")}`);
@@ -159,6 +177,9 @@ export function validateEvent(message: unknown): WorkerEvent {
       } catch (e) {
         throw new ProtocolError((e as Error).message);
       }
+      return m as WorkerEvent;
+    case "evalProgress":
+      if (!Number.isInteger(m.job) || !Number.isInteger(m.evaluation) || typeof m.progress !== "object" || m.progress === null) throw new ProtocolError("an evalProgress event needs an integer job and evaluation and a progress object");
       return m as WorkerEvent;
     case "busy":
       if (!Array.isArray(m.tasks) || !m.tasks.every((t) => typeof t === "string")) throw new ProtocolError("a busy event needs a list of task names");

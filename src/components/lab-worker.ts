@@ -15,6 +15,8 @@ const scope = globalThis as unknown as WorkerScope;
 const post = (event: WorkerEvent, transfer: Transferable[] = []) => scope.postMessage(event, transfer);
 
 const jobs = new Map<number, { engine: Engine; unsubscribe: () => void }>();
+/** Evaluations under way, "job:evaluation" → their cancel. */
+const evaluations = new Map<string, AbortController>();
 const busy = new Map<string, number>();
 
 function setBusy(task: string, delta: number): void {
@@ -44,6 +46,7 @@ async function disposeJob(id: number): Promise<void> {
   const j = jobs.get(id);
   if (!j) return;
   jobs.delete(id);
+  for (const [key, c] of evaluations) if (key.startsWith(`${id}:`)) c.abort(new Error("the run was closed"));
   j.unsubscribe();
   await j.engine.dispose();
 }
@@ -102,6 +105,26 @@ async function handle(cmd: Command): Promise<unknown> {
       if (!e.attention) throw new Error("this run has no attention to show");
       return busyWith("computing attention", () => e.attention!(cmd.text));
     }
+    case "evaluate": {
+      const e = job(cmd.job);
+      if (!e.evaluate) throw new Error("this run has no model to evaluate");
+      const key = `${cmd.job}:${cmd.evaluation}`;
+      const controller = new AbortController();
+      evaluations.set(key, controller);
+      try {
+        return await busyWith("evaluating the model", () =>
+          e.evaluate!(cmd.size, cmd.data, {
+            signal: controller.signal,
+            onProgress: (progress) => post({ type: "evalProgress", job: cmd.job, evaluation: cmd.evaluation, progress })
+          })
+        );
+      } finally {
+        evaluations.delete(key);
+      }
+    }
+    case "cancelEvaluate":
+      evaluations.get(`${cmd.job}:${cmd.evaluation}`)?.abort(new Error("the evaluation was cancelled"));
+      return null;
     case "call": {
       const e = job(cmd.job);
       if (!e.call) throw new Error(`this run has no method "${cmd.method}"`);

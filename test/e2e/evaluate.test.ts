@@ -26,6 +26,13 @@ function stlmEval(...args: string[]): Promise<Numbers & { subset: { bytes: Recor
 }
 
 function assertSameNumbers(page: Numbers, cli: Numbers, where: string): void {
+  const diffs = [
+    ...Object.keys(cli.testBitsPerByte).map((c) => Math.abs(page.testBitsPerByte[c] - cli.testBitsPerByte[c])),
+    Math.abs(page.minimalPairs.accuracy - cli.minimalPairs.accuracy),
+    Math.abs(page.nextSentence.accNorm - cli.nextSentence.accNorm),
+    Math.abs(page.nextSentence.acc - cli.nextSentence.acc)
+  ];
+  console.log(`${where}: browser ${JSON.stringify(page.testBitsPerByte)} mp ${page.minimalPairs.accuracy} acc_norm ${page.nextSentence.accNorm} acc ${page.nextSentence.acc}; largest difference from stlm eval ${Math.max(...diffs)}`);
   for (const [corpus, v] of Object.entries(cli.testBitsPerByte)) {
     assert.ok(Math.abs(page.testBitsPerByte[corpus] - v) < 1e-6, `${where}: ${corpus} test bits/byte ${page.testBitsPerByte[corpus]} in the browser, ${v} from stlm eval`);
   }

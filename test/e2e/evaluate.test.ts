@@ -91,13 +91,21 @@ describe("the evaluation page", () => {
     await page.close();
   });
 
-  it("at the default subset sets the browser's numbers beside the committed stlm eval figures", async () => {
+  it("cancels an evaluation in the worker, then at the default subset sets the browser's numbers beside the committed stlm eval figures", async () => {
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/evaluate", site.server.url).href, { waitUntil: "load" });
     const card = '.stlm-eval-live .stlm-eval-card';
     await page.locator(`${card}[data-state="idle"]`).waitFor({ timeout: 120_000 });
-    const { el } = await evaluate(page, card, "Evaluate");
+    // Cancel: everything asked for, then Cancel while it runs in the worker; it stops between two batches.
+    const cardEl = page.locator(card);
+    await cardEl.getByLabel("Bytes of each test split").selectOption("all");
+    await cardEl.getByLabel("Items of each evaluation set").selectOption("all");
+    await cardEl.getByRole("button", { name: "Evaluate" }).click();
+    await page.locator(`${card}[data-state="running"]`).waitFor({ timeout: 30_000 });
+    await cardEl.getByRole("button", { name: "Cancel" }).click();
+    await page.locator(`${card}[data-state="cancelled"]`).waitFor({ timeout: 15_000 });
+    const { el } = await evaluate(page, card, "Evaluate", { bytes: "16384", items: "100" });
     await el.locator('th[data-column="cli"]').waitFor({ timeout: 5_000 });
     const diff = Number(await el.locator("[data-max-difference]").getAttribute("data-max-difference"));
     assert.ok(diff < 1e-6, `largest difference from the committed stlm eval figures: ${diff}`);

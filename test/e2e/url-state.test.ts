@@ -39,6 +39,11 @@ interface Case {
 }
 
 const attr = (selector: string) => async (page: Page) => (await page.locator(selector).count()) === 1;
+/** Every element `selector` finds (at least one) says data-status="idle". */
+const allIdle = (selector: string) => async (page: Page) => {
+  const states = await page.locator(selector).evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+  return states.length > 0 && states.every((s) => s === "idle");
+};
 const tfLabel = (kind: string) => Object.values(TOKENIZER_FREE_PRESETS).find((p) => p.kind === kind)!.label;
 
 const CASES: Case[] = [
@@ -84,7 +89,7 @@ const CASES: Case[] = [
     shows: { models: (v) => (v as string[]).map(tfLabel).join(","), budget: (v) => `${v} s` },
     query: { text: "Hello, world & naïve café #1", budget: 30, models: ["stride", "learned"], seconds: 30, pooled: "bpe" },
     junk: ["models", "bytes,words", 'models=bytes,words names "words"'],
-    idle: attr('p.stlm-status[data-status="idle"]')
+    idle: allIdle("p.stlm-status[data-status]")
   },
   {
     path: "/objectives",

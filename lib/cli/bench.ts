@@ -7,7 +7,8 @@ import { setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
 import { PRESETS } from "../config.js";
 import type { PooledConfig } from "../models/pooled.js";
 import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "../experiments/tokenizer-free.js";
-import { BATCH_FLAG, parseFlags, UsageError, type FlagSpec } from "./args.js";
+import { BATCH_FLAG, formatDuration, parseFlags, progressLine, UsageError, type FlagSpec } from "./args.js";
+import type { TrainEvent } from "../train/trainer.js";
 
 // What a bench can allocate. The wasm backend's heap is at most 4 GiB (wasm32),
 // and a training step keeps, per layer, several arrays of batch x heads x ctx^2
@@ -26,7 +27,7 @@ export const STEP_BYTES_LIMIT = 3.75 * 2 ** 30;
 export const MAX_BENCH_CTX = 2048;
 
 export const BENCH_HELP = `stlm bench [--preset micro] [--ctx N] [--batch N] [--steps 10] [--warmup 3]
-           [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--teacher DIR] [--json]
+           [--loop N] [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--teacher DIR] [--json]
 
 Median training step time (forward + backward + AdamW update) and tokens/s (bytes/s)
 on random bytes, with the backend, threads and model shape. The default is the
@@ -42,7 +43,11 @@ places. Presets: ${BENCH_PRESETS.join(", ")}.
 --ctx (2 to ${MAX_BENCH_CTX}) and --batch (1 to 1024) change the context and rows
 per step (pass the same to the PyTorch program); a shape whose training step
 would not fit wasm's 4 GiB heap is refused before it starts. --steps (1 to
-100000) steps are timed after --warmup (0 to 10000) untimed ones. --profile
+100000) steps are timed after --warmup (0 to 10000) untimed ones. Then --loop
+N steps (default: --steps; 0 skips it) run through the real training loop
+(Trainer.run(): sampled batches, the loss read back every step, each event
+turned into stlm train's metrics and progress lines), reported as loop
+tokens/s over the loop's wall time and its ratio to the timed step's. --profile
 adds a per-kernel time table of one step.
 --matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/wasm/simd.ts;
 --stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's
@@ -59,6 +64,7 @@ export const BENCH_FLAGS: FlagSpec = {
   // (the first steps compile kernels and grow the heap).
   steps: { kind: "int", min: 1, max: 100_000, example: 10 },
   warmup: { kind: "int", min: 0, max: 10_000, note: "0: time from the first step", example: 3 },
+  loop: { kind: "int", min: 0, max: 100_000, note: "0: no loop measurement", example: 10 },
   backend: "string",
   profile: "boolean",
   "stock-kernels": "boolean",
@@ -87,7 +93,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
     batch: f.batch as number | undefined,
     steps: (f.steps as number | undefined) ?? 10,
     warmup: (f.warmup as number | undefined) ?? 3,
-    profile: Boolean(f.profile)
+    profile: Boolean(f.profile),
+    loopSteps: (f.loop as number | undefined) ?? ((f.steps as number | undefined) ?? 10),
+    onLoopEvent: loopConsumer()
   });
   let distillation: Record<string, unknown> | undefined;
   if (f.teacher !== undefined) {
@@ -119,6 +127,21 @@ export async function benchCommand(argv: string[]): Promise<void> {
     process.stdout.write(`\nkernel                        ms  calls  share\n`);
     for (const p of profile.slice(0, 25)) process.stdout.write(`${p.kernel.padEnd(24)} ${p.ms.toFixed(1).padStart(8)} ${String(p.calls).padStart(6)} ${(p.share * 100).toFixed(1).padStart(5)}%\n`);
   }
+}
+
+/**
+ * The work stlm train does for each event besides writing it: the metrics
+ * record as a JSON line and the progress line (both formatted, neither written:
+ * appending a line to a file costs microseconds against a step's hundreds of
+ * milliseconds).
+ */
+function loopConsumer(): (e: TrainEvent) => void {
+  let chars = 0;
+  return (e) => {
+    if (e.kind !== "step") return;
+    chars += JSON.stringify({ step: e.step, loss: e.loss, lr: e.lr, dropout: e.dropout, gradNorm: e.gradNorm, tokensPerSecond: Math.round(e.tokensPerSecond), elapsedMs: Math.round(e.elapsedMs) }).length;
+    chars += progressLine(e.step, e.step, [`loss ${e.loss.toFixed(3)}`, `${Math.round(e.tokensPerSecond).toLocaleString("en-US")} bytes/s`, `ETA ${formatDuration(e.etaMs)}`]).length;
+  };
 }
 
 /** Estimated bytes one training step of a transformer holds: attention scores plus per-position activations. */

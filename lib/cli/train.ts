@@ -385,6 +385,8 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
     const tokensPerSecond: number[] = [];
     let lastPrinted = 0;
     let doneStep = 0;
+    // Wall time of the loop, evaluations, samples and checkpoints included (trainingSeconds counts steps only).
+    const wallStart = performance.now();
     try {
       for await (const e of t.run()) {
         if (e.kind === "step") {
@@ -441,6 +443,8 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
             meanTokensPerSecond: tokensPerSecond.length ? Math.round(tokensPerSecond.reduce((a, b) => a + b, 0) / tokensPerSecond.length) : null,
             meanBytesPerSecond: tokensPerSecond.length ? Math.round((bytesPerPosition * tokensPerSecond.reduce((a, b) => a + b, 0)) / tokensPerSecond.length) : null,
             trainingSeconds: Math.round(e.elapsedMs / 100) / 10,
+            wallSeconds: Math.round((performance.now() - wallStart) / 100) / 10,
+            wallTokensPerSecond: Math.round(((e.step - savedStep) * run.train.batchSize * model.blockSize) / ((performance.now() - wallStart) / 1000)),
             ...(run.distill ? { distill: run.distill } : {}),
             backend: info,
             finishedAt: new Date().toISOString()

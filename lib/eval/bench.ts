@@ -12,7 +12,8 @@ import { matMulInfo } from "../kernels.js";
 import { Rng } from "../rng.js";
 import { tf } from "../tf.js";
 import { DEFAULT_DISTILL, DistilledStudent, type DistillConfig } from "../train/distill.js";
-import { Trainer } from "../train/trainer.js";
+import { Trainer, type TrainEvent } from "../train/trainer.js";
+import { BatchSampler } from "../text/data.js";
 
 /** The local-stack presets `runBench` takes (lib/models/localstack.ts): stride, SpaceByte word and entropy boundaries. */
 export const LOCAL_BENCH_PRESETS = ["local-stride4", "local-word", "local-entropy"];
@@ -65,6 +66,15 @@ export interface BenchOptions {
   profile?: boolean;
   /** Called after each timed step, e.g. to show progress. */
   onStep?: (done: number, total: number) => void;
+  /**
+   * After the timed steps, also run this many steps through the real training
+   * loop (Trainer.run(): batches sampled from a byte array, the loss read back,
+   * the event stream consumed by `onLoopEvent`) and report its tokens/s beside
+   * the step's. 0: skip (the default).
+   */
+  loopSteps?: number;
+  /** What consumes each loop event (stlm bench passes the work stlm train does per event: its metrics and progress lines). */
+  onLoopEvent?: (e: TrainEvent) => void | Promise<void>;
   /** Time distilled steps from this frozen teacher (lib/train/distill.ts) instead of plain ones. */
   teacher?: LabModel;
   distill?: DistillConfig;
@@ -92,6 +102,11 @@ export interface BenchResult {
   gflopPerStep: number;
   gflops: number;
   tensorsLeaked: number;
+  /**
+   * The real loop (BenchOptions.loopSteps): tokens/s over the loop's wall time,
+   * first step to last event, and its ratio to tokensPerSecond.
+   */
+  loop?: { steps: number; tokensPerSecond: number; ratio: number };
   /** What multiplies matrices on the wasm backend (lib/kernels.ts), when it is the backend. */
   matmul?: { engine: string; relaxedSimd: boolean };
   profile?: KernelTime[];
@@ -305,6 +320,23 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     }
     const sorted = [...times].sort((a, b) => a - b);
     const med = sorted[Math.floor(sorted.length / 2)] / 1000;
+    let loop: BenchResult["loop"];
+    const loopSteps = options.loopSteps ?? 0;
+    if (loopSteps > 0 && !options.teacher) {
+      // The same model and shape through Trainer.run(), as stlm train drives it: a
+      // BatchSampler over random bytes, the read-back of every step, each event
+      // handed to the consumer before the next step.
+      const bytes = Uint8Array.from(randomBatch(new Rng(1), 1, 1 << 16, vocab).x);
+      const looped = new Trainer({ model, data: new BatchSampler(bytes), train: { ...train, steps: loopSteps, evalEvery: 0 } });
+      try {
+        const t0 = performance.now();
+        for await (const e of looped.run()) await options.onLoopEvent?.(e);
+        const tps = (loopSteps * train.batchSize * ctx) / ((performance.now() - t0) / 1000);
+        loop = { steps: loopSteps, tokensPerSecond: Math.round(tps), ratio: Math.round((tps / ((train.batchSize * ctx) / med)) * 1000) / 1000 };
+      } finally {
+        looped.dispose();
+      }
+    }
     const backend = tf.getBackend();
     result = {
       system: `tfjs-${backend}`,
@@ -319,6 +351,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       gflopPerStep: Math.round(flops / 1e6) / 1e3,
       gflops: Math.round((flops / med / 1e9) * 100) / 100,
       tensorsLeaked: 0,
+      ...(loop ? { loop } : {}),
       ...(backend === "wasm" ? { matmul: matMulInfo() } : {}),
       ...(kernels ? { profile: kernels } : {})
     };

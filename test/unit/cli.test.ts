@@ -91,6 +91,9 @@ test("stlm params and stlm bench report the model they measure", async () => {
   assert.equal(r.backend, "wasm");
   assert.deepEqual(r.model, { vocab: 258, dModel: 64, layers: 4, heads: 4, ffn: 192, ctx: 128, batch: 16 });
   assert.ok(r.tokensPerSecond > 0);
+  // The same steps through the real training loop, reported beside the timed step (no leaks from either).
+  assert.equal(r.loop.steps, 2);
+  assert.ok(r.loop.tokensPerSecond > 0 && r.loop.ratio > 0);
   assert.equal(r.tensorsLeaked, 0);
   assert.deepEqual(r.matmul, { engine: "gemm", relaxedSimd: true });
 });

@@ -44,6 +44,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import { createSimdKernels, simdSupported, type SimdKernels } from "./wasm/simd.js";
+import type { KernelPool, WorkerHost } from "./threads/pool.js";
 
 interface WasmData {
   id: number;
@@ -406,6 +407,28 @@ export function setMatMulEngine(e: MatMulEngine): void {
   engine = e;
 }
 
+/**
+ * Run the lab's wasm kernels (the GEMM, the fused layers, AdamW) on `threads`
+ * threads, the calling one included (lib/threads/pool.ts), on the current wasm
+ * backend. Results are bit-identical at every thread count. More than one thread
+ * needs the backend's memory shared (Node: lib/node/runtime.ts makes it so; a
+ * browser: the threaded build, on a cross-origin-isolated page) and a host that
+ * starts workers. Returns the threads now in use (1 where the kernels are not
+ * available).
+ */
+export async function setKernelThreads(threads: number, host: WorkerHost | null): Promise<number> {
+  const k = tf.getBackend() === "wasm" ? simdFor(tf.backend() as unknown as WasmBackend) : null;
+  if (!k) return 1;
+  await k.pool.setThreads(threads, host);
+  return k.pool.threads;
+}
+
+/** The lab's kernel thread pool on the current wasm backend, or null (another backend, or no SIMD kernels). */
+export function kernelPool(): KernelPool | null {
+  const k = tf.getBackend() === "wasm" ? simdFor(tf.backend() as unknown as WasmBackend) : null;
+  return k ? k.pool : null;
+}
+
 /** What multiplies float32 matrices on the wasm backend now ("stock": tfjs's own kernel, overrides removed). */
 export function matMulInfo(): { engine: MatMulEngine | "stock"; relaxedSimd: boolean } {
   if (!registered) return { engine: "stock", relaxedSimd: false };
@@ -470,14 +493,8 @@ function batchMatMul(args: KernelArgs): TensorInfo {
   // A stored [m, k] has strides (k, 1); stored transposed, [k, m], (1, m). Likewise B.
   const [sAm, sAk] = transposeA ? [1, m] : [k, 1];
   const [sBk, sBn] = transposeB ? [1, k] : [n, 1];
-  for (let i = 0; i < batch; i++) {
-    g.gemm({
-      a: aOff + (batchA === 1 ? 0 : i) * m * k * 4,
-      b: bOff + (batchB === 1 ? 0 : i) * k * n * 4,
-      c: cOff + i * m * n * 4,
-      m, n, k, sAm, sAk, sBk, sBn
-    });
-  }
+  // One task for the whole batch: the threads split it by entries, or by blocks of C (lib/threads/tasks.ts).
+  g.gemm({ a: aOff, b: bOff, c: cOff, m, n, k, sAm, sAk, sBk, sBn, batch, aStep: batchA === 1 ? 0 : m * k * 4, bStep: batchB === 1 ? 0 : k * n * 4, cStep: m * n * 4 });
   return out;
 }
 

@@ -3,7 +3,9 @@ import { BENCH_ENTROPY_BYTES, BENCH_PRESETS, benchContextProblem, LOCAL_BENCH_PR
 import { initNode } from "../node/runtime.js";
 import { loadCheckpointFile } from "../node/files.js";
 import { labModelFromCheckpoint } from "../train/checkpoint.js";
-import { setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
+import { setKernelThreads, setMatMulEngine, unregisterKernelOverrides } from "../kernels.js";
+import { availableCores, nodeWorkerHost } from "../node/threads.js";
+import { CTRL } from "../threads/tasks.js";
 import { PRESETS } from "../config.js";
 import type { PooledConfig } from "../models/pooled.js";
 import { TOKENIZER_FREE_PRESETS, tokenizerFreeConfig } from "../experiments/tokenizer-free.js";
@@ -27,7 +29,7 @@ export const STEP_BYTES_LIMIT = 3.75 * 2 ** 30;
 export const MAX_BENCH_CTX = 2048;
 
 export const BENCH_HELP = `stlm bench [--preset micro] [--ctx N] [--batch N] [--steps 10] [--warmup 3]
-           [--loop N] [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--teacher DIR] [--json]
+           [--threads N] [--loop N] [--backend wasm|cpu] [--matmul gemm|xnnpack] [--stock-kernels] [--profile] [--teacher DIR] [--json]
 
 Median training step time (forward + backward + AdamW update) and tokens/s (bytes/s)
 on random bytes, with the backend, threads and model shape. The default is the
@@ -40,6 +42,11 @@ starts and where a byte trigram's entropy is high; on random bytes word chunks
 average about 5 bytes, and the trigram is counted on the first ${BENCH_ENTROPY_BYTES / 1024} KiB of the
 bench's own random bytes, so entropy chunks average about 4 bytes, at random
 places. Presets: ${BENCH_PRESETS.join(", ")}.
+--threads N (1 to ${CTRL.maxThreads}; default: every core, here ${availableCores()}) times the step at 1, 2, ...
+N threads, one after the other, and reports each with its speed-up over one
+thread; the lab's wasm kernels (matrix products, fused layers, AdamW) split each
+task by blocks of outputs, so every thread count computes the same bits. The
+loop, the profile and the top-level figures are those at N threads.
 --ctx (2 to ${MAX_BENCH_CTX}) and --batch (1 to 1024) change the context and rows
 per step (pass the same to the PyTorch program); a shape whose training step
 would not fit wasm's 4 GiB heap is refused before it starts. --steps (1 to
@@ -48,7 +55,9 @@ N steps (default: --steps; 0 skips it) run through the real training loop
 (Trainer.run(): sampled batches, the loss read back every step, each event
 turned into stlm train's metrics and progress lines), reported as loop
 tokens/s over the loop's wall time and its ratio to the timed step's. --profile
-adds a per-kernel time table of one step.
+adds a per-kernel time table of one step, and at more than one thread the
+kernel threads' tasks: calls, time, and time the calling thread waited at the
+barrier for the other threads, with each worker's busy time.
 --matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/wasm/simd.ts;
 --stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's
 overrides; both measure what the lab's kernels gain.
@@ -65,6 +74,7 @@ export const BENCH_FLAGS: FlagSpec = {
   steps: { kind: "int", min: 1, max: 100_000, example: 10 },
   warmup: { kind: "int", min: 0, max: 10_000, note: "0: time from the first step", example: 3 },
   loop: { kind: "int", min: 0, max: 100_000, note: "0: no loop measurement", example: 10 },
+  threads: { kind: "int", min: 1, max: CTRL.maxThreads, example: 2 },
   backend: "string",
   profile: "boolean",
   "stock-kernels": "boolean",
@@ -87,16 +97,28 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const info = await initNode(backend);
   setMatMulEngine(matmul);
   if (f["stock-kernels"]) unregisterKernelOverrides();
-  const r = await runBench({
-    preset,
-    ctx: f.ctx as number | undefined,
-    batch: f.batch as number | undefined,
-    steps: (f.steps as number | undefined) ?? 10,
-    warmup: (f.warmup as number | undefined) ?? 3,
-    profile: Boolean(f.profile),
-    loopSteps: (f.loop as number | undefined) ?? ((f.steps as number | undefined) ?? 10),
-    onLoopEvent: loopConsumer()
-  });
+  const most = backend === "wasm" && !f["stock-kernels"] ? ((f.threads as number | undefined) ?? availableCores()) : 1;
+  const byThreads: { threads: number; tokensPerSecond: number; medianStepSeconds: number; speedup: number }[] = [];
+  let r!: Awaited<ReturnType<typeof runBench>>;
+  for (let t = 1; t <= most; t++) {
+    const used = await setKernelThreads(t, nodeWorkerHost);
+    if (used !== t) break; // no lab kernels here (e.g. --matmul xnnpack without SIMD): one thread only
+    const last = t === most;
+    r = await runBench({
+      preset,
+      ctx: f.ctx as number | undefined,
+      batch: f.batch as number | undefined,
+      steps: (f.steps as number | undefined) ?? 10,
+      warmup: (f.warmup as number | undefined) ?? 3,
+      profile: last && Boolean(f.profile),
+      loopSteps: last ? ((f.loop as number | undefined) ?? ((f.steps as number | undefined) ?? 10)) : 0,
+      onLoopEvent: loopConsumer()
+    });
+    byThreads.push({ threads: t, tokensPerSecond: r.tokensPerSecond, medianStepSeconds: r.medianStepSeconds, speedup: Math.round((r.tokensPerSecond / (byThreads[0]?.tokensPerSecond ?? r.tokensPerSecond)) * 1000) / 1000 });
+  }
+  if (byThreads.length === 0) {
+    r = await runBench({ preset, ctx: f.ctx as number | undefined, batch: f.batch as number | undefined, steps: (f.steps as number | undefined) ?? 10, warmup: (f.warmup as number | undefined) ?? 3, profile: Boolean(f.profile), loopSteps: (f.loop as number | undefined) ?? ((f.steps as number | undefined) ?? 10), onLoopEvent: loopConsumer() });
+  }
   let distillation: Record<string, unknown> | undefined;
   if (f.teacher !== undefined) {
     const teacher = labModelFromCheckpoint(await loadCheckpointFile(String(f.teacher)));
@@ -116,16 +138,22 @@ export async function benchCommand(argv: string[]): Promise<void> {
       teacher.dispose();
     }
   }
-  const out = { ...r, simd: info.simd, threads: info.threads, kernels: f["stock-kernels"] ? "stock" : "lib/kernels.ts overrides", ...(distillation ? { distillation } : {}) };
+  const out = { ...r, simd: info.simd, threads: info.threads, kernelThreads: byThreads.length ? byThreads[byThreads.length - 1].threads : 1, ...(byThreads.length > 1 ? { byThreads } : {}), kernels: f["stock-kernels"] ? "stock" : "lib/kernels.ts overrides", ...(distillation ? { distillation } : {}) };
   if (f.json) {
     process.stdout.write(JSON.stringify(out) + "\n");
     return;
   }
-  const { profile, ...rest } = out;
+  const { profile, threadProfile, ...rest } = out;
   for (const [k, v] of Object.entries(rest)) process.stdout.write(`${k}: ${typeof v === "object" ? JSON.stringify(v) : v}\n`);
   if (profile) {
     process.stdout.write(`\nkernel                        ms  calls  share\n`);
     for (const p of profile.slice(0, 25)) process.stdout.write(`${p.kernel.padEnd(24)} ${p.ms.toFixed(1).padStart(8)} ${String(p.calls).padStart(6)} ${(p.share * 100).toFixed(1).padStart(5)}%\n`);
+  }
+  if (threadProfile) {
+    process.stdout.write(`\nkernel threads (${threadProfile.threads}), one step of ${threadProfile.stepMs.toFixed(1)} ms\ntask                 ms  calls  barrier wait ms\n`);
+    for (const p of threadProfile.tasks) process.stdout.write(`${p.task.padEnd(14)} ${p.ms.toFixed(1).padStart(8)} ${String(p.calls).padStart(6)} ${p.waitMs.toFixed(1).padStart(10)}\n`);
+    process.stdout.write(`outside the pool (tfjs's own kernels, JavaScript): ${(threadProfile.stepMs - threadProfile.tasks.reduce((a, p) => a + p.ms, 0)).toFixed(1)} ms\n`);
+    process.stdout.write(`workers' busy ms: ${threadProfile.workerBusyMs.map((x) => x.toFixed(1)).join(", ")}\n`);
   }
 }
 

@@ -4,14 +4,15 @@ import { Evaluator } from "../eval/evaluation.js";
 import { spread, SUBSET_SEED } from "../eval/subset.js";
 import { labModelFromCheckpoint } from "../train/checkpoint.js";
 import { decodeBytes, encodeText } from "../text/tokenizer.js";
-import { initNode } from "../node/runtime.js";
+import { initNodeThreads } from "../node/runtime.js";
+import { availableCores } from "../node/threads.js";
 import { loadCorpus, loadEvalSet } from "../node/data.js";
 import { loadCheckpointFile } from "../node/files.js";
 import { ObjectiveLM, objectiveLabel } from "../models/objectives.js";
 import { formatSpeculative, measureSpeculative } from "../eval/speculative.js";
 import { parseFlags, SEED_FLAG, UsageError, type FlagSpec } from "./args.js";
 
-export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N] [--subset N | --limit N]
+export const EVAL_HELP = `stlm eval --checkpoint DIR [--json] [--max-bytes N] [--subset N | --limit N] [--threads N]
 
 Bits per byte on each corpus's test split (${CORPUS_NAMES.join(", ")}), minimal-pair
 accuracy overall and by type, and next-sentence acc_norm and acc (each choice
@@ -25,14 +26,19 @@ choice's length in bytes). The evaluation page scores the same subsets.
                     N >= 1 (default: all); a larger N holds the smaller subset
   --limit N         score N evenly spaced items of each evaluation set, N >= 1
                     (the subsets of earlier precomputed results; they do not nest)
-  --json            print one JSON object`;
+  --threads N       threads for the lab's wasm kernels, 1 to 32 (default: every core;
+                    the scores are the same bits at every thread count)
+  --json            print one JSON object; with scoringSeconds (the wall time of
+                    scoring) and bytesPerSecond (the test bytes and the items'
+                    text scored, over that time)`;
 
-export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens N [--temperature T] [--top-k K] [--seed S] [--speculative]
+export const SAMPLE_HELP = `stlm sample --checkpoint DIR --prompt TEXT --tokens N [--temperature T] [--top-k K] [--seed S] [--speculative] [--threads N]
 
   --tokens N        bytes to generate, 0 to 100000 (default 200)
   --temperature T   >= 0; 0 always picks the most likely byte (default 0.8)
   --top-k K         sample among the K most likely bytes; 0: all of them (default 40)
   --seed S          0 to 4294967295 (default 1)
+  --threads N       threads for the lab's wasm kernels, 1 to 32 (default: every core)
   --speculative     with a multi-byte model (trained with --objective mtp:N): heads
                     2..N draft bytes that head 1 checks in one forward pass; the
                     text has head 1's distribution. Prints the acceptance rate by
@@ -44,7 +50,8 @@ export const EVAL_FLAGS: FlagSpec = {
   json: "boolean",
   "max-bytes": { kind: "int", min: 2, example: 20000 },
   subset: { kind: "int", min: 1, example: 100 },
-  limit: { kind: "int", min: 1, example: 100 }
+  limit: { kind: "int", min: 1, example: 100 },
+  threads: { kind: "int", min: 1, max: 32, example: 2 }
 };
 
 export const SAMPLE_FLAGS: FlagSpec = {
@@ -55,14 +62,15 @@ export const SAMPLE_FLAGS: FlagSpec = {
   temperature: { kind: "number", min: 0, note: "0: always the most likely byte", example: 0.8 },
   "top-k": { kind: "int", min: 0, note: "0: no top-k", example: 40 },
   seed: SEED_FLAG,
-  speculative: "boolean"
+  speculative: "boolean",
+  threads: { kind: "int", min: 1, max: 32, example: 2 }
 };
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, EVAL_FLAGS, "eval");
   if (f.checkpoint === undefined) throw new UsageError("stlm eval: --checkpoint DIR is required");
   if (f.subset !== undefined && f.limit !== undefined) throw new UsageError("stlm eval: give --subset N (the first N items in seeded order) or --limit N (N evenly spaced items), not both");
-  await initNode();
+  const { kernelThreads } = await initNodeThreads((f.threads as number | undefined) ?? Math.min(32, availableCores()));
   const ckpt = await loadCheckpointFile(String(f.checkpoint));
   // Every kind of model is scored on bytes, through its byte scorer.
   const model = labModelFromCheckpoint(ckpt);
@@ -108,7 +116,7 @@ export { spread };
 export async function sampleCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, SAMPLE_FLAGS, "sample");
   if (f.checkpoint === undefined) throw new UsageError("stlm sample: --checkpoint DIR is required");
-  await initNode();
+  await initNodeThreads((f.threads as number | undefined) ?? Math.min(32, availableCores()));
   const model = labModelFromCheckpoint(await loadCheckpointFile(String(f.checkpoint)));
   try {
     const prompt = String(f.prompt ?? "");

@@ -20,7 +20,8 @@ import { collapseGuard } from "../train/collapse.js";
 import { presetHelp, presetSpec, presetTrainConfig } from "../models/presets.js";
 import { decodeBytes, encodeText } from "../text/tokenizer.js";
 import { Trainer, type TrainableModel, type TrainEvent, type TrainerState } from "../train/trainer.js";
-import { initNode } from "../node/runtime.js";
+import { initNodeThreads } from "../node/runtime.js";
+import { availableCores } from "../node/threads.js";
 import { dataIdentity, nodeRuntime, readRunRecord, writeCliRunRecord, type CliRunParts } from "../node/runrecord.js";
 import type { BackendInfo } from "../backend.js";
 import { loadCorpus, loadTextCorpus } from "../node/data.js";
@@ -97,6 +98,8 @@ ${DROPOUT_SCHEDULE_FORMS.map((l) => "                      " + l).join("\n")}
                     one forward pass per byte). A resumed run continues them as
                     recorded in config.json ("snapshots")
   --backend B       wasm (default) or cpu
+  --threads N       threads for the lab's wasm kernels, 1 to 32 (default: every
+                    core); a run is bit-identical at every thread count
   --quiet           no progress bar
 
 Ctrl-C stops after the current step, saves the checkpoint and exits with code
@@ -207,6 +210,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       "kd-temperature": { kind: "number", min: 1e-3, max: 100, example: 2 },
       "kd-weight": "string",
       backend: "string",
+      threads: { kind: "int", min: 1, max: 32, example: 2 },
       quiet: "boolean",
       objective: "string",
       "mtp-heads": "string",
@@ -237,7 +241,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     lock = await acquireRunLock(dir);
     try {
       run = await readJson<RunConfig>(path.join(dir, "config.json"));
-      await initNode(backend);
+      await initNodeThreads(threadsFlag(f), backend);
       const ckpt = await loadCheckpointFile(dir);
       if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
       if (!ckpt.trainer) throw new UsageError(`stlm train: the checkpoint in ${dir} holds weights only (no optimizer state), so it cannot be resumed.`);
@@ -297,7 +301,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const distillRecord = distill ? await teacherRecord(distill, String(f.teacher)) : undefined;
     dir = await prepareNewRunFolder(String(f.out));
     lock = await acquireRunLock(dir);
-    await initNode(backend);
+    await initNodeThreads(threadsFlag(f), backend);
     let budget: BudgetPlan | undefined;
     if (f.budget !== undefined) {
       const ms = await measureStepMs(spec, train, corpus.train);
@@ -318,7 +322,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
 }
 
 async function train(f: Record<string, unknown>, dir: string, run: RunConfig, model: LabModel, corpus: Corpus, resumeState: TrainerState | undefined, backend: "wasm" | "cpu"): Promise<void> {
-  const info = await initNode(backend);
+  const info = await initNodeThreads(threadsFlag(f), backend);
   const spec = run.spec!;
   const log = (s: string) => process.stderr.write(s);
   let trainer: Trainer | null = null;
@@ -335,7 +339,7 @@ async function train(f: Record<string, unknown>, dir: string, run: RunConfig, mo
     } catch (e) {
       throw new UsageError(`stlm train: ${(e as Error).message.replace(/^Invalid config: \w+: /, "")}`);
     }
-    log(`${run.preset}${spec.kind === "bytes" && spec.objective ? ` (${objectiveLabel(spec.objective)})` : ""}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.threads} thread(s)\n`);
+    log(`${run.preset}${spec.kind === "bytes" && spec.objective ? ` (${objectiveLabel(spec.objective)})` : ""}: ${model.parameterCount().toLocaleString("en-US")} parameters, ${corpus.name} (${corpus.train.length.toLocaleString("en-US")} training bytes), backend ${info.name}${info.simd ? "+simd" : ""}, ${info.kernelThreads} thread(s)\n`);
     const t = new Trainer({
       model: trained,
       data,
@@ -492,6 +496,11 @@ async function runRecordParts(dir: string, run: RunConfig, corpus: Corpus, info:
   }
   const label = `${run.preset}${run.spec?.kind === "bytes" && run.spec.objective ? ` (${objectiveLabel(run.spec.objective)})` : ""} on ${dataName}, seed ${run.train.seed}`;
   return { dir, label, preset: run.preset, spec: run.spec!, train: run.train, data, runtime: nodeRuntime(info), startedAt: started, ...(id ? { id } : {}) };
+}
+
+/** --threads, or every core. */
+function threadsFlag(f: Record<string, unknown>): number {
+  return (f.threads as number | undefined) ?? Math.min(32, availableCores());
 }
 
 function round(x: number): number {

@@ -8,7 +8,8 @@ import type { PooledConfig } from "../models/pooled.js";
 import { LocalStackLM, type LocalStackConfig } from "../models/localstack.js";
 import { trainEntropyModel } from "../text/entropy.js";
 import { LOCAL_STACK_KINDS, TOKENIZER_FREE_PRESETS, tokenizerFreeConfig, type LocalStackKind } from "../experiments/tokenizer-free.js";
-import { matMulInfo } from "../kernels.js";
+import { kernelPool, matMulInfo } from "../kernels.js";
+import type { TaskStats } from "../threads/pool.js";
 import { Rng } from "../rng.js";
 import { tf } from "../tf.js";
 import { DEFAULT_DISTILL, DistilledStudent, type DistillConfig } from "../train/distill.js";
@@ -110,6 +111,8 @@ export interface BenchResult {
   /** What multiplies matrices on the wasm backend (lib/kernels.ts), when it is the backend. */
   matmul?: { engine: string; relaxedSimd: boolean };
   profile?: KernelTime[];
+  /** With profile: the kernel threads' tasks in one step (time, calls, barrier waits) and each worker's busy time. */
+  threadProfile?: { threads: number; stepMs: number; tasks: TaskStats[]; workerBusyMs: number[] };
 }
 
 /** Multiply-adds of one training step x 2 x 3, counted as the PyTorch reference counts them. */
@@ -272,7 +275,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`steps must be a whole number >= 1 (got ${steps})`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new RangeError(`warmup must be a whole number >= 0 (got ${warmup})`);
   const tensorsBefore = tf.memory().numTensors;
-  const { model, train, ctx, vocab, shape, flops: planned, chunkSlots } = benchModel(preset, options.ctx, options.batch, steps + warmup + 1);
+  const { model, train, ctx, vocab, shape, flops: planned, chunkSlots } = benchModel(preset, options.ctx, options.batch, steps + warmup + 2);
   const data = { sample: (rng: Rng, b: number, t: number) => randomBatch(rng, b, t, vocab) };
   let flops = planned;
   const trainer = new Trainer({ model: options.teacher ? new DistilledStudent(model, options.teacher, options.distill ?? DEFAULT_DISTILL, train.steps) : model, data, train });
@@ -298,6 +301,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       await new Promise((r) => setTimeout(r, 0));
     }
     let kernels: KernelTime[] | undefined;
+    let threadProfile: BenchResult["threadProfile"];
+    const pool = kernelPool();
+    if (profile && pool) {
+      // One step timed without tf.profile's per-kernel reads, for the pool's own counts.
+      const batch = data.sample(rng, train.batchSize, ctx);
+      pool.startProfile();
+      const t0 = performance.now();
+      const { loss, gradNorm } = trainer.trainStep(batch);
+      await loss.data();
+      const stepMs = performance.now() - t0;
+      tf.dispose([loss, gradNorm]);
+      const r = pool.stopProfile();
+      const round = (x: number) => Math.round(x * 10) / 10;
+      threadProfile = { threads: pool.threads, stepMs: round(stepMs), tasks: r.tasks.map((t) => ({ ...t, ms: round(t.ms), waitMs: round(t.waitMs) })), workerBusyMs: r.workerBusyMs.map(round) };
+    }
     if (profile) {
       const batch = data.sample(rng, train.batchSize, ctx);
       const p = await tf.profile(() => {
@@ -353,7 +371,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       tensorsLeaked: 0,
       ...(loop ? { loop } : {}),
       ...(backend === "wasm" ? { matmul: matMulInfo() } : {}),
-      ...(kernels ? { profile: kernels } : {})
+      ...(kernels ? { profile: kernels } : {}),
+      ...(threadProfile ? { threadProfile } : {})
     };
   } finally {
     trainer.dispose();

@@ -6,7 +6,9 @@ import * as tfjs from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { installTf } from "../tf.js";
 import { chooseBackend, type BackendInfo } from "../backend.js";
-import { registerKernelOverrides } from "../kernels.js";
+import { registerKernelOverrides, setKernelThreads } from "../kernels.js";
+import { instantiatingShared } from "../threads/shared-heap.js";
+import { nodeWorkerHost } from "./threads.js";
 
 // Relaxed SIMD (part of WebAssembly 3.0; on by default in Chrome and in Node 22+)
 // sits behind a flag in Node 20. lib/wasm/simd.ts checks for it and uses its fused
@@ -25,7 +27,18 @@ export function initNode(prefer: "wasm" | "cpu" = "wasm"): Promise<BackendInfo> 
     installTf(tfjs);
     registerKernelOverrides();
     current = prefer;
-    ready = chooseBackend({ prefer });
+    // The wasm heap is made shared as it is instantiated, so kernel threads can work in it (lib/threads/shared-heap.ts).
+    ready = instantiatingShared(() => chooseBackend({ prefer }));
   }
   return ready;
+}
+
+/**
+ * Install tfjs (initNode) and run the lab's wasm kernels on `threads` threads, the
+ * calling one included; returns the threads in use (1 on the cpu backend).
+ */
+export async function initNodeThreads(threads: number, prefer: "wasm" | "cpu" = "wasm"): Promise<BackendInfo & { kernelThreads: number }> {
+  const info = await initNode(prefer);
+  const kernelThreads = await setKernelThreads(threads, nodeWorkerHost);
+  return { ...info, kernelThreads };
 }

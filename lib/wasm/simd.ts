@@ -21,6 +21,8 @@
 // so transposes cost no extra pass.
 import { Func, f32, i32, moduleBytes, v128 } from "./asm.js";
 import { expGradFunc, rmsNormFunc, rmsNormGradFunc, siluMulGradFunc, softmaxStatsFunc } from "./fused.js";
+import { KernelPool } from "../threads/pool.js";
+import { TASK, type TaskExports } from "../threads/tasks.js";
 
 export interface SimdOptions {
   /** Rows of the micro-kernel tile. */
@@ -43,7 +45,18 @@ export interface GemmArgs {
   sAm: number; sAk: number;
   /** Element strides of B along the inner dimension (k) and its columns (j). */
   sBk: number; sBn: number;
+  /** Products in a batch (default 1), and the byte steps from one entry's A, B and C to the next (0: broadcast). */
+  batch?: number; aStep?: number; bStep?: number; cStep?: number;
 }
+
+/**
+ * Products smaller than this many multiply-adds run on the calling thread alone:
+ * handing a task to another thread and meeting it at the barrier costs a few
+ * microseconds, about what 2^18 multiply-adds take.
+ */
+export const SMALL_GEMM = 1 << 18;
+/** Rows of RMSNorm's gradient per partial sum of its weight gradient (fixed: the sum's order must not depend on the thread count). */
+export const RMS_GRAD_BLOCK = 64;
 
 /** One AdamW update (see lib/kernels.ts adamW); pointers are byte addresses of float32 arrays of n. */
 export interface AdamWArgs {
@@ -57,6 +70,8 @@ export interface AdamWArgs {
 }
 
 export interface SimdKernels {
+  /** The threads the kernels run on (KernelPool.setThreads). */
+  readonly pool: KernelPool;
   readonly mr: number;
   readonly nr: number;
   readonly relaxed: boolean;
@@ -369,28 +384,26 @@ export function createSimdKernels(
   ], { shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const ex = instance.exports as unknown as Exports;
-
-  let scratchPtr = 0;
-  let scratchBytes = 0;
-  const scratchFor = (bytes: number) => {
-    if (bytes > scratchBytes) {
-      if (scratchPtr) free(scratchPtr);
-      scratchBytes = Math.max(bytes, scratchBytes * 2);
-      scratchPtr = alloc(scratchBytes);
-      if (!scratchPtr) throw new Error(`gemm: could not allocate ${scratchBytes} bytes of scratch memory`);
-    }
-    return scratchPtr;
-  };
+  const pool = new KernelPool(ex as unknown as TaskExports, memory, bytes, alloc, free);
+  // Chunks per thread for the tasks split by rows or elements (a few, so a thread held up elsewhere costs less).
+  const rowChunks = (rows: number, least: number) => (pool.threads === 1 ? 1 : Math.max(1, Math.min(Math.ceil(rows / least), 2 * pool.threads)));
+  let partsPtr = 0;
+  let partsBytes = 0;
 
   const one = alloc(16);
   if (!one) throw new Error("gemm: could not allocate 16 bytes");
   new Float32Array(memory.buffer, one, 1)[0] = 1;
 
   return {
-    mr, nr, relaxed, one,
+    pool, mr, nr, relaxed, one,
     adamW({ w, m, v, g, w2, m2, v2, n, scale, beta1, beta2, bc1, bc2, eps, lr, decay }: AdamWArgs) {
       const body = n - (n % 4);
-      ex.adamW(w, m, v, g, w2, m2, v2, body, scale, beta1, beta2, 1 - beta1, 1 - beta2, 1 / bc1, 1 / bc2, eps, lr, decay);
+      const chunks = rowChunks(body / 4, 4096);
+      const per = Math.ceil(body / 4 / chunks) * 4;
+      pool.run(TASK.adamW, Math.ceil(body / per) || 0, (a, f) => {
+        a.set([w, m, v, g, w2, m2, v2, body, per], 16);
+        f.set([scale, beta1, beta2, 1 - beta1, 1 - beta2, 1 / bc1, 1 / bc2, eps, lr, decay], 48);
+      });
       // The last n % 4 elements.
       const view = (p: number) => new Float32Array(memory.buffer, p, n);
       const [W, M, V, G, W2, M2, V2] = [w, m, v, g, w2, m2, v2].map(view);
@@ -401,41 +414,77 @@ export function createSimdKernels(
         W2[i] = W[i] * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
       }
     },
-    rmsNorm: ex.rmsNorm,
-    rmsNormGrad: ex.rmsNormGrad,
-    siluMulGrad: ex.siluMulGrad,
-    softmaxStats: ex.softmaxStats,
-    expGrad: ex.expGrad,
+    rmsNorm(x, w, y, r, n, c, eps) {
+      const per = Math.ceil(n / rowChunks(n, 32));
+      pool.run(TASK.rmsNorm, Math.ceil(n / per), (a, f) => {
+        a.set([x, w, y, r, n, c, per], 16);
+        f[48] = eps;
+      });
+    },
+    rmsNormGrad(x, w, r, dy, dx, dw, n, c) {
+      // Each block of rows writes its share of dw to a partial; the partials are summed in block order here.
+      const blocks = Math.ceil(n / RMS_GRAD_BLOCK);
+      if (blocks * c * 4 > partsBytes) {
+        if (partsPtr) free(partsPtr);
+        partsBytes = blocks * c * 4 * 2;
+        partsPtr = alloc(partsBytes);
+        if (!partsPtr) throw new Error(`rmsNormGrad: could not allocate ${partsBytes} bytes`);
+      }
+      const parts = partsPtr;
+      pool.run(TASK.rmsNormGrad, blocks, (a) => a.set([x, w, r, dy, dx, parts, n, c, RMS_GRAD_BLOCK], 16));
+      const P = new Float32Array(memory.buffer, parts, blocks * c);
+      const DW = new Float32Array(memory.buffer, dw, c);
+      for (let j = 0; j < c; j++) {
+        let s = 0;
+        for (let b = 0; b < blocks; b++) s = Math.fround(s + P[b * c + j]);
+        DW[j] = s;
+      }
+    },
+    siluMulGrad(g, u, s, dy, dg, du, n) {
+      const quads = n / 4;
+      const per = Math.ceil(quads / rowChunks(quads, 4096)) * 4;
+      pool.run(TASK.siluMulGrad, Math.ceil(n / per) || 0, (a) => a.set([g, u, s, dy, dg, du, n, per], 16));
+    },
+    softmaxStats(x, n, v, maxOut, sumOut) {
+      const per = Math.ceil(n / rowChunks(n, 16));
+      pool.run(TASK.softmaxStats, Math.ceil(n / per), (a) => a.set([x, n, v, maxOut, sumOut, per], 16));
+    },
+    expGrad(x, lse, dy, g, n, v) {
+      const per = Math.ceil(n / rowChunks(n, 16));
+      pool.run(TASK.expGrad, Math.ceil(n / per), (a) => a.set([x, lse, dy, g, n, v, per], 16));
+    },
     copyRuns(src, dst, [n0, n1, n2], [s0, s1, s2], run) {
       ex.copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run);
     },
-    gemm({ a, b, c, m, n, k, sAm, sAk, sBk, sBn }: GemmArgs) {
-      if (m === 0 || n === 0) return;
+    gemm({ a, b, c, m, n, k, sAm, sAk, sBk, sBn, batch = 1, aStep = 0, bStep = 0, cStep = m * n * 4 }: GemmArgs) {
+      if (m === 0 || n === 0 || batch === 0) return;
       if (k === 0) {
-        new Float32Array(memory.buffer, c, m * n).fill(0);
+        for (let e = 0; e < batch; e++) new Float32Array(memory.buffer, c + e * cStep, m * n).fill(0);
         return;
       }
-      const kc0 = Math.min(kcMax, k);
-      const nPanels = Math.ceil(n / nr);
-      const mc0 = Math.min(mcMax, Math.ceil(m / mr) * mr);
-      const bBytes = nPanels * nr * kc0 * 4;
-      const aBytes = Math.ceil(mc0 / mr) * mr * kc0 * 4;
-      const base = scratchFor(bBytes + aBytes + mr * nr * 4 + 64);
-      const bpack = (base + 15) & ~15;
-      const apack = bpack + bBytes;
-      const tile = apack + aBytes;
-      for (let pc = 0; pc < k; pc += kc0) {
-        const kc = Math.min(kc0, k - pc);
-        ex.packB(b + pc * sBk * 4, sBn * 4, sBk * 4, n, kc, bpack);
-        for (let ic = 0; ic < m; ic += mc0) {
-          const mc = Math.min(mc0, m - ic);
-          ex.pack(a + (ic * sAm + pc * sAk) * 4, sAm * 4, sAk * 4, mc, kc, apack);
-          for (let p = 0; p < nPanels; p++) {
-            const jr = p * nr;
-            ex.macro(apack, bpack + p * nr * kc * 4, kc, mc, c + (ic * n + jr) * 4, n * 4, Math.min(nr, n - jr), pc > 0 ? 1 : 0, tile);
-          }
+      // Chunks are blocks of C: whole batch entries when there are enough of them,
+      // else rows (when B is the smaller operand, so each chunk packs all of B) or
+      // columns (each packs all of A). Never a slice of k: see lib/threads/tasks.ts.
+      const T = pool.threads;
+      let entriesPer = batch;
+      let rowsPer = m;
+      let colsPer = n;
+      if (T > 1 && batch * m * n * k >= SMALL_GEMM) {
+        if (batch >= 2 * T) entriesPer = Math.ceil(batch / Math.min(batch, 4 * T));
+        else {
+          entriesPer = 1;
+          const per = Math.ceil((2 * T) / batch);
+          if (n <= m) rowsPer = Math.max(mr, Math.ceil(m / per / mr) * mr);
+          else colsPer = Math.max(nr, Math.ceil(n / per / nr) * nr);
         }
       }
+      const rowBlocks = Math.ceil(m / rowsPer);
+      const colBlocks = Math.ceil(n / colsPer);
+      const kc0 = Math.min(kcMax, k);
+      const mc0 = Math.min(mcMax, Math.ceil(rowsPer / mr) * mr);
+      pool.ensureScratch(Math.ceil(colsPer / nr) * nr * kc0 * 4 + Math.ceil(mc0 / mr) * mr * kc0 * 4 + mr * nr * 4 + 64);
+      const chunks = Math.ceil(batch / entriesPer) * rowBlocks * colBlocks;
+      pool.run(TASK.gemm, chunks, (x) => x.set([a, b, c, m, n, k, sAm, sAk, sBk, sBn, batch, aStep, bStep, cStep, rowsPer, colsPer, rowBlocks, colBlocks, entriesPer, kcMax, mcMax, mr, nr], 16));
     }
   };
 }

@@ -1,0 +1,105 @@
+// The lab's kernel threads (lib/threads/): the same bits at every thread count.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initNode } from "../../lib/node/runtime.js";
+import { nodeWorkerHost } from "../../lib/node/threads.js";
+import { kernelPool, setKernelThreads } from "../../lib/kernels.js";
+import { withSharedMemory } from "../../lib/threads/shared-heap.js";
+import { presetConfig } from "../../lib/config.js";
+import { createModel } from "../../lib/models/models.js";
+import { BatchSampler } from "../../lib/text/data.js";
+import { Trainer } from "../../lib/train/trainer.js";
+import { Rng } from "../../lib/rng.js";
+import { tf } from "../../lib/tf.js";
+
+await initNode("wasm");
+
+function bits(a: Float32Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.length);
+}
+
+function sameBits(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length, what);
+  const x = bits(a);
+  const y = bits(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) assert.fail(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
+}
+
+test("the wasm heap tfjs runs on in Node is a shared memory, and a module's memory section becomes shared", () => {
+  const backend = tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } };
+  assert.ok(backend.wasm.asm.memory.buffer instanceof SharedArrayBuffer);
+  // (module (memory 1)): the smallest module with a defined memory.
+  const plain = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0, 1]);
+  const shared = withSharedMemory(plain)!;
+  assert.ok(WebAssembly.validate(shared));
+  const memory = new WebAssembly.Instance(new WebAssembly.Module(concat(shared, exportMemory))).exports.m as WebAssembly.Memory;
+  assert.ok(memory.buffer instanceof SharedArrayBuffer);
+  assert.equal(withSharedMemory(shared), null, "a shared memory is left alone");
+});
+
+// An export section: "m" -> memory 0.
+const exportMemory = new Uint8Array([7, 5, 1, 1, 0x6d, 2, 0]);
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+test("matrix products are the same bits on 1, 2 and 3 threads, for every layout the kernel takes", async () => {
+  // Odd sizes (edge tiles), an inner dimension longer than one packed slice (300 > 256), batches, broadcasts, transposes.
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[301, 37], [37, 53], false, false],
+    [[37, 301], [37, 300], true, false],
+    [[61, 300], [700, 300], false, true],
+    [[12, 33, 17], [12, 17, 29], false, false],
+    [[3, 130, 64], [64, 90], false, false],
+    [[1, 64, 130], [5, 64, 33], true, false]
+  ];
+  const results: Float32Array[][] = [];
+  for (const threads of [1, 2, 3]) {
+    assert.equal(await setKernelThreads(threads, nodeWorkerHost), threads);
+    // The same operands at each thread count.
+    const rng = new Rng(5);
+    const random = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => rng.normal()), shape);
+    results.push(cases.map(([sa, sb, ta, tb]) => {
+      const a = random(sa);
+      const b = random(sb);
+      const c = tf.matMul(a, b, ta, tb);
+      const out = c.dataSync() as Float32Array;
+      tf.dispose([a, b, c]);
+      return out;
+    }));
+  }
+  await setKernelThreads(1, nodeWorkerHost);
+  for (let t = 1; t < results.length; t++) cases.forEach((_, i) => sameBits(results[t][i], results[0][i], `case ${i} at ${t + 1} threads`));
+});
+
+test("50 training steps are the same bits on 1, 2 and 3 threads: every loss and every weight", async () => {
+  const { model: mc, train } = presetConfig("nano", { model: { blockSize: 64 }, train: { steps: 50, warmupSteps: 5, batchSize: 4, seed: 3 } });
+  const text = new Uint8Array(20_000);
+  const r = new Rng(9);
+  for (let i = 0; i < text.length; i++) text[i] = 97 + r.int(26);
+  const before = tf.memory().numTensors;
+  const runs: { losses: number[]; weights: Float32Array[] }[] = [];
+  for (const threads of [1, 2, 3]) {
+    assert.equal(await setKernelThreads(threads, nodeWorkerHost), threads);
+    assert.equal(kernelPool()!.threads, threads);
+    const model = createModel({ kind: "bytes", model: mc }, 7);
+    const trainer = new Trainer({ model, data: new BatchSampler(text), train });
+    const losses: number[] = [];
+    for await (const e of trainer.run()) if (e.kind === "step") losses.push(e.loss);
+    const weights = await Promise.all(model.params.map(async (p) => (await p.variable.data()) as Float32Array));
+    trainer.dispose();
+    model.dispose();
+    runs.push({ losses, weights });
+  }
+  await setKernelThreads(1, nodeWorkerHost);
+  assert.equal(runs[0].losses.length, 50);
+  assert.ok(runs[0].losses[49] < runs[0].losses[0], "the model learned something");
+  for (let t = 1; t < runs.length; t++) {
+    sameBits(Float32Array.from(runs[t].losses), Float32Array.from(runs[0].losses), `losses at ${t + 1} threads`);
+    runs[t].weights.forEach((w, i) => sameBits(w, runs[0].weights[i], `weight ${i} at ${t + 1} threads`));
+  }
+  assert.equal(tf.memory().numTensors, before);
+});

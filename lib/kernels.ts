@@ -425,6 +425,7 @@ export async function setKernelThreads(threads: number, host: WorkerHost | null)
 
 /** The lab's kernel thread pool on the current wasm backend, or null (another backend, or no SIMD kernels). */
 export function kernelPool(): KernelPool | null {
+  if (!registered) return null; // tfjs not installed, or no overrides: no pool either
   const k = tf.getBackend() === "wasm" ? simdFor(tf.backend() as unknown as WasmBackend) : null;
   return k ? k.pool : null;
 }

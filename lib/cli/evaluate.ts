@@ -88,6 +88,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     };
     const evaluator = new Evaluator(model.byteScorer, data);
     let last = "";
+    const t0 = performance.now();
     const report = await evaluator.evaluate(
       { bytes: f["max-bytes"] as number | undefined, items: f.subset as number | undefined },
       {
@@ -97,6 +98,15 @@ export async function evalCommand(argv: string[]): Promise<void> {
         }
       }
     );
+    const scoringSeconds = (performance.now() - t0) / 1000;
+    // Bytes scored: every test byte, and the items' text (mean bytes per item x items scored).
+    const meanBytes = <T>(items: T[], bytes: (item: T) => number) => items.reduce((n, it) => n + bytes(it), 0) / Math.max(1, items.length);
+    const scoredBytes =
+      Object.values(report.size.bytes).reduce((n, x) => n + x, 0) +
+      report.minimalPairs.n * meanBytes(data.minimalPairs, (p) => encodeText(p.good).length + encodeText(p.bad).length) +
+      report.nextSentence.n * meanBytes(data.nextSentence, (it) => it.choices.reduce((n, c) => n + encodeText(it.context + " ").length + encodeText(c).length, 0));
+    const bytesPerSecond = Math.round(scoredBytes / scoringSeconds);
+    say(`scored about ${Math.round(scoredBytes).toLocaleString("en-US")} bytes in ${scoringSeconds.toFixed(1)} s: ${bytesPerSecond.toLocaleString("en-US")} bytes/s on ${kernelThreads} thread(s)\n`);
     for (const name of CORPUS_NAMES) say(`${name.padEnd(10)} test ${report.testBitsPerByte[name].toFixed(3)} bits/byte (${report.size.bytes[name]} bytes)\n`);
     const mp = report.minimalPairs;
     say(`minimal pairs  ${mp.accuracy.toFixed(3)} (${mp.n} pairs)\n`);
@@ -104,7 +114,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     const ns = report.nextSentence;
     say(`next sentence  acc_norm ${ns.accNorm.toFixed(3)}, acc ${ns.acc.toFixed(3)} (${ns.n} items; chance 0.25)\n`);
     const subset = limit !== undefined ? { ...report.size, order: "evenly spaced (--limit)" } : report.size;
-    const result = { checkpoint: String(f.checkpoint), parameters: model.parameterCount(), subset, testBitsPerByte: report.testBitsPerByte, minimalPairs: mp, nextSentence: ns };
+    const result = { checkpoint: String(f.checkpoint), parameters: model.parameterCount(), subset, testBitsPerByte: report.testBitsPerByte, minimalPairs: mp, nextSentence: ns, scoringSeconds: Math.round(scoringSeconds * 10) / 10, bytesPerSecond, threads: kernelThreads };
     if (f.json) process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     model.dispose();

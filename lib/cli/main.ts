@@ -1,4 +1,5 @@
 // stlm: the lab's command-line tool over lib/.
+import { kernelPool } from "../kernels.js";
 import { BENCH_HELP, benchCommand } from "./bench.js";
 import { EVAL_HELP, evalCommand, SAMPLE_HELP, sampleCommand } from "./evaluate.js";
 import { PARAMS_HELP, paramsCommand } from "./params.js";
@@ -56,5 +57,8 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof (e as { exitCode?: unknown }).exitCode === "number") return (e as unknown as { exitCode: number }).exitCode;
     // A usage problem (a bad flag, a folder that cannot take a run) is exit 2, as for any command-line tool.
     return e instanceof UsageError || e.name === "RunFolderError" ? 2 : 1;
+  } finally {
+    // The kernel threads (lib/threads/) would keep the process alive.
+    kernelPool()?.stopWorkers();
   }
 }

@@ -3,8 +3,11 @@
 // 100 ms, and Pause takes effect within 200 ms (the step counter the page shows
 // stops advancing). Properties of the architecture (training runs in a worker),
 // not speed benchmarks: the runs are a few steps of the nano preset. The two timing
-// thresholds are asserted only on a machine that is not overloaded (load average at
-// most one per core); the figures are reported either way.
+// thresholds are wall-clock figures, which a shared or slow machine (CI included)
+// inflates, so `npm test` reports them and asserts only what does not depend on speed
+// (tfjs never starts on the page's thread; at most two step-counter changes follow
+// Pause). `STLM_TIMING_ASSERT=1` asserts the thresholds too, on a machine whose load
+// average is at most one per core.
 import assert from "node:assert/strict";
 import { cpus, loadavg } from "node:os";
 import { after, before, describe, it, type TestContext } from "node:test";
@@ -104,7 +107,9 @@ async function check(session: Session, server: Server, backend: string, t: TestC
     // Pause acts between steps: at most a step the worker had finished but not yet reported, and the step under way, follow it.
     assert.ok(changesAfter <= 2, `${backend}: the step counter moved ${changesAfter} times after Pause`);
     const loaded = loadPerCore();
-    if (loaded > 1) {
+    if (process.env.STLM_TIMING_ASSERT !== "1") {
+      t.diagnostic(`${backend}: timing thresholds reported, not asserted (set STLM_TIMING_ASSERT=1 on a quiet machine to assert them); load average ${loaded.toFixed(1)} per core`);
+    } else if (loaded > 1) {
       t.diagnostic(`${backend}: timing thresholds not asserted: this machine's load average is ${loaded.toFixed(1)} per core, so a task's wall time measures the other processes too`);
     } else {
       assert.ok(longestTaskMs < LONGEST_TASK_MS, `${backend}: the main thread was blocked for ${longestTaskMs.toFixed(0)} ms during training`);

@@ -219,25 +219,15 @@ function firstNonFinite(v: unknown, path: string): { path: string; value: string
   return null;
 }
 
-export interface RecordParts {
-  label: string;
-  origin: RunOrigin;
-  page?: string;
-  preset?: string;
-  spec: ModelSpec;
-  train: TrainConfig;
-  data: RunDataIdentity;
-  lab: { version: string; commit: string | null };
-  runtime: RunRuntime;
-  startedAt: string;
-  finishedAt?: string;
+/** What makeRunRecord is given: a record's own fields, less those it fills in (format, version, and the id unless given). */
+export type RecordParts = Omit<RunRecord, "format" | "version" | "id" | "metrics" | "final" | "checkpoint" | "notes"> & {
   steps?: RunStepRow[];
   evals?: RunEvalRow[];
   final?: RunFinal | null;
-  checkpoint?: { sha256: string; bytes: number } | null;
+  checkpoint?: RunRecord["checkpoint"];
   notes?: string[];
   id?: string;
-}
+};
 
 /** Builds a record; its id is derived from the start time, seed and config unless one is given. */
 export function makeRunRecord(p: RecordParts): RunRecord {

@@ -16,6 +16,7 @@
 // stream of events. All randomness comes from one seeded Rng, whose state is
 // saved with the optimizer's, so a resumed run is bit-identical to one never
 // stopped (the caller saves the frozen copy's weights beside the model's).
+import { RunGate } from "./run-gate.js";
 import type { Scalar, Tensor } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import { Rng } from "../rng.js";
@@ -353,8 +354,7 @@ export class SelfPlay<S, M> {
   private elapsedMs = 0;
   /** The replay buffer, oldest row first. */
   private replayRows: ReplayRow[] = [];
-  private stopRequested = false;
-  private pausedWaiter: { promise: Promise<void>; resolve: () => void } | null = null;
+  private readonly gate = new RunGate();
   private running = false;
 
   constructor(options: SelfPlayOptions<S, M>) {
@@ -384,26 +384,20 @@ export class SelfPlay<S, M> {
   }
 
   get isPaused(): boolean {
-    return this.pausedWaiter !== null;
+    return this.gate.paused;
   }
 
   pause(): void {
-    if (this.pausedWaiter) return;
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.pausedWaiter = { promise, resolve };
+    this.gate.pause();
   }
 
   resume(): void {
-    const w = this.pausedWaiter;
-    this.pausedWaiter = null;
-    w?.resolve();
+    this.gate.resume();
   }
 
   /** Finish the iteration under way, then end the run. */
   stop(): void {
-    this.stopRequested = true;
-    this.resume();
+    this.gate.stop();
   }
 
   async state(): Promise<SelfPlayState> {
@@ -605,11 +599,11 @@ export class SelfPlay<S, M> {
     const total = this.totalIterations;
     try {
       if (this.iterationCount === 0) for (const e of await this.evaluate()) yield { kind: "eval", iteration: 0, ...e };
-      while (this.iterationCount < total && !this.stopRequested) {
-        if (this.pausedWaiter) {
+      while (this.iterationCount < total && !this.gate.stopped) {
+        if (this.gate.paused) {
           yield { kind: "paused", iteration: this.iterationCount };
-          await this.pausedWaiter?.promise;
-          if (this.stopRequested) break;
+          await this.gate.whilePaused();
+          if (this.gate.stopped) break;
           yield { kind: "resumed", iteration: this.iterationCount };
         }
         // The frozen copy is the learner as self-play starts, and again every refreshEvery self-play iterations.

@@ -1,6 +1,7 @@
 // A training loop that knows nothing about the model beyond its parameters and
 // its loss. Everything else (charts, evaluation, checkpoints, a progress bar)
 // sees training through one stream of events: `for await (const e of trainer.run())`.
+import { RunGate } from "./run-gate.js";
 import type { Scalar, Tensor2D } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import { validateTrainConfig, type TrainConfig } from "../config.js";
@@ -112,8 +113,7 @@ export class Trainer {
   private dropoutRng: Rng;
   private stepCount: number;
   private elapsedMs = 0;
-  private stopRequested = false;
-  private pausedWaiter: { promise: Promise<void>; resolve: () => void } | null = null;
+  private readonly gate = new RunGate();
   private running = false;
   /** No saved state: step 0's snapshot is this run's to take. */
   private readonly fresh: boolean;
@@ -148,26 +148,20 @@ export class Trainer {
   }
 
   get isPaused(): boolean {
-    return this.pausedWaiter !== null;
+    return this.gate.paused;
   }
 
   pause(): void {
-    if (this.pausedWaiter) return;
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.pausedWaiter = { promise, resolve };
+    this.gate.pause();
   }
 
   resume(): void {
-    const w = this.pausedWaiter;
-    this.pausedWaiter = null;
-    w?.resolve();
+    this.gate.resume();
   }
 
   /** Finish the step under way, then end the run (a paused run ends at once). */
   stop(): void {
-    this.stopRequested = true;
-    this.resume();
+    this.gate.stop();
   }
 
   async state(): Promise<TrainerState> {
@@ -212,11 +206,11 @@ export class Trainer {
       let windowMs = 0;
       const snapshotDue = () => this.snapshot !== undefined && isSnapshotStep(this.stepCount, this.snapshot.every, steps);
       if (this.fresh && this.stepCount === 0 && snapshotDue()) yield { kind: "snapshot", step: 0, snapshot: await this.snapshot!.take(0) };
-      while (this.stepCount < steps && !this.stopRequested) {
-        if (this.pausedWaiter) {
+      while (this.stepCount < steps && !this.gate.stopped) {
+        if (this.gate.paused) {
           yield { kind: "paused", step: this.stepCount };
-          await this.pausedWaiter?.promise;
-          if (this.stopRequested) break;
+          await this.gate.whilePaused();
+          if (this.gate.stopped) break;
           yield { kind: "resumed", step: this.stepCount };
         }
         const t0 = performance.now();

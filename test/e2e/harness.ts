@@ -3,7 +3,7 @@
 // console error, page error, Framework error cell and request that leaves the origin.
 import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
-import { cp, mkdtemp, rm, stat } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
@@ -171,4 +171,18 @@ export async function assertClean(page: Page, log: PageLog, where: string): Prom
   assert.deepEqual(log.consoleErrors, [], `${where}: console errors`);
   assert.deepEqual(log.foreignRequests, [], `${where}: requests outside the site's origin`);
   assert.deepEqual(log.failedRequests, [], `${where}: failed requests`);
+}
+
+/** Every page the build wrote (each .html under dist/ but Framework's 404), as a path. */
+export async function builtPages(): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, prefix: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith("_")) continue;
+      if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
+      else if (entry.name.endsWith(".html") && entry.name !== "404.html") out.push(`/${prefix}${entry.name.replace(/(index)?\.html$/, "")}`);
+    }
+  };
+  await walk(await distSnapshot(), "");
+  return out.sort();
 }

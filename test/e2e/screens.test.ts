@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import config from "../../observablehq.config.js";
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { assertClean, distSnapshot, watchPage, useSite } from "./harness.js";
+import { assertClean, watchPage, useSite, builtPages } from "./harness.js";
 
 const PAGES: string[] = (config.pages as { path: string }[]).map((p) => p.path);
 const WIDTHS = [390, 1280];
@@ -44,19 +43,6 @@ const INSPECT = `(() => {
 interface Inspection { vw: number; docWidth: number; bodyWidth: number; charts: number; unnamed: string[]; undescribed: string[]; text: string }
 const inspect = (page: Page): Promise<Inspection> => page.evaluate(INSPECT);
 
-/** Every page the build wrote (each .html under dist/ but Framework's 404), as a path. */
-async function builtPages(): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string, prefix: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.name.startsWith("_")) continue;
-      if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
-      else if (entry.name.endsWith(".html") && entry.name !== "404.html") out.push(`/${prefix}${entry.name.replace(/(index)?\.html$/, "")}`);
-    }
-  };
-  await walk(await distSnapshot(), "");
-  return out.sort();
-}
 
 describe("every page on every screen", () => {
   it("reads its pages from observablehq.config.ts", () => {

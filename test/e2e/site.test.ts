@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { assertClean, distSnapshot, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
+import { assertClean, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite, builtPages } from "./harness.js";
 
 const TRAIN_STEPS = 30;
 
@@ -40,19 +40,6 @@ async function pooledCheckpoint(): Promise<Buffer> {
   return readFile(join(dir, "run", "checkpoint.safetensors"));
 }
 
-/** Pages to check: every .html of the built site except Framework's 404. */
-async function builtPages(): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string, prefix: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.name.startsWith("_")) continue;
-      if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
-      else if (entry.name.endsWith(".html") && entry.name !== "404.html") out.push(`/${prefix}${entry.name.replace(/(index)?\.html$/, "")}`);
-    }
-  };
-  await walk(await distSnapshot(), "");
-  return out.sort();
-}
 
 /** What a page must have drawn before it counts as rendered. */
 const READY: Record<string, string> = {

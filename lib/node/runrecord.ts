@@ -8,9 +8,8 @@ import path from "node:path";
 import type { BackendInfo } from "../backend.js";
 import type { TrainConfig } from "../config.js";
 import type { ModelSpec } from "../models/models.js";
-import { makeRunRecord, parseRunRecord, summarizeMetrics, type RunDataIdentity, type RunEvalRow, type RunRecord, type RunRuntime, type RunStepRow } from "../runs/record.js";
-import type { Corpus } from "../text/data.js";
-import { sha256 } from "../train/sha256.js";
+import { buildRunRecord, runtimeOf, withCheckpoint } from "../runs/build.js";
+import { parseRunRecord, type RunDataIdentity, type RunEvalRow, type RunRecord, type RunRuntime, type RunStepRow } from "../runs/record.js";
 import { relaxedSimdSupported } from "../wasm/simd.js";
 import { REPO_ROOT } from "./data.js";
 import { checkpointPath, writeJson } from "./files.js";
@@ -40,13 +39,11 @@ export function labIdentity(): { version: string; commit: string | null } {
   return labCache;
 }
 
-/** The data a run read: its name and the SHA-256 of its training and validation bytes. */
-export function dataIdentity(name: string, corpus: Pick<Corpus, "train" | "val">): RunDataIdentity {
-  return { name, sha256: sha256([corpus.train, corpus.val]), bytes: corpus.train.length + corpus.val.length };
-}
+/** The data a run read (lib/runs/build.ts): its name and the SHA-256 of its training and validation bytes. */
+export { dataIdentity } from "../runs/build.js";
 
 export function nodeRuntime(info: Pick<BackendInfo, "name" | "threads" | "simd">): RunRuntime {
-  return { backend: info.name, threads: info.threads, simd: info.simd, fma: info.name === "wasm" ? relaxedSimdSupported() : null, platform: `node ${process.version}` };
+  return runtimeOf({ ...info, fma: info.name === "wasm" ? relaxedSimdSupported() : null }, `node ${process.version}`);
 }
 
 /** The step and evaluation rows of a metrics.jsonl (other rows, such as diagnostics, are left out). */
@@ -91,7 +88,7 @@ export interface CliRunParts {
 export async function writeCliRunRecord(p: CliRunParts): Promise<RunRecord> {
   const metricsFile = path.join(p.dir, "metrics.jsonl");
   const { steps, evals } = metricsRows(existsSync(metricsFile) ? await readFile(metricsFile, "utf8") : "");
-  const record = makeRunRecord({
+  const record = await withCheckpointFile(p.dir, buildRunRecord({
     ...(p.id ? { id: p.id } : {}),
     label: p.label,
     origin: "cli",
@@ -105,22 +102,21 @@ export async function writeCliRunRecord(p: CliRunParts): Promise<RunRecord> {
     ...(p.finished ? { finishedAt: p.finished.at } : {}),
     steps,
     evals,
-    final: summarizeMetrics(steps, evals, p.train.steps, p.finished?.stopped ?? false),
-    checkpoint: await checkpointIdentity(p.dir)
-  });
+    stopped: p.finished?.stopped ?? false
+  }));
   await writeJson(path.join(p.dir, RUN_RECORD_FILE), record);
   return record;
 }
 
-async function checkpointIdentity(dir: string): Promise<{ sha256: string; bytes: number } | null> {
+/** The record with the folder's checkpoint's identity, when the folder holds one. */
+async function withCheckpointFile(dir: string, record: RunRecord): Promise<RunRecord> {
   let file: string;
   try {
     file = checkpointPath(dir);
   } catch {
-    return null;
+    return record;
   }
-  const bytes = new Uint8Array(await readFile(file));
-  return { sha256: sha256(bytes), bytes: bytes.length };
+  return withCheckpoint(record, new Uint8Array(await readFile(file)));
 }
 
 /**
@@ -154,7 +150,7 @@ export async function readRunRecord(dir: string, { origin = "cli" as RunRecord["
   const summary = existsSync(summaryFile) ? (JSON.parse(await readFile(summaryFile, "utf8")) as { stopped?: boolean; finishedAt?: string }) : null;
   const dataName = config.source?.corpus ?? (config.source?.text ? `text:${path.basename(config.source.text)}` : "unknown");
   const startedAt = config.createdAt ?? statSync(configFile).mtime.toISOString();
-  return makeRunRecord({
+  return withCheckpointFile(dir, buildRunRecord({
     label: label ?? `${config.preset ?? spec.kind} on ${dataName}, seed ${config.train.seed}`,
     origin,
     ...(config.preset ? { preset: config.preset } : {}),
@@ -173,8 +169,7 @@ export async function readRunRecord(dir: string, { origin = "cli" as RunRecord["
     ...(summary?.finishedAt ? { finishedAt: summary.finishedAt } : {}),
     steps,
     evals,
-    final: summarizeMetrics(steps, evals, config.train.steps, summary?.stopped ?? false),
-    checkpoint: await checkpointIdentity(dir),
+    stopped: summary?.stopped ?? false,
     notes: [`${path.basename(dir)} predates run records (no ${RUN_RECORD_FILE}): the data's hash, the lab's version and commit and the Node version were not recorded`]
-  });
+  }));
 }

@@ -12,6 +12,8 @@ import { decodeBytes, encodeText } from "../lib/text/tokenizer.js";
 import { tf } from "../lib/tf.js";
 import { Trainer, type TrainerState } from "../lib/train/trainer.js";
 import { autoSnapshotEvery, defaultSnapshotConfig, takeSnapshot, type Snapshot, type SnapshotConfig } from "../lib/train/snapshots.js";
+import { dataIdentity } from "../lib/runs/build.js";
+import type { RunDataIdentity } from "../lib/runs/record.js";
 
 export type RunStatus = "idle" | "preparing" | "running" | "paused" | "done" | "stopped" | "loaded" | "error";
 
@@ -67,6 +69,11 @@ export interface RunSnapshot {
   runNumber: number;
   /** Tensors alive in tfjs when this snapshot was taken: a count that keeps growing is a leak. */
   tensors?: number;
+  /** For the run's record (lib/runs/build.ts): its preset, the data read (name and SHA-256), when it started and ended. */
+  preset?: string;
+  data?: RunDataIdentity;
+  startedAt?: string;
+  finishedAt?: string;
 }
 
 const SAMPLE_BYTES = 200;
@@ -267,7 +274,7 @@ export class LiveRun implements RunHandle {
 
   private async train(request: RunRequest, token: { cancelled: boolean }): Promise<void> {
     const label = `${request.preset} on ${request.corpus.name}`;
-    this.update({ ...emptySnapshot(this.snapshot.modelVersion, this.snapshot.runNumber + 1), status: "preparing", label }, true);
+    this.update({ ...emptySnapshot(this.snapshot.modelVersion, this.snapshot.runNumber + 1), status: "preparing", label, preset: request.preset, startedAt: new Date().toISOString() }, true);
     let corpus: Corpus;
     let configs: { model: ModelConfig; train: TrainConfig };
     try {
@@ -312,7 +319,7 @@ export class LiveRun implements RunHandle {
     this.trainer = trainer;
     const prompt = encodeText(request.prompt ?? defaultPrompt(corpus));
     this.update(
-      { ...this.snapshot, status: "running", model: configs.model, train: configs.train, parameterCount: model.parameterCount(), snapshotConfig },
+      { ...this.snapshot, status: "running", model: configs.model, train: configs.train, parameterCount: model.parameterCount(), snapshotConfig, data: dataIdentity(request.corpus.name, corpus) },
       true
     );
 
@@ -337,7 +344,7 @@ export class LiveRun implements RunHandle {
           if (ev.kind === "paused") this.releasePauseWaiters();
         } else if (ev.kind === "done") {
           this.update(
-            { ...this.snapshot, status: ev.stopped ? "stopped" : "done", etaMs: 0, modelVersion: this.snapshot.modelVersion + 1 },
+            { ...this.snapshot, status: ev.stopped ? "stopped" : "done", etaMs: 0, modelVersion: this.snapshot.modelVersion + 1, finishedAt: new Date().toISOString() },
             true
           );
         }

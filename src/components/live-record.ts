@@ -1,0 +1,37 @@
+// A live run's record: what the page's run snapshot (live-run.ts) knows, handed to the
+// lab's one record builder (lib/runs/build.ts) with the facts only the page knows (the
+// backend it computes on, the browser, the lab's build). Pure: the runs library calls
+// it whenever a run evaluates or ends.
+import { buildRunRecord, runtimeOf, type BackendFacts } from "../lib/runs/build.js";
+import type { RunRecord } from "../lib/runs/record.js";
+import type { RunSnapshot } from "./live-run.js";
+
+export interface PageFacts {
+  /** The page's path ("/train"). */
+  page: string;
+  backend: BackendFacts;
+  /** The browser's user agent. */
+  platform: string;
+  lab: { version: string; commit: string | null };
+}
+
+/** The record of a live run so far; null until the run has read its data and started training. */
+export function liveRunRecord(run: RunSnapshot, facts: PageFacts): RunRecord | null {
+  if (!run.model || !run.train || !run.data || !run.startedAt || run.steps.length === 0) return null;
+  return buildRunRecord({
+    label: `${run.label}, seed ${run.train.seed} (run ${run.runNumber})`,
+    origin: "page",
+    page: facts.page,
+    ...(run.preset ? { preset: run.preset } : {}),
+    spec: { kind: "bytes", model: run.model },
+    train: run.train,
+    data: run.data,
+    lab: facts.lab,
+    runtime: runtimeOf(facts.backend, facts.platform),
+    startedAt: run.startedAt,
+    ...(run.finishedAt && (run.status === "done" || run.status === "stopped") ? { finishedAt: run.finishedAt } : {}),
+    steps: run.steps.map(({ step, loss, lr, tokensPerSecond, elapsedMs }) => ({ step, loss, lr, tokensPerSecond, elapsedMs })),
+    evals: run.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
+    stopped: run.status === "stopped"
+  });
+}

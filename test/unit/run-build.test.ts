@@ -1,0 +1,88 @@
+// The one run-record builder (lib/runs/build.ts) that `stlm train` and the pages' live
+// runs share: final figures summarised from the metrics, the data's hash over the bytes
+// read, the checkpoint's identity, and a record it cannot build refused in words.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { presetConfig } from "../../lib/config.js";
+import { buildRunRecord, dataIdentity, runtimeOf, withCheckpoint, type BuildParts } from "../../lib/runs/build.js";
+import { metricsCsv, parseRunRecord, RunRecordError } from "../../lib/runs/record.js";
+
+function parts(over: Partial<BuildParts> = {}): BuildParts {
+  const { model, train } = presetConfig("nano", { train: { steps: 4, seed: 3 } });
+  return {
+    label: "nano on austen",
+    origin: "page",
+    page: "/train",
+    preset: "nano",
+    spec: { kind: "bytes", model },
+    train,
+    data: { name: "austen", sha256: "cd".repeat(32), bytes: 99 },
+    lab: { version: "0.1.0", commit: null },
+    runtime: runtimeOf({ name: "wasm", threads: 2, simd: true }, "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome"),
+    startedAt: "2026-12-01T20:00:00.000Z",
+    steps: [
+      { step: 1, loss: 5.5, tokensPerSecond: 1000 },
+      { step: 2, loss: 5.0, tokensPerSecond: 2000 },
+      { step: 3, loss: 4.5, tokensPerSecond: 3001 }
+    ],
+    evals: [
+      { step: 0, valBitsPerByte: 8 },
+      { step: 3, valBitsPerByte: 6.25 }
+    ],
+    ...over
+  };
+}
+
+test("buildRunRecord summarises a run's end from its metrics against its planned steps", () => {
+  const r = buildRunRecord(parts({ stopped: true, evaluations: { "test/austen bits/byte": 6.3 } }));
+  assert.deepEqual(r.final, {
+    steps: 3,
+    plannedSteps: 4,
+    stopped: true,
+    trainLoss: 4.5,
+    valBitsPerByte: 6.25,
+    meanTokensPerSecond: 2000,
+    evaluations: { "test/austen bits/byte": 6.3 }
+  });
+  assert.equal(r.runtime.platform, "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome");
+  assert.equal(r.runtime.fma, null, "an FMA the backend did not report is unknown, not false");
+  assert.equal(r.format, "stlm-run");
+});
+
+test("a run with no steps yet has no final figures", () => {
+  assert.equal(buildRunRecord(parts({ steps: [], evals: [] })).final, null);
+});
+
+test("the data's identity is the SHA-256 of the training bytes then the validation bytes", () => {
+  const train = new TextEncoder().encode("It is a truth universally acknowledged");
+  const val = new TextEncoder().encode(", that a single man in possession");
+  const id = dataIdentity("austen", { train, val });
+  const expected = createHash("sha256").update(train).update(val).digest("hex");
+  assert.deepEqual(id, { name: "austen", sha256: expected, bytes: train.length + val.length });
+  assert.notEqual(dataIdentity("austen", { train: val, val: train }).sha256, expected, "the order of the splits counts");
+});
+
+test("a run whose loss or validation is not a number is refused, naming the step and what it was", () => {
+  assert.throws(
+    () => buildRunRecord(parts({ steps: [{ step: 1, loss: 5 }, { step: 2, loss: NaN }] })),
+    (e: Error) => e instanceof RunRecordError && /the loss at step 2 is NaN \(did the run diverge\?\)/.test(e.message)
+  );
+  assert.throws(
+    () => buildRunRecord(parts({ evals: [{ step: 3, valBitsPerByte: Infinity }] })),
+    (e: Error) => e instanceof RunRecordError && /validation bits\/byte at step 3 is Infinity/.test(e.message)
+  );
+});
+
+test("withCheckpoint records the checkpoint file's SHA-256 and size, and the record still reads back", () => {
+  const bytes = new Uint8Array([1, 2, 3, 4, 5, 250]);
+  const r = withCheckpoint(buildRunRecord(parts()), bytes);
+  assert.deepEqual(r.checkpoint, { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: 6 });
+  assert.deepEqual(parseRunRecord(JSON.stringify(r)), r);
+});
+
+test("a built record exports as CSV with one row per step and the evaluation at step 0 kept", () => {
+  const csv = metricsCsv(buildRunRecord(parts())).trim().split("\n");
+  assert.equal(csv[0], "step,loss,lr,tokensPerSecond,elapsedMs,valBitsPerByte");
+  assert.deepEqual(csv.slice(1), ["0,,,,,8", "1,5.5,,1000,,", "2,5,,2000,,", "3,4.5,,3001,,6.25"]);
+});

@@ -86,3 +86,33 @@ test("a built record exports as CSV with one row per step and the evaluation at 
   assert.equal(csv[0], "step,loss,lr,tokensPerSecond,elapsedMs,valBitsPerByte");
   assert.deepEqual(csv.slice(1), ["0,,,,,8", "1,5.5,,1000,,", "2,5,,2000,,", "3,4.5,,3001,,6.25"]);
 });
+
+test("a page's live run snapshot becomes the same record shape, once it has read its data and taken a step", async () => {
+  const { liveRunRecord } = await import("../../src/components/live-record.js");
+  const p = parts();
+  const facts = { page: "/train", backend: { name: "wasm", threads: 1, simd: true }, platform: "Mozilla/5.0 test", lab: { version: "0.1.0", commit: "abc" } };
+  const snapshot = {
+    status: "done" as const,
+    label: "nano on austen",
+    preset: "nano",
+    model: p.spec.kind === "bytes" ? p.spec.model : undefined,
+    train: p.train,
+    data: p.data,
+    startedAt: p.startedAt,
+    finishedAt: "2026-12-01T20:01:00.000Z",
+    steps: p.steps!.map((s) => ({ lr: 0.001, elapsedMs: 5, tokensPerSecond: 1, ...s })),
+    evals: p.evals!,
+    samples: [],
+    trainingSnapshots: [],
+    modelVersion: 2,
+    runNumber: 2
+  };
+  const r = liveRunRecord(snapshot, facts)!;
+  assert.equal(r.label, "nano on austen, seed 3 (run 2)");
+  assert.deepEqual([r.origin, r.page, r.preset, r.finishedAt, r.lab.commit, r.runtime.platform], ["page", "/train", "nano", "2026-12-01T20:01:00.000Z", "abc", "Mozilla/5.0 test"]);
+  assert.deepEqual(r.data, p.data);
+  assert.equal(r.final?.steps, 3);
+  assert.deepEqual(parseRunRecord(JSON.stringify(r)), r, "it exports and imports unchanged");
+  assert.equal(liveRunRecord({ ...snapshot, data: undefined }, facts), null, "no record before the data is read");
+  assert.equal(liveRunRecord({ ...snapshot, steps: [] }, facts), null, "no record before the first step");
+});

@@ -10,8 +10,12 @@ import {
   type Command,
   type CommandReplies,
   type CommandType,
+  type ChunkCuts,
+  type DisagreementsReply,
   type DrawnAttention,
   type EngineKind,
+  type ModelIdentity,
+  type SpeculativeReply,
   type SampleOptions,
   type WrittenText
 } from "./lab-protocol.js";
@@ -283,6 +287,31 @@ export class RemoteEngine<S, R = unknown> {
       signal?.removeEventListener("abort", cancel);
       this.lab.listenEval(this.job, evaluation, null);
     }
+  }
+
+  /** Keeps a checkpoint's model in the run under `slot` (built and checked in the worker), for the commands below. */
+  loadModel(slot: string, bytes: Uint8Array, label: string): Promise<ModelIdentity> {
+    return this.lab.request({ type: "loadModel", job: this.job, slot, bytes, label });
+  }
+
+  /** The objectives run's multi-byte model sampled plainly and self-speculatively. */
+  speculative(prompt: string, options: SampleOptions = {}): Promise<SpeculativeReply> {
+    return this.lab.request({ type: "speculative", job: this.job, prompt, options });
+  }
+
+  /** The distillation run's KL(teacher ‖ student) at each byte of `text`; null without both models or two bytes. */
+  disagreements(text: string): Promise<DisagreementsReply | null> {
+    return this.lab.request({ type: "disagreements", job: this.job, text });
+  }
+
+  /** The named model's greedy move for a game's prompt, as the bytes it wrote. */
+  move(model: string, prompt: Uint8Array, maxBytes: number, end: number | null): Promise<Uint8Array> {
+    return this.lab.request({ type: "move", job: this.job, model, prompt, maxBytes, ...(end === null ? {} : { end }) });
+  }
+
+  /** A text's BPE, entropy and learned chunks; `train` goes with the first call. */
+  chunks(bytes: Uint8Array, train?: Uint8Array): Promise<ChunkCuts> {
+    return this.lab.request({ type: "chunks", job: this.job, bytes, ...(train ? { train } : {}) });
   }
 
   /** A method of the run that only this kind has. */

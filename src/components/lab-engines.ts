@@ -20,7 +20,17 @@ import type { TrainConfig } from "../lib/config.js";
 import { LiveSelfPlay } from "./selfplay-live.js";
 import { ticTacToeSetup } from "../lib/games/games.js";
 import type { SelfPlayConfig } from "../lib/train/selfplay.js";
-import type { CorpusSource, DrawnAttention, EngineKind, EvalReply, ModelIdentity, SampleOptions, WrittenText } from "./lab-protocol.js";
+import type { ChunkCuts, CorpusSource, DisagreementsReply, DrawnAttention, EngineKind, EvalReply, ModelIdentity, SampleOptions, SpeculativeReply, WrittenText } from "./lab-protocol.js";
+import { ObjectiveLM } from "../lib/models/objectives.js";
+import { measureSpeculative } from "../lib/eval/speculative.js";
+import { byteDisagreements } from "../lib/experiments/distill.js";
+import { sampleMoves, type PolicyModel } from "../lib/models/moves.js";
+import { Rng } from "../lib/rng.js";
+import { PooledLM, type PooledConfig } from "../lib/models/pooled.js";
+import { BPE_VOCAB, tokenizerFreeConfig } from "../lib/experiments/tokenizer-free.js";
+import { BpeTokenizer, trainBpe } from "../lib/text/bpe.js";
+import { bpeSpans } from "../lib/text/boundaries.js";
+import { byteEntropies, entropySpans, trainEntropyModel, type EntropyModel } from "../lib/text/entropy.js";
 import type { EvalData, EvalRunOptions, EvalSize } from "../lib/eval/evaluation.js";
 import { Evaluations, evalEngine } from "./lab-eval.js";
 
@@ -42,6 +52,42 @@ export interface Engine {
   trainingSnapshots?(listener: (snapshot: Snapshot, runNumber: number) => void): () => void;
   /** The model on the lab's evaluation (lab-eval.ts); `data` comes with a job's first call. */
   evaluate?(size: EvalSize, data: EvalData | undefined, options: Omit<EvalRunOptions, "afterBatch">): Promise<EvalReply>;
+  /** A checkpoint's model kept under `slot` for the commands below. */
+  loadModel?(slot: string, bytes: Uint8Array, label: string): Promise<ModelIdentity>;
+  speculative?(prompt: string, opts: SampleOptions): Promise<SpeculativeReply>;
+  disagreements?(text: string): Promise<DisagreementsReply | null>;
+  move?(model: string, prompt: Uint8Array, maxBytes: number, end: number | null): Promise<Uint8Array>;
+  chunks?(bytes: Uint8Array, train: Uint8Array | undefined): Promise<ChunkCuts>;
+}
+
+/**
+ * Checkpoint models a run holds by slot name (each slot's model owned here: a new load
+ * disposes the old), for the pages' inspecting commands.
+ */
+class Slots {
+  private readonly models = new Map<string, { model: LabModel; who: ModelIdentity }>();
+  private version = 0;
+
+  constructor(private readonly allowed: readonly string[]) {}
+
+  load(slot: string, bytes: Uint8Array, label: string): ModelIdentity {
+    if (!this.allowed.includes(slot)) throw new Error(`no model slot "${slot}" in this run; it holds: ${this.allowed.join(", ")}`);
+    const ckpt = decodeCheckpoint(bytes, label);
+    const model = labModelFromCheckpoint(ckpt);
+    this.models.get(slot)?.model.dispose();
+    const who: ModelIdentity = { label, version: ++this.version, ...(typeof ckpt.meta?.step === "number" ? { step: ckpt.meta.step } : {}) };
+    this.models.set(slot, { model, who });
+    return who;
+  }
+
+  get(slot: string): { model: LabModel; who: ModelIdentity } | null {
+    return this.models.get(slot) ?? null;
+  }
+
+  dispose(): void {
+    for (const { model } of this.models.values()) model.dispose();
+    this.models.clear();
+  }
 }
 
 /** The train page's request: RunRequest with the corpus as bytes (functions do not cross threads). */
@@ -139,27 +185,67 @@ function sharingEngine(): Engine {
 
 function objectivesEngine(): Engine {
   const ab = new ObjectivesAB();
+  const slots = new Slots(["mtp"]);
   return {
+    loadModel: async (slot, bytes, label) => slots.load(slot, bytes, label),
+    speculative: async (prompt, opts) => {
+      const held = slots.get("mtp");
+      if (!held) throw new Error("no multi-byte model loaded yet (the page sends it with loadModel, slot \"mtp\")");
+      const { model, who } = held;
+      if (!(model instanceof ObjectiveLM) || model.headCount < 2) throw new Error(`${who.label} is not a multi-byte model (one trained with --objective mtp:N): it cannot draft`);
+      const tokens = opts.tokens ?? 200;
+      if (!Number.isInteger(tokens) || tokens < 1 || tokens > 4096) throw new Error(`the sampler writes 1 to 4,096 bytes; got ${tokens}`);
+      return { ...(await measureSpeculative(model, encodeText(prompt), { ...opts, tokens })), model: who };
+    },
     subscribe: (l) => ab.subscribe(l),
     start: (request) => {
       const { corpus, ...r } = request as ObjectivesRequest;
       return ab.start({ ...r, loadCorpus: () => corpusOf(corpus) });
     },
     stop: () => ab.stop(),
-    dispose: () => ab.dispose()
+    dispose: () => {
+      slots.dispose();
+      return ab.dispose();
+    }
   };
 }
 
 function tokenizerFreeEngine(): Engine {
   const ab = new ABRun();
+  // What the page's text display needs besides the rules it computes itself: the BPE and the
+  // entropy model (trained once, on the bytes the first chunks command carries), and an
+  // untrained learned-boundary predictor until a live run trains one.
+  let cutters: { bpe: BpeTokenizer; vocab: number; entropy: EntropyModel } | null = null;
+  let untrained: PooledLM | null = null;
   return {
     subscribe: (l) => ab.subscribe(l),
     start: (request) => ab.start(request as ABRequest),
     stop: () => ab.stop(),
-    dispose: () => ab.dispose(),
-    // What the page draws from the trained pooled models: learned chunk boundaries, and a trace over a text.
+    dispose: () => {
+      untrained?.dispose();
+      untrained = null;
+      return ab.dispose();
+    },
+    chunks: async (bytes, train) => {
+      if (!cutters) {
+        if (!train) throw new Error("the first chunks command needs the training bytes (train) the BPE and the entropy model learn from");
+        const merges = trainBpe(train, BPE_VOCAB);
+        cutters = { bpe: new BpeTokenizer(merges), vocab: merges.vocabSize, entropy: trainEntropyModel(train) };
+      }
+      const trained = ab.model("learned")?.pooled;
+      if (!trained && !untrained) untrained = PooledLM.create(tokenizerFreeConfig("learned") as PooledConfig, 1);
+      return {
+        bpeVocab: cutters.vocab,
+        bpe: bpeSpans(bytes, cutters.bpe, 12),
+        entropy: entropySpans(bytes, cutters.entropy, 12),
+        entropies: Float32Array.from(byteEntropies(cutters.entropy, bytes)),
+        threshold: cutters.entropy.threshold,
+        learned: await (trained ?? untrained!).boundaries(bytes),
+        learnedTrained: trained !== undefined
+      };
+    },
+    // What the page draws from the trained pooled models: a trace over a text (learned boundaries come with chunks).
     call: async (method, args) => {
-      if (method === "boundaries") return (await ab.model("learned")?.pooled?.boundaries(args[0] as Uint8Array)) ?? null;
       if (method === "trace") return (await ab.model(args[0] as ComparisonKind)?.pooled?.trace(args[1] as Uint8Array)) ?? null;
       throw new Error(`the tokenizer-free run has no method "${method}"`);
     }
@@ -189,7 +275,8 @@ export interface DistillPairRequest {
 
 function pairEngine(): Engine {
   const pair = new PairRun();
-  let teacher: { name: string; model: LabModel } | null = null;
+  // The teacher (sent with a distillation run, or loaded), and the precomputed student for the per-byte view.
+  const slots = new Slots(["teacher", "student"]);
   // The alone arm's student of the last distillation run (a copy), for the page's per-byte view.
   let student: TinyLM | null = null;
   const arms = async (request: DropoutPairRequest | DistillPairRequest): Promise<PairArm[]> => {
@@ -201,10 +288,8 @@ function pairEngine(): Engine {
         run: (hooks) => runDropoutArm({ regime: request.regime, arm: dropoutArm(id), seed: request.seed, train: corpus.train, val: corpus.val, overrides: request.overrides, onEvent: hooks.onEvent, onTrainer: hooks.onTrainer, onPoint: hooks.onPoint })
       }));
     }
-    if (request.teacher && teacher?.name !== request.teacher.name) {
-      teacher?.model.dispose();
-      teacher = { name: request.teacher.name, model: labModelFromCheckpoint(decodeCheckpoint(request.teacher.bytes, request.teacher.name)) };
-    }
+    if (request.teacher && slots.get("teacher")?.who.label !== request.teacher.name) slots.load("teacher", request.teacher.bytes, request.teacher.name);
+    const teacher = slots.get("teacher");
     return request.arms.map((arm) => ({
       label: arm.label,
       totalSteps: request.overrides.steps ?? 0,
@@ -234,13 +319,16 @@ function pairEngine(): Engine {
     dispose: async () => {
       pair.dispose();
       await pair.stopAndWait();
-      teacher?.model.dispose();
+      slots.dispose();
       student?.dispose();
     },
-    call: async (method) => {
-      // The student's weights as plain arrays: the page rebuilds it for its own per-byte view.
-      if (method === "student") return student ? { config: student.config, weights: await student.weights() } : null;
-      throw new Error(`the paired run has no method "${method}"`);
+    loadModel: async (slot, bytes, label) => slots.load(slot, bytes, label),
+    disagreements: async (text) => {
+      const teacher = slots.get("teacher")?.model;
+      const shown = student ?? slots.get("student")?.model;
+      const bytes = encodeText(text);
+      if (!teacher || !shown || bytes.length < 2) return null;
+      return { student: student ? "live" : "precomputed", bytes: byteDisagreements(teacher, shown, bytes) };
     }
   };
 }
@@ -253,7 +341,17 @@ export interface SelfPlayRequest {
 
 function selfPlayEngine(): Engine {
   const live = new LiveSelfPlay();
+  // The precomputed players, and a copy of the live learner taken when the page asks (a run paused or ended).
+  const slots = new Slots(["tictactoe", "wordchain"]);
+  let learnerCopy: TinyLM | null = null;
   return {
+    loadModel: async (slot, bytes, label) => slots.load(slot, bytes, label),
+    move: async (name, prompt, maxBytes, end) => {
+      const model: PolicyModel | null = name === "live" ? learnerCopy : ((slots.get(name)?.model as unknown as PolicyModel | undefined) ?? null);
+      if (!model) throw new Error(name === "live" ? "no copy of the live run's model yet: pause or finish a run first" : `no model "${name}" loaded in this run`);
+      const [text] = await sampleMoves(model, [prompt], { maxBytes, end, temperature: 0, rng: new Rng(1) });
+      return text;
+    },
     subscribe: (l) => live.subscribe(l),
     start: (request) => {
       const r = request as SelfPlayRequest;
@@ -263,12 +361,20 @@ function selfPlayEngine(): Engine {
     pause: () => live.pause(),
     resume: () => live.resume(),
     stop: () => live.stop(),
-    dispose: () => live.dispose(),
+    dispose: () => {
+      slots.dispose();
+      learnerCopy?.dispose();
+      learnerCopy = null;
+      return live.dispose();
+    },
     call: async (method) => {
-      // The learner's weights as plain arrays: the page rebuilds it to play the reader.
-      if (method === "learner") {
+      // A copy of the learner as it is now, kept here for "play the model" (move with model "live"); says whether there was one.
+      if (method === "keepLearner") {
         const learner = live.learner;
-        return learner ? { config: learner.config, weights: await learner.weights() } : null;
+        const copy = learner ? TinyLM.fromWeights(learner.config, await learner.weights()) : null;
+        learnerCopy?.dispose();
+        learnerCopy = copy;
+        return copy !== null;
       }
       throw new Error(`the self-play run has no method "${method}"`);
     }

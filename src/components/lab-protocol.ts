@@ -10,11 +10,14 @@
 // "training-snapshot" events, each once. New commands are added by the same rules:
 // a command kind in COMMAND_FIELDS, its reply type in CommandReplies. The
 // evaluation view's `evaluate` (with `evalProgress` events and `cancelEvaluate`) was
-// added so.
+// added so, and so were the inspecting commands (loadModel, speculative, disagreements,
+// move, chunks) that keep the pages' own model work off the page's thread.
 import type { BackendInfo, BackendPreference } from "../lib/backend.js";
 import type { AttentionMaps } from "../lib/eval/sample.js";
 import { checkSnapshot, type Snapshot } from "../lib/train/snapshots.js";
 import type { EvalData, EvalProgress, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
+import type { SpeculativeMeasurement } from "../lib/eval/speculative.js";
+import type { ByteDisagreement } from "../lib/experiments/distill.js";
 
 /** What a page can run in the worker: one engine per kind, each with its request and snapshot. */
 export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay" | "eval";
@@ -65,6 +68,16 @@ export type Command =
   /** Evaluate the job's model on a subset (lib/eval/evaluation.ts); `data` goes with a job's first evaluation. `evaluation` names it for progress and cancel. */
   | { id: number; type: "evaluate"; job: number; evaluation: number; size: EvalSize; data?: EvalData }
   | { id: number; type: "cancelEvaluate"; job: number; evaluation: number }
+  /** A checkpoint's model, held by the run under `slot` for the inspecting commands below (the objectives page's "mtp", the distillation page's "teacher" and "student", the self-play page's games). */
+  | { id: number; type: "loadModel"; job: number; slot: string; bytes: Uint8Array; label: string }
+  /** The objectives page's sampler: plain and self-speculative sampling from the run's multi-byte model (lib/eval/speculative.ts). */
+  | { id: number; type: "speculative"; job: number; prompt: string; options?: SampleOptions }
+  /** The distillation page's per-byte view: KL(teacher ‖ student) at each byte of a text (lib/experiments/distill.ts). */
+  | { id: number; type: "disagreements"; job: number; text: string }
+  /** The self-play page's "play the model": the named model's move, greedy, for a game's prompt (lib/models/moves.ts). `end` ends a move (none: maxBytes bytes). */
+  | { id: number; type: "move"; job: number; model: string; prompt: Uint8Array; maxBytes: number; end?: number }
+  /** The tokenizer-free page's cuts of a text: BPE, entropy and learned boundaries; `train` (the bytes the BPE and entropy model learn from) goes with the first. */
+  | { id: number; type: "chunks"; job: number; bytes: Uint8Array; train?: Uint8Array }
   | { id: number; type: "dispose"; job: number };
 
 export type CommandType = Command["type"];
@@ -85,7 +98,37 @@ export interface CommandReplies {
   call: unknown;
   evaluate: EvalReply;
   cancelEvaluate: null;
+  loadModel: ModelIdentity;
+  speculative: SpeculativeReply;
+  disagreements: DisagreementsReply | null;
+  move: Uint8Array;
+  chunks: ChunkCuts;
   dispose: null;
+}
+
+/** The sampler's two texts and what speculative sampling did, and which model wrote them. */
+export interface SpeculativeReply extends SpeculativeMeasurement {
+  model: ModelIdentity;
+}
+
+/** The per-byte view's numbers, and which student they compare with the teacher. */
+export interface DisagreementsReply {
+  /** "live": the student trained alone in this page's last run; "precomputed": the loaded one. */
+  student: "live" | "precomputed";
+  bytes: ByteDisagreement[];
+}
+
+/** A text's chunks [start, end) by the strategies that need a trained tokenizer or a model, made in the worker. */
+export interface ChunkCuts {
+  bpeVocab: number;
+  bpe: [number, number][];
+  entropy: [number, number][];
+  /** Next-byte entropy in bits at each byte, and the threshold above which a chunk starts. */
+  entropies: Float32Array;
+  threshold: number;
+  learned: [number, number][];
+  /** Whether the learned boundaries come from a predictor the page's live run trained (else an untrained one). */
+  learnedTrained: boolean;
 }
 
 /** An evaluation's report, and the worker's tensor count before and after it (the leak check). */
@@ -111,7 +154,7 @@ export class ProtocolError extends Error {
   override name = "ProtocolError";
 }
 
-type FieldCheck = "number" | "string" | "bytes" | "object" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend";
+type FieldCheck = "number" | "number?" | "positive" | "string" | "nonempty" | "bytes" | "bytes?" | "object" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend";
 
 const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
   setBackend: { prefer: "backend" },
@@ -127,6 +170,11 @@ const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
   call: { job: "number", method: "string", args: "array" },
   evaluate: { job: "number", evaluation: "number", size: "object", data: "object?" },
   cancelEvaluate: { job: "number", evaluation: "number" },
+  loadModel: { job: "number", slot: "nonempty", bytes: "bytes", label: "string" },
+  speculative: { job: "number", prompt: "string", options: "object?" },
+  disagreements: { job: "number", text: "string" },
+  move: { job: "number", model: "nonempty", prompt: "bytes", maxBytes: "positive", end: "number?" },
+  chunks: { job: "number", bytes: "bytes", train: "bytes?" },
   dispose: { job: "number" }
 };
 
@@ -144,8 +192,12 @@ export function validateCommand(message: unknown): Command {
     const v = m[field];
     const bad = (expected: string) => new ProtocolError(`command "${m.type}": ${field} must be ${expected}, got ${describe(v)}`);
     if (check === "number" && !Number.isInteger(v)) throw bad("an integer");
+    if (check === "number?" && v !== undefined && !Number.isInteger(v)) throw bad("an integer when given");
+    if (check === "positive" && !(Number.isInteger(v) && (v as number) > 0)) throw bad("a whole number above 0");
     if (check === "string" && typeof v !== "string") throw bad("a string");
+    if (check === "nonempty" && (typeof v !== "string" || v === "")) throw bad("a name (a string that is not empty)");
     if (check === "bytes" && !(v instanceof Uint8Array)) throw bad("a Uint8Array");
+    if (check === "bytes?" && v !== undefined && !(v instanceof Uint8Array)) throw bad("a Uint8Array when given");
     if (check === "array" && !Array.isArray(v)) throw bad("an array");
     if (check === "object?" && v !== undefined && (typeof v !== "object" || v === null || Array.isArray(v))) throw bad("an object when given");
     if (check === "object" && (typeof v !== "object" || v === null || Array.isArray(v))) throw bad("an object");

@@ -122,6 +122,31 @@ async function handle(cmd: Command): Promise<unknown> {
         evaluations.delete(key);
       }
     }
+    case "loadModel": {
+      const e = job(cmd.job);
+      if (!e.loadModel) throw new Error("this run holds no checkpoint models");
+      return busyWith(`loading ${cmd.label}`, () => e.loadModel!(cmd.slot, cmd.bytes, cmd.label));
+    }
+    case "speculative": {
+      const e = job(cmd.job);
+      if (!e.speculative) throw new Error("this run has no multi-byte model to sample from");
+      return busyWith("sampling plainly and speculatively", () => e.speculative!(cmd.prompt, cmd.options ?? {}));
+    }
+    case "disagreements": {
+      const e = job(cmd.job);
+      if (!e.disagreements) throw new Error("this run has no teacher and student to compare");
+      return busyWith("comparing the teacher's and the student's predictions", () => e.disagreements!(cmd.text));
+    }
+    case "move": {
+      const e = job(cmd.job);
+      if (!e.move) throw new Error("this run has no player");
+      return busyWith("the model is choosing its move", () => e.move!(cmd.model, cmd.prompt, cmd.maxBytes, cmd.end ?? null));
+    }
+    case "chunks": {
+      const e = job(cmd.job);
+      if (!e.chunks) throw new Error("this run cannot cut text into chunks");
+      return busyWith("cutting the text into chunks", () => e.chunks!(cmd.bytes, cmd.train));
+    }
     case "cancelEvaluate":
       evaluations.get(`${cmd.job}:${cmd.evaluation}`)?.abort(new Error("the evaluation was cancelled"));
       return null;

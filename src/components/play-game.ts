@@ -1,22 +1,26 @@
 // The reader plays the model: a tic-tac-toe board to click, or a word to type.
 // The model answers with its most likely bytes; the rules engine judges both
 // (the reader's refused input is asked again; the model's loses it the game).
+//
+// The model itself lives in the page's worker: a Mover asks it for a move's bytes
+// (lab-client.ts's move), so nothing here touches tfjs.
 import { html } from "htl";
-import type { PolicyModel } from "../lib/models/moves.js";
-import { sampleMoves } from "../lib/models/moves.js";
 import { Rng } from "../lib/rng.js";
 import { emptyBoard, markOf, outcome, play, ticTacToe, toMove, type TicTacToeState } from "../lib/games/tictactoe.js";
 import { requiredLetter, wordChain, type WordChainState } from "../lib/games/wordchain.js";
 
 const decoder = new TextDecoder();
 
-async function modelMove<S, M>(model: PolicyModel, game: { prompt(s: S): Uint8Array; maxMoveBytes: number; moveEnd: number | null; judge(s: S, t: Uint8Array): { ok: true; move: M } | { ok: false; reason: string } }, s: S) {
-  const [text] = await sampleMoves(model, [game.prompt(s)], { maxBytes: game.maxMoveBytes, end: game.moveEnd, temperature: 0, rng: new Rng(1) });
+/** The model's greedy move for a game's prompt: at most maxBytes bytes, ending at `end` when it is not null. */
+export type Mover = (prompt: Uint8Array, maxBytes: number, end: number | null) => Promise<Uint8Array>;
+
+async function modelMove<S, M>(move: Mover, game: { prompt(s: S): Uint8Array; maxMoveBytes: number; moveEnd: number | null; judge(s: S, t: Uint8Array): { ok: true; move: M } | { ok: false; reason: string } }, s: S) {
+  const text = await move(game.prompt(s), game.maxMoveBytes, game.moveEnd);
   return { text: decoder.decode(text), verdict: game.judge(s, text) };
 }
 
 /** A board the reader plays X (or O, with "model first") on against `model()`. */
-export function TicTacToePlay(model: () => PolicyModel | null): HTMLElement {
+export function TicTacToePlay(model: () => Mover | null): HTMLElement {
   let s: TicTacToeState = emptyBoard();
   let human: 0 | 1 = 0;
   let busy = false;
@@ -38,14 +42,22 @@ export function TicTacToePlay(model: () => PolicyModel | null): HTMLElement {
     root.dataset.state = o ? "over" : busy ? "thinking" : "your-move";
     status.textContent = o
       ? o.winner === null ? "A draw." : o.winner === human ? (o.illegal !== undefined ? "You win: the model's move was refused." : "You win.") : "The model wins."
-      : busy ? "The model is thinking…" : `Your move: you are ${markOf(human)}. Click a free square.`;
+      : busy ? "The model is thinking (in the worker)…" : `Your move: you are ${markOf(human)}. Click a free square.`;
   };
   const answer = async () => {
     const m = model();
     if (!m || outcome(s)) return render();
     busy = true;
     render();
-    const { text, verdict } = await modelMove(m, ticTacToe, s);
+    let answered;
+    try {
+      answered = await modelMove(m, ticTacToe, s);
+    } catch (e) {
+      busy = false;
+      note(`the model could not answer: ${(e as Error).message}`, "refused");
+      return render();
+    }
+    const { text, verdict } = answered;
     busy = false;
     if (verdict.ok) {
       note(`model (${markOf(toMove(s))}) wrote "${text}" → square ${verdict.move + 1} ✓`, "ok");
@@ -79,7 +91,7 @@ export function TicTacToePlay(model: () => PolicyModel | null): HTMLElement {
 }
 
 /** A word chain the reader plays against `model()`; the host's first word comes from `start`. */
-export function WordChainPlay(model: () => PolicyModel | null, game: ReturnType<typeof wordChain>, { seed = 1 }: { seed?: number } = {}): HTMLElement {
+export function WordChainPlay(model: () => Mover | null, game: ReturnType<typeof wordChain>, { seed = 1 }: { seed?: number } = {}): HTMLElement {
   const rng = new Rng(seed);
   let s: WordChainState = game.initial(rng);
   let busy = false;
@@ -100,7 +112,7 @@ export function WordChainPlay(model: () => PolicyModel | null, game: ReturnType<
     input.disabled = say.disabled = busy || o !== null;
     status.textContent = o
       ? o.winner === null ? `A draw: ${game.maxAnswers} answers.` : o.winner === 0 ? "You win: the model's answer was refused." : "The model wins."
-      : busy ? "The model is thinking…" : `Your word: it must start with "${requiredLetter(s)}".`;
+      : busy ? "The model is thinking (in the worker)…" : `Your word: it must start with "${requiredLetter(s)}".`;
   };
   form.onsubmit = async (e) => {
     e.preventDefault();
@@ -117,7 +129,15 @@ export function WordChainPlay(model: () => PolicyModel | null, game: ReturnType<
     if (!m || game.outcome(s)) return render();
     busy = true;
     render();
-    const { text, verdict } = await modelMove(m, game, s);
+    let answered;
+    try {
+      answered = await modelMove(m, game, s);
+    } catch (e) {
+      busy = false;
+      note(`the model could not answer: ${(e as Error).message}`, "refused");
+      return render();
+    }
+    const { text, verdict } = answered;
     busy = false;
     if (verdict.ok) {
       note(`model wrote ${JSON.stringify(text)} → "${verdict.move}" ✓`, "ok");

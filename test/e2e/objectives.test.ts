@@ -40,6 +40,8 @@ describe("the objectives page", () => {
     assert.match(await page.locator(".stlm-ab-card").innerText(), /next-byte against mtp:2/);
     assert.ok((await page.locator(".stlm-ab-card svg").count()) > 0);
 
+    // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.
+    assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");
     await assertClean(page, log, "/objectives");
     await page.close();
   });

@@ -62,6 +62,8 @@ describe("the self-play page", () => {
     await page.waitForFunction(() => (document.querySelector(".stlm-play-words") as HTMLElement | null)?.dataset.modelMoves === "1", null, { timeout: 60_000 });
     assert.match(await words.locator(".stlm-play-log").innerText(), /model wrote/);
 
+    // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.
+    assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");
     await assertClean(page, log, "/self-play");
     await page.close();
   });

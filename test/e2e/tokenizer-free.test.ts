@@ -39,9 +39,11 @@ describe("the tokenizer-free page", () => {
     await card.locator("svg").first().waitFor({ timeout: 30_000 });
     const evals = JSON.parse((await card.getAttribute("data-evals"))!) as { kind: string; val: number[] }[];
     const local = evals.find((e) => e.kind === "local-word")!;
-    assert.ok(local.val.length >= 2, `evaluations: ${local.val}`);
+    assert.ok(local.val.length >= 2, `evaluations: ${local.val} ${JSON.stringify(evals)} ${await card.innerText()}`);
     assert.ok(local.val.at(-1)! < local.val[0], `the local stack's validation bits/byte fell: ${local.val.join(" -> ")}`);
 
+    // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.
+    assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");
     await assertClean(page, log, "/tokenizer-free");
     await page.close();
   });

@@ -52,6 +52,10 @@ describe("the training-strategy pages", () => {
     // details on focus, not only on hover
     await page.locator("#byte-view .stlm-bytes span").nth(3).focus();
     assert.match(await page.locator("#byte-detail").innerText(), /KL \d+\.\d+ bits; teacher p = /);
+    // and on tap (a click, to the page): another byte's numbers replace them
+    const focused = await page.locator("#byte-detail").innerText();
+    await page.locator("#byte-view .stlm-bytes span").nth(7).click();
+    assert.notEqual(await page.locator("#byte-detail").innerText(), focused, "a tap shows the tapped byte's numbers");
     const before = await page.locator("#byte-view h2").innerText();
     assert.match(before, /precomputed student/);
 
@@ -62,6 +66,8 @@ describe("the training-strategy pages", () => {
     assert.ok(evals.length === 2 && evals.every((n: number) => n >= 2), `evaluations per arm: ${evals}`);
     // the per-byte view now compares the teacher with the student just trained
     await page.locator("#byte-view h2", { hasText: "the student you trained" }).waitFor({ timeout: 30_000 });
+    // The teacher, both students and the per-byte view ran in the worker: tfjs never started on the page's thread.
+    assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");
     await assertClean(page, log, "/distillation");
     await page.close();
   });

@@ -18,7 +18,14 @@ describe("validateCommand", () => {
       { id: 9, type: "sample", job: 1, prompt: "It is", options: { temperature: 0.8 } },
       { id: 10, type: "attention", job: 1, text: "abc" },
       { id: 11, type: "call", job: 1, method: "trace", args: ["stride"] },
-      { id: 12, type: "dispose", job: 1 }
+      { id: 12, type: "dispose", job: 1 },
+      { id: 13, type: "loadModel", job: 1, slot: "mtp", bytes: new Uint8Array(4), label: "nano-mtp4.safetensors" },
+      { id: 14, type: "speculative", job: 1, prompt: "It is", options: { tokens: 40, temperature: 0 } },
+      { id: 15, type: "disagreements", job: 1, text: "It is" },
+      { id: 16, type: "move", job: 1, model: "tictactoe", prompt: new Uint8Array(12), maxBytes: 1 },
+      { id: 17, type: "move", job: 1, model: "wordchain", prompt: new Uint8Array(12), maxBytes: 24, end: 44 },
+      { id: 18, type: "chunks", job: 1, bytes: new Uint8Array(8), train: new Uint8Array(64) },
+      { id: 19, type: "chunks", job: 1, bytes: new Uint8Array(8) }
     ];
     for (const c of commands) assert.equal(validateCommand(c), c);
   });
@@ -39,6 +46,17 @@ describe("validateCommand", () => {
     assert.throws(() => validateCommand({ id: 1, type: "sample", job: 1, prompt: "a", options: [] }), /options must be an object when given, got an array/);
     assert.throws(() => validateCommand({ id: 1, type: "call", job: 1, method: "trace", args: "stride" }), /args must be an array/);
     assert.throws(() => validateCommand({ id: 1, type: "pause", job: 1.5 }), ProtocolError);
+  });
+
+  it("checks the inspecting commands' fields (loadModel, speculative, disagreements, move, chunks)", () => {
+    assert.throws(() => validateCommand({ id: 1, type: "loadModel", job: 1, slot: "", bytes: new Uint8Array(1), label: "x" }), /command "loadModel": slot must be a name \(a string that is not empty\), got ""/);
+    assert.throws(() => validateCommand({ id: 1, type: "loadModel", job: 1, slot: "mtp", label: "x" }), /loadModel": bytes must be a Uint8Array, got nothing/);
+    assert.throws(() => validateCommand({ id: 1, type: "speculative", job: 1, prompt: 3 }), /speculative": prompt must be a string, got number 3/);
+    assert.throws(() => validateCommand({ id: 1, type: "disagreements", job: 1 }), /disagreements": text must be a string, got nothing/);
+    assert.throws(() => validateCommand({ id: 1, type: "move", job: 1, model: "tictactoe", prompt: new Uint8Array(1), maxBytes: 0 }), /move": maxBytes must be a whole number above 0, got number 0/);
+    assert.throws(() => validateCommand({ id: 1, type: "move", job: 1, model: "tictactoe", prompt: "X..", maxBytes: 1 }), /move": prompt must be a Uint8Array, got "X.."/);
+    assert.throws(() => validateCommand({ id: 1, type: "move", job: 1, model: "tictactoe", prompt: new Uint8Array(1), maxBytes: 1, end: "," }), /move": end must be an integer when given, got ","/);
+    assert.throws(() => validateCommand({ id: 1, type: "chunks", job: 1, bytes: new Uint8Array(1), train: [1, 2] }), /chunks": train must be a Uint8Array when given, got an array/);
   });
 });
 

@@ -129,7 +129,8 @@ export function parseRunRecord(text: string, what = "the run file"): RunRecord {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    const truncated = /end of (JSON )?input|Unterminated/i.test((e as Error).message);
+    // A record is one object: text that stops before its closing brace was cut short, whatever the parser's words for it.
+    const truncated = /end of (JSON )?input|Unterminated/i.test((e as Error).message) || !/}\s*$/.test(text);
     throw new RunRecordError(
       `${what} is not valid JSON${truncated ? " (it ends too early: was the download or copy cut short?)" : ""}: ${(e as Error).message}`
     );

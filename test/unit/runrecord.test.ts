@@ -66,6 +66,10 @@ test("a record survives JSON and back unchanged, with a stable id from its start
 test("a truncated file is refused as cut short, not as a mystery", () => {
   const text = JSON.stringify(makeRunRecord(parts()));
   assert.throws(() => parseRunRecord(text.slice(0, text.length - 40), "run.json"), refused(/^run\.json is not valid JSON \(it ends too early: was the download or copy cut short\?\)/));
+  // Cut after a comma and a line break (a pretty-printed download): the parser blames a property name, not the end.
+  const pretty = JSON.stringify(makeRunRecord(parts()), null, 1);
+  const cut = pretty.slice(0, pretty.indexOf(",\n", 200) + 2);
+  assert.throws(() => parseRunRecord(cut, "run.json"), refused(/^run\.json is not valid JSON \(it ends too early: was the download or copy cut short\?\)/));
   assert.throws(() => parseRunRecord(""), refused(/is empty/));
 });
 

@@ -4,8 +4,17 @@ import { html } from "htl";
 import { formatCount } from "./format.js";
 import { deleteCheckpoint, downloadBytes, listCheckpoints, loadCheckpoint, saveCheckpoint } from "./checkpoint-store.js";
 import type { RunHandle } from "./live-run.js";
+import { CHECKPOINT_RECORD_KEY, withCheckpoint } from "../lib/runs/build.js";
+import type { RunRecord } from "../lib/runs/record.js";
 
-export function CheckpointPanel(run: RunHandle): HTMLElement {
+export interface CheckpointPanelOptions {
+  /** The record of the run the model comes from (runs-library.ts); a downloaded checkpoint carries it in its metadata. */
+  runRecord?: () => RunRecord | null;
+  /** Called with that record and the downloaded file's SHA-256 and size. */
+  onDownloaded?: (record: RunRecord) => void;
+}
+
+export function CheckpointPanel(run: RunHandle, { runRecord, onDownloaded }: CheckpointPanelOptions = {}): HTMLElement {
   const status = html`<p class="stlm-status" role="status"></p>` as HTMLElement;
   const saved = html`<select aria-label="Checkpoints saved in this browser"></select>` as HTMLSelectElement;
   const fileInput = html`<input type="file" accept=".safetensors,.stlm,application/octet-stream" aria-label="Load a checkpoint file">` as HTMLInputElement;
@@ -37,10 +46,12 @@ export function CheckpointPanel(run: RunHandle): HTMLElement {
 
   const download = html`<button type="button">Download checkpoint</button>` as HTMLButtonElement;
   download.onclick = guard(async () => {
-    const bytes = await run.checkpointBytes();
+    const record = runRecord?.() ?? null;
+    const bytes = await run.checkpointBytes(record ? { [CHECKPOINT_RECORD_KEY]: record } : {});
     const file = `${baseName()}.safetensors`;
     downloadBytes(bytes, file);
-    return `Downloaded ${file} (${formatCount(bytes.byteLength)}B).`;
+    if (record) onDownloaded?.(withCheckpoint(record, bytes));
+    return `Downloaded ${file} (${formatCount(bytes.byteLength)}B)${record ? ", with its run record" : ""}.`;
   });
 
   const save = html`<button type="button">Save in this browser</button>` as HTMLButtonElement;

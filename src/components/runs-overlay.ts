@@ -1,0 +1,69 @@
+// The runs library's chart: the runs the reader selected in the runs table, overlaid
+// on one chart, one colour per run: smoothed train loss (solid) and validation bits
+// per byte (dashed, with dots), both in bits per byte against step. A run of another
+// preset or corpus than the first selected run says so in its legend entry.
+import * as Plot from "@observablehq/plot";
+import type { RunRecord } from "../lib/runs/record.js";
+import { accessibleChart, num } from "./chart-a11y.js";
+import { trendSmooth } from "./smoothing.js";
+
+export interface OverlayOptions {
+  width?: number;
+  height?: number;
+  /** Time constant, in steps, of the smoothed train loss. */
+  smoothing?: number;
+}
+
+/** "nano on austen": the setup two runs must share for their curves to compare. */
+export function runSetup(r: RunRecord): string {
+  return `${r.preset ?? r.spec.kind} on ${r.data.name}`;
+}
+
+/** Each run's legend name: its label, and its setup when that differs from the first run's. */
+export function overlayLabels(records: readonly RunRecord[]): string[] {
+  const base = records[0] ? runSetup(records[0]) : "";
+  const seen = new Map<string, number>();
+  return records.map((r) => {
+    const name = runSetup(r) === base ? r.label : `${r.label} [other setup: ${runSetup(r)}]`;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n > 1 ? `${name} #${n}` : name;
+  });
+}
+
+export function RunsOverlay(records: readonly RunRecord[], { width = 640, height = 320, smoothing = 10 }: OverlayOptions = {}): HTMLElement {
+  const labels = overlayLabels(records);
+  const train = records.flatMap((r, i) => {
+    const bpb = r.metrics.steps.map((d) => d.loss / Math.LN2);
+    const smooth = trendSmooth(r.metrics.steps.map((d) => d.step), bpb, smoothing);
+    return r.metrics.steps.map((d, j) => ({ run: labels[i], step: d.step, bpb: smooth[j] }));
+  });
+  const val = records.flatMap((r, i) => r.metrics.evals.map((d) => ({ run: labels[i], step: d.step, bpb: d.valBitsPerByte })));
+  const chart = Plot.plot({
+    width,
+    height,
+    marginLeft: 48,
+    x: { label: "step", grid: true },
+    y: { label: "bits per byte", grid: true, zero: false, nice: true },
+    color: { domain: labels, legend: true },
+    marks: [
+      Plot.line(train, { x: "step", y: "bpb", z: "run", stroke: "run", strokeWidth: 2, tip: true }),
+      Plot.line(val, { x: "step", y: "bpb", z: "run", stroke: "run", strokeWidth: 1.5, strokeDasharray: "4,3" }),
+      Plot.dot(val, { x: "step", y: "bpb", fill: "run", r: 3, tip: true })
+    ]
+  }) as HTMLElement;
+  chart.dataset.runs = JSON.stringify(labels);
+  chart.dataset.points = String(train.length + val.length);
+  accessibleChart(
+    chart,
+    `Selected runs overlaid, bits per byte against step: ${labels.join(", ")}`,
+    records
+      .map((r, i) => {
+        const f = r.final;
+        return `${labels[i]}: ${f ? `${f.steps} steps, train loss ${f.trainLoss === null ? "none" : num(f.trainLoss / Math.LN2)} bits per byte, validation ${f.valBitsPerByte === null ? "not measured" : `${num(f.valBitsPerByte)} bits per byte`}` : "no steps"}.`;
+      })
+      .join(" ")
+  );
+  chart.classList.add("stlm-runs-overlay");
+  return chart;
+}

@@ -2,7 +2,7 @@
 // of the runs table; ticking them overlays them on one chart; a run's JSON download
 // is a valid run record (its data hash the same as the CLI's for the corpus) and its
 // CSV its metrics; deleted and imported back, it overlays identically; bad files are
-// refused with their message; a chart card's Download menu gives a real SVG and PNG;
+// refused with their message; a downloaded checkpoint carries its run's record; a chart card's Download menu gives a real SVG and PNG;
 // "Keep runs in this browser" keeps them for a new tab. One page load for the runs.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -10,7 +10,8 @@ import { describe, it } from "node:test";
 import type { Download, Page } from "playwright-core";
 import { loadCorpus } from "../../lib/node/data.js";
 import { dataIdentity } from "../../lib/runs/build.js";
-import { parseRunRecord } from "../../lib/runs/record.js";
+import { createHash } from "node:crypto";
+import { parseRunRecord, validateRunRecord } from "../../lib/runs/record.js";
 import { assertClean, useSite, watchPage } from "./harness.js";
 
 const site = useSite();
@@ -58,6 +59,17 @@ describe("the runs library on the training page", () => {
     await row(page, "(run 2)").waitFor();
     assert.equal(await rows(page).count(), 3, "both live runs are rows");
     assert.match(await row(page, "(run 2)").innerText(), /seed: 1 → 2|seed/);
+
+    // A checkpoint downloaded now carries the last run's record, and that run's row then records the file's SHA-256.
+    const ckpt = await download(page, () => page.getByRole("button", { name: "Download checkpoint" }).click());
+    const header = JSON.parse(ckpt.bytes.subarray(8, 8 + Number(ckpt.bytes.readBigUInt64LE(0))).toString("utf8"));
+    const carried = validateRunRecord(JSON.parse(header.__metadata__["stlm.meta"]).runRecord, "the checkpoint's run record");
+    assert.equal(carried.label, "nano on austen, seed 2 (run 2)");
+    assert.equal(carried.metrics.steps.length, 4);
+    await row(page, "(run 2)").locator("input").check();
+    const second = parseRunRecord((await download(page, () => page.getByRole("button", { name: "Download JSON" }).click())).bytes.toString("utf8"));
+    assert.deepEqual(second.checkpoint, { sha256: createHash("sha256").update(ckpt.bytes).digest("hex"), bytes: ckpt.bytes.length });
+    await row(page, "(run 2)").locator("input").uncheck();
 
     await row(page, "(run 1)").locator("input").check();
     await row(page, "(run 2)").locator("input").check();

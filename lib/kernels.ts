@@ -34,6 +34,14 @@
 //    where the same update in tfjs ops is about 16 kernels and 16 passes per
 //    parameter. lib/train/optim.ts uses it where the backend has it (wasm) and the
 //    plain ops elsewhere.
+// 9. Add, Sub, Multiply, RealDiv (float32, with the broadcasts a step uses: a
+//    scalar, a trailing block repeated, one value per row), Sigmoid, Softmax over
+//    the last axis, and Sum over the last axis: the stock kernels run on one
+//    thread, and with the products on every core they were a third of a
+//    2-thread step. These are lib/wasm/elementwise.ts's SIMD loops, split across
+//    the kernel threads by rows or elements. The binary operations and the sum
+//    give tfjs's bits exactly; Sigmoid and Softmax use Cephes' expf, not
+//    XNNPACK's, and differ in the last bits (test/unit/threads.test.ts).
 // 8. Fused layers (kernels of the lab's own, with their gradients): the
 //    cross-entropy of the targets (log-softmax, pick, and its backward), RMSNorm,
 //    and the backward of SwiGLU's silu(gate) * up. Through tfjs ops each is 6 to
@@ -44,6 +52,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import { createSimdKernels, simdSupported, type SimdKernels } from "./wasm/simd.js";
+import { binaryPlan, type BinaryOp } from "./wasm/elementwise.js";
 import type { KernelPool, WorkerHost } from "./threads/pool.js";
 
 interface WasmData {
@@ -129,7 +138,13 @@ export function registerKernelOverrides(): void {
     ["Slice", slice],
     ["Transpose", transpose],
     ["Sum", sum],
-    ["GatherV2", gatherV2]
+    ["GatherV2", gatherV2],
+    ["Add", binary("add", "Add")],
+    ["Sub", binary("sub", "Sub")],
+    ["Multiply", binary("mul", "Multiply")],
+    ["RealDiv", binary("div", "RealDiv")],
+    ["Sigmoid", sigmoid],
+    ["Softmax", softmax]
   ];
   for (const [name, kernelFunc] of overrides) {
     const original = tf.getKernel(name, "wasm");
@@ -357,10 +372,60 @@ function transpose(args: KernelArgs): TensorInfo {
   return out;
 }
 
+/** Add, Sub, Multiply or RealDiv of float32 tensors whose broadcast reads as rows (lib/wasm/elementwise.ts binaryPlan); the rest to the stock kernel. */
+function binary(op: BinaryOp, name: string): (args: KernelArgs) => TensorInfo {
+  return (args) => {
+    const { inputs: { a, b }, backend } = args;
+    const g = a.dtype === "float32" && b.dtype === "float32" ? simdFor(backend) : null;
+    if (!g) return callStock(name, args);
+    const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const plan = binaryPlan(a.shape, b.shape, shape);
+    if (!plan) return callStock(name, args);
+    const out = backend.makeOutput(shape, "float32");
+    if (plan.rows * plan.cols > 0) g.binary(op, plan, backend.dataIdMap.get(a.dataId).memoryOffset, backend.dataIdMap.get(b.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset);
+    return out;
+  };
+}
+
+function sigmoid(args: KernelArgs): TensorInfo {
+  const { inputs: { x }, backend } = args;
+  const g = x.dtype === "float32" ? simdFor(backend) : null;
+  if (!g) return callStock("Sigmoid", args);
+  const out = backend.makeOutput(x.shape, "float32");
+  g.sigmoid(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, size(x.shape));
+  return out;
+}
+
+function softmax(args: KernelArgs): TensorInfo {
+  const { inputs: { logits }, backend, attrs } = args;
+  const r = logits.shape.length;
+  const dim = attrs.dim as number;
+  const g = logits.dtype === "float32" && r >= 1 && (dim === -1 || dim === r - 1) ? simdFor(backend) : null;
+  if (!g) return callStock("Softmax", args);
+  const out = backend.makeOutput(logits.shape, "float32");
+  const cols = logits.shape[r - 1];
+  if (cols > 0) g.softmax(backend.dataIdMap.get(logits.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, size(logits.shape) / cols, cols);
+  return out;
+}
+
 function sum(args: KernelArgs): TensorInfo {
   const { inputs: { x }, backend, attrs } = args;
   const r = x.shape.length;
   const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
+  const trailing = axes.length > 0 && axes.length < r && axes.every((ax, i) => ax === r - axes.length + i);
+  const rs = trailing && x.dtype === "float32" ? simdFor(backend) : null;
+  if (rs) {
+    // Each row's sum, left to right (as the stock kernel adds them).
+    const cols = size(x.shape.slice(r - axes.length));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < r - axes.length ? d : 1)) : x.shape.slice(0, r - axes.length);
+    const out = backend.makeOutput(outShape, "float32");
+    const rows = size(outShape);
+    if (rows > 0) {
+      if (cols === 0) (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+      else rs.rowSum(backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, rows, cols);
+    }
+    return out;
+  }
   const leading = axes.length > 0 && axes.length < r && axes.every((ax, i) => ax === i);
   const g = leading && x.dtype === "float32" ? simdFor(backend) : null;
   if (!g) return callStock("Sum", args);

@@ -200,7 +200,7 @@ interface BenchModel {
   chunkSlots?: (x: Int32Array) => number;
 }
 
-function benchModel(preset: string, ctx: number | undefined, batch: number | undefined, steps: number): BenchModel {
+export function benchModel(preset: string, ctx: number | undefined, batch: number | undefined, steps: number): BenchModel {
   const positive = (name: string, v: number | undefined) => {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`${name} must be a whole number >= 1 (got ${v})`);
   };

@@ -34,7 +34,7 @@ export interface TaskStats {
   waitMs: number;
 }
 
-const TASK_NAMES = ["", "gemm", "rmsNorm", "rmsNormGrad", "siluMulGrad", "softmaxStats", "expGrad", "adamW"];
+const TASK_NAMES = ["", "gemm", "rmsNorm", "rmsNormGrad", "siluMulGrad", "softmaxStats", "expGrad", "adamW", "binary", "sigmoid", "softmax", "rowSum", "copyRuns"];
 
 export class KernelPool {
   private readonly ctrl: Int32Array;

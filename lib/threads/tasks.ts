@@ -53,7 +53,12 @@ export const TASK = {
   siluMulGrad: 4,
   softmaxStats: 5,
   expGrad: 6,
-  adamW: 7
+  adamW: 7,
+  binary: 8,
+  sigmoid: 9,
+  softmax: 10,
+  rowSum: 11,
+  copyRuns: 12
 } as const;
 
 /** The exports of lib/wasm/simd.ts's module that the tasks call. */
@@ -67,6 +72,14 @@ export interface TaskExports {
   softmaxStats(...a: number[]): void;
   expGrad(...a: number[]): void;
   adamW(...a: number[]): void;
+  add(...a: number[]): void;
+  sub(...a: number[]): void;
+  mul(...a: number[]): void;
+  div(...a: number[]): void;
+  sigmoid(x: number, y: number, n: number): void;
+  softmax(x: number, y: number, rows: number, cols: number): void;
+  rowSum(x: number, y: number, rows: number, cols: number): void;
+  copyRuns(src: number, dst: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void;
 }
 
 /**
@@ -152,6 +165,27 @@ export function runChunks(ex: TaskExports, ctrl: Int32Array, fl: Float32Array, t
       const per = ctrl[A + 8], e0 = j * per, len = Math.min(per, ctrl[A + 7] - e0), o = e0 * 4;
       ex.adamW(ctrl[A] + o, ctrl[A + 1] + o, ctrl[A + 2] + o, ctrl[A + 3] + o, ctrl[A + 4] + o, ctrl[A + 5] + o, ctrl[A + 6] + o, len,
         fl[F], fl[F + 1], fl[F + 2], fl[F + 3], fl[F + 4], fl[F + 5], fl[F + 6], fl[F + 7], fl[F + 8], fl[F + 9]);
+    } else if (kind === 8) {
+      // A broadcast binary operation over rows x cols: a block of rows and a block of columns.
+      const op = ctrl[A], a = ctrl[A + 1], aso = ctrl[A + 2], asi = ctrl[A + 3], b = ctrl[A + 4], bso = ctrl[A + 5], bsi = ctrl[A + 6];
+      const out = ctrl[A + 7], rows = ctrl[A + 8], cols = ctrl[A + 9], rowsPer = ctrl[A + 10], colsPer = ctrl[A + 11], colBlocks = ctrl[A + 12];
+      const r0 = Math.floor(j / colBlocks) * rowsPer, c0 = (j % colBlocks) * colsPer;
+      const fn = op === 0 ? ex.add : op === 1 ? ex.sub : op === 2 ? ex.mul : ex.div;
+      fn(a + r0 * aso + c0 * asi, aso, asi, b + r0 * bso + c0 * bsi, bso, bsi, out + (r0 * cols + c0) * 4, cols * 4, Math.min(rowsPer, rows - r0), Math.min(colsPer, cols - c0));
+    } else if (kind === 9) {
+      // Sigmoid, elements [e0, e0 + per) (per a multiple of 4).
+      const per = ctrl[A + 3], e0 = j * per;
+      ex.sigmoid(ctrl[A] + e0 * 4, ctrl[A + 1] + e0 * 4, Math.min(per, ctrl[A + 2] - e0));
+    } else if (kind === 10 || kind === 11) {
+      // Softmax / sum of each row, rows [r0, r0 + per).
+      const per = ctrl[A + 4], cols = ctrl[A + 3], r0 = j * per, rows = Math.min(per, ctrl[A + 2] - r0);
+      if (kind === 10) ex.softmax(ctrl[A] + r0 * cols * 4, ctrl[A + 1] + r0 * cols * 4, rows, cols);
+      else ex.rowSum(ctrl[A] + r0 * cols * 4, ctrl[A + 1] + r0 * 4, rows, cols);
+    } else if (kind === 12) {
+      // Strided row copies (a transpose): outer indices q = i0 * n1 + i1 in [q0, q0 + per), each n2 runs.
+      const src = ctrl[A], dst = ctrl[A + 1], n1 = ctrl[A + 3], n2 = ctrl[A + 4], s0 = ctrl[A + 5], s1 = ctrl[A + 6], s2 = ctrl[A + 7], run = ctrl[A + 8], per = ctrl[A + 9];
+      const q0 = j * per, q1 = Math.min(q0 + per, ctrl[A + 2] * n1);
+      for (let q = q0; q < q1; q++) ex.copyRuns(src + Math.floor(q / n1) * s0 + (q % n1) * s1, dst + q * n2 * run, 1, 1, n2, 0, 0, s2, run);
     }
     } catch {
       Atomics.store(ctrl, 6, 1);

@@ -16,7 +16,7 @@ import { f32, Func, i32, v128 } from "./asm.js";
  * are then n itself, so 2^n is (bits - bits(1.5 * 2^23) + 127) << 23, with no
  * float-to-int conversion (which V8 emits as a long sequence on x86).
  */
-function emitExp(f: Func, x: number, out: number, t: number): void {
+export function emitExp(f: Func, x: number, out: number, t: number): void {
   const MAGIC = 12582912; // 1.5 * 2^23
   const MAGIC_BITS = 0x4b400000;
   f.get(x).f32x4Const(88.3).f32x4Min().f32x4Const(-87.3).f32x4Max().set(x);

@@ -21,6 +21,7 @@
 // so transposes cost no extra pass.
 import { Func, f32, i32, moduleBytes, v128 } from "./asm.js";
 import { expGradFunc, rmsNormFunc, rmsNormGradFunc, siluMulGradFunc, softmaxStatsFunc } from "./fused.js";
+import { BINARY_OPS, binaryFunc, rowSumFunc, sigmoidFunc, softmaxFunc, type BinaryOp, type BinaryPlan } from "./elementwise.js";
 import { KernelPool } from "../threads/pool.js";
 import { TASK, type TaskExports } from "../threads/tasks.js";
 
@@ -55,6 +56,11 @@ export interface GemmArgs {
  * microseconds, about what 2^18 multiply-adds take.
  */
 export const SMALL_GEMM = 1 << 18;
+/**
+ * Elementwise work smaller than this many elements runs on the calling thread
+ * alone (a few microseconds of memory traffic, about what handing it out costs).
+ */
+export const SMALL_ELEMENTWISE = 1 << 15;
 /** Rows of RMSNorm's gradient per partial sum of its weight gradient (fixed: the sum's order must not depend on the thread count). */
 export const RMS_GRAD_BLOCK = 64;
 
@@ -95,6 +101,14 @@ export interface SimdKernels {
   siluMulGrad(g: number, u: number, s: number, dy: number, dg: number, du: number, n: number): void;
   softmaxStats(x: number, n: number, v: number, maxOut: number, sumOut: number): void;
   expGrad(x: number, lse: number, dy: number, g: number, n: number, v: number): void;
+  /** out = a op b, broadcast as `plan` lays them out (lib/wasm/elementwise.ts binaryPlan); byte addresses. */
+  binary(op: BinaryOp, plan: BinaryPlan, a: number, b: number, out: number): void;
+  /** y = 1 / (1 + exp(-x)) for n elements. */
+  sigmoid(x: number, y: number, n: number): void;
+  /** Softmax of each row of cols. */
+  softmax(x: number, y: number, rows: number, cols: number): void;
+  /** The sum of each row of cols, left to right. */
+  rowSum(x: number, y: number, rows: number, cols: number): void;
 }
 
 /** Does the engine validate a one-function module that `body` writes (a v128 result)? */
@@ -348,6 +362,7 @@ interface Exports {
   softmaxStats(...args: number[]): void;
   expGrad(...args: number[]): void;
   copyRuns(src: number, dst: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void;
+  sigmoid(x: number, y: number, n: number): void;
   pack(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
   packB(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
   macro(ap: number, bp: number, kc: number, mc: number, c: number, ldc: number, nvalid: number, accumulate: number, scratch: number): void;
@@ -380,7 +395,11 @@ export function createSimdKernels(
     { name: "rmsNormGrad", func: rmsNormGradFunc() },
     { name: "siluMulGrad", func: siluMulGradFunc() },
     { name: "softmaxStats", func: softmaxStatsFunc() },
-    { name: "expGrad", func: expGradFunc() }
+    { name: "expGrad", func: expGradFunc() },
+    ...BINARY_OPS.map((op) => ({ name: op, func: binaryFunc(op) })),
+    { name: "sigmoid", func: sigmoidFunc() },
+    { name: "softmax", func: softmaxFunc() },
+    { name: "rowSum", func: rowSumFunc() }
   ], { shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const ex = instance.exports as unknown as Exports;
@@ -390,9 +409,14 @@ export function createSimdKernels(
   let partsPtr = 0;
   let partsBytes = 0;
 
-  const one = alloc(16);
-  if (!one) throw new Error("gemm: could not allocate 16 bytes");
+  // Chunks for elementwise work of n elements (or rows of n elements each): one while it is small.
+  const elementChunks = (n: number, perItem: number) => (pool.threads === 1 || n * perItem < SMALL_ELEMENTWISE ? 1 : Math.min(n, 2 * pool.threads));
+
+  const one = alloc(32);
+  if (!one) throw new Error("gemm: could not allocate 32 bytes");
   new Float32Array(memory.buffer, one, 1)[0] = 1;
+  // Four floats after the 1.0 (16-byte aligned): the last n % 4 elements of a sigmoid go through the vector code here.
+  const tail = (one + 4 + 15) & ~15;
 
   return {
     pool, mr, nr, relaxed, one,
@@ -454,7 +478,48 @@ export function createSimdKernels(
       pool.run(TASK.expGrad, Math.ceil(n / per), (a) => a.set([x, lse, dy, g, n, v, per], 16));
     },
     copyRuns(src, dst, [n0, n1, n2], [s0, s1, s2], run) {
-      ex.copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run);
+      const outer = n0 * n1;
+      const chunks = elementChunks(outer, (n2 * run) / 4);
+      if (chunks === 1) return ex.copyRuns(src, dst, n0, n1, n2, s0, s1, s2, run);
+      const per = Math.ceil(outer / chunks);
+      pool.run(TASK.copyRuns, Math.ceil(outer / per), (a) => a.set([src, dst, n0, n1, n2, s0, s1, s2, run, per], 16));
+    },
+    binary(op, { rows, cols, a: pa, b: pb }, a, b, out) {
+      // Chunks of whole rows where there are enough rows, else of columns (a multiple of 4).
+      const chunks = elementChunks(rows * cols, 1);
+      let rowsPer = rows;
+      let colsPer = cols;
+      if (chunks > 1) {
+        if (rows >= chunks) rowsPer = Math.ceil(rows / chunks);
+        else {
+          rowsPer = 1;
+          colsPer = Math.ceil(cols / Math.ceil(chunks / rows) / 4) * 4;
+        }
+      }
+      const colBlocks = Math.ceil(cols / colsPer);
+      pool.run(TASK.binary, Math.ceil(rows / rowsPer) * colBlocks, (x) =>
+        x.set([BINARY_OPS.indexOf(op), a, pa.rowStride * 4, pa.colStride * 4, b, pb.rowStride * 4, pb.colStride * 4, out, rows, cols, rowsPer, colsPer, colBlocks], 16));
+    },
+    sigmoid(x, y, n) {
+      const body = n - (n % 4);
+      if (body > 0) {
+        const per = Math.ceil(body / 4 / elementChunks(body / 4, 4)) * 4;
+        pool.run(TASK.sigmoid, Math.ceil(body / per), (a) => a.set([x, y, body, per], 16));
+      }
+      if (body < n) {
+        const t = new Float32Array(memory.buffer, tail, 4);
+        t.fill(0).set(new Float32Array(memory.buffer, x + body * 4, n - body));
+        ex.sigmoid(tail, tail, 4);
+        new Float32Array(memory.buffer, y + body * 4, n - body).set(t.subarray(0, n - body));
+      }
+    },
+    softmax(x, y, rows, cols) {
+      const per = Math.ceil(rows / elementChunks(rows, cols));
+      pool.run(TASK.softmax, Math.ceil(rows / per), (a) => a.set([x, y, rows, cols, per], 16));
+    },
+    rowSum(x, y, rows, cols) {
+      const per = Math.ceil(rows / elementChunks(rows, cols));
+      pool.run(TASK.rowSum, Math.ceil(rows / per), (a) => a.set([x, y, rows, cols, per], 16));
     },
     gemm({ a, b, c, m, n, k, sAm, sAk, sBk, sBn, batch = 1, aStep = 0, bStep = 0, cStep = m * n * 4 }: GemmArgs) {
       if (m === 0 || n === 0 || batch === 0) return;

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";
 import { nodeWorkerHost } from "../../lib/node/threads.js";
-import { kernelPool, setKernelThreads } from "../../lib/kernels.js";
+import { kernelPool, registerKernelOverrides, setKernelThreads, unregisterKernelOverrides } from "../../lib/kernels.js";
+import { binaryPlan } from "../../lib/wasm/elementwise.js";
 import { withSharedMemory } from "../../lib/threads/shared-heap.js";
 import { presetConfig } from "../../lib/config.js";
 import { createModel } from "../../lib/models/models.js";
@@ -11,6 +12,7 @@ import { BatchSampler } from "../../lib/text/data.js";
 import { Trainer } from "../../lib/train/trainer.js";
 import { Rng } from "../../lib/rng.js";
 import { tf } from "../../lib/tf.js";
+import type { Tensor } from "@tensorflow/tfjs";
 
 await initNode("wasm");
 
@@ -73,6 +75,63 @@ test("matrix products are the same bits on 1, 2 and 3 threads, for every layout 
   }
   await setKernelThreads(1, nodeWorkerHost);
   for (let t = 1; t < results.length; t++) cases.forEach((_, i) => sameBits(results[t][i], results[0][i], `case ${i} at ${t + 1} threads`));
+});
+
+test("the elementwise kernels give tfjs's own results (binary operations and row sums exactly; sigmoid and softmax within 2e-6) and the same bits on 1, 2 and 3 threads", async () => {
+  // The broadcasts a training step uses (same shape, a trailing block repeated, one value per row, a scalar), odd tails, and
+  // shapes under and over the size the threads split.
+  const binary: [string, number[], number[]][] = [
+    ["add", [16, 4, 64, 32], [16, 4, 64, 32]], ["add", [16, 4, 64, 32], [64, 32]], ["mul", [16, 4, 64, 1], [16, 4, 64, 64]],
+    ["mul", [16, 4, 64, 64], []], ["sub", [], [7, 13]], ["div", [5, 1, 3], [1, 7, 3]], ["mul", [3, 1], [1, 5]],
+    ["add", [37, 258], [258]], ["sub", [2, 3, 5], [3, 1]], ["add", [1000, 1], [1000, 1]], ["div", [40003], [40003]], ["mul", [2, 30001], [2, 1]]
+  ];
+  const unary: [string, number[]][] = [["sigmoid", [512, 384]], ["sigmoid", [7, 3]], ["softmax", [16, 4, 64, 64]], ["softmax", [300, 258]], ["softmax", [3, 5]], ["sum", [16, 4, 64, 64]], ["sum", [300, 258]], ["sum", [4, 5, 6]]];
+  const rng = new Rng(1);
+  const random = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => rng.normal() * 3), shape);
+  const before = tf.memory().numTensors;
+  const inputs = [...binary.map(([, a, b]) => [random(a), random(b)]), ...unary.map(([, s]) => [random(s)])];
+  const names = [...binary.map(([op, a, b]) => `${op} [${a}] [${b}]`), ...unary.map(([op, s]) => `${op} [${s}]`)];
+  const ops = [...binary.map(([op]) => op), ...unary.map(([op]) => op)];
+  const run = () => ops.map((op, i) => {
+    const [a, b] = inputs[i];
+    const y = op === "sum" ? tf.sum(a, -1, i % 2 === 0) : op === "sigmoid" ? tf.sigmoid(a) : op === "softmax" ? tf.softmax(a) : (tf[op as "add"] as (p: Tensor, q: Tensor) => Tensor)(a, b);
+    const out = y.dataSync() as Float32Array;
+    y.dispose();
+    return out;
+  });
+  const byThreads: Float32Array[][] = [];
+  for (const threads of [1, 2, 3]) {
+    assert.equal(await setKernelThreads(threads, nodeWorkerHost), threads);
+    byThreads.push(run());
+  }
+  await setKernelThreads(1, nodeWorkerHost);
+  unregisterKernelOverrides();
+  let stock: Float32Array[];
+  try {
+    stock = run();
+  } finally {
+    registerKernelOverrides();
+  }
+  for (let t = 1; t < byThreads.length; t++) names.forEach((n, i) => sameBits(byThreads[t][i], byThreads[0][i], `${n} at ${t + 1} threads`));
+  names.forEach((n, i) => {
+    if (ops[i] !== "sigmoid" && ops[i] !== "softmax") return sameBits(byThreads[0][i], stock[i], `${n} against tfjs's kernel`);
+    // Both are expf approximations good to an ulp or two (Cephes' here, XNNPACK's in tfjs), and the softmax's
+    // denominator is summed in another order: a few ulps apart, not the same bits.
+    for (let k = 0; k < stock[i].length; k++) {
+      const d = Math.abs(byThreads[0][i][k] - stock[i][k]);
+      if (d > 2e-6 * Math.abs(stock[i][k])) assert.fail(`${n} against tfjs's kernel: element ${k} is ${byThreads[0][i][k]}, tfjs's ${stock[i][k]}`);
+    }
+  });
+  tf.dispose(inputs.flat());
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test("a broadcast reads as rows of each operand whole, repeated, one value per row or one value", () => {
+  assert.deepEqual(binaryPlan([16, 4, 128, 32], [128, 32], [16, 4, 128, 32]), { rows: 64, cols: 4096, a: { colStride: 1, rowStride: 4096 }, b: { colStride: 1, rowStride: 0 } });
+  assert.deepEqual(binaryPlan([16, 4, 128, 1], [16, 4, 128, 128], [16, 4, 128, 128]), { rows: 8192, cols: 128, a: { colStride: 0, rowStride: 1 }, b: { colStride: 1, rowStride: 128 } });
+  assert.deepEqual(binaryPlan([6], [], [6]), { rows: 1, cols: 6, a: { colStride: 1, rowStride: 0 }, b: { colStride: 0, rowStride: 0 } });
+  // [3, 1] against [1, 5] repeats each along a different axis: neither rows nor a repeated block.
+  assert.equal(binaryPlan([3, 1, 4], [1, 5, 4], [3, 5, 4]), null);
 });
 
 test("50 training steps are the same bits on 1, 2 and 3 threads: every loss and every weight", async () => {

@@ -126,6 +126,10 @@ export class Func {
   f32x4ExtractLane(lane: number): this { this.simd(0x1f); this.code.push(lane); return this; }
   f32x4Nearest(): this { return this.simd(0x6a); }
   f32x4Min(): this { return this.simd(0xe8); }
+  /** Lanes a < b: all ones, else zeros (NaN: zeros). */
+  f32x4Lt(): this { return this.simd(0x43); }
+  /** a & ~b */
+  v128AndNot(): this { return this.simd(0x4f); }
   f32x4Max(): this { return this.simd(0xe9); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4Add(): this { return this.simd(0xae); }

@@ -98,29 +98,40 @@ export function binaryFunc(op: BinaryOp): Func {
   return f;
 }
 
-/** sigmoid(x, y, n): y = 1 / (1 + exp(-x)), n a multiple of 4. */
+/**
+ * emitExp clamps its input at -87.3, where exp is about 1.2e-38: below that the
+ * true value is 0 or subnormal, and a masked attention score (-1e9) must give a
+ * probability of exactly 0. This leaves the v128 in `out` zero in the lanes where
+ * the v128 in `x0` (the input before the clamp) is under -87.3 (a NaN stays NaN).
+ */
+function emitZeroBelow(f: Func, x0: number, out: number): void {
+  f.get(out).get(x0).f32x4Const(-87.3).f32x4Lt().v128AndNot().set(out);
+}
+
+/** sigmoid(x, y, n): y = 1 / (1 + exp(-x)), n a multiple of 4 (0 where x < -87.3, as exp(-x) overflows there). */
 export function sigmoidFunc(): Func {
   const f = new Func([i32, i32, i32]);
   const [x, y, n] = [0, 1, 2];
   const i = f.local(i32), nb = f.local(i32);
-  const xv = f.local(v128), e = f.local(v128), t = f.local(v128);
+  const xv = f.local(v128), x0 = f.local(v128), e = f.local(v128), t = f.local(v128);
   f.get(n).i32c(2).shl().set(nb);
   emitFor(f, i, () => f.i32c(0), nb, 16, () => {
-    f.f32x4Const(0).get(x).get(i).add().v128Load().f32x4Sub().set(xv);
+    f.get(x).get(i).add().v128Load().tee(x0);
+    f.f32x4Const(0).get(x0).f32x4Sub().set(xv);
     emitExp(f, xv, e, t);
-    f.get(y).get(i).add();
-    f.f32x4Const(1).f32x4Const(1).get(e).f32x4Add().f32x4Div();
-    f.v128Store();
+    f.f32x4Const(1).f32x4Const(1).get(e).f32x4Add().f32x4Div().set(e);
+    emitZeroBelow(f, x0, e);
+    f.get(y).get(i).add().get(e).v128Store();
   });
   return f;
 }
 
-/** softmax(x, y, rows, cols): y = exp(x - max) / sum(exp(x - max)) per row of cols. */
+/** softmax(x, y, rows, cols): y = exp(x - max) / sum(exp(x - max)) per row of cols (exactly 0 where x - max < -87.3). */
 export function softmaxFunc(): Func {
   const f = new Func([i32, i32, i32, i32]);
   const [x, y, rows, cols] = [0, 1, 2, 3];
   const row = f.local(i32), j = f.local(i32), vb = f.local(i32), tb = f.local(i32), px = f.local(i32), py = f.local(i32);
-  const mv = f.local(v128), sv = f.local(v128), e = f.local(v128), t = f.local(v128), xv = f.local(v128), m = f.local(f32), sum = f.local(f32);
+  const mv = f.local(v128), sv = f.local(v128), e = f.local(v128), t = f.local(v128), xv = f.local(v128), x0 = f.local(v128), m = f.local(f32), sum = f.local(f32);
   f.get(cols).i32c(-4).and().i32c(2).shl().set(vb);
   f.get(cols).i32c(2).shl().set(tb);
   emitFor(f, row, () => f.i32c(0), rows, 1, () => {
@@ -133,15 +144,17 @@ export function softmaxFunc(): Func {
     // exp(x - max) into y, summed
     f.v128Zero().set(sv);
     emitFor(f, j, () => f.i32c(0), vb, 16, () => {
-      f.get(px).get(j).add().v128Load().get(m).f32x4Splat().f32x4Sub().set(xv);
+      f.get(px).get(j).add().v128Load().get(m).f32x4Splat().f32x4Sub().tee(x0).set(xv);
       emitExp(f, xv, e, t);
+      emitZeroBelow(f, x0, e);
       f.get(py).get(j).add().get(e).v128Store();
       f.get(sv).get(e).f32x4Add().set(sv);
     });
     f.get(sv).f32x4ExtractLane(0).get(sv).f32x4ExtractLane(1).f32Add().get(sv).f32x4ExtractLane(2).f32Add().get(sv).f32x4ExtractLane(3).f32Add().set(sum);
     emitFor(f, j, () => f.get(vb), tb, 4, () => {
-      f.get(px).get(j).add().f32Load().get(m).f32Sub().f32x4Splat().set(xv);
+      f.get(px).get(j).add().f32Load().get(m).f32Sub().f32x4Splat().tee(x0).set(xv);
       emitExp(f, xv, e, t);
+      emitZeroBelow(f, x0, e);
       f.get(py).get(j).add().get(e).f32x4ExtractLane(0).f32Store();
       f.get(sum).get(e).f32x4ExtractLane(0).f32Add().set(sum);
     });

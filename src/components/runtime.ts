@@ -4,7 +4,8 @@
 import * as tfjs from "../vendor/tfjs.js";
 import { installTf } from "../lib/tf.js";
 import { chooseBackend, type BackendInfo, type BackendPreference } from "../lib/backend.js";
-import { registerKernelOverrides } from "../lib/kernels.js";
+import { registerKernelOverrides, setKernelThreads } from "../lib/kernels.js";
+import { webKernelThreads, webWorkerHost } from "../lib/threads/web.js";
 import { relaxedSimdSupported } from "../lib/wasm/simd.js";
 
 // import.meta.resolve of a node_modules file makes Framework copy it into dist/.
@@ -17,10 +18,18 @@ const WASM_PATHS = {
 };
 
 let installed = false;
-let current: { prefer: BackendPreference; info: Promise<BackendInfo> } | null = null;
+/** A backend, and the threads the lab's own kernels (lib/threads/) run on: more than 1 only on wasm, cross-origin isolated. */
+export type LabBackendInfo = BackendInfo & { kernelThreads: number };
 
-/** Installs tfjs for lib/ (once) and selects a backend; asking again for the same preference is free. */
-export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {}): Promise<BackendInfo> {
+let current: { prefer: BackendPreference; info: Promise<LabBackendInfo> } | null = null;
+
+/**
+ * Installs tfjs for lib/ (once) and selects a backend; asking again for the same
+ * preference is free. On wasm in a cross-origin-isolated context the lab's kernels
+ * then run on every core the browser reports (lib/threads/web.ts), from whichever
+ * thread calls this: the lab's training worker, or the bench page.
+ */
+export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {}): Promise<LabBackendInfo> {
   if (!installed) {
     installTf(tfjs);
     registerKernelOverrides();
@@ -34,18 +43,41 @@ export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {})
       info: previous
         .catch(() => undefined)
         .then(() => chooseBackend({ prefer, loadWebGpu: () => import("../vendor/tfjs-webgpu.js") }))
+        .then(async (info) => ({ ...info, kernelThreads: await startKernelThreads(info) }))
     };
   }
   return current.info;
 }
 
+/** The lab's kernels on `threads` threads where this context allows more than one (else 1); returns the threads in use. */
+async function startKernelThreads(info: BackendInfo, threads = webKernelThreads()): Promise<number> {
+  if (info.name !== "wasm") return 1;
+  try {
+    return await setKernelThreads(threads, threads > 1 ? webWorkerHost : null);
+  } catch (e) {
+    console.warn(`the lab's kernels stay on one thread: ${(e as Error).message}`);
+    return setKernelThreads(1, null);
+  }
+}
+
+/**
+ * Run the lab's kernels on `threads` threads (1 .. webKernelThreads()) on the current
+ * backend, e.g. to time one thread against all; returns the threads in use.
+ */
+export async function setLabThreads(threads: number): Promise<number> {
+  const info = await (current?.info ?? initTf());
+  return startKernelThreads(info, Math.max(1, Math.min(threads, webKernelThreads())));
+}
+
 /** One line for the page: "wasm (SIMD with FMA, 4 threads)". */
-export function describeBackend(info: BackendInfo): string {
+export function describeBackend(info: BackendInfo & { kernelThreads?: number }): string {
   const details: string[] = [];
   if (info.name === "wasm") {
     // With relaxed SIMD the lab's matrix products (lib/wasm/simd.ts) use fused multiply-add.
     if (info.simd) details.push(relaxedSimdSupported() ? "SIMD with FMA" : "SIMD");
-    details.push(info.threads > 1 ? `${info.threads} threads` : "1 thread");
+    // The lab's kernels (products, fused layers, elementwise) run on kernelThreads; tfjs's own pool on threads.
+    const threads = Math.max(info.threads, info.kernelThreads ?? 1);
+    details.push(threads > 1 ? `${threads} threads` : "1 thread");
   }
   if (info.name === "cpu") details.push("pure JavaScript");
   if (info.name === "webgpu" || info.name === "webgl") {

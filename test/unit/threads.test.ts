@@ -123,6 +123,11 @@ test("the elementwise kernels give tfjs's own results (binary operations and row
     }
   });
   tf.dispose(inputs.flat());
+  // A masked score (-1e9) gets a probability of exactly 0, and sigmoid saturates to 0 and 1.
+  tf.tidy(() => {
+    assert.deepEqual(Array.from(tf.softmax(tf.tensor([0, -1e9, 0, -1e9, 0], [1, 5])).dataSync()), [1 / 3, 0, 1 / 3, 0, 1 / 3].map(Math.fround));
+    assert.deepEqual(Array.from(tf.sigmoid(tf.tensor([-1000, 1000, 0, -90, 90])).dataSync()), [0, 1, 0.5, 0, 1]);
+  });
   assert.equal(tf.memory().numTensors, before);
 });
 

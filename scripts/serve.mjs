@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // A small static file server for the built site (dist/), with no dependencies.
-//   node scripts/serve.mjs [--port 3000] [--host 127.0.0.1] [--root dist] [--isolated]
-// --isolated sends Cross-Origin-Opener-Policy: same-origin and
+//   node scripts/serve.mjs [--port 3000] [--host 127.0.0.1] [--root dist] [--plain]
+// By default it sends Cross-Origin-Opener-Policy: same-origin and
 // Cross-Origin-Embedder-Policy: require-corp, which make the page cross-origin
-// isolated: SharedArrayBuffer exists and the wasm backend can use threads.
+// isolated: SharedArrayBuffer exists and the lab's kernels use every core
+// (lib/threads/web.ts). --plain leaves them out (one thread), to see the site as a
+// host without the headers serves it; --isolated is accepted and is the default.
 // Port 0 picks a free port; the line "listening on http://HOST:PORT/" says which.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -31,7 +33,7 @@ const TYPES = {
 };
 
 export function parseArgs(argv) {
-  const opts = { port: 3000, host: "127.0.0.1", root: "dist", isolated: false };
+  const opts = { port: 3000, host: "127.0.0.1", root: "dist", isolated: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -43,6 +45,7 @@ export function parseArgs(argv) {
     else if (arg === "--host") opts.host = value();
     else if (arg === "--root") opts.root = value();
     else if (arg === "--isolated") opts.isolated = true;
+    else if (arg === "--plain") opts.isolated = false;
     else if (arg === "--help" || arg === "-h") opts.help = true;
     else throw new Error(`unknown argument "${arg}" (try --help)`);
   }
@@ -66,7 +69,7 @@ export function notFoundPage(pathname) {
 }
 
 /** Starts the server; resolves to {server, url} once it listens. */
-export function serve({ port = 0, host = "127.0.0.1", root = "dist", isolated = false } = {}) {
+export function serve({ port = 0, host = "127.0.0.1", root = "dist", isolated = true } = {}) {
   const base = resolve(root);
   const headersFor = (path) => ({
     "Content-Type": TYPES[extname(path)] ?? "application/octet-stream",
@@ -137,7 +140,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(2);
   }
   if (opts.help) {
-    console.log("usage: node scripts/serve.mjs [--port 3000] [--host 127.0.0.1] [--root dist] [--isolated]");
+    console.log("usage: node scripts/serve.mjs [--port 3000] [--host 127.0.0.1] [--root dist] [--plain]\n  cross-origin isolated unless --plain (the lab's kernels then use every core)");
     process.exit(0);
   }
   const s = await stat(resolve(opts.root)).catch(() => null);
@@ -149,5 +152,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`serve: ${e.message}`);
     process.exit(1);
   });
-  console.log(`listening on ${url}${opts.isolated ? " (cross-origin isolated)" : ""}`);
+  console.log(`listening on ${url}${opts.isolated ? " (cross-origin isolated)" : " (plain: not cross-origin isolated, one thread)"}`);
 }

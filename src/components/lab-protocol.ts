@@ -85,7 +85,8 @@ export type CommandType = Command["type"];
 /** What each command's reply carries. */
 export interface CommandReplies {
   /** The backend, described for the page, and whether the worker is cross-origin isolated (SharedArrayBuffer, wasm threads). */
-  setBackend: BackendInfo & { description: string; isolated: boolean };
+  /** kernelThreads: the threads the lab's kernels run on in the worker (more than 1 only on wasm, cross-origin isolated). */
+  setBackend: BackendInfo & { description: string; isolated: boolean; kernelThreads: number };
   create: null;
   start: null;
   pause: null;

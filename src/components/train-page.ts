@@ -4,9 +4,9 @@
 import type { BackendInfo } from "../lib/backend.js";
 
 /** Why wasm runs on one thread, or "" when it does not. An isolated page is never told to serve itself isolated. */
-export function threadHint(info: Pick<BackendInfo, "name" | "threads">, isolated = globalThis.crossOriginIsolated === true, cores = globalThis.navigator?.hardwareConcurrency): string {
-  if (info.name !== "wasm" || info.threads > 1) return "";
-  if (!isolated) return "WebAssembly runs on more than one thread only when the site is served cross-origin isolated (scripts/serve.mjs --isolated).";
+export function threadHint(info: Pick<BackendInfo, "name" | "threads"> & { kernelThreads?: number }, isolated = globalThis.crossOriginIsolated === true, cores = globalThis.navigator?.hardwareConcurrency): string {
+  if (info.name !== "wasm" || Math.max(info.threads, info.kernelThreads ?? 1) > 1) return "";
+  if (!isolated) return "WebAssembly runs on more than one thread only when the site is served cross-origin isolated (npm run serve does; npm run dev's preview cannot).";
   return `This page is cross-origin isolated, yet the wasm backend started one thread${cores ? ` (this browser reports ${cores} logical core${cores === 1 ? "" : "s"})` : ""}.`;
 }
 

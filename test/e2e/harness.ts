@@ -55,10 +55,10 @@ export function distSnapshot(): Promise<string> {
   return snapshot;
 }
 
-/** Serves (a copy of) dist/ on a free port; `isolated` adds the COOP/COEP headers. */
+/** Serves (a copy of) dist/ on a free port; `isolated` sends the COOP/COEP headers (scripts/serve.mjs's default), else --plain. */
 export async function startServer({ isolated = false } = {}): Promise<Server> {
   const dist = await distSnapshot();
-  const args = [join(ROOT, "scripts", "serve.mjs"), "--port", "0", "--root", dist, ...(isolated ? ["--isolated"] : [])];
+  const args = [join(ROOT, "scripts", "serve.mjs"), "--port", "0", "--root", dist, ...(isolated ? [] : ["--plain"])];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const url = await new Promise<string>((ok, fail) => {
     let out = "";

@@ -49,3 +49,15 @@ test("the path is escaped in the page", async () => {
     assert.doesNotMatch(body, /<b>x/);
   });
 });
+
+test("the site is served cross-origin isolated by default (the lab's kernels then use every core), and --plain leaves the headers out", async () => {
+  // @ts-expect-error: a plain .mjs script without types
+  const { parseArgs } = await import("../../scripts/serve.mjs");
+  assert.equal(parseArgs([]).isolated, true);
+  assert.equal(parseArgs(["--plain"]).isolated, false);
+  await withServer({ "index.html": "<p>home</p>" }, async (url) => {
+    const res = await fetch(url);
+    assert.equal(res.headers.get("cross-origin-opener-policy"), "same-origin");
+    assert.equal(res.headers.get("cross-origin-embedder-policy"), "require-corp");
+  });
+});

@@ -58,7 +58,12 @@ describe("the runs library on the training page", () => {
     await shortRun(page, "2");
     await row(page, "(run 2)").waitFor();
     assert.equal(await rows(page).count(), 3, "both live runs are rows");
-    assert.match(await row(page, "(run 2)").innerText(), /seed: 1 → 2|seed/);
+    // Cells: tick box, run, page, settings vs the first run (the precomputed 500-step run), seed, steps, ...
+    const cells = await row(page, "(run 2)").locator("td").allInnerTexts();
+    assert.equal(cells[2], "/train");
+    assert.match(cells[3], /steps: 500 → 4/);
+    assert.doesNotMatch(cells[3], /seed/, "the seed has its own column");
+    assert.deepEqual(cells.slice(4, 6), ["2", "4"]);
 
     // A checkpoint downloaded now carries the last run's record, and that run's row then records the file's SHA-256.
     const ckpt = await download(page, () => page.getByRole("button", { name: "Download checkpoint" }).click());

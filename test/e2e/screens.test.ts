@@ -1,13 +1,15 @@
 // Every page of the site (read from observablehq.config.ts, so a page added later is
 // covered) at a phone's width (390 px) and a laptop's (1280 px), in the light and the
-// dark theme: nothing scrolls the page sideways, nothing logs an error, and every chart
-// SVG has an accessible name and a text alternative.
+// dark theme: nothing scrolls the page sideways, nothing logs an error, every chart
+// SVG has an accessible name and a text alternative, no page starts tfjs on its own
+// thread, and (once per page) every control is reached by Tab with a visible focus ring.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import config from "../../observablehq.config.js";
 import { join } from "node:path";
 import { assertClean, watchPage, useSite, builtPages } from "./harness.js";
+import { keyboardProblems } from "./keyboard.js";
 
 const PAGES: string[] = (config.pages as { path: string }[]).map((p) => p.path);
 const WIDTHS = [390, 1280];
@@ -74,6 +76,10 @@ describe("every page on every screen", () => {
           if (/tokens\/s|tokens per second/i.test(r.text)) problems.push(`${where}: speed in "tokens/s" (the lab's unit is bytes/s)`);
           for (const c of r.unnamed) problems.push(`${where}: a chart without an aria-label (${c})`);
           for (const c of r.undescribed) problems.push(`${where}: a chart without a <desc> or aria-describedby (${c})`);
+          // Once per page (the same controls at every width and theme): every control reached by Tab, with a visible focus ring.
+          if (width === 1280 && scheme === "light") problems.push(...(await keyboardProblems(page, where)));
+          // Model work runs in the lab's worker: tfjs never starts on a page's thread (the bench page times tfjs itself).
+          if (path !== "/bench" && (await page.evaluate("typeof globalThis._tfengine")) !== "undefined") problems.push(`${where}: tfjs started on the page's thread`);
           await assertClean(page, log, where).catch((e: Error) => problems.push(e.message.split("\n").slice(0, 6).join(" ")));
           await page.close();
         }

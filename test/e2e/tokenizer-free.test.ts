@@ -14,6 +14,24 @@ describe("the tokenizer-free page", () => {
     await page.goto(new URL("/tokenizer-free", site.server.url).href, { waitUntil: "load" });
     await page.locator('.stlm-chunk-row[data-strategy="learned"]').first().waitFor({ timeout: 120_000 });
     for (const s of ["stride 4", "words", "SpaceByte words", "GPT-2 BPE", "entropy"]) assert.ok(Number(await page.locator(`.stlm-chunk-row[data-strategy="${s}"]`).getAttribute("data-chunks")) > 5, s);
+    // A chunk's bytes on keyboard focus, on the arrow keys, and on tap (a click, to the page), not only on hover.
+    const detail = page.locator(".stlm-chunk-detail").first();
+    const words = page.locator('.stlm-chunk-row[data-strategy="words"] .stlm-chunk');
+    await words.first().focus();
+    assert.match(await detail.innerText(), /^words, chunk 1 of \d+: bytes? 0/);
+    await page.keyboard.press("ArrowRight");
+    assert.match(await detail.innerText(), /^words, chunk 2 of /);
+    assert.equal(await words.nth(1).evaluate((el) => el === document.activeElement), true, "the arrow moved the focus");
+    await page.locator('.stlm-chunk-row[data-strategy="entropy"] .stlm-chunk').nth(2).click();
+    assert.match(await detail.innerText(), /^entropy, chunk 3 of \d+: bytes? \d/);
+    // A chart's numbers (its hover tips' content) show as text while it has the keyboard focus.
+    const entropyChart = page.locator('svg[aria-label][data-numbers-on-focus]').first();
+    await entropyChart.focus();
+    const numbers = page.locator(".stlm-chart-numbers:not([hidden])");
+    assert.equal(await numbers.count(), 1);
+    assert.equal(await numbers.innerText(), await entropyChart.locator("desc").textContent());
+    await page.keyboard.press("Tab");
+    assert.equal(await entropyChart.evaluate((svg) => (svg.nextElementSibling as HTMLElement).hidden), true, "the numbers hide when the chart loses the focus");
     await page.getByRole("heading", { name: /Next-byte entropy under your text/ }).waitFor();
     await page.locator('svg[aria-label^="The local-stack model over the first"]').waitFor();
 

@@ -33,6 +33,7 @@ import { bpeSpans } from "../lib/text/boundaries.js";
 import { byteEntropies, entropySpans, trainEntropyModel, type EntropyModel } from "../lib/text/entropy.js";
 import type { EvalData, EvalRunOptions, EvalSize } from "../lib/eval/evaluation.js";
 import { Evaluations, evalEngine } from "./lab-eval.js";
+import { recheckEngine } from "./lab-recheck.js";
 
 export type BusyWith = <T>(task: string, work: () => Promise<T> | T) => Promise<T>;
 
@@ -388,5 +389,6 @@ export const ENGINES: Record<EngineKind, (options: Record<string, unknown>, busy
   objectives: objectivesEngine,
   "tokenizer-free": tokenizerFreeEngine,
   pair: pairEngine,
-  selfplay: selfPlayEngine
+  selfplay: selfPlayEngine,
+  recheck: recheckEngine
 };

@@ -20,8 +20,8 @@ import type { SpeculativeMeasurement } from "../lib/eval/speculative.js";
 import type { ByteDisagreement } from "../lib/experiments/distill.js";
 
 /** What a page can run in the worker: one engine per kind, each with its request and snapshot. */
-export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay" | "eval";
-export const ENGINE_KINDS: readonly EngineKind[] = ["train", "sharing", "objectives", "tokenizer-free", "pair", "selfplay", "eval"];
+export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay" | "eval" | "recheck";
+export const ENGINE_KINDS: readonly EngineKind[] = ["train", "sharing", "objectives", "tokenizer-free", "pair", "selfplay", "eval", "recheck"];
 
 /** Bytes of a named corpus file (gzip JSON Lines), or a reader's own text. */
 export type CorpusSource = { kind: "named"; name: string; bytes: ArrayBuffer } | { kind: "text"; name: string; text: string };

@@ -29,6 +29,13 @@ export interface RunRequest {
   seed: number;
   /** Text the samples continue; defaults to the start of the validation split. */
   prompt?: string;
+  /**
+   * Continue the loaded checkpoint's training (its weights, optimizer and RNG state,
+   * its own settings) to its planned total, as `stlm train --resume` does; preset,
+   * steps, learning rate and seed are then the checkpoint's, and the corpus must be
+   * the one it names.
+   */
+  resume?: boolean;
 }
 
 export interface StepPoint {
@@ -74,6 +81,16 @@ export interface RunSnapshot {
   data?: RunDataIdentity;
   startedAt?: string;
   finishedAt?: string;
+  /** A loaded checkpoint that holds its optimizer state: where it stopped, its planned total, the corpus it names. */
+  resumable?: ResumePoint;
+  /** A resumed run: the step its checkpoint was saved at. */
+  resumedFrom?: number;
+}
+
+export interface ResumePoint {
+  step: number;
+  steps: number;
+  corpus?: string;
 }
 
 const SAMPLE_BYTES = 200;
@@ -107,6 +124,10 @@ export class LiveRun implements RunHandle {
   private trainingListeners = new Set<(snapshot: Snapshot, runNumber: number) => void>();
   private current: TinyLM | null = null;
   private currentInfo: { label: string; step?: number } | null = null;
+  /** The loaded checkpoint's trainer state (optimizer, RNGs, step), kept for resume and for saving it again. */
+  private loaded: { label: string; state: TrainerState; train: TrainConfig; corpus?: string } | null = null;
+  /** The corpus the current model trains or trained on, recorded in the checkpoints it saves. */
+  private corpusName: string | undefined;
   private trainer: Trainer | null = null;
   // start() and load() run one after another on this chain, so two runs never
   // share the model; each gets a token that a later start, load or stop cancels.
@@ -195,6 +216,9 @@ export class LiveRun implements RunHandle {
     this.current = model;
     const step = ckpt.trainer?.step;
     this.currentInfo = { label, ...(step !== undefined ? { step } : {}) };
+    const corpus = checkpointCorpus(ckpt.meta);
+    this.corpusName = corpus;
+    this.loaded = ckpt.trainer ? { label, state: ckpt.trainer, train: ckpt.trainConfig, ...(corpus ? { corpus } : {}) } : null;
     this.update(
       {
         ...emptySnapshot(this.snapshot.modelVersion + 1, this.snapshot.runNumber),
@@ -203,7 +227,8 @@ export class LiveRun implements RunHandle {
         message: step !== undefined ? `checkpoint at step ${step}` : "weights-only checkpoint",
         model: model.config,
         train: ckpt.trainConfig,
-        parameterCount: model.parameterCount()
+        parameterCount: model.parameterCount(),
+        ...(ckpt.trainer ? { resumable: { step: ckpt.trainer.step, steps: ckpt.trainConfig.steps, ...(corpus ? { corpus } : {}) } } : {})
       },
       true
     );
@@ -231,8 +256,9 @@ export class LiveRun implements RunHandle {
         spec: model.spec,
         trainConfig: train,
         weights: await model.weights(),
-        ...(trainer ? { trainer: await trainer.state() } : {}),
-        meta: { label: this.snapshot.label, savedAt: new Date().toISOString(), source: "browser", backend: this.options.backend, ...meta }
+        // A loaded checkpoint keeps its optimizer state when saved again (only a weights-only one has none).
+        ...(trainer ? { trainer: await trainer.state() } : this.loaded ? { trainer: this.loaded.state } : {}),
+        meta: { label: this.snapshot.label, savedAt: new Date().toISOString(), source: "browser", backend: this.options.backend, ...(this.corpusName ? { corpus: this.corpusName } : {}), ...meta }
       });
     } finally {
       if (wasRunning) trainer.resume();
@@ -273,12 +299,23 @@ export class LiveRun implements RunHandle {
   }
 
   private async train(request: RunRequest, token: { cancelled: boolean }): Promise<void> {
-    const label = `${request.preset} on ${request.corpus.name}`;
-    this.update({ ...emptySnapshot(this.snapshot.modelVersion, this.snapshot.runNumber + 1), status: "preparing", label, preset: request.preset, startedAt: new Date().toISOString() }, true);
+    const resume = request.resume ? this.loaded : null;
+    const label = resume ? `${resume.label}, resumed at step ${resume.state.step}` : `${request.preset} on ${request.corpus.name}`;
+    this.update(
+      {
+        ...emptySnapshot(this.snapshot.modelVersion, this.snapshot.runNumber + 1),
+        status: "preparing",
+        label,
+        ...(resume ? { resumedFrom: resume.state.step } : { preset: request.preset }),
+        startedAt: new Date().toISOString()
+      },
+      true
+    );
     let corpus: Corpus;
     let configs: { model: ModelConfig; train: TrainConfig };
     try {
-      configs = presetConfig(request.preset, {
+      if (request.resume) checkResumable(resume, this.current, request.corpus.name);
+      configs = resume ? { model: this.current!.config, train: resume.train } : presetConfig(request.preset, {
         train: {
           steps: request.steps,
           learningRate: request.learningRate,
@@ -303,9 +340,12 @@ export class LiveRun implements RunHandle {
     }
     this.trainer?.dispose();
     this.trainer = null;
-    this.current?.dispose();
-    const model = TinyLM.create(configs.model, request.seed);
+    // A resumed run trains the loaded model on; a fresh one replaces it.
+    if (!resume) this.current?.dispose();
+    const model = resume ? this.current! : TinyLM.create(configs.model, request.seed);
     this.current = model;
+    this.loaded = null;
+    this.corpusName = request.corpus.name;
     // About LIVE_SNAPSHOTS over the run: each costs the page about as much as a few training steps.
     const snapshotConfig = defaultSnapshotConfig(autoSnapshotEvery(configs.train.steps, LIVE_SNAPSHOTS));
     this.currentInfo = { label };
@@ -313,6 +353,7 @@ export class LiveRun implements RunHandle {
       model,
       data: new BatchSampler(corpus.train),
       train: configs.train,
+      ...(resume ? { state: resume.state } : {}),
       evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: configs.train.evalBytes }),
       snapshot: { every: snapshotConfig.every, take: (step) => takeSnapshot(model, step, snapshotConfig) }
     });
@@ -332,7 +373,7 @@ export class LiveRun implements RunHandle {
           this.update({ ...this.snapshot, etaMs: ev.etaMs });
         } else if (ev.kind === "eval") {
           this.snapshot.evals.push({ step: ev.step, valBitsPerByte: ev.valBitsPerByte });
-          const text = decodeBytes(await sample(model, prompt, { tokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: request.seed + ev.step }));
+          const text = decodeBytes(await sample(model, prompt, { tokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: configs.train.seed + ev.step }));
           this.snapshot.samples.push({ step: ev.step, prompt: decodeBytes(prompt), text });
           this.update({ ...this.snapshot, modelVersion: this.snapshot.modelVersion + 1 }, true);
         } else if (ev.kind === "snapshot") {
@@ -448,4 +489,24 @@ export function observeSettledModel(run: Pick<RunHandle, "subscribe">, notify: (
     const settled = s.status === "done" || s.status === "stopped" || s.status === "loaded" || s.status === "idle" || s.status === "error";
     if (settled && s.modelVersion !== last) notify({ label: s.label, version: (last = s.modelVersion) });
   });
+}
+
+/** The corpus a checkpoint's metadata names: a page's `corpus`, or `stlm train`'s `source.corpus`. */
+export function checkpointCorpus(meta: Record<string, unknown>): string | undefined {
+  if (typeof meta.corpus === "string") return meta.corpus;
+  const source = meta.source as { corpus?: unknown } | undefined;
+  return typeof source === "object" && source !== null && typeof source.corpus === "string" ? source.corpus : undefined;
+}
+
+/** Refuses a resume that cannot continue the run exactly, saying why and what to do. */
+function checkResumable(resume: { state: TrainerState; train: TrainConfig; corpus?: string } | null, model: TinyLM | null, corpus: string): void {
+  if (!resume || !model) {
+    throw new Error("There is no checkpoint with optimizer state to resume: load one saved from a run (a weights-only checkpoint can be sampled and evaluated, not resumed).");
+  }
+  if (resume.state.step >= resume.train.steps) {
+    throw new Error(`This checkpoint finished all ${resume.train.steps} of its planned steps: there is nothing left to resume. (\`stlm train --resume DIR --extend-to N\` trains a finished run further.)`);
+  }
+  if (resume.corpus !== undefined && resume.corpus !== corpus) {
+    throw new Error(`This checkpoint was trained on ${resume.corpus}, and resuming it on ${corpus} would not continue the same run: choose ${resume.corpus} under Corpus, then resume.`);
+  }
 }

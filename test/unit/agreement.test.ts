@@ -1,0 +1,102 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { agreementRule, compareLosses, describeAgreement, formatRelative, OTHER_BACKEND_BAND, SAME_BUILD_TOLERANCE } from "../../lib/runs/agreement.js";
+
+const rows = (losses: number[], from = 1, every = 1) => losses.map((loss, i) => ({ step: from + i * every, loss }));
+const same = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "wasm", labVersion: "0.1.0" });
+
+test("a re-run on wasm with the same lab version is held to 1e-4 relative; webgpu, webgl and another version to the stated band", () => {
+  assert.equal(same.kind, "same");
+  assert.equal(same.tolerance, SAME_BUILD_TOLERANCE);
+  assert.equal(agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "cpu", labVersion: "0.1.0" }).kind, "same");
+  for (const backend of ["webgpu", "webgl"]) {
+    const r = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend, labVersion: "0.1.0" });
+    assert.equal(r.kind, "band");
+    assert.equal(r.tolerance, OTHER_BACKEND_BAND);
+    assert.match(r.why, new RegExp(backend));
+  }
+  const other = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "wasm", labVersion: "0.2.0" });
+  assert.equal(other.kind, "band");
+  assert.match(other.why, /0\.1\.0.*0\.2\.0/);
+  // A figure that did not record its version is still held to the strict rule, and the reason says so.
+  const unknown = agreementRule({ backend: "wasm", labVersion: "unknown" }, { backend: "wasm", labVersion: "0.1.0" });
+  assert.equal(unknown.kind, "same");
+  assert.match(unknown.why, /not recorded/);
+});
+
+test("compareLosses() calls identical losses bit for bit identical", () => {
+  const ref = rows([5.5, 4.25, 3.125]);
+  const a = compareLosses(ref, rows([5.5, 4.25, 3.125]), same);
+  assert.equal(a.verdict, "agrees");
+  assert.equal(a.exact, true);
+  assert.equal(a.compared, 3);
+  assert.equal(a.departure, null);
+  assert.equal(a.largest?.relative, 0);
+  assert.match(describeAgreement(a), /bit for bit identical at steps 1–3/);
+});
+
+test("compareLosses() accepts a re-run that rounds to every digit the figure stored", () => {
+  const ref = rows([5.51124, 5.48537]);
+  const a = compareLosses(ref, rows([5.511241234, 5.485368999]), same);
+  assert.equal(a.verdict, "agrees");
+  assert.equal(a.exact, false);
+  assert.equal(a.storedDecimals, 5);
+  assert.equal(a.equalToStoredDigits, true);
+  assert.match(describeAgreement(a), /every stored digit \(the figure keeps 5 decimals\)/);
+});
+
+test("compareLosses() reports the first step where the re-run departs and by how much", () => {
+  const ref = rows([5, 4, 3, 2]);
+  const a = compareLosses(ref, rows([5, 4.0001, 3.03, 2.2]), same);
+  assert.equal(a.verdict, "departs");
+  // 4.0001 vs 4 is 2.5e-5 relative, inside 1e-4; step 3 is 1% off.
+  assert.equal(a.departure?.step, 3);
+  assert.equal(a.departure?.reference, 3);
+  assert.equal(a.departure?.rerun, 3.03);
+  assert.ok(Math.abs(a.departure!.relative - 0.01) < 1e-12);
+  assert.equal(a.largest?.step, 4);
+  assert.ok(Math.abs(a.largest!.relative - 0.1) < 1e-12);
+  assert.match(describeAgreement(a), /^Departs at step 3: the figure's loss 3, the re-run's 3\.03 \(1% relative, beyond the 1e-4 allowed\)/);
+});
+
+test("a difference inside the band passes on another backend, and one beyond it departs", () => {
+  const band = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "webgpu", labVersion: "0.1.0" });
+  const ref = rows([5, 4, 3]);
+  const inside = compareLosses(ref, rows([5.01, 4.04, 3.05]), band);
+  assert.equal(inside.verdict, "agrees");
+  assert.match(describeAgreement(inside), /^Within the band: within 2% relative/);
+  const beyond = compareLosses(ref, rows([5.01, 4.2, 3]), band);
+  assert.equal(beyond.verdict, "departs");
+  assert.equal(beyond.departure?.step, 2);
+});
+
+test("a prefix check compares only the figure's steps up to the re-run's last, and a sparse figure only its own steps", () => {
+  const ref = rows([4.5, 3.5, 3.0, 2.8], 10, 10); // steps 10, 20, 30, 40
+  const rerun = rows(Array.from({ length: 25 }, (_, i) => (i === 9 ? 4.5 : i === 19 ? 3.5 : 9)));
+  const a = compareLosses(ref, rerun, same);
+  assert.equal(a.verdict, "agrees");
+  assert.equal(a.compared, 2);
+  assert.equal(a.firstStep, 10);
+  assert.equal(a.lastStep, 20);
+  assert.deepEqual(a.missing, []);
+  // A re-run that logged only every 8th step (a GPU backend's default) leaves gaps, which are listed.
+  const gappy = compareLosses(rows([1, 2, 3, 4]), [{ step: 2, loss: 2 }, { step: 4, loss: 4 }], same);
+  assert.deepEqual(gappy.missing, [1, 3]);
+  assert.equal(gappy.compared, 2);
+});
+
+test("nothing to compare is incomplete, not agreement", () => {
+  const a = compareLosses(rows([5, 4]), [], same);
+  assert.equal(a.verdict, "incomplete");
+  assert.equal(a.exact, false);
+  assert.match(describeAgreement(a), /No step to compare/);
+  // A NaN loss is never within tolerance.
+  assert.equal(compareLosses(rows([5]), rows([NaN]), same).verdict, "departs");
+});
+
+test("formatRelative() writes small differences as powers of ten and large ones as percentages", () => {
+  assert.equal(formatRelative(1e-4), "1e-4");
+  assert.equal(formatRelative(3.24e-6), "3.2e-6");
+  assert.equal(formatRelative(0.02), "2%");
+  assert.equal(formatRelative(0), "0");
+});

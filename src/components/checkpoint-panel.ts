@@ -6,6 +6,7 @@ import { deleteCheckpoint, downloadBytes, listCheckpoints, loadCheckpoint, saveC
 import type { RunHandle } from "./live-run.js";
 import { CHECKPOINT_RECORD_KEY, withCheckpoint } from "../lib/runs/build.js";
 import type { RunRecord } from "../lib/runs/record.js";
+import { savedStateNote } from "./resume-card.js";
 
 export interface CheckpointPanelOptions {
   /** The record of the run the model comes from (runs-library.ts); a downloaded checkpoint carries it in its metadata. */
@@ -51,7 +52,7 @@ export function CheckpointPanel(run: RunHandle, { runRecord, onDownloaded }: Che
     const file = `${baseName()}.safetensors`;
     downloadBytes(bytes, file);
     if (record) onDownloaded?.(withCheckpoint(record, bytes));
-    return `Downloaded ${file} (${formatCount(bytes.byteLength)}B)${record ? ", with its run record" : ""}.`;
+    return `Downloaded ${file} (${formatCount(bytes.byteLength)}B)${record ? ", with its run record" : ""}, ${savedStateNote(bytes)}.`;
   });
 
   const save = html`<button type="button">Save in this browser</button>` as HTMLButtonElement;
@@ -61,7 +62,7 @@ export function CheckpointPanel(run: RunHandle, { runRecord, onDownloaded }: Che
     await saveCheckpoint(name, bytes, run.state.label || "model");
     await refresh();
     saved.value = name;
-    return `Saved "${name}" in this browser (${formatCount(bytes.byteLength)}B).`;
+    return `Saved "${name}" in this browser (${formatCount(bytes.byteLength)}B), ${savedStateNote(bytes)}.`;
   });
 
   const load = html`<button type="button">Load</button>` as HTMLButtonElement;

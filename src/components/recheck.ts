@@ -54,9 +54,9 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
   const maxSteps = () => Math.max(...figure.record.metrics.steps.map((s) => s.step), 1);
 
   const select = html`<select aria-label="The figure's run to check">${figures.map((f, i) => html`<option value=${i}>${f.label}</option>`)}</select>` as HTMLSelectElement;
-  const stepsInput = NumberInput({ label: "Steps to check", value: Math.min(options.steps ?? 20, maxSteps()), min: 1, max: maxSteps(), integer: true, step: 10 });
+  const stepsInput = NumberInput({ label: "Check up to step", value: Math.min(options.steps ?? 20, maxSteps()), min: 1, max: maxSteps(), integer: true, step: 10 });
   const run = html`<button type="button">Re-run and check</button>` as HTMLButtonElement;
-  const stop = html`<button type="button" disabled>Stop</button>` as HTMLButtonElement;
+  const stop = html`<button type="button" disabled>Stop the check</button>` as HTMLButtonElement;
   const about = html`<p class="stlm-recheck-about"></p>` as HTMLElement;
   const progress = html`<p class="stlm-status" role="status"></p>` as HTMLElement;
   const result = html`<p class="stlm-recheck-result" aria-live="polite"></p>` as HTMLElement;
@@ -75,7 +75,7 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
     about.replaceChildren(
       html`<span>Trains <strong>${figure.label}</strong> again here, in the training worker, exactly as its run record says: ${r.preset ?? r.spec.kind} on ${r.data.name}, seed ${t.seed}, ${t.steps} steps planned (warm-up ${t.warmupSteps}, learning rate ${t.learningRate}, batch ${t.batchSize}) — the figure's own settings, not the ones above — and compares every step's training loss with the figure's. </span>` as Node,
       html`<span>On wasm or cpu with the same lab version a re-run must match to ${formatRelative(SAME_BUILD_TOLERANCE)} relative at every step; on a GPU backend (WebGL, WebGPU), which sums in another order and precision, within a band of ${formatRelative(OTHER_BACKEND_BAND)}. </span>` as Node,
-      html`<span>Here: <strong>${backend.description ?? backend.name}</strong>, so ${rule.why}. The figure logs ${r.metrics.steps.length} of its ${t.steps} steps; the check trains the first steps, as many as "Steps to check" says (each costs about as much as a step of a live run), and compares those.</span>` as Node
+      html`<span>Here: <strong>${backend.description ?? backend.name}</strong>, so ${rule.why}. The figure logs ${r.metrics.steps.length} of its ${t.steps} steps; the check trains the first steps, up to the step "Check up to step" says (each costs about as much as a step of a live run), and compares those.</span>` as Node
     );
     root.dataset.rule = rule.kind;
   };
@@ -119,7 +119,7 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
     result.textContent = a.verdict === "incomplete" ? "" : `${final ? "" : "So far: "}${describeAgreement(a)}`;
     if (final && a.verdict !== "departs" && s.target > (a.lastStep ?? 0)) result.textContent += ` The figure logs no step after ${a.lastStep} within the steps re-run.`;
     if (final && a.verdict !== "incomplete" && a.lastStep !== null && a.lastStep < maxSteps() && a.verdict !== "departs") {
-      result.textContent += ` Checked ${a.lastStep} of the figure's ${maxSteps()} steps: raise "Steps to check" to check more.`;
+      result.textContent += ` Checked ${a.lastStep} of the figure's ${maxSteps()} steps: raise "Check up to step" to check more.`;
     }
     Object.assign(root.dataset, {
       verdict: final ? a.verdict : "running",

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,7 +160,10 @@ test("stlm train writes run.json: the record of its config, data hash, runtime, 
 });
 
 test("a run folder from before run records reads as one, its unknowns stated", async () => {
-  const record = await readRunRecord(path.join(ROOT, "data", "runs", "nano-austen"), { origin: "precomputed" });
+  // data/runs/nano-austen as it was before it had a run.json: the same files, less that one.
+  const legacy = await mkdtemp(path.join(tmpdir(), "stlm-legacy-"));
+  for (const f of ["config.json", "metrics.jsonl", "summary.json", "checkpoint.safetensors"]) await copyFile(path.join(ROOT, "data", "runs", "nano-austen", f), path.join(legacy, f));
+  const record = await readRunRecord(legacy, { origin: "precomputed" });
   assert.equal(record.origin, "precomputed");
   assert.equal(record.preset, "nano");
   assert.equal(record.data.name, "austen");
@@ -179,4 +182,15 @@ test("the training page's data loader hands the page the precomputed run's recor
   const record = validateRunRecord(out.record, "the loader's record");
   assert.equal(record.origin, "precomputed");
   assert.equal(record.metrics.steps.length, out.steps.length);
+});
+
+test("data/runs/nano-austen's run.json is a CLI record of the figure: the same losses as its metrics.jsonl, the data's hash, the commit that made it", async () => {
+  const dir = path.join(ROOT, "data", "runs", "nano-austen");
+  const record = await readRunRecord(dir, { origin: "precomputed" });
+  assert.equal(record.notes, undefined, "read from run.json, not the legacy default");
+  assert.match(record.data.sha256 ?? "", /^[0-9a-f]{64}$/);
+  assert.match(record.lab.commit ?? "", /^[0-9a-f]{40}$/);
+  assert.equal(record.runtime.backend, "wasm");
+  const { steps } = metricsRows(await readFile(path.join(dir, "metrics.jsonl"), "utf8"));
+  assert.deepEqual(record.metrics.steps.map((s) => [s.step, s.loss, s.lr]), steps.map((s) => [s.step, s.loss, s.lr]));
 });

@@ -96,6 +96,15 @@ export interface ResumePoint {
 const SAMPLE_BYTES = 200;
 /** Training snapshots a live run takes, about (lib/train/snapshots.ts). */
 export const LIVE_SNAPSHOTS = 10;
+/**
+ * Bytes a live snapshot writes after its prompt. Each written byte is a forward pass of its own:
+ * on wasm 120 of them take about as long as a training step or two, on the pure-JS cpu backend
+ * about 30 s (0.26 s a byte, measured in Node), several training steps; a GPU backend pays a read-back a byte
+ * (and a software renderer far more). Elsewhere than wasm a snapshot writes 40 bytes.
+ */
+export function liveSampleBytes(backend: string): number {
+  return backend === "wasm" ? 120 : 40;
+}
 const NOTIFY_INTERVAL_MS = 150;
 
 function emptySnapshot(modelVersion: number, runNumber: number): RunSnapshot {
@@ -347,7 +356,7 @@ export class LiveRun implements RunHandle {
     this.loaded = null;
     this.corpusName = request.corpus.name;
     // About LIVE_SNAPSHOTS over the run: each costs the page about as much as a few training steps.
-    const snapshotConfig = defaultSnapshotConfig(autoSnapshotEvery(configs.train.steps, LIVE_SNAPSHOTS));
+    const snapshotConfig = { ...defaultSnapshotConfig(autoSnapshotEvery(configs.train.steps, LIVE_SNAPSHOTS)), sampleBytes: liveSampleBytes(tf.getBackend()) };
     this.currentInfo = { label };
     const trainer = new Trainer({
       model,

@@ -33,12 +33,18 @@ interface Measured {
 }
 
 async function measure(page: Page, server: Server, backend: string, t: TestContext): Promise<Measured> {
+  // Where the test's time goes (seconds from the start), reported in one line at the end.
+  const t0 = Date.now();
+  const phases: string[] = [];
+  const phase = (name: string) => phases.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)}`);
   await page.goto(new URL("/train", server.url).href, { waitUntil: "load" });
   await page.locator(".stlm-backend").first().waitFor({ timeout: 60_000 });
   await page.getByRole("combobox", { name: "Backend" }).selectOption(backend);
   // The backend line is redrawn once the worker has switched (an old build's line has no data-requested).
   await page.locator(`.stlm-backend[data-backend="${backend}"][data-requested="${backend}"], .stlm-backend[data-backend="${backend}"]:not([data-requested])`).waitFor({ timeout: 120_000 });
+  phase("backend switched");
   await page.locator('.stlm-chart-card[data-source="precomputed"]').waitFor({ timeout: 120_000 });
+  phase("precomputed shown");
   const steps = page.getByRole("spinbutton", { name: "Steps" });
   await steps.fill("200");
   await steps.dispatchEvent("input");
@@ -60,6 +66,7 @@ async function measure(page: Page, server: Server, backend: string, t: TestConte
     requestAnimationFrame(watch);
   })()`);
   await page.locator(".stlm-run").click();
+  phase("run clicked");
   const stepNow = async () => Number.parseInt((await page.locator('.stlm-stats [data-stat="step"]').innerText()).split(" ")[0], 10) || 0;
   const status = () => page.locator(".stlm-chart-card").getAttribute("data-status");
   const deadline = Date.now() + 420_000;
@@ -69,12 +76,14 @@ async function measure(page: Page, server: Server, backend: string, t: TestConte
     if ((await status()) === "error") throw new Error(await page.locator(".stlm-stats-card").innerText());
     await page.waitForTimeout(200);
   }
+  phase("steps reached");
   const clickedAt = await page.evaluate(() => {
     const at = performance.now();
     (document.querySelector(".stlm-pause") as HTMLButtonElement).click();
     return at;
   });
   await page.locator('.stlm-chart-card[data-status="paused"]').waitFor({ timeout: 60_000 });
+  phase("paused");
   await page.waitForTimeout(2000);
   const result = await page.evaluate((since) => {
     const w = window as unknown as { __longest: number; __stepChanges: { at: number; text: string }[] };
@@ -93,6 +102,8 @@ async function measure(page: Page, server: Server, backend: string, t: TestConte
   );
   await page.locator(".stlm-stop").click();
   await page.locator('.stlm-chart-card[data-status="stopped"]').waitFor({ timeout: 120_000 });
+  phase("stopped");
+  t.diagnostic(`${backend}: seconds from the page's load: ${phases.join(", ")}`);
   return { longestTaskMs: result.longest, pauseMs, changesAfter: result.changesAfter, msPerChange: result.msPerChange };
 }
 
@@ -146,8 +157,17 @@ describe("the training page while it trains", () => {
   });
 });
 
+/**
+ * WebGPU on this machine's Chromium is SwiftShader's Vulkan on the CPU: compiling the step's shaders and the
+ * first eight steps (the GPU backends read the loss back every 8th) took 267 s of a quiet machine's CI run and
+ * over 420 s on a loaded one, for the same assertions as WebGL's (tfjs off the page's thread, Pause acting
+ * between steps). `npm test` leaves it out; `STLM_E2E_WEBGPU=1` runs it (test/e2e/webgpu.test.ts checks a
+ * WebGPU training step against wasm in every run).
+ */
+const WEBGPU = process.env.STLM_E2E_WEBGPU === "1";
+
 describe("the training page while it trains on WebGPU", () => {
-  it("keeps the main thread free and pauses at once on webgpu, where an adapter exists", { timeout: 600_000 }, async (t) => {
+  it("keeps the main thread free and pauses at once on webgpu, where an adapter exists", { timeout: 600_000, skip: WEBGPU ? false : "set STLM_E2E_WEBGPU=1 to run it (several minutes on a software adapter)" }, async (t) => {
     const server = await startServer();
     const session = await launchBrowser({ webgpu: true });
     try {

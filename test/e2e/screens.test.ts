@@ -1,7 +1,7 @@
 // Every page of the site (read from observablehq.config.ts, so a page added later is
-// covered) at a phone's width (390 px) and a laptop's (1280 px), in the light and the
-// dark theme: nothing scrolls the page sideways, nothing logs an error, every chart
-// SVG has an accessible name and a text alternative, no page starts tfjs on its own
+// covered) at a phone's width (390 px) and a laptop's (1280 px) in the light theme, and at
+// 390 px in the dark one: nothing scrolls the page sideways, nothing logs an error, every
+// chart SVG has an accessible name and a text alternative, no page starts tfjs on its own
 // thread, and (once per page) every control is reached by Tab with a visible focus ring.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -12,8 +12,17 @@ import { assertClean, watchPage, useSite, builtPages } from "./harness.js";
 import { keyboardProblems } from "./keyboard.js";
 
 const PAGES: string[] = (config.pages as { path: string }[]).map((p) => p.path);
-const WIDTHS = [390, 1280];
-const SCHEMES = ["light", "dark"] as const;
+/**
+ * The screens each page is visited on: both widths in the light theme, and the phone's width in the dark
+ * one (a theme changes colours, not layout; the dark theme's colours are checked at the width where the
+ * charts are most cramped). Every visit also checks what test/e2e/harness.ts's assertClean does: no error
+ * cell, no console error, no request outside the site's origin, no failed request.
+ */
+const SCREENS: { width: number; scheme: "light" | "dark" }[] = [
+  { width: 390, scheme: "light" },
+  { width: 1280, scheme: "light" },
+  { width: 390, scheme: "dark" }
+];
 
 const site = useSite();
 
@@ -54,37 +63,35 @@ describe("every page on every screen", () => {
     const listed = new Set(PAGES);
     assert.deepEqual((await builtPages()).filter((p) => !listed.has(p)), []);
   });
-  for (const scheme of SCHEMES) {
-    for (const width of WIDTHS) {
-      it(`at ${width} px, ${scheme}: no sideways scroll, no console error, every chart named and described`, async () => {
-        // Every page is visited before the test fails, so one run lists every problem.
-        const problems: string[] = [];
-        for (const path of PAGES) {
-          const page = await site.session.context.newPage();
-          await page.setViewportSize({ width, height: 900 });
-          await page.emulateMedia({ colorScheme: scheme });
-          const log = watchPage(page, site.server.origin);
-          await page.goto(new URL(path, site.server.url).href, { waitUntil: "load" });
-          await page.locator("main").first().waitFor();
-          await page.waitForLoadState("networkidle");
-          await page.waitForTimeout(1500);
-          const where = `${path} at ${width} px, ${scheme}`;
-          if ((await page.evaluate('matchMedia("(prefers-color-scheme: dark)").matches')) !== (scheme === "dark")) problems.push(`${where}: the colour scheme was not emulated`);
-          const r = await inspect(page);
-          if (r.docWidth > r.vw || r.bodyWidth > r.vw) problems.push(`${where}: the document is ${Math.max(r.docWidth, r.bodyWidth)} px wide in a ${r.vw} px viewport`);
-          // One unit of training speed on every page: bytes per second (tokens/s named the same number on some pages).
-          if (/tokens\/s|tokens per second/i.test(r.text)) problems.push(`${where}: speed in "tokens/s" (the lab's unit is bytes/s)`);
-          for (const c of r.unnamed) problems.push(`${where}: a chart without an aria-label (${c})`);
-          for (const c of r.undescribed) problems.push(`${where}: a chart without a <desc> or aria-describedby (${c})`);
-          // Once per page (the same controls at every width and theme): every control reached by Tab, with a visible focus ring.
-          if (width === 1280 && scheme === "light") problems.push(...(await keyboardProblems(page, where)));
-          // Model work runs in the lab's worker: tfjs never starts on a page's thread (the bench page times tfjs itself).
-          if (path !== "/bench" && (await page.evaluate("typeof globalThis._tfengine")) !== "undefined") problems.push(`${where}: tfjs started on the page's thread`);
-          await assertClean(page, log, where).catch((e: Error) => problems.push(e.message.split("\n").slice(0, 6).join(" ")));
-          await page.close();
-        }
-        assert.deepEqual(problems, []);
-      });
-    }
+  for (const { scheme, width } of SCREENS) {
+    it(`at ${width} px, ${scheme}: no sideways scroll, no console error, every chart named and described`, async () => {
+      // Every page is visited before the test fails, so one run lists every problem.
+      const problems: string[] = [];
+      for (const path of PAGES) {
+        const page = await site.session.context.newPage();
+        await page.setViewportSize({ width, height: 900 });
+        await page.emulateMedia({ colorScheme: scheme });
+        const log = watchPage(page, site.server.origin);
+        await page.goto(new URL(path, site.server.url).href, { waitUntil: "load" });
+        await page.locator("main").first().waitFor();
+        await page.waitForLoadState("networkidle");
+        await page.waitForTimeout(1500);
+        const where = `${path} at ${width} px, ${scheme}`;
+        if ((await page.evaluate('matchMedia("(prefers-color-scheme: dark)").matches')) !== (scheme === "dark")) problems.push(`${where}: the colour scheme was not emulated`);
+        const r = await inspect(page);
+        if (r.docWidth > r.vw || r.bodyWidth > r.vw) problems.push(`${where}: the document is ${Math.max(r.docWidth, r.bodyWidth)} px wide in a ${r.vw} px viewport`);
+        // One unit of training speed on every page: bytes per second (tokens/s named the same number on some pages).
+        if (/tokens\/s|tokens per second/i.test(r.text)) problems.push(`${where}: speed in "tokens/s" (the lab's unit is bytes/s)`);
+        for (const c of r.unnamed) problems.push(`${where}: a chart without an aria-label (${c})`);
+        for (const c of r.undescribed) problems.push(`${where}: a chart without a <desc> or aria-describedby (${c})`);
+        // Once per page (the same controls at every width and theme): every control reached by Tab, with a visible focus ring.
+        if (width === 1280 && scheme === "light") problems.push(...(await keyboardProblems(page, where)));
+        // Model work runs in the lab's worker: tfjs never starts on a page's thread (the bench page times tfjs itself).
+        if (path !== "/bench" && (await page.evaluate("typeof globalThis._tfengine")) !== "undefined") problems.push(`${where}: tfjs started on the page's thread`);
+        await assertClean(page, log, where).catch((e: Error) => problems.push(e.message.split("\n").slice(0, 6).join(" ")));
+        await page.close();
+      }
+      assert.deepEqual(problems, []);
+    });
   }
 });

@@ -1,5 +1,6 @@
-// The built site in a real browser: every page renders without errors and without
-// leaving its origin, and the training page trains a model.
+// The built site in a real browser: the index page's chart, and the training page trains,
+// saves and loads a model. (That every built page renders without errors and without
+// leaving its origin is test/e2e/screens.test.ts's.)
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { assertClean, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite, builtPages } from "./harness.js";
+import { assertClean, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
 
 const TRAIN_STEPS = 30;
 
@@ -61,21 +62,8 @@ async function screenshot(page: Page, name: string): Promise<void> {
 
 const site = useSite();
 
-describe("every built page", () => {
-  it("renders with no error cell, no console error, and no request outside its origin", async () => {
-    const pages = await builtPages();
-    assert.ok(pages.includes("/") && pages.includes("/train"), `dist/ lacks a page: ${pages.join(", ")}`);
-    for (const path of pages) {
-      const page = await site.session.context.newPage();
-      const log = watchPage(page, site.server.origin);
-      await open(page, site.server, path);
-      await page.waitForTimeout(1000);
-      await assertClean(page, log, path);
-      await screenshot(page, path === "/" ? "index" : path.slice(1).replace(/\//g, "-"));
-      await page.close();
-    }
-  });
-});
+// Every built page renders with no error cell, no console error and no request outside its origin:
+// test/e2e/screens.test.ts visits each one (its list is checked against dist/) at every width and theme.
 
 describe("the index page", () => {
   it("charts parameter counts that match the presets' own descriptions", async () => {

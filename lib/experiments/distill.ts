@@ -56,6 +56,11 @@ export interface DistillRunResult {
   trainingSeconds: number;
 }
 
+/** The student's training config for a seed (every arm trains with it; the KD loss is the arm's). */
+export function distillTrainConfig(seed: number, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return validateTrainConfig({ ...presetConfig("nano", { train: { ...STUDENT_TRAIN, seed, ...overrides } }).train });
+}
+
 /** Trains the student of one arm (the teacher given, frozen) and returns its curve; the student is disposed, the teacher is not. */
 export async function runDistillArm(options: {
   arm: DistillArm;
@@ -70,7 +75,7 @@ export async function runDistillArm(options: {
   onStudent?: (student: TinyLM) => Promise<void>;
 }): Promise<DistillRunResult> {
   const { arm, seed, teacher, val } = options;
-  const train = validateTrainConfig({ ...presetConfig("nano", { train: { ...STUDENT_TRAIN, seed, ...options.overrides } }).train });
+  const train = distillTrainConfig(seed, options.overrides);
   const student = TinyLM.create(STUDENT_MODEL, seed);
   if (arm.kd && !teacher) throw new Error(`the "${arm.id}" arm distils from a teacher; give one`);
   const model = arm.kd ? new DistilledStudent(student, teacher!, arm.kd, train.steps) : student;

@@ -10,8 +10,9 @@ import { ObjectivesAB } from "./objectives-ab.js";
 import { ABRun, type ABRequest } from "./ab-run.js";
 import type { ComparisonKind } from "../lib/experiments/tokenizer-free.js";
 import { PairRun, type PairArm } from "./pair-run.js";
-import { dropoutArm, runDropoutArm, type DropoutRegime } from "../lib/experiments/dropout.js";
-import { runDistillArm, type DistillArm } from "../lib/experiments/distill.js";
+import { dropoutArm, dropoutRunConfig, regimeTrainBytes, runDropoutArm, type DropoutRegime } from "../lib/experiments/dropout.js";
+import { distillTrainConfig, runDistillArm, STUDENT_MODEL, type DistillArm } from "../lib/experiments/distill.js";
+import { dataIdentity } from "../lib/runs/build.js";
 import { decodeCheckpoint, labModelFromCheckpoint } from "../lib/train/checkpoint.js";
 import { TinyLM } from "../lib/models/model.js";
 import type { LabModel } from "../lib/models/models.js";
@@ -283,17 +284,30 @@ function pairEngine(): Engine {
   const arms = async (request: DropoutPairRequest | DistillPairRequest): Promise<PairArm[]> => {
     const corpus = await corpusOf(request.corpus);
     if (request.kind === "dropout") {
+      // Each arm's record (runs library): its configs and the regime's training bytes + validation, hashed once.
+      const data = dataIdentity(`${request.corpus.name} (${request.regime} regime)`, { train: regimeTrainBytes(request.regime, corpus.train), val: corpus.val });
       return request.arms.map((id) => ({
         label: dropoutArm(id).label,
         totalSteps: request.overrides.steps ?? 0,
+        facts: (({ model, train }) => ({ preset: "nano", spec: { kind: "bytes" as const, model }, train, data }))(dropoutRunConfig(dropoutArm(id), request.seed, request.overrides)),
         run: (hooks) => runDropoutArm({ regime: request.regime, arm: dropoutArm(id), seed: request.seed, train: corpus.train, val: corpus.val, overrides: request.overrides, onEvent: hooks.onEvent, onTrainer: hooks.onTrainer, onPoint: hooks.onPoint })
       }));
     }
     if (request.teacher && slots.get("teacher")?.who.label !== request.teacher.name) slots.load("teacher", request.teacher.bytes, request.teacher.name);
     const teacher = slots.get("teacher");
+    const data = dataIdentity(request.corpus.name, corpus);
     return request.arms.map((arm) => ({
       label: arm.label,
       totalSteps: request.overrides.steps ?? 0,
+      facts: {
+        preset: "nano",
+        spec: { kind: "bytes" as const, model: STUDENT_MODEL },
+        train: distillTrainConfig(request.seed, request.overrides),
+        data,
+        notes: arm.kd
+          ? [`distilled from ${request.teacher?.name ?? teacher?.who.label ?? "the page's teacher"}: ${arm.kd.direction} KL at temperature ${arm.kd.temperature}, weight ${arm.kd.weightFrom}${arm.kd.weightTo !== arm.kd.weightFrom ? ` → ${arm.kd.weightTo}` : ""}`]
+          : ["the student alone (label cross-entropy), the distillation page's control arm"]
+      },
       run: (hooks) =>
         runDistillArm({
           arm,

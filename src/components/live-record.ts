@@ -5,6 +5,7 @@
 import { buildRunRecord, runtimeOf, type BackendFacts } from "../lib/runs/build.js";
 import type { RunRecord } from "../lib/runs/record.js";
 import type { RunSnapshot } from "./live-run.js";
+import type { PairArmSnapshot } from "./pair-run.js";
 
 export interface PageFacts {
   /** The page's path ("/train"). */
@@ -33,5 +34,30 @@ export function liveRunRecord(run: RunSnapshot, facts: PageFacts): RunRecord | n
     steps: run.steps.map(({ step, loss, lr, tokensPerSecond, elapsedMs }) => ({ step, loss, lr, tokensPerSecond, elapsedMs })),
     evals: run.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
     stopped: run.status === "stopped"
+  });
+}
+
+/** The record of one arm of a page's A/B pair (pair-run.ts: the dropout and distillation pages); null before its first step. */
+export function pairArmRecord(arm: PairArmSnapshot, { stopped, prefix }: { stopped: boolean; prefix: string }, facts: PageFacts): RunRecord | null {
+  if (!arm.facts || !arm.startedAt || arm.losses.length === 0) return null;
+  const f = arm.facts;
+  // The arms of a pair start together and may share every setting (a distillation arm differs by its loss): the arm names the id.
+  const id = `${Date.parse(arm.startedAt).toString(36)}-${arm.label.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}-${f.train.seed}`;
+  return buildRunRecord({
+    id,
+    label: `${prefix}${arm.label}, seed ${f.train.seed}`,
+    origin: "page",
+    page: facts.page,
+    preset: f.preset,
+    spec: f.spec,
+    train: f.train,
+    data: f.data,
+    lab: facts.lab,
+    runtime: runtimeOf(facts.backend, facts.platform),
+    startedAt: arm.startedAt,
+    steps: arm.losses.map(({ step, loss, tokensPerSecond }) => ({ step, loss, ...(tokensPerSecond !== undefined ? { tokensPerSecond } : {}) })),
+    evals: arm.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
+    stopped: stopped && !arm.done,
+    ...(f.notes ? { notes: f.notes } : {})
   });
 }

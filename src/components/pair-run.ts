@@ -4,6 +4,19 @@
 // tensors) at most every 200 ms. Stop ends every arm after its current step; each
 // arm's runner owns and disposes its models.
 import type { Trainer, TrainEvent } from "../lib/train/trainer.js";
+import type { TrainConfig } from "../lib/config.js";
+import type { ModelSpec } from "../lib/models/models.js";
+import type { RunDataIdentity } from "../lib/runs/record.js";
+
+/** What an arm's run record (live-record.ts) needs beyond its curve: what was trained, on what data. */
+export interface ArmFacts {
+  preset: string;
+  spec: ModelSpec;
+  train: TrainConfig;
+  data: RunDataIdentity;
+  /** What the settings do not say (a distillation arm's teacher and loss). */
+  notes?: string[];
+}
 
 export interface PairHooks {
   onEvent(e: TrainEvent): void;
@@ -15,6 +28,7 @@ export interface PairHooks {
 export interface PairArm {
   label: string;
   totalSteps: number;
+  facts?: ArmFacts;
   run(hooks: PairHooks): Promise<unknown>;
 }
 
@@ -22,11 +36,13 @@ export interface PairArmSnapshot {
   label: string;
   totalSteps: number;
   step: number;
-  losses: { step: number; loss: number; dropout: number }[];
+  losses: { step: number; loss: number; dropout: number; tokensPerSecond?: number }[];
   evals: { step: number; valBitsPerByte: number }[];
   points: { step: number; name: string; value: number }[];
   tokensPerSecond: number;
   done: boolean;
+  facts?: ArmFacts;
+  startedAt?: string;
 }
 
 export interface PairSnapshot {
@@ -97,7 +113,8 @@ export class PairRun {
     this.stopRequested = false;
     this.trainers = [];
     const started = performance.now();
-    const snaps: PairArmSnapshot[] = arms.map((a) => ({ label: a.label, totalSteps: a.totalSteps, step: 0, losses: [], evals: [], points: [], tokensPerSecond: 0, done: false }));
+    const startedAt = new Date().toISOString();
+    const snaps: PairArmSnapshot[] = arms.map((a) => ({ label: a.label, totalSteps: a.totalSteps, step: 0, losses: [], evals: [], points: [], tokensPerSecond: 0, done: false, startedAt, ...(a.facts ? { facts: a.facts } : {}) }));
     this.live = snaps;
     this.snapshot = { status: "running", message: "starting…", arms: [], etaMs: 0 };
     this.emit(true);
@@ -118,7 +135,7 @@ export class PairRun {
               const a = snaps[i];
               if (e.kind === "step") {
                 a.step = e.step;
-                a.losses.push({ step: e.step, loss: e.loss, dropout: e.dropout });
+                a.losses.push({ step: e.step, loss: e.loss, dropout: e.dropout, tokensPerSecond: e.tokensPerSecond });
                 a.tokensPerSecond = e.tokensPerSecond;
               } else if (e.kind === "eval") a.evals.push({ step: e.step, valBitsPerByte: e.valBitsPerByte });
               else if (e.kind === "done") a.done = true;

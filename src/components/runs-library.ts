@@ -6,7 +6,8 @@
 // (runs-table.ts, runs-overlay.ts) draw what it holds; nothing here draws.
 import { validateRunRecord, type RunRecord } from "../lib/runs/record.js";
 import { LAB_IDENTITY } from "../vendor/lab-identity.js";
-import { liveRunRecord, type PageFacts } from "./live-record.js";
+import { liveRunRecord, pairArmRecord, type PageFacts } from "./live-record.js";
+import type { PairSnapshot } from "./pair-run.js";
 import type { RunHandle } from "./live-run.js";
 import type { BackendFacts } from "../lib/runs/build.js";
 
@@ -153,6 +154,33 @@ export function followLiveRun(library: RunsLibrary, run: RunHandle, { page, back
     } catch (e) {
       library.note = (e as Error).message;
       library.select(library.selected.map((x) => x.record.id)); // redraws the table with the note
+    }
+  });
+}
+
+/** Puts each arm of a page's A/B pair (dropout, distillation) into the library at its evaluations and the pair's end. */
+export function followPairRun(
+  library: RunsLibrary,
+  pair: { subscribe(listener: (s: PairSnapshot) => void): () => void },
+  { page, backend, prefix }: { page: string; backend: BackendFacts; prefix: string }
+): () => void {
+  const facts = pageFacts(page, backend);
+  const seen = new Map<string, string>();
+  return pair.subscribe((s) => {
+    if (!["running", "done", "stopped"].includes(s.status)) return;
+    const ended = s.status !== "running";
+    for (const arm of s.arms) {
+      const at = `${arm.startedAt}:${arm.label}`;
+      const key = `${arm.evals.length}:${ended || arm.done}`;
+      if (seen.get(at) === key || (arm.evals.length === 0 && !ended)) continue;
+      seen.set(at, key);
+      try {
+        const record = pairArmRecord(arm, { stopped: s.status === "stopped", prefix }, facts);
+        if (record) library.upsert(record, "live");
+      } catch (e) {
+        library.note = (e as Error).message;
+        library.select(library.selected.map((x) => x.record.id));
+      }
     }
   });
 }

@@ -1,6 +1,6 @@
 // The dropout and distillation pages in a real browser: each renders without an
 // error cell, shows its precomputed results over seeds, and a short live A/B run
-// changes its chart.
+// changes its chart, each arm a row of the page's runs table.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertClean, watchPage, useSite } from "./harness.js";
@@ -35,6 +35,10 @@ describe("the training-strategy pages", () => {
     assert.deepEqual(evals.length, 2);
     assert.ok(evals.every((n: number) => n >= 2), `evaluations per arm: ${evals}`);
     await page.locator("#dropout-live svg").first().waitFor({ timeout: 10_000 });
+    // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
+    await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`, undefined, { timeout: 10_000 });
+    const dropoutRuns = await page.locator(".stlm-runs-table tbody tr td:nth-child(2)").allInnerTexts();
+    assert.ok(dropoutRuns.every((l) => /^dropout: .*, seed \d+$/.test(l)), dropoutRuns.join(" | "));
     await assertClean(page, log, "/dropout");
     await page.close();
   });
@@ -64,6 +68,10 @@ describe("the training-strategy pages", () => {
     await page.locator('#distill-live[data-status="done"]').waitFor({ timeout: 300_000 });
     const evals = JSON.parse((await page.locator("#distill-live").getAttribute("data-evals"))!);
     assert.ok(evals.length === 2 && evals.every((n: number) => n >= 2), `evaluations per arm: ${evals}`);
+    // Both arms are rows, though they share every setting but their loss (each arm names its record's id).
+    await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`, undefined, { timeout: 10_000 });
+    const distillRuns = await page.locator(".stlm-runs-table tbody tr td:nth-child(2)").allInnerTexts();
+    assert.ok(distillRuns.every((l) => /^distillation: .*, seed \d+$/.test(l)), distillRuns.join(" | "));
     // the per-byte view now compares the teacher with the student just trained
     await page.locator("#byte-view h2", { hasText: "the student you trained" }).waitFor({ timeout: 30_000 });
     // The teacher, both students and the per-byte view ran in the worker: tfjs never started on the page's thread.

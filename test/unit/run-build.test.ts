@@ -116,3 +116,27 @@ test("a page's live run snapshot becomes the same record shape, once it has read
   assert.equal(liveRunRecord({ ...snapshot, data: undefined }, facts), null, "no record before the data is read");
   assert.equal(liveRunRecord({ ...snapshot, steps: [] }, facts), null, "no record before the first step");
 });
+
+test("two arms of a page's pair that share every setting are two records, each with its arm's notes", async () => {
+  const { pairArmRecord } = await import("../../src/components/live-record.js");
+  const p = parts();
+  const facts = { page: "/distillation", backend: { name: "cpu", threads: 1, simd: false }, platform: "Mozilla/5.0 test", lab: { version: "0.1.0", commit: null } };
+  const arm = (label: string, notes: string[]) => ({
+    label,
+    totalSteps: 4,
+    step: 3,
+    losses: p.steps!.map((s) => ({ step: s.step, loss: s.loss, dropout: 0, tokensPerSecond: s.tokensPerSecond })),
+    evals: p.evals!,
+    points: [],
+    tokensPerSecond: 3001,
+    done: true,
+    startedAt: p.startedAt,
+    facts: { preset: "nano", spec: p.spec, train: p.train, data: p.data, notes }
+  });
+  const alone = pairArmRecord(arm("student alone", ["alone"]), { stopped: false, prefix: "distillation: " }, facts)!;
+  const kd = pairArmRecord(arm("forward KL, T = 1", ["distilled"]), { stopped: false, prefix: "distillation: " }, facts)!;
+  assert.notEqual(alone.id, kd.id);
+  assert.deepEqual([alone.label, alone.notes, kd.notes], ["distillation: student alone, seed 3", ["alone"], ["distilled"]]);
+  assert.equal(kd.final?.meanTokensPerSecond, 2000);
+  assert.equal(pairArmRecord({ ...arm("x", []), facts: undefined }, { stopped: false, prefix: "" }, facts), null, "an arm without its facts has no record");
+});

@@ -131,6 +131,10 @@ export class Func {
   /** a & ~b */
   v128AndNot(): this { return this.simd(0x4f); }
   f32x4Max(): this { return this.simd(0xe9); }
+  /** Pseudo-minimum b < a ? b : a (x86 minps; f32x4.min's NaN and -0 rules cost V8 a long sequence). */
+  f32x4Pmin(): this { return this.simd(0xea); }
+  /** Pseudo-maximum a < b ? b : a (x86 maxps). */
+  f32x4Pmax(): this { return this.simd(0xeb); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4Add(): this { return this.simd(0xae); }
   i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }

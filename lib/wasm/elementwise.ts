@@ -13,7 +13,7 @@
 // Every element is computed the same way whichever chunk holds it, so every
 // result is the same at any thread count.
 import { f32, Func, i32, v128 } from "./asm.js";
-import { emitExp } from "./fused.js";
+import { emitExp, expConstants, type ExpConstants } from "./fused.js";
 
 /** The binary operations, in the order of their ids in the tasks. */
 export const BINARY_OPS = ["add", "sub", "mul", "div"] as const;
@@ -104,24 +104,38 @@ export function binaryFunc(op: BinaryOp): Func {
  * probability of exactly 0. This leaves the v128 in `out` zero in the lanes where
  * the v128 in `x0` (the input before the clamp) is under -87.3 (a NaN stays NaN).
  */
-function emitZeroBelow(f: Func, x0: number, out: number): void {
-  f.get(out).get(x0).f32x4Const(-87.3).f32x4Lt().v128AndNot().set(out);
+function emitZeroBelow(f: Func, x0: number, out: number, k: ExpConstants): void {
+  f.get(out).get(x0).get(k.get(-87.3)!).f32x4Lt().v128AndNot().set(out);
 }
 
 /** sigmoid(x, y, n): y = 1 / (1 + exp(-x)), n a multiple of 4 (0 where x < -87.3, as exp(-x) overflows there). */
 export function sigmoidFunc(): Func {
   const f = new Func([i32, i32, i32]);
   const [x, y, n] = [0, 1, 2];
-  const i = f.local(i32), nb = f.local(i32);
-  const xv = f.local(v128), x0 = f.local(v128), e = f.local(v128), t = f.local(v128);
+  const i = f.local(i32), nb = f.local(i32), pairs = f.local(i32);
+  // Two independent streams of vectors per iteration, so the exp's long chain of dependent operations overlaps.
+  const lanes = [0, 1].map(() => ({ xv: f.local(v128), x0: f.local(v128), e: f.local(v128), t: f.local(v128) }));
+  const k = expConstants(f);
+  const one = k.get(1)!;
+  const one4 = (at: number, { xv, x0, e, t }: (typeof lanes)[number]) => {
+    f.get(x).get(i).add().v128Load(at).tee(x0);
+    f.v128Zero().get(x0).f32x4Sub().set(xv);
+    emitExp(f, xv, e, t, k);
+    f.get(one).get(one).get(e).f32x4Add().f32x4Div().set(e);
+    emitZeroBelow(f, x0, e, k);
+  };
   f.get(n).i32c(2).shl().set(nb);
-  emitFor(f, i, () => f.i32c(0), nb, 16, () => {
-    f.get(x).get(i).add().v128Load().tee(x0);
-    f.f32x4Const(0).get(x0).f32x4Sub().set(xv);
-    emitExp(f, xv, e, t);
-    f.f32x4Const(1).f32x4Const(1).get(e).f32x4Add().f32x4Div().set(e);
-    emitZeroBelow(f, x0, e);
-    f.get(y).get(i).add().get(e).v128Store();
+  f.get(nb).i32c(-32).and().set(pairs);
+  emitFor(f, i, () => f.i32c(0), pairs, 32, () => {
+    // Both exps first, then both stores: the two chains are interleaved by the engine's scheduler.
+    one4(0, lanes[0]);
+    one4(16, lanes[1]);
+    f.get(y).get(i).add().get(lanes[0].e).v128Store();
+    f.get(y).get(i).add().get(lanes[1].e).v128Store(16);
+  });
+  emitFor(f, i, () => f.get(pairs), nb, 16, () => {
+    one4(0, lanes[0]);
+    f.get(y).get(i).add().get(lanes[0].e).v128Store();
   });
   return f;
 }
@@ -132,29 +146,30 @@ export function softmaxFunc(): Func {
   const [x, y, rows, cols] = [0, 1, 2, 3];
   const row = f.local(i32), j = f.local(i32), vb = f.local(i32), tb = f.local(i32), px = f.local(i32), py = f.local(i32);
   const mv = f.local(v128), sv = f.local(v128), e = f.local(v128), t = f.local(v128), xv = f.local(v128), x0 = f.local(v128), m = f.local(f32), sum = f.local(f32);
+  const k = expConstants(f);
   f.get(cols).i32c(-4).and().i32c(2).shl().set(vb);
   f.get(cols).i32c(2).shl().set(tb);
   emitFor(f, row, () => f.i32c(0), rows, 1, () => {
     f.get(x).get(row).get(tb).mul().add().set(px);
     f.get(y).get(row).get(tb).mul().add().set(py);
     f.f32x4Const(-Infinity).set(mv);
-    emitFor(f, j, () => f.i32c(0), vb, 16, () => f.get(px).get(j).add().v128Load().get(mv).f32x4Max().set(mv));
+    emitFor(f, j, () => f.i32c(0), vb, 16, () => f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv));
     f.get(mv).f32x4ExtractLane(0).get(mv).f32x4ExtractLane(1).f32Max().get(mv).f32x4ExtractLane(2).f32Max().get(mv).f32x4ExtractLane(3).f32Max().set(m);
     emitFor(f, j, () => f.get(vb), tb, 4, () => f.get(m).get(px).get(j).add().f32Load().f32Max().set(m));
     // exp(x - max) into y, summed
     f.v128Zero().set(sv);
     emitFor(f, j, () => f.i32c(0), vb, 16, () => {
       f.get(px).get(j).add().v128Load().get(m).f32x4Splat().f32x4Sub().tee(x0).set(xv);
-      emitExp(f, xv, e, t);
-      emitZeroBelow(f, x0, e);
+      emitExp(f, xv, e, t, k);
+      emitZeroBelow(f, x0, e, k);
       f.get(py).get(j).add().get(e).v128Store();
       f.get(sv).get(e).f32x4Add().set(sv);
     });
     f.get(sv).f32x4ExtractLane(0).get(sv).f32x4ExtractLane(1).f32Add().get(sv).f32x4ExtractLane(2).f32Add().get(sv).f32x4ExtractLane(3).f32Add().set(sum);
     emitFor(f, j, () => f.get(vb), tb, 4, () => {
       f.get(px).get(j).add().f32Load().get(m).f32Sub().f32x4Splat().tee(x0).set(xv);
-      emitExp(f, xv, e, t);
-      emitZeroBelow(f, x0, e);
+      emitExp(f, xv, e, t, k);
+      emitZeroBelow(f, x0, e, k);
       f.get(py).get(j).add().get(e).f32x4ExtractLane(0).f32Store();
       f.get(sum).get(e).f32x4ExtractLane(0).f32Add().set(sum);
     });

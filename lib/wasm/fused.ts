@@ -16,21 +16,62 @@ import { f32, Func, i32, v128 } from "./asm.js";
  * are then n itself, so 2^n is (bits - bits(1.5 * 2^23) + 127) << 23, with no
  * float-to-int conversion (which V8 emits as a long sequence on x86).
  */
-export function emitExp(f: Func, x: number, out: number, t: number): void {
-  const MAGIC = 12582912; // 1.5 * 2^23
-  const MAGIC_BITS = 0x4b400000;
-  f.get(x).f32x4Const(88.3).f32x4Min().f32x4Const(-87.3).f32x4Max().set(x);
-  f.get(x).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Const(MAGIC).f32x4Add().set(t); // MAGIC + n, exactly
-  f.get(t).f32x4Const(MAGIC).f32x4Sub().set(out); // n as a float
+export function emitExp(f: Func, x: number, out: number, t: number, k?: ExpConstants): void {
+  // A constant from its hoisted local (see expConstants), or made in place.
+  const c = (v: number) => (k ? f.get(k.get(v)!) : f.f32x4Const(v));
+  f.get(x);
+  // pmin / pmax: the same values as min / max here (a NaN stays NaN), in one instruction each on x86.
+  c(88.3).f32x4Pmin();
+  c(-87.3).f32x4Pmax().set(x);
+  f.get(x);
+  c(Math.LOG2E).f32x4Mul();
+  c(EXP_MAGIC).f32x4Add().set(t); // MAGIC + n, exactly
+  f.get(t);
+  c(EXP_MAGIC).f32x4Sub().set(out); // n as a float
   // r = x - n * 0.693359375 - n * -2.12194440e-4
-  f.get(x).get(out).f32x4Const(0.693359375).f32x4Mul().f32x4Sub().get(out).f32x4Const(-2.12194440e-4).f32x4Mul().f32x4Sub().set(x);
-  f.f32x4Const(1.9875691500e-4);
-  for (const c of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]) f.get(x).f32x4Mul().f32x4Const(c).f32x4Add();
+  f.get(x).get(out);
+  c(0.693359375).f32x4Mul().f32x4Sub().get(out);
+  c(-2.12194440e-4).f32x4Mul().f32x4Sub().set(x);
+  c(EXP_POLY[0]);
+  for (const v of EXP_POLY.slice(1)) {
+    f.get(x).f32x4Mul();
+    c(v).f32x4Add();
+  }
   // p * r^2 + r + 1
-  f.get(x).f32x4Mul().get(x).f32x4Mul().get(x).f32x4Add().f32x4Const(1).f32x4Add();
+  f.get(x).f32x4Mul().get(x).f32x4Mul().get(x).f32x4Add();
+  c(1).f32x4Add();
   // * 2^n
-  f.get(t).i32c(127 - MAGIC_BITS).i32x4Splat().i32x4Add().i32c(23).i32x4Shl();
+  f.get(t);
+  if (k) f.get(k.get(EXP_BIAS)!);
+  else f.i32c(EXP_BIAS).i32x4Splat();
+  f.i32x4Add().i32c(23).i32x4Shl();
   f.f32x4Mul().set(out);
+}
+
+const EXP_MAGIC = 12582912; // 1.5 * 2^23
+const EXP_BIAS = 127 - 0x4b400000; // 127 - bits(1.5 * 2^23), an i32 in every lane
+const EXP_POLY = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+
+/** emitExp's constants held in v128 locals (value -> local), made once at a function's start rather than in every loop. */
+export type ExpConstants = Map<number, number>;
+
+/**
+ * Locals holding emitExp's constants, set where this is emitted (before the
+ * loops): the same operations on the same values, so the same bits, without
+ * materialising a dozen 128-bit constants per vector of exponentials.
+ */
+export function expConstants(f: Func): ExpConstants {
+  const k: ExpConstants = new Map();
+  for (const v of [88.3, -87.3, Math.LOG2E, EXP_MAGIC, 0.693359375, -2.12194440e-4, ...EXP_POLY, 1]) {
+    if (k.has(v)) continue;
+    const l = f.local(v128);
+    f.f32x4Const(v).set(l);
+    k.set(v, l);
+  }
+  const bias = f.local(v128);
+  f.i32c(EXP_BIAS).i32x4Splat().set(bias);
+  k.set(EXP_BIAS, bias);
+  return k;
 }
 
 /** Sum of the four lanes of the v128 in local v, left on the stack as an f32. */
@@ -148,6 +189,7 @@ export function softmaxStatsFunc(): Func {
   const [x, n, v, maxOut, sumOut] = [0, 1, 2, 3, 4];
   const row = f.local(i32), j = f.local(i32), vb = f.local(i32), tb = f.local(i32), base = f.local(i32);
   const mv = f.local(v128), sv = f.local(v128), e = f.local(v128), t = f.local(v128), xv = f.local(v128), m = f.local(f32), sum = f.local(f32);
+  const k = expConstants(f);
   f.get(v).i32c(-4).and().i32c(2).shl().set(vb);
   f.get(v).i32c(2).shl().set(tb);
   emitFor(f, row, () => f.i32c(0), n, 1, () => {
@@ -161,14 +203,14 @@ export function softmaxStatsFunc(): Func {
     f.v128Zero().set(sv);
     emitFor(f, j, () => f.i32c(0), vb, 16, () => {
       f.get(base).get(j).add().v128Load().get(m).f32x4Splat().f32x4Sub().set(xv);
-      emitExp(f, xv, e, t);
+      emitExp(f, xv, e, t, k);
       f.get(sv).get(e).f32x4Add().set(sv);
     });
     emitLaneSum(f, sv);
     f.set(sum);
     emitFor(f, j, () => f.get(vb), tb, 4, () => {
       f.get(base).get(j).add().f32Load().get(m).f32Sub().f32x4Splat().set(xv);
-      emitExp(f, xv, e, t);
+      emitExp(f, xv, e, t, k);
       f.get(sum).get(e).f32x4ExtractLane(0).f32Add().set(sum);
     });
     f.get(maxOut).get(row).i32c(2).shl().add().get(m).f32Store();
@@ -183,6 +225,7 @@ export function expGradFunc(): Func {
   const [x, lse, dy, g, n, v] = [0, 1, 2, 3, 4, 5];
   const row = f.local(i32), j = f.local(i32), vb = f.local(i32), tb = f.local(i32), base = f.local(i32), gbase = f.local(i32);
   const lv = f.local(v128), dv = f.local(v128), e = f.local(v128), t = f.local(v128), xv = f.local(v128);
+  const k = expConstants(f);
   f.get(v).i32c(-4).and().i32c(2).shl().set(vb);
   f.get(v).i32c(2).shl().set(tb);
   emitFor(f, row, () => f.i32c(0), n, 1, () => {
@@ -193,12 +236,12 @@ export function expGradFunc(): Func {
     f.get(dy).get(row).i32c(2).shl().add().f32Load().f32x4Splat().f32x4Const(-1).f32x4Mul().set(dv);
     emitFor(f, j, () => f.i32c(0), vb, 16, () => {
       f.get(base).get(j).add().v128Load().get(lv).f32x4Sub().set(xv);
-      emitExp(f, xv, e, t);
+      emitExp(f, xv, e, t, k);
       f.get(gbase).get(j).add().get(e).get(dv).f32x4Mul().v128Store();
     });
     emitFor(f, j, () => f.get(vb), tb, 4, () => {
       f.get(base).get(j).add().f32Load().f32x4Splat().get(lv).f32x4Sub().set(xv);
-      emitExp(f, xv, e, t);
+      emitExp(f, xv, e, t, k);
       f.get(gbase).get(j).add().get(e).get(dv).f32x4Mul().f32x4ExtractLane(0).f32Store();
     });
   });

@@ -1,12 +1,13 @@
 // The sharing page's precomputed A/B runs, made in Node by scripts/sharing-runs.ts
 // and committed in data/runs/sharing/: one file per experiment of lib/experiments/sharing.ts.
-// Emits {experiments: {id: record}, missing: [ids]}, so the page can say which
+// Emits {experiments: {id: record, with `checks`: each arm and seed as a run record}, missing: [ids]}, so the page can say which
 // have not been made instead of failing.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SHARING_EXPERIMENTS } from "../../lib/experiments/sharing.js";
+import { sharingArmRecord, type SharingFile } from "../../lib/runs/precomputed.js";
 
 const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "data", "runs", "sharing");
 
@@ -41,7 +42,11 @@ for (const { id } of SHARING_EXPERIMENTS) {
       ...a,
       steps: a.steps.map(([step, loss]) => ({ step, loss })),
       evals: a.evals.map(([step, valBitsPerByte]) => ({ step, valBitsPerByte }))
-    }))
+    })),
+    // Every arm at every seed as a run record (lib/runs/precomputed.ts), for the page's "Re-run and check".
+    checks: (record as unknown as SharingFile).arms.flatMap((a, arm) =>
+      (a.seeds ?? []).map((s) => ({ label: `${a.label}, seed ${s.seed}`, record: sharingArmRecord(record as unknown as SharingFile, arm, s.seed) }))
+    )
   };
 }
 

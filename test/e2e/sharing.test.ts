@@ -31,7 +31,20 @@ describe("the sharing page", () => {
     const steps = page.getByLabel("Steps (live run)").first();
     await steps.fill("20");
     await steps.dispatchEvent("input");
-    await page.getByRole("button", { name: "Run" }).click();
+    // Re-run and check: one arm's first 3 steps, trained again here, against the stored losses (4 decimals).
+    const recheck = page.locator(".stlm-recheck");
+    await recheck.getByLabel("The figure's run to check").selectOption({ index: 3 });
+    const upTo = recheck.getByLabel("Check up to step", { exact: true });
+    await upTo.fill("3");
+    await upTo.dispatchEvent("input");
+    await recheck.getByRole("button", { name: "Re-run and check", exact: true }).click();
+    await page.waitForFunction(() => ["agrees", "departs", "error", "incomplete"].includes(document.querySelector(".stlm-recheck")?.getAttribute("data-verdict") ?? ""), null, { timeout: 120_000 });
+    const checked = await recheck.locator(".stlm-recheck-result").innerText();
+    console.log(`sharing, re-run and check of "${await recheck.getByLabel("The figure's run to check").inputValue()}": ${checked}`);
+    assert.equal(await recheck.getAttribute("data-verdict"), "agrees", checked);
+    assert.equal(await recheck.getAttribute("data-compared"), "3");
+
+    await page.getByRole("button", { name: "Run", exact: true }).click();
     // Progress and time left show while it trains (the page once showed nothing for half a minute).
     const progress = page.locator('.stlm-ab-card .stlm-progress[data-status="running"]:not([data-eta=""])');
     await progress.waitFor({ timeout: 120_000 });

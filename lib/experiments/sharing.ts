@@ -96,8 +96,12 @@ export class SharingRun {
   private readonly trainers: Trainer[];
   private disposed = false;
 
+  /** The training config both arms run (their records' `train`). */
+  readonly train: TrainConfig;
+
   constructor(readonly experiment: SharingExperiment, corpus: Pick<Corpus, "train" | "val">, train: Partial<TrainConfig> = {}) {
     const trainConfig = presetConfig("nano", { train: { ...SHARING_TRAIN, ...train } }).train;
+    this.train = trainConfig;
     this.models = experiment.arms.map((a) => TinyLM.create(a.model, trainConfig.seed));
     this.trainers = this.models.map(
       (model) =>

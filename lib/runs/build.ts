@@ -42,6 +42,8 @@ export type BuildParts = Omit<RecordParts, "final"> & {
   stopped?: boolean;
   /** Final evaluations beyond the training curve (e.g. "test/austen bits/byte"). */
   evaluations?: Record<string, number>;
+  /** Throughput measured over the whole run, for a run whose step rows carry none. */
+  tokensPerSecond?: number;
 };
 
 /**
@@ -50,7 +52,7 @@ export type BuildParts = Omit<RecordParts, "final"> & {
  * callers summarise a run differently. Checked before it is returned (makeRunRecord).
  */
 export function buildRunRecord(p: BuildParts): RunRecord {
-  const { stopped = false, evaluations, ...parts } = p;
+  const { stopped = false, evaluations, tokensPerSecond, ...parts } = p;
   const steps = parts.steps ?? [];
   const evals = parts.evals ?? [];
   // JSON would write NaN as null and the check would then blame the shape; say what happened.
@@ -62,7 +64,8 @@ export function buildRunRecord(p: BuildParts): RunRecord {
   for (const row of evals) {
     if (!Number.isFinite(row.valBitsPerByte)) throw new RunRecordError(`${parts.label}: the validation bits/byte at step ${row.step} is ${row.valBitsPerByte} (did the run diverge?); a run record holds finite numbers only, so this run cannot be recorded`);
   }
-  const summary = summarizeMetrics(steps, evals, parts.train.steps, stopped);
+  const measured = summarizeMetrics(steps, evals, parts.train.steps, stopped);
+  const summary = measured && measured.meanTokensPerSecond === null && tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) ? { ...measured, meanTokensPerSecond: Math.round(tokensPerSecond) } : measured;
   const final = summary && evaluations && Object.keys(evaluations).length ? { ...summary, evaluations } : summary;
   return makeRunRecord({ ...parts, steps, evals, final });
 }

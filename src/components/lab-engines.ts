@@ -178,7 +178,7 @@ function sharingEngine(): Engine {
     subscribe: (l) => ab.subscribe(l),
     start: (request) => {
       const { corpus, ...r } = request as SharingRequest;
-      return ab.start({ ...r, loadCorpus: () => corpusOf(corpus) });
+      return ab.start({ ...r, loadCorpus: () => corpusOf(corpus), dataName: corpus.name });
     },
     stop: () => ab.stop(),
     dispose: () => ab.dispose()

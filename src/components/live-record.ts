@@ -6,6 +6,13 @@ import { buildRunRecord, runtimeOf, type BackendFacts } from "../lib/runs/build.
 import type { RunRecord } from "../lib/runs/record.js";
 import type { RunSnapshot } from "./live-run.js";
 import type { PairArmSnapshot } from "./pair-run.js";
+import type { ArmRecord } from "../lib/experiments/sharing.js";
+import type { SharingFacts } from "./sharing-ab.js";
+
+/** An id for one arm of runs started together (arms may share every setting): start time, arm, seed. */
+function armId(startedAt: string, label: string, seed: number): string {
+  return `${Date.parse(startedAt).toString(36)}-${label.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}-${seed}`;
+}
 
 export interface PageFacts {
   /** The page's path ("/train"). */
@@ -42,7 +49,7 @@ export function pairArmRecord(arm: PairArmSnapshot, { stopped, prefix }: { stopp
   if (!arm.facts || !arm.startedAt || arm.losses.length === 0) return null;
   const f = arm.facts;
   // The arms of a pair start together and may share every setting (a distillation arm differs by its loss): the arm names the id.
-  const id = `${Date.parse(arm.startedAt).toString(36)}-${arm.label.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}-${f.train.seed}`;
+  const id = armId(arm.startedAt, arm.label, f.train.seed);
   return buildRunRecord({
     id,
     label: `${prefix}${arm.label}, seed ${f.train.seed}`,
@@ -59,5 +66,29 @@ export function pairArmRecord(arm: PairArmSnapshot, { stopped, prefix }: { stopp
     evals: arm.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
     stopped: stopped && !arm.done,
     ...(f.notes ? { notes: f.notes } : {})
+  });
+}
+
+/** The record of one arm of the sharing page's A/B run (sharing-ab.ts); null before its first step. */
+export function sharingArmRecord(arm: ArmRecord, run: { facts?: SharingFacts; stopped: boolean; experiment?: string }, facts: PageFacts): RunRecord | null {
+  const f = run.facts;
+  if (!f || arm.steps.length === 0) return null;
+  return buildRunRecord({
+    id: armId(f.startedAt, arm.label, f.train.seed),
+    label: `sharing${run.experiment ? ` (${run.experiment})` : ""}: ${arm.label}, seed ${f.train.seed}`,
+    origin: "page",
+    page: facts.page,
+    preset: "nano",
+    spec: { kind: "bytes", model: arm.model },
+    train: f.train,
+    data: f.data,
+    lab: facts.lab,
+    runtime: runtimeOf(facts.backend, facts.platform),
+    startedAt: f.startedAt,
+    steps: arm.steps.map(({ step, loss }) => ({ step, loss })),
+    evals: arm.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
+    tokensPerSecond: arm.tokensPerSecond,
+    stopped: run.stopped,
+    notes: ["the two arms stepped in turn on one machine: bytes/s is each arm's mean over the run, not per step"]
   });
 }

@@ -6,8 +6,9 @@
 // (runs-table.ts, runs-overlay.ts) draw what it holds; nothing here draws.
 import { validateRunRecord, type RunRecord } from "../lib/runs/record.js";
 import { LAB_IDENTITY } from "../vendor/lab-identity.js";
-import { liveRunRecord, pairArmRecord, type PageFacts } from "./live-record.js";
+import { liveRunRecord, pairArmRecord, sharingArmRecord, type PageFacts } from "./live-record.js";
 import type { PairSnapshot } from "./pair-run.js";
+import type { ABSnapshot } from "./sharing-ab.js";
 import type { RunHandle } from "./live-run.js";
 import type { BackendFacts } from "../lib/runs/build.js";
 
@@ -158,24 +159,24 @@ export function followLiveRun(library: RunsLibrary, run: RunHandle, { page, back
   });
 }
 
-/** Puts each arm of a page's A/B pair (dropout, distillation) into the library at its evaluations and the pair's end. */
-export function followPairRun(
+/**
+ * Puts each arm of a page's A/B run into the library at its evaluations and the run's end.
+ * `arms` lists, for a snapshot, each arm's key (stable for the arm of one run), how far it
+ * has got (a new value rebuilds its record) and how to build the record.
+ */
+function followArms<S extends { status: string }>(
   library: RunsLibrary,
-  pair: { subscribe(listener: (s: PairSnapshot) => void): () => void },
-  { page, backend, prefix }: { page: string; backend: BackendFacts; prefix: string }
+  engine: { subscribe(listener: (s: S) => void): () => void },
+  arms: (s: S) => { key: string; progress: string; build: () => RunRecord | null }[]
 ): () => void {
-  const facts = pageFacts(page, backend);
   const seen = new Map<string, string>();
-  return pair.subscribe((s) => {
+  return engine.subscribe((s) => {
     if (!["running", "done", "stopped"].includes(s.status)) return;
-    const ended = s.status !== "running";
-    for (const arm of s.arms) {
-      const at = `${arm.startedAt}:${arm.label}`;
-      const key = `${arm.evals.length}:${ended || arm.done}`;
-      if (seen.get(at) === key || (arm.evals.length === 0 && !ended)) continue;
-      seen.set(at, key);
+    for (const arm of arms(s)) {
+      if (seen.get(arm.key) === arm.progress) continue;
+      seen.set(arm.key, arm.progress);
       try {
-        const record = pairArmRecord(arm, { stopped: s.status === "stopped", prefix }, facts);
+        const record = arm.build();
         if (record) library.upsert(record, "live");
       } catch (e) {
         library.note = (e as Error).message;
@@ -183,6 +184,38 @@ export function followPairRun(
       }
     }
   });
+}
+
+/** The dropout and distillation pages' pairs (pair-run.ts): each arm a row. */
+export function followPairRun(
+  library: RunsLibrary,
+  pair: { subscribe(listener: (s: PairSnapshot) => void): () => void },
+  { page, backend, prefix }: { page: string; backend: BackendFacts; prefix: string }
+): () => void {
+  const facts = pageFacts(page, backend);
+  return followArms(library, pair, (s) =>
+    s.arms
+      .filter((arm) => arm.evals.length > 0 || s.status !== "running")
+      .map((arm) => ({
+        key: `${arm.startedAt}:${arm.label}`,
+        progress: `${arm.evals.length}:${s.status !== "running" || arm.done}`,
+        build: () => pairArmRecord(arm, { stopped: s.status === "stopped", prefix }, facts)
+      }))
+  );
+}
+
+/** The sharing page's A/B run (sharing-ab.ts): each arm a row. */
+export function followSharingRun(library: RunsLibrary, ab: { subscribe(listener: (s: ABSnapshot) => void): () => void }, { page, backend }: { page: string; backend: BackendFacts }): () => void {
+  const facts = pageFacts(page, backend);
+  return followArms(library, ab, (s) =>
+    s.arms
+      .filter((arm) => arm.evals.length > 0 || s.status !== "running")
+      .map((arm) => ({
+        key: `${s.facts?.startedAt}:${arm.label}`,
+        progress: `${arm.evals.length}:${s.status}`,
+        build: () => sharingArmRecord(arm, { facts: s.facts, stopped: s.status === "stopped", experiment: s.experiment }, facts)
+      }))
+  );
 }
 
 function storageGet(store: Storage, key: string): string | null {

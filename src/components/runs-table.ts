@@ -71,7 +71,7 @@ export function RunsTable(library: RunsLibrary): HTMLElement & { dispose(): void
   const remove = html`<button type="button">Delete selected</button>` as HTMLButtonElement;
   const json = html`<button type="button">Download JSON</button>` as HTMLButtonElement;
   const csv = html`<button type="button">Download CSV</button>` as HTMLButtonElement;
-  const fileInput = html`<input type="file" accept=".json,application/json" aria-label="Import a run file (run.json or a downloaded run)">` as HTMLInputElement;
+  const fileInput = html`<input type="file" accept=".json,application/json" aria-label="Import a record file (JSON)">` as HTMLInputElement;
   const keep = html`<input type="checkbox">` as HTMLInputElement;
   const keepLabel = html`<label class="stlm-runs-keep">${keep} Keep runs in this browser</label>` as HTMLElement;
 

@@ -4,6 +4,16 @@
 import type { Corpus } from "../lib/text/data.js";
 import { sharingExperiment, SharingRun, type ArmRecord } from "../lib/experiments/sharing.js";
 import { estimateProgress, type RunProgress } from "./progress.js";
+import { dataIdentity } from "../lib/runs/build.js";
+import type { TrainConfig } from "../lib/config.js";
+import type { RunDataIdentity } from "../lib/runs/record.js";
+
+/** What the arms' run records need beyond their curves (live-record.ts). */
+export interface SharingFacts {
+  train: TrainConfig;
+  data: RunDataIdentity;
+  startedAt: string;
+}
 
 export type ABStatus = "idle" | "preparing" | "running" | "done" | "stopped" | "error";
 
@@ -16,12 +26,15 @@ export interface ABSnapshot {
   arms: ArmRecord[];
   /** Steps of the slower arm, time so far and left (status "running"). */
   progress?: RunProgress;
+  facts?: SharingFacts;
 }
 
 export interface ABRequest {
   experiment: string;
   steps: number;
   loadCorpus: () => Promise<Pick<Corpus, "train" | "val">>;
+  /** The corpus's name, for the run records. */
+  dataName?: string;
 }
 
 const NOTIFY_INTERVAL_MS = 200;
@@ -75,15 +88,17 @@ export class ABController {
     await this.running?.catch(() => undefined);
   }
 
-  private async train({ experiment, steps, loadCorpus }: ABRequest): Promise<void> {
+  private async train({ experiment, steps, loadCorpus, dataName = "corpus" }: ABRequest): Promise<void> {
     this.publish({ status: "preparing", experiment, totalSteps: steps, arms: [] }, true);
     let run: SharingRun;
+    let facts: SharingFacts | undefined;
     try {
       const corpus = await loadCorpus();
       this.run?.dispose();
       if (this.disposed) return;
       run = new SharingRun(sharingExperiment(experiment), corpus, { steps, evalEvery: Math.max(10, Math.round(steps / 5)) });
       this.run = run;
+      facts = { train: run.train, data: dataIdentity(dataName, corpus), startedAt: new Date().toISOString() };
     } catch (e) {
       this.publish({ status: "error", message: (e as Error).message, experiment, arms: [] }, true);
       return;
@@ -93,13 +108,13 @@ export class ABController {
     const progress = () => estimateProgress(Math.min(...run.records.map((r) => r.steps.at(-1)?.step ?? 0)), steps, performance.now() - started);
     try {
       let stopped = false;
-      this.publish({ status: "running", experiment, totalSteps: steps, arms: copy(), progress: progress() }, true);
+      this.publish({ status: "running", experiment, totalSteps: steps, arms: copy(), progress: progress(), facts }, true);
       for await (const { event } of run.events()) {
         if (this.disposed) break;
         if (event.kind === "done") stopped ||= event.stopped;
-        this.publish({ status: "running", experiment, totalSteps: steps, arms: copy(), progress: progress() }, event.kind === "eval");
+        this.publish({ status: "running", experiment, totalSteps: steps, arms: copy(), progress: progress(), facts }, event.kind === "eval");
       }
-      this.publish({ status: stopped ? "stopped" : "done", experiment, totalSteps: steps, arms: copy() }, true);
+      this.publish({ status: stopped ? "stopped" : "done", experiment, totalSteps: steps, arms: copy(), facts }, true);
     } catch (e) {
       this.publish({ status: "error", message: (e as Error).message, experiment, totalSteps: steps, arms: copy() }, true);
     }

@@ -103,7 +103,7 @@ describe("the runs library on the training page", () => {
     // Delete it, import it back: the same curve.
     await page.getByRole("button", { name: "Delete selected" }).click();
     await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`);
-    const input = page.getByLabel("Import a run file (run.json or a downloaded run)");
+    const input = page.getByLabel("Import a record file (JSON)");
     await input.setInputFiles({ name: json.name, mimeType: "application/json", buffer: json.bytes });
     await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 3`);
     assert.match(await status(page).innerText(), /^Imported/);

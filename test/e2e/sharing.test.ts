@@ -50,8 +50,12 @@ describe("the sharing page", () => {
     await progress.waitFor({ timeout: 120_000 });
     assert.match(await progress.innerText(), /^step \d+ of 20 · [\d a-z]+ so far · about [\d a-z]+ left$/);
     await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
-    const table = await page.locator("table").last().innerText();
+    const table = await page.locator("table").filter({ hasText: "val bits/byte (last)" }).innerText();
     assert.match(table, /230,080[\s\S]*230,080/, "both arms have the same parameter count");
+    // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
+    await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`, undefined, { timeout: 10_000 });
+    const runs = await page.locator(".stlm-runs-table tbody tr td:nth-child(2)").allInnerTexts();
+    assert.ok(runs.every((l) => /^sharing \(.+\): .*, seed \d+$/.test(l)), runs.join(" | "));
 
     await assertClean(page, log, "/sharing");
     await page.close();

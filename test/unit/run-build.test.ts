@@ -50,6 +50,13 @@ test("buildRunRecord summarises a run's end from its metrics against its planned
   assert.equal(r.format, "stlm-run");
 });
 
+test("a run whose steps carry no throughput takes the run's own measure, and step rows win when they have one", () => {
+  const bare = parts({ steps: [{ step: 1, loss: 5 }, { step: 2, loss: 4.5 }] });
+  assert.equal(buildRunRecord({ ...bare, tokensPerSecond: 1234.6 }).final?.meanTokensPerSecond, 1235);
+  assert.equal(buildRunRecord(bare).final?.meanTokensPerSecond, null);
+  assert.equal(buildRunRecord({ ...parts(), tokensPerSecond: 99 }).final?.meanTokensPerSecond, 2000);
+});
+
 test("a run with no steps yet has no final figures", () => {
   assert.equal(buildRunRecord(parts({ steps: [], evals: [] })).final, null);
 });

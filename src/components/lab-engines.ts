@@ -202,7 +202,7 @@ function objectivesEngine(): Engine {
     subscribe: (l) => ab.subscribe(l),
     start: (request) => {
       const { corpus, ...r } = request as ObjectivesRequest;
-      return ab.start({ ...r, loadCorpus: () => corpusOf(corpus) });
+      return ab.start({ ...r, loadCorpus: () => corpusOf(corpus), dataName: corpus.name });
     },
     stop: () => ab.stop(),
     dispose: () => {

@@ -8,6 +8,7 @@ import type { RunSnapshot } from "./live-run.js";
 import type { PairArmSnapshot } from "./pair-run.js";
 import type { ArmRecord } from "../lib/experiments/sharing.js";
 import type { SharingFacts } from "./sharing-ab.js";
+import type { ObjectivesArmSnapshot, ObjectivesFacts } from "./objectives-ab.js";
 
 /** An id for one arm of runs started together (arms may share every setting): start time, arm, seed. */
 function armId(startedAt: string, label: string, seed: number): string {
@@ -90,5 +91,30 @@ export function sharingArmRecord(arm: ArmRecord, run: { facts?: SharingFacts; st
     tokensPerSecond: arm.tokensPerSecond,
     stopped: run.stopped,
     notes: ["the two arms stepped in turn on one machine: bytes/s is each arm's mean over the run, not per step"]
+  });
+}
+
+/** The record of one arm of the objectives page's A/B run (objectives-ab.ts); null before its first step. */
+export function objectivesArmRecord(arm: ObjectivesArmSnapshot, run: { facts?: ObjectivesFacts; stopped: boolean }, facts: PageFacts): RunRecord | null {
+  const f = run.facts;
+  if (!f || !arm.spec || arm.steps.length === 0) return null;
+  const block = arm.spec.kind === "bytes" ? arm.spec.model.blockSize : 0;
+  return buildRunRecord({
+    id: armId(f.startedAt, arm.label, f.train.seed),
+    label: `objectives: ${arm.label}, seed ${f.train.seed}`,
+    origin: "page",
+    page: facts.page,
+    preset: "nano",
+    spec: arm.spec,
+    train: f.train,
+    data: f.data,
+    lab: facts.lab,
+    runtime: runtimeOf(facts.backend, facts.platform),
+    startedAt: f.startedAt,
+    steps: arm.steps.map(({ step, loss }) => ({ step, loss })),
+    evals: arm.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
+    ...(arm.msPerStep > 0 && block > 0 ? { tokensPerSecond: (f.train.batchSize * block * 1000) / arm.msPerStep } : {}),
+    stopped: run.stopped,
+    notes: ["the train loss is this arm's own objective's, so it does not compare across objectives; validation bits/byte is head 1's (the next byte); bytes/s is over the run, the two arms taking turns"]
   });
 }

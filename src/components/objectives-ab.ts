@@ -3,7 +3,10 @@
 // bits/byte of head 1 on the same held-out bytes. Owns both models and trainers;
 // plain snapshots out, everything freed when stopped, replaced or disposed.
 import type { Corpus } from "../lib/text/data.js";
-import type { LabModel } from "../lib/models/models.js";
+import type { LabModel, ModelSpec } from "../lib/models/models.js";
+import type { TrainConfig } from "../lib/config.js";
+import { dataIdentity } from "../lib/runs/build.js";
+import type { RunDataIdentity } from "../lib/runs/record.js";
 import type { Trainer } from "../lib/train/trainer.js";
 import { OBJECTIVE_ARMS, objectiveRun, objectiveSpec, objectiveTrain } from "../lib/experiments/objectives.js";
 import { estimateProgress, type RunProgress } from "./progress.js";
@@ -16,6 +19,15 @@ export interface ObjectivesArmSnapshot {
   steps: { step: number; loss: number }[];
   evals: { step: number; valBitsPerByte: number }[];
   msPerStep: number;
+  /** The arm's model (for its run record). */
+  spec?: ModelSpec;
+}
+
+/** What the arms' run records need beyond their curves (live-record.ts). */
+export interface ObjectivesFacts {
+  train: TrainConfig;
+  data: RunDataIdentity;
+  startedAt: string;
 }
 
 export interface ObjectivesABSnapshot {
@@ -26,6 +38,7 @@ export interface ObjectivesABSnapshot {
   arms: ObjectivesArmSnapshot[];
   /** Steps of the slower arm, time so far and left (status "running"). */
   progress?: RunProgress;
+  facts?: ObjectivesFacts;
 }
 
 export interface ObjectivesABRequest {
@@ -34,6 +47,8 @@ export interface ObjectivesABRequest {
   steps: number;
   seed?: number;
   loadCorpus: () => Promise<Pick<Corpus, "train" | "val">>;
+  /** The corpus's name, for the run records. */
+  dataName?: string;
 }
 
 const NOTIFY_INTERVAL_MS = 200;
@@ -46,6 +61,7 @@ export class ObjectivesAB {
   private running: Promise<void> | null = null;
   private lastNotify = 0;
   private disposed = false;
+  private facts: ObjectivesFacts | undefined;
 
   subscribe(listener: (s: ObjectivesABSnapshot) => void): () => void {
     this.listeners.add(listener);
@@ -82,7 +98,8 @@ export class ObjectivesAB {
     this.models = [];
   }
 
-  private async train({ arm, steps, seed = 1, loadCorpus }: ObjectivesABRequest): Promise<void> {
+  private async train({ arm, steps, seed = 1, loadCorpus, dataName = "corpus" }: ObjectivesABRequest): Promise<void> {
+    this.facts = undefined;
     const other = OBJECTIVE_ARMS.find((a) => a.id === arm && a.id !== "next");
     if (!other) {
       this.publish({ status: "error", message: `no objective "${arm}" to compare; choose one of ${OBJECTIVE_ARMS.filter((a) => a.id !== "next").map((a) => a.label).join(", ")}`, arms: [] }, true);
@@ -96,11 +113,13 @@ export class ObjectivesAB {
       if (this.disposed) return;
       const train = objectiveTrain("nano", { steps, seed, evalEvery: Math.max(5, Math.round(steps / 4)), evalBytes: 4096 });
       for (const a of [OBJECTIVE_ARMS[0], other]) {
-        const { model, trainer } = objectiveRun(objectiveSpec("nano", a.objective), train, corpus);
+        const spec = objectiveSpec("nano", a.objective);
+        const { model, trainer } = objectiveRun(spec, train, corpus);
         this.models.push(model);
         this.trainers.push(trainer);
-        arms.push({ label: a.label, parameters: model.parameterCount(), steps: [], evals: [], msPerStep: 0 });
+        arms.push({ label: a.label, parameters: model.parameterCount(), steps: [], evals: [], msPerStep: 0, spec });
       }
+      this.facts = { train, data: dataIdentity(dataName, corpus), startedAt: new Date().toISOString() };
     } catch (e) {
       this.publish({ status: "error", message: (e as Error).message, arm, arms: [] }, true);
       return;
@@ -143,6 +162,7 @@ export class ObjectivesAB {
   }
 
   private publish(s: ObjectivesABSnapshot, force = false): void {
+    if (this.facts && s.status !== "preparing") s = { ...s, facts: this.facts };
     this.snapshot = s;
     const now = Date.now();
     if (!force && now - this.lastNotify < NOTIFY_INTERVAL_MS) return;

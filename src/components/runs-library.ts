@@ -6,7 +6,8 @@
 // (runs-table.ts, runs-overlay.ts) draw what it holds; nothing here draws.
 import { validateRunRecord, type RunRecord } from "../lib/runs/record.js";
 import { LAB_IDENTITY } from "../vendor/lab-identity.js";
-import { liveRunRecord, pairArmRecord, sharingArmRecord, type PageFacts } from "./live-record.js";
+import { liveRunRecord, objectivesArmRecord, pairArmRecord, sharingArmRecord, type PageFacts } from "./live-record.js";
+import type { ObjectivesABSnapshot } from "./objectives-ab.js";
 import type { PairSnapshot } from "./pair-run.js";
 import type { ABSnapshot } from "./sharing-ab.js";
 import type { RunHandle } from "./live-run.js";
@@ -214,6 +215,20 @@ export function followSharingRun(library: RunsLibrary, ab: { subscribe(listener:
         key: `${s.facts?.startedAt}:${arm.label}`,
         progress: `${arm.evals.length}:${s.status}`,
         build: () => sharingArmRecord(arm, { facts: s.facts, stopped: s.status === "stopped", experiment: s.experiment }, facts)
+      }))
+  );
+}
+
+/** The objectives page's A/B run (objectives-ab.ts): each arm a row. */
+export function followObjectivesRun(library: RunsLibrary, ab: { subscribe(listener: (s: ObjectivesABSnapshot) => void): () => void }, { page, backend }: { page: string; backend: BackendFacts }): () => void {
+  const facts = pageFacts(page, backend);
+  return followArms(library, ab, (s) =>
+    s.arms
+      .filter((arm) => arm.evals.length > 0 || s.status !== "running")
+      .map((arm) => ({
+        key: `${s.facts?.startedAt}:${arm.label}`,
+        progress: `${arm.evals.length}:${s.status}`,
+        build: () => objectivesArmRecord(arm, { facts: s.facts, stopped: s.status === "stopped" }, facts)
       }))
   );
 }

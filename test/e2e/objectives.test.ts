@@ -39,6 +39,10 @@ describe("the objectives page", () => {
     await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
     assert.match(await page.locator(".stlm-ab-card").innerText(), /next-byte against mtp:2/);
     assert.ok((await page.locator(".stlm-ab-card svg").count()) > 0);
+    // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
+    await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`, undefined, { timeout: 10_000 });
+    const runs = await page.locator(".stlm-runs-table tbody tr td:nth-child(2)").allInnerTexts();
+    assert.ok(runs.every((l) => /^objectives: .*, seed \d+$/.test(l)), runs.join(" | "));
 
     // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.
     assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");

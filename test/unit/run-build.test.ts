@@ -147,3 +147,16 @@ test("two arms of a page's pair that share every setting are two records, each w
   assert.equal(kd.final?.meanTokensPerSecond, 2000);
   assert.equal(pairArmRecord({ ...arm("x", []), facts: undefined }, { stopped: false, prefix: "" }, facts), null, "an arm without its facts has no record");
 });
+
+test("an objectives arm's record keeps its multi-byte objective and its bytes/s from the arm's ms per step", async () => {
+  const { objectivesArmRecord } = await import("../../src/components/live-record.js");
+  const { objectiveSpec } = await import("../../lib/experiments/objectives.js");
+  const p = parts();
+  const spec = objectiveSpec("nano", { kind: "mtp", heads: 2, headType: "linear" });
+  const facts = { page: "/objectives", backend: { name: "wasm", threads: 1, simd: true }, platform: "test", lab: { version: "0.1.0", commit: null } };
+  const arm = { label: "mtp:2", parameters: 1, steps: p.steps!.map(({ step, loss }) => ({ step, loss })), evals: p.evals!, msPerStep: 250, spec };
+  const r = objectivesArmRecord(arm, { facts: { train: p.train, data: p.data, startedAt: p.startedAt }, stopped: false }, facts)!;
+  assert.deepEqual(r.spec, spec);
+  assert.equal(r.final?.meanTokensPerSecond, Math.round((p.train.batchSize * (spec.kind === "bytes" ? spec.model.blockSize : 0) * 1000) / 250));
+  assert.equal(objectivesArmRecord({ ...arm, spec: undefined }, { facts: undefined, stopped: false }, facts), null);
+});

@@ -17,8 +17,13 @@
 //   tictactoe-model.safetensors, wordchain-model.safetensors: seed 1's final
 //                   weights, which the page's "play the model" loads
 //
-//   nice -n 10 node --import tsx scripts/selfplay-runs.ts [--only tictactoe|wordchain|expert] [--seeds 1,2,3]
-import { mkdir, writeFile } from "node:fs/promises";
+//   nice -n 10 node --import tsx scripts/selfplay-runs.ts [--only tictactoe|wordchain|expert] [--seeds 1,2,3] [--keep-control]
+//
+// --keep-control runs only the self-play arm and keeps the control runs the
+// file already holds, after checking that the imitation-only run reads none of
+// the settings that changed (it would be the same run bit for bit): the file
+// says so under "controlKept".
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { initNode } from "../lib/node/runtime.js";
@@ -28,17 +33,18 @@ import { parseFlags } from "../lib/cli/args.js";
 import { TinyLM } from "../lib/models/model.js";
 import { decodeBytes } from "../lib/text/tokenizer.js";
 import { encodeCheckpoint, modelFromCheckpoint } from "../lib/train/checkpoint.js";
-import { SelfPlay, selfPlayTrainConfig, type SelfPlayConfig } from "../lib/train/selfplay.js";
+import { SelfPlay, selfPlayTrainConfig, withSelfPlayDefaults, type SelfPlayConfig } from "../lib/train/selfplay.js";
 import { ticTacToeSetup, wordChainSetup, type GameSetup } from "../lib/games/games.js";
 import { playGames, type Player } from "../lib/games/match.js";
 import { expertMove } from "../lib/train/expert.js";
 import { gameStats } from "../lib/train/selfplay.js";
 import { Rng } from "../lib/rng.js";
 import type { Seat } from "../lib/games/game.js";
-import { imitationOnly, RecordBuilder, TICTACTOE_RUN, WORDCHAIN_RUN } from "../lib/experiments/selfplay.js";
+import { imitationOnly, RecordBuilder, TICTACTOE_RUN, WORDCHAIN_RUN, type SelfPlayRecord } from "../lib/experiments/selfplay.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const f = parseFlags(process.argv.slice(2), { only: "string", seeds: "string" }, "selfplay-runs");
+const f = parseFlags(process.argv.slice(2), { only: "string", seeds: "string", "keep-control": "boolean" }, "selfplay-runs");
+const keepControl = f["keep-control"] === true;
 const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
 const only = f.only as string | undefined;
 const backend = await initNode("wasm");
@@ -46,10 +52,35 @@ const outDir = path.join(ROOT, "data", "runs", "selfplay");
 await mkdir(outDir, { recursive: true });
 const INIT = path.join(ROOT, "data", "runs", "nano-austen", "checkpoint.safetensors");
 
+/**
+ * The settings an imitation-only run reads (with a replay buffer that never
+ * fills: at most maxMoves rows an imitation game): equal ones make the same run.
+ */
+function sameControl(a: SelfPlayConfig, b: SelfPlayConfig, maxMoves: number): boolean {
+  const keys = ["imitationIterations", "iterations", "imitationGames", "learningRate", "evalEvery", "evalGames", "updatesPerIteration", "batchSize", "seed"] as const;
+  const fits = (c: SelfPlayConfig) => c.replayBuffer >= c.imitationIterations * Math.max(1, c.imitationGames) * maxMoves;
+  return keys.every((k) => a[k] === b[k]) && fits(a) && fits(b);
+}
+
 async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, initModel: () => Promise<TinyLM | null>) {
   const started = Date.now();
-  const runs = [];
+  const runs: SelfPlayRecord[] = [];
+  let kept: { from: string; reason: string } | null = null;
+  // Read once: the file is rewritten after every run.
+  const old = keepControl ? (JSON.parse(await readFile(path.join(outDir, file), "utf8")) as { createdAt: string; command: string; runs: SelfPlayRecord[] }) : null;
+  if (old) {
+    for (const seed of seeds) {
+      const control = old.runs.find((r) => r.arm === "imitation only" && r.seed === seed);
+      if (!control) throw new Error(`--keep-control: ${file} has no imitation-only run of seed ${seed}`);
+      if (!sameControl(withSelfPlayDefaults(control.config), imitationOnly({ ...base, seed }), 9)) throw new Error(`--keep-control: the imitation-only run of seed ${seed} in ${file} reads settings that changed; run without --keep-control`);
+    }
+    kept = { from: `${old.createdAt} (${old.command})`, reason: "the imitation-only run reads none of the settings that changed since: kept as it was" };
+  }
   for (const seed of seeds) for (const arm of ["self-play", "imitation only"]) {
+    if (old && arm === "imitation only") {
+      runs.push(old.runs.find((r) => r.arm === arm && r.seed === seed)!);
+      continue;
+    }
     const config = arm === "self-play" ? { ...base, seed } : imitationOnly({ ...base, seed });
     const model = (await initModel()) ?? TinyLM.create(setup.model, seed);
     const frozen = TinyLM.fromWeights(model.config, await model.weights());
@@ -75,16 +106,19 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
     // Written after every run, so a long regeneration stopped part-way leaves the runs it finished (marked partial).
     await writeRecord(runs, runs.length < seeds.length * 2);
   }
+  // Once more at the end: with --keep-control the last run may be a kept one, which writes nothing itself.
+  await writeRecord(runs, false);
   process.stderr.write(`wrote ${file} (${Math.round((Date.now() - started) / 1000)} s)\n`);
 
   async function writeRecord(done: unknown[], partial: boolean) {
     const record = {
       game: setup.name,
-      command: `nice -n 10 node --import tsx scripts/selfplay-runs.ts --only ${setup.name} --seeds ${seeds.join(",")}`,
+      command: `nice -n 10 node --import tsx scripts/selfplay-runs.ts --only ${setup.name} --seeds ${seeds.join(",")}${kept ? " --keep-control" : ""}`,
       backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
       wallSeconds: Math.round((Date.now() - started) / 1000),
       createdAt: new Date().toISOString(),
       ...(partial ? { partial: true } : {}),
+      ...(kept ? { controlKept: kept } : {}),
       runs: done
     };
     await writeFile(path.join(outDir, file), JSON.stringify(record) + "\n");

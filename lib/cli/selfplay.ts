@@ -66,6 +66,10 @@ DIR/${CHECKPOINT_FILE}, DIR/${FROZEN_FILE}, DIR/games.json, DIR/summary.json.
   --eval-games N           games against each reference player (default ${DEFAULT_SELFPLAY.evalGames})
   --lr X                   learning rate of imitation (default ${DEFAULT_SELFPLAY.learningRate})
   --selfplay-lr X          learning rate of self-play (default: --lr)
+  --selfplay-lr-final R    the self-play rate falls by a half cosine to R times
+                           itself at the last iteration (default ${DEFAULT_SELFPLAY.selfPlayLrFinal}: constant)
+  --explore P              each move of the frozen copy is a random legal move
+                           with probability P (tic-tac-toe only; default ${DEFAULT_SELFPLAY.explore})
   --temperature X          sampling temperature in self-play (default ${DEFAULT_SELFPLAY.temperature})
   --discount X             a move k moves before its player's last gets the
                            game's reward times X^k (default ${DEFAULT_SELFPLAY.discount})
@@ -155,6 +159,8 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
       "eval-games": count(100_000, 100),
       lr: { kind: "number", min: 0, minExclusive: true, max: 1, maxExclusive: true, example: 0.001 },
       "selfplay-lr": { kind: "number", min: 0, max: 1, maxExclusive: true, note: "0: the --lr value", example: 0.001 },
+      "selfplay-lr-final": { kind: "number", min: 0, minExclusive: true, max: 1, note: "1: a constant rate", example: 0.05 },
+      explore: { kind: "number", min: 0, max: 1, example: 0.5 },
       temperature: { kind: "number", min: 0, minExclusive: true, max: 4, example: 1 },
       discount: { kind: "number", min: 0, minExclusive: true, max: 1, example: 0.8 },
       "both-seats": "boolean",
@@ -213,6 +219,7 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
     const map: [string, keyof SelfPlayConfig][] = [
       ["iterations", "iterations"], ["imitation", "imitationIterations"], ["games-per-iteration", "gamesPerIteration"], ["imitation-games", "imitationGames"],
       ["imitation-weight", "imitationWeight"], ["refresh-every", "refreshEvery"], ["eval-every", "evalEvery"], ["eval-games", "evalGames"], ["lr", "learningRate"], ["selfplay-lr", "selfPlayLearningRate"],
+      ["selfplay-lr-final", "selfPlayLrFinal"], ["explore", "explore"],
       ["temperature", "temperature"], ["discount", "discount"], ["seed", "seed"],
       ["expert-depth", "expertDepth"], ["expert-rollouts", "expertRollouts"],
       ["replay-buffer", "replayBuffer"], ["updates-per-iteration", "updatesPerIteration"], ["batch-size", "batchSize"]
@@ -224,6 +231,7 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
       selfplay.update = f.update as SelfPlayConfig["update"];
       if (selfplay.update === "expert" && game !== "tictactoe") throw new UsageError("stlm selfplay: --update expert needs a game whose legal moves the expert can search; use it with --game tictactoe");
     }
+    if (selfplay.explore > 0 && game !== "tictactoe") throw new UsageError("stlm selfplay: --explore plays random legal moves, and only tic-tac-toe lists its legal moves; use it with --game tictactoe (or --explore 0)");
     if (selfplay.replayBuffer > 0 && selfplay.update === "reinforce" && selfplay.iterations > 0) throw new UsageError("stlm selfplay: --replay-buffer needs --update expert: REINFORCE learns only from games of the current policy (or give --iterations 0: imitation only)");
     if (selfplay.updatesPerIteration > 1 && selfplay.replayBuffer === 0) throw new UsageError(`stlm selfplay: --updates-per-iteration ${selfplay.updatesPerIteration} needs --replay-buffer N: the updates draw their minibatches from it`);
     try {

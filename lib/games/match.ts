@@ -8,7 +8,17 @@ import type { Game, Outcome, ScriptedPlayer, Seat } from "./game.js";
 
 export type Player<S, M> =
   | { kind: "scripted"; name: string; play: ScriptedPlayer<S, M> }
-  | { kind: "policy"; name: string; model: PolicyModel; temperature: number };
+  | {
+      kind: "policy";
+      name: string;
+      model: PolicyModel;
+      temperature: number;
+      /**
+       * Exploration: the probability that a move of this player is a uniformly
+       * random legal move instead of the model's (needs game.legalMoves; 0 or absent: never).
+       */
+      explore?: number;
+    };
 
 export interface PlayedMove {
   seat: Seat;
@@ -51,8 +61,19 @@ export async function playGames<S, M>(game: Game<S, M>, pairings: readonly (read
       if (p.kind === "scripted") {
         for (const i of games) texts.set(i, game.formatMove(p.play(states[i], rng)));
       } else {
-        const moves = await sampleMoves(p.model, games.map((i) => game.prompt(states[i])), { maxBytes: game.maxMoveBytes, end: game.moveEnd, temperature: p.temperature, rng });
-        games.forEach((i, j) => texts.set(i, moves[j]));
+        let modelGames = games;
+        if (p.explore) {
+          if (!game.legalMoves) throw new Error(`exploration plays random legal moves, and ${game.name} does not list them`);
+          modelGames = [];
+          for (const i of games) {
+            if (rng.next() < p.explore) {
+              const legal = game.legalMoves(states[i]);
+              texts.set(i, game.formatMove(legal[rng.int(legal.length)]));
+            } else modelGames.push(i);
+          }
+        }
+        const moves = await sampleMoves(p.model, modelGames.map((i) => game.prompt(states[i])), { maxBytes: game.maxMoveBytes, end: game.moveEnd, temperature: p.temperature, rng });
+        modelGames.forEach((i, j) => texts.set(i, moves[j]));
       }
     }
     for (const i of active) {

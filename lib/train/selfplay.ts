@@ -48,6 +48,12 @@ export interface SelfPlayConfig {
   learningRate: number;
   /** Learning rate of self-play (0: learningRate). */
   selfPlayLearningRate: number;
+  /**
+   * The self-play learning rate falls by a half cosine over the self-play
+   * iterations, from selfPlayLearningRate to this fraction of it at the last one
+   * (1: constant). Imitation's rate stays constant.
+   */
+  selfPlayLrFinal: number;
   /** Sampling temperature of the model's moves in self-play. */
   temperature: number;
   /** A move k of a player's moves before its last gets the game's reward times discount^k (1: every move the same). */
@@ -79,6 +85,11 @@ export interface SelfPlayConfig {
   updatesPerIteration: number;
   /** Rows per update drawn from the replay buffer (with replacement). */
   batchSize: number;
+  /**
+   * Self-play exploration: the probability that a move of the frozen copy is a
+   * uniformly random legal move instead of its own (needs the game's legal moves; 0: never).
+   */
+  explore: number;
   seed: number;
 }
 
@@ -95,6 +106,7 @@ export const DEFAULT_SELFPLAY: SelfPlayConfig = {
   evalGames: 100,
   learningRate: 1e-3,
   selfPlayLearningRate: 0,
+  selfPlayLrFinal: 1,
   temperature: 1,
   discount: 1,
   bothSeats: false,
@@ -104,6 +116,7 @@ export const DEFAULT_SELFPLAY: SelfPlayConfig = {
   replayBuffer: 0,
   updatesPerIteration: 1,
   batchSize: 128,
+  explore: 0,
   seed: 1
 };
 
@@ -114,7 +127,9 @@ const ADDED_LATER: Partial<SelfPlayConfig> = {
   expertRollouts: DEFAULT_SELFPLAY.expertRollouts,
   replayBuffer: 0,
   updatesPerIteration: 1,
-  batchSize: DEFAULT_SELFPLAY.batchSize
+  batchSize: DEFAULT_SELFPLAY.batchSize,
+  explore: 0,
+  selfPlayLrFinal: 1
 };
 
 /** A self-play config as saved (possibly before some settings existed), with the missing ones filled in. */
@@ -154,6 +169,8 @@ export function validateSelfPlayConfig(c: SelfPlayConfig): SelfPlayConfig {
   num("selfPlayLearningRate", (v) => v >= 0 && v < 1, "must be a number in [0, 1) (0: the imitation rate)");
   num("temperature", (v) => v > 0 && v <= 4, "must be a number > 0 and <= 4");
   num("discount", (v) => v > 0 && v <= 1, "must be a number > 0 and <= 1");
+  num("selfPlayLrFinal", (v) => v > 0 && v <= 1, "must be a number > 0 and <= 1 (1: a constant rate)");
+  num("explore", (v) => v >= 0 && v <= 1, "must be a probability from 0 to 1");
   if (!(UPDATE_MODES as readonly unknown[]).includes(c.update)) throw new SelfPlayConfigError("update", `must be one of ${UPDATE_MODES.join(", ")} (got ${JSON.stringify(c.update)})`);
   int("expertDepth", 1, 9);
   int("expertRollouts", 0, 10_000);
@@ -345,6 +362,18 @@ export function policyStepLoss(model: PolicyModel, optimizer: AdamW, rows: reado
   });
 }
 
+/**
+ * The self-play learning rate at `iteration` (counted from the run's start, so
+ * the first self-play one is imitationIterations): selfPlayLearningRate (or
+ * learningRate) falling by a half cosine to selfPlayLrFinal times it at the last.
+ */
+export function selfPlayLrAt(c: SelfPlayConfig, iteration: number): number {
+  const base = c.selfPlayLearningRate || c.learningRate;
+  if (c.selfPlayLrFinal === 1) return base;
+  const progress = Math.min(1, Math.max(0, (iteration - c.imitationIterations) / Math.max(1, c.iterations - 1)));
+  return base * (c.selfPlayLrFinal + (1 - c.selfPlayLrFinal) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
 export class SelfPlay<S, M> {
   readonly config: SelfPlayConfig;
   private readonly opts: SelfPlayOptions<S, M>;
@@ -508,7 +537,7 @@ export class SelfPlay<S, M> {
     }
     // Self-play: the learner on seat i % 2, the frozen copy on the other.
     const me = this.learner(c.temperature);
-    const them: Player<S, M> = { kind: "policy", name: "frozen copy", model: this.opts.frozen, temperature: c.temperature };
+    const them: Player<S, M> = { kind: "policy", name: "frozen copy", model: this.opts.frozen, temperature: c.temperature, explore: c.explore };
     const seats = Array.from({ length: c.gamesPerIteration }, (_, i) => (i % 2) as Seat);
     const records = await playGames(game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, them] : [them, me])), this.rng);
     if (c.update === "expert") return this.expertStep(records, seats);
@@ -528,7 +557,7 @@ export class SelfPlay<S, M> {
     for (let j = 0; j < imitation.length; j++) weights[rl.length + j] = -c.imitationWeight / imitation.length;
     // The reported loss is the imitation term's cross-entropy per move (what the model still has to learn of the format).
     const loss = imitation.length ? await this.lossValue(imitation, new Float32Array(imitation.length).fill(-1 / imitation.length)) : NaN;
-    policyStep(this.opts.model, this.optimizer, rows, weights, c.selfPlayLearningRate || lr);
+    policyStep(this.opts.model, this.optimizer, rows, weights, this.selfPlayLr());
     this.iterationCount++;
     return { kind: "iteration", iteration: this.iterationCount, phase: "selfplay", loss, meanReward: baseline, stats: gameStats(records, seats), replay: this.replay(records, seats), elapsedMs: this.elapsedMs };
   }
@@ -565,7 +594,7 @@ export class SelfPlay<S, M> {
       }
     });
     const imitation = c.imitationGames > 0 && c.imitationWeight > 0 ? await this.teacherRows(c.imitationGames) : [];
-    const lr = c.selfPlayLearningRate || c.learningRate;
+    const lr = this.selfPlayLr();
     let loss: number;
     if (c.replayBuffer > 0) {
       this.remember(expert, 1);
@@ -582,6 +611,11 @@ export class SelfPlay<S, M> {
     this.iterationCount++;
     const meanReward = records.reduce((a, r, i) => a + scoreFor(r.outcome, seats[i]), 0) / Math.max(1, records.length);
     return { kind: "iteration", iteration: this.iterationCount, phase: "selfplay", loss, meanReward, stats: gameStats(records, seats), replay: this.replay(records, seats), elapsedMs: this.elapsedMs };
+  }
+
+  /** The learning rate of the self-play iteration under way. */
+  private selfPlayLr(): number {
+    return selfPlayLrAt(this.config, this.iterationCount);
   }
 
   private async lossValue(rows: readonly MoveRow[], weights: Float32Array): Promise<number> {

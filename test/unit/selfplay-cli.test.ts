@@ -75,6 +75,12 @@ test("stlm selfplay writes a run that resumes to the same weights as one never s
     const unbuffered = await stlm("selfplay", "--game", "tictactoe", "--update", "expert", "--updates-per-iteration", "4", "--out", path.join(tmp, "z"));
     assert.equal(unbuffered.code, 2);
     assert.match(unbuffered.stderr, /--updates-per-iteration 4 needs --replay-buffer/);
+    const exploring = await stlm("selfplay", "--game", "wordchain", "--explore", "0.5", "--out", path.join(tmp, "w"));
+    assert.equal(exploring.code, 2);
+    assert.match(exploring.stderr, /--explore plays random legal moves, and only tic-tac-toe lists its legal moves/);
+    const badFinal = await stlm("selfplay", "--game", "tictactoe", "--selfplay-lr-final", "0", "--out", path.join(tmp, "v"));
+    assert.equal(badFinal.code, 2);
+    assert.match(badFinal.stderr, /--selfplay-lr-final/);
     const over = await stlm("selfplay", "--game", "tictactoe", ...tiny, "--out", whole);
     assert.equal(over.code, 2, "a run is never written over");
 

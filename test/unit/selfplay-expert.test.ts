@@ -6,10 +6,11 @@ import { TinyLM } from "../../lib/models/model.js";
 import { moveLogProbs } from "../../lib/models/moves.js";
 import { Rng } from "../../lib/rng.js";
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../../lib/train/checkpoint.js";
-import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, selfPlayStateFromCheckpoint, selfPlayTrainConfig, selfPlayTrainerState, validateSelfPlayConfig, type SelfPlayConfig, type SelfPlayEvent, type SelfPlayState } from "../../lib/train/selfplay.js";
+import { DEFAULT_SELFPLAY, SelfPlay, SelfPlayConfigError, selfPlayLrAt, selfPlayStateFromCheckpoint, selfPlayTrainConfig, selfPlayTrainerState, validateSelfPlayConfig, type SelfPlayConfig, type SelfPlayEvent, type SelfPlayState } from "../../lib/train/selfplay.js";
 import { expertMove, expertValues } from "../../lib/train/expert.js";
 import { boardFrom, perfectPlayer, randomPlayer, ticTacToe } from "../../lib/games/tictactoe.js";
 import type { Game, Seat } from "../../lib/games/game.js";
+import { playGames, type Player } from "../../lib/games/match.js";
 import { tinyConfigs } from "./fixtures.js";
 
 await initNode();
@@ -80,6 +81,41 @@ test("an unknown update mode is refused with the allowed ones named; so are a bu
   assert.doesNotThrow(() => validateSelfPlayConfig({ ...DEFAULT_SELFPLAY, iterations: 0, replayBuffer: 100, updatesPerIteration: 4 }));
 });
 
+test("an exploring player's moves are random legal ones with probability explore; a game without legal moves is refused", async () => {
+  const model = TinyLM.create(tiny(), 2);
+  const rng = new Rng(3);
+  const refusedShare = async (explore: number) => {
+    const me: Player<unknown, unknown> = { kind: "policy", name: "model", model, temperature: 1, explore };
+    const other: Player<unknown, unknown> = { kind: "scripted", name: "random", play: randomPlayer as never };
+    const records = await playGames(ticTacToe as Game<unknown, unknown>, Array.from({ length: 40 }, (_, i): [Player<unknown, unknown>, Player<unknown, unknown>] => (i % 2 ? [other, me] : [me, other])), rng);
+    const mine = records.flatMap((r) => r.moves.filter((m) => m.player === "model"));
+    return mine.filter((m) => !m.ok).length / mine.length;
+  };
+  // A fresh model writes almost any byte: nearly every move it writes itself is refused.
+  assert.ok((await refusedShare(0)) > 0.8);
+  assert.equal(await refusedShare(1), 0, "every move random and legal");
+  const half = await refusedShare(0.5);
+  assert.ok(half > 0.2 && half < 0.8, `about half the moves refused (${half})`);
+  const { legalMoves: _drop, ...noMoves } = toy;
+  const me: Player<Toy, string> = { kind: "policy", name: "model", model, temperature: 1, explore: 0.5 };
+  await assert.rejects(playGames(noMoves, [[me, me]], rng), /exploration plays random legal moves, and toy does not list them/);
+  model.dispose();
+});
+
+test("the self-play learning rate falls by a half cosine from its start to selfPlayLrFinal times it; 1 keeps it constant", () => {
+  const c: SelfPlayConfig = { ...DEFAULT_SELFPLAY, imitationIterations: 10, iterations: 21, learningRate: 1e-3, selfPlayLearningRate: 4e-3, selfPlayLrFinal: 0.05 };
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
+  close(selfPlayLrAt(c, 10), 4e-3);
+  close(selfPlayLrAt(c, 20), 4e-3 * (0.05 + 0.95 * 0.5));
+  close(selfPlayLrAt(c, 30), 4e-3 * 0.05);
+  const rates = Array.from({ length: 21 }, (_, k) => selfPlayLrAt(c, 10 + k));
+  assert.ok(rates.every((r, k) => k === 0 || r < rates[k - 1]), "falls at every iteration");
+  for (const k of [10, 20, 30]) assert.equal(selfPlayLrAt({ ...c, selfPlayLrFinal: 1 }, k), 4e-3);
+  assert.equal(selfPlayLrAt({ ...c, selfPlayLearningRate: 0, selfPlayLrFinal: 1 }, 15), 1e-3, "0: the imitation rate");
+  assert.throws(() => validateSelfPlayConfig({ ...c, selfPlayLrFinal: 0 }), /selfPlayLrFinal: must be a number > 0 and <= 1/);
+  assert.throws(() => validateSelfPlayConfig({ ...c, explore: 1.5 }), /explore: must be a probability from 0 to 1/);
+});
+
 test("the tensor count stays flat over 50 expert iterations with a replay buffer", async () => {
   const before = tf.memory().numTensors;
   const model = TinyLM.create(tiny(), 1);
@@ -112,7 +148,8 @@ async function weightsOf(m: TinyLM): Promise<string[]> {
 
 for (const [what, extra] of [
   ["", {}],
-  [" with a replay buffer and several updates per iteration", { replayBuffer: 40, updatesPerIteration: 3, batchSize: 8 }]
+  [" with a replay buffer and several updates per iteration", { replayBuffer: 40, updatesPerIteration: 3, batchSize: 8 }],
+  [" exploring, with a falling self-play rate and a buffer", { replayBuffer: 40, updatesPerIteration: 3, batchSize: 8, explore: 0.5, selfPlayLearningRate: 5e-3, selfPlayLrFinal: 0.1 }]
 ] as [string, Partial<SelfPlayConfig>][])
 test(`an expert-iteration run${what} resumed from a checkpoint mid-way is bit-identical to one never stopped`, async () => {
   const collect = async (sp: SelfPlay<unknown, unknown>, until?: number) => {

@@ -96,6 +96,7 @@ export class ABRun {
       const bpe = needsBpe ? await this.bpeFor(trainBytes) : undefined;
       const entropy = kinds.includes("local-entropy") ? trainEntropyModel(trainBytes.subarray(0, 1 << 20)) : undefined;
       const models: ABModelSnapshot[] = [];
+      const evaluators: (() => Promise<number> | number)[] = [];
       for (const kind of kinds) {
         const preset = Object.values(TOKENIZER_FREE_PRESETS).find((p) => p.kind === kind)!;
         this.emit({ message: `building ${preset.label}…` });
@@ -104,7 +105,9 @@ export class ABRun {
         this.built.push(built);
         // A constant learning rate after warmup: the run ends on time, not at a step count.
         const train = { ...preset.train, steps: 1_000_000, warmupSteps: 20, minLrRatio: 1, evalEvery, evalBytes, seed };
-        this.trainers.push(new Trainer({ model: built.model, data: built.data, train, evaluate: () => bitsPerByte(built.scorer, valBytes, { maxBytes: evalBytes }) }));
+        const evaluate = () => bitsPerByte(built.scorer, valBytes, { maxBytes: evalBytes });
+        evaluators.push(evaluate);
+        this.trainers.push(new Trainer({ model: built.model, data: built.data, train, evaluate }));
         models.push({ kind, label: preset.label, parameters: built.model.parameterCount(), step: 0, elapsedMs: 0, bytesPerSecond: 0, evals: [], rates: [], done: false });
       }
       const budgetMs = secondsPerModel * 1000;
@@ -120,6 +123,11 @@ export class ABRun {
           if (m.done) continue;
           const { value, done } = await runs[i].next();
           if (done) {
+            // A model stopped by its time budget between evaluations is scored once more, so the comparison's last point is the model it ends with.
+            if (!this.stopRequested && (m.evals.at(-1)?.step ?? -1) < m.step) {
+              m.evals.push({ step: m.step, elapsedMs: m.elapsedMs, valBitsPerByte: await evaluators[i]() });
+              this.emit({ models, progress: progress() });
+            }
             m.done = true;
             active--;
             continue;

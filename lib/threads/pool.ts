@@ -44,12 +44,16 @@ export interface TaskStats {
  */
 const SPIN_MS = 2;
 
+function newControlBlock(): ArrayBuffer | SharedArrayBuffer {
+  return typeof SharedArrayBuffer !== "undefined" ? new SharedArrayBuffer(CTRL.bytes) : new ArrayBuffer(CTRL.bytes);
+}
+
 const TASK_NAMES = ["", "gemm", "rmsNorm", "rmsNormGrad", "siluMulGrad", "softmaxStats", "expGrad", "adamW", "binary", "sigmoid", "softmax", "rowSum", "copyRuns"];
 
 export class KernelPool {
-  private readonly ctrl: Int32Array;
-  private readonly fl: Float32Array;
-  private readonly busy: Float64Array;
+  private ctrl!: Int32Array;
+  private fl!: Float32Array;
+  private busy!: Float64Array;
   private workers: PoolWorker[] = [];
   private canWait = true;
   private gen = 0;
@@ -63,7 +67,10 @@ export class KernelPool {
     private readonly alloc: (bytes: number) => number,
     private readonly free: (ptr: number) => void
   ) {
-    const control = typeof SharedArrayBuffer !== "undefined" ? new SharedArrayBuffer(CTRL.bytes) : new ArrayBuffer(CTRL.bytes);
+    this.attach(newControlBlock());
+  }
+
+  private attach(control: ArrayBufferLike): void {
     this.ctrl = new Int32Array(control);
     this.fl = new Float32Array(control);
     this.busy = new Float64Array(control);
@@ -120,13 +127,21 @@ export class KernelPool {
   /** Stop every worker (the calling thread carries on alone). */
   stopWorkers(): void {
     if (this.workers.length === 0) return;
-    Atomics.store(this.ctrl, CTRL.stop, 1);
-    Atomics.add(this.ctrl, CTRL.gen, 1);
-    Atomics.notify(this.ctrl, CTRL.gen);
+    const old = this.ctrl;
+    Atomics.store(old, CTRL.stop, 1);
+    Atomics.add(old, CTRL.gen, 1);
+    Atomics.notify(old, CTRL.gen);
     for (const w of this.workers) w.terminate();
     this.workers = [];
-    Atomics.store(this.ctrl, CTRL.stop, 0);
-    this.gen = Atomics.load(this.ctrl, CTRL.gen);
+    // terminate() does not wait: a worker may run on for a moment (a browser stops it when it next checks). Had
+    // the stop flag been cleared for the next workers, such a worker would go back to claiming chunks beside the
+    // new one of its index, both packing into that index's scratch. So the old block keeps its stop flag for good,
+    // and the next workers get a block of their own (the scratch table copied over).
+    const fresh = new Int32Array(newControlBlock());
+    fresh.set(old);
+    Atomics.store(fresh, CTRL.stop, 0);
+    this.attach(fresh.buffer);
+    this.gen = Atomics.load(fresh, CTRL.gen);
   }
 
   /** Make sure each thread's scratch space (packed panels of a product) holds `bytes`. */

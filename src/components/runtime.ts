@@ -18,18 +18,6 @@ const WASM_PATHS = {
 };
 
 let installed = false;
-
-/**
- * The kernel threads a page that trains starts (the lab's training worker): 1. On a
- * cross-origin-isolated page two kernel threads gave other losses than one, differing
- * from run to run (the bench page's "Check the threads", and its browser test in CI),
- * while Node's threads give the same bits at 1, 2 and 3 (test/unit/threads.test.ts):
- * a race in the browser's pool not yet found. Until it is, training in the browser stays
- * on one kernel thread, so a run there is reproducible; the bench page (which passes
- * `threads`) still times and checks every core.
- */
-export const TRAINING_KERNEL_THREADS = 1;
-
 /** A backend, and the threads the lab's own kernels (lib/threads/) run on: more than 1 only on wasm, cross-origin isolated. */
 export type LabBackendInfo = BackendInfo & { kernelThreads: number };
 
@@ -41,7 +29,7 @@ let current: { prefer: BackendPreference; info: Promise<LabBackendInfo> } | null
  * then run on every core the browser reports (lib/threads/web.ts), from whichever
  * thread calls this: the lab's training worker, or the bench page.
  */
-export function initTf({ prefer = "auto", threads = TRAINING_KERNEL_THREADS }: { prefer?: BackendPreference; threads?: number } = {}): Promise<LabBackendInfo> {
+export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {}): Promise<LabBackendInfo> {
   if (!installed) {
     installTf(tfjs);
     registerKernelOverrides();
@@ -55,7 +43,7 @@ export function initTf({ prefer = "auto", threads = TRAINING_KERNEL_THREADS }: {
       info: previous
         .catch(() => undefined)
         .then(() => chooseBackend({ prefer, loadWebGpu: () => import("../vendor/tfjs-webgpu.js") }))
-        .then(async (info) => ({ ...info, kernelThreads: await startKernelThreads(info, Math.max(1, Math.min(threads, webKernelThreads()))) }))
+        .then(async (info) => ({ ...info, kernelThreads: await startKernelThreads(info) }))
     };
   }
   return current.info;

@@ -3,15 +3,11 @@
 // live run is the precomputed run's setup (so its curve is a fair reference).
 import type { BackendInfo } from "../lib/backend.js";
 
-/** Why the training pages' kernels run on one thread on an isolated page (src/components/runtime.ts, TRAINING_KERNEL_THREADS). */
-export const ONE_THREAD_NOTE =
-  "The lab's own kernels stay on one thread here: in this browser two kernel threads have given other losses than one (a race not yet found; Node's threads agree bit for bit), so a run here stays reproducible. The bench page times and checks every core.";
-
 /** Why wasm runs on one thread, or "" when it does not. An isolated page is never told to serve itself isolated. */
 export function threadHint(info: Pick<BackendInfo, "name" | "threads"> & { kernelThreads?: number }, isolated = globalThis.crossOriginIsolated === true, cores = globalThis.navigator?.hardwareConcurrency): string {
   if (info.name !== "wasm" || Math.max(info.threads, info.kernelThreads ?? 1) > 1) return "";
   if (!isolated) return "WebAssembly runs on more than one thread only when the site is served cross-origin isolated (npm run serve does; npm run dev's preview cannot).";
-  return `This page is cross-origin isolated, yet the wasm backend started one thread${cores ? ` (this browser reports ${cores} logical core${cores === 1 ? "" : "s"})` : ""}. ${ONE_THREAD_NOTE}`;
+  return `This page is cross-origin isolated, yet the wasm backend started one thread${cores ? ` (this browser reports ${cores} logical core${cores === 1 ? "" : "s"})` : ""}.`;
 }
 
 /** The backend a precomputed run was trained on, from its summary: "wasm (SIMD, 1 thread) in Node". */

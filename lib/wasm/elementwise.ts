@@ -13,7 +13,7 @@
 // Every element is computed the same way whichever chunk holds it, so every
 // result is the same at any thread count.
 import { f32, Func, i32, v128 } from "./asm.js";
-import { emitExp, expConstants, type ExpConstants } from "./fused.js";
+import { emitExp, emitFor, expConstants, type ExpConstants } from "./fused.js";
 
 /** The binary operations, in the order of their ids in the tasks. */
 export const BINARY_OPS = ["add", "sub", "mul", "div"] as const;
@@ -31,17 +31,6 @@ function emitScalarOp(f: Func, op: BinaryOp): void {
   else if (op === "sub") f.f32Sub();
   else if (op === "mul") f.f32Mul();
   else f.f32Div();
-}
-
-/** for (i = from; i < end; i += step) body() */
-function emitFor(f: Func, i: number, from: () => void, end: number, step: number, body: () => void): void {
-  from();
-  f.set(i);
-  f.block().loop();
-  f.get(i).get(end).geS().brIf(1);
-  body();
-  f.addTo(i, step).br(0);
-  f.end().end();
 }
 
 /**

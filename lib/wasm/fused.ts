@@ -79,8 +79,8 @@ function emitLaneSum(f: Func, v: number): void {
   f.get(v).f32x4ExtractLane(0).get(v).f32x4ExtractLane(1).f32Add().get(v).f32x4ExtractLane(2).f32Add().get(v).f32x4ExtractLane(3).f32Add();
 }
 
-/** for (i = from; i < end; i += step) body() */
-function emitFor(f: Func, i: number, from: () => void, end: number, step: number, body: () => void): void {
+/** for (i = from; i < end; i += step) body() (elementwise.ts uses it too) */
+export function emitFor(f: Func, i: number, from: () => void, end: number, step: number, body: () => void): void {
   from();
   f.set(i);
   f.block().loop();

@@ -1,5 +1,6 @@
 // Checkpoints in the browser: IndexedDB (kept across visits) and file download.
 // The bytes are lib/train/checkpoint.ts's format; this module only stores and moves them.
+import { downloadBlob } from "./download.js";
 
 const DB_NAME = "stlm-lab";
 const STORE = "checkpoints";
@@ -68,12 +69,5 @@ export async function deleteCheckpoint(name: string): Promise<void> {
 
 /** Offers bytes to the reader as a file download. */
 export function downloadBytes(bytes: Uint8Array, fileName: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = fileName;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadBlob(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }), fileName);
 }

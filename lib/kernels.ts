@@ -40,8 +40,9 @@
 //    thread, and with the products on every core they were a third of a
 //    2-thread step. These are lib/wasm/elementwise.ts's SIMD loops, split across
 //    the kernel threads by rows or elements. The binary operations and the sum
-//    give tfjs's bits exactly; Sigmoid and Softmax use Cephes' expf, not
-//    XNNPACK's, and differ in the last bits (test/unit/threads.test.ts).
+//    give tfjs's bits exactly; Sigmoid and Softmax use XNNPACK's exp scheme in
+//    their own order of operations and differ in the last bits
+//    (test/unit/threads.test.ts); on one thread they are as fast as tfjs's.
 // 8. Fused layers (kernels of the lab's own, with their gradients): the
 //    cross-entropy of the targets (log-softmax, pick, and its backward), RMSNorm,
 //    and the backward of SwiGLU's silu(gate) * up. Through tfjs ops each is 6 to

@@ -8,12 +8,13 @@
 // Bits: the four binary operations are single IEEE float32 operations per
 // element, so these give exactly tfjs's results; so does the row sum, which adds
 // each row left to right in float32 as tfjs's wasm Sum does. Sigmoid and Softmax
-// go through Cephes' expf (lib/wasm/fused.ts emitExp), not XNNPACK's, so they
-// differ from tfjs's in the last bits (test/unit/threads.test.ts bounds it).
+// use the exp scheme of XNNPACK's (emitExpP5, no fused multiply-add) but their own
+// order of operations and sums, so they differ from tfjs's in the last bits
+// (test/unit/threads.test.ts bounds it); on one thread they are as fast as tfjs's.
 // Every element is computed the same way whichever chunk holds it, so every
 // result is the same at any thread count.
 import { f32, Func, i32, v128 } from "./asm.js";
-import { emitExp, emitFor, expConstants, type ExpConstants } from "./fused.js";
+import { emitFor, type ExpConstants } from "./fused.js";
 
 /** The binary operations, in the order of their ids in the tasks. */
 export const BINARY_OPS = ["add", "sub", "mul", "div"] as const;
@@ -88,13 +89,66 @@ export function binaryFunc(op: BinaryOp): Func {
 }
 
 /**
- * emitExp clamps its input at -87.3, where exp is about 1.2e-38: below that the
- * true value is 0 or subnormal, and a masked attention score (-1e9) must give a
- * probability of exactly 0. This leaves the v128 in `out` zero in the lanes where
- * the v128 in `x0` (the input before the clamp) is under -87.3 (a NaN stays NaN).
+ * Below about -87.3 exp is 0 or subnormal (and emitExpP5's 2^n is garbage), and a
+ * masked attention score (-1e9) must give a probability of exactly 0. This leaves
+ * the v128 in `out` zero in the lanes where the v128 in `x0` (the input before any
+ * clamp) is under `cutoff` (a NaN stays NaN).
  */
-function emitZeroBelow(f: Func, x0: number, out: number, k: ExpConstants): void {
-  f.get(out).get(x0).get(k.get(-87.3)!).f32x4Lt().v128AndNot().set(out);
+function emitZeroBelow(f: Func, x0: number, out: number, k: ExpConstants, cutoff = -87.3): void {
+  f.get(out).get(x0).get(k.get(cutoff)!).f32x4Lt().v128AndNot().set(out);
+}
+
+/**
+ * exp of the v128 in local x, left in local out (clobbers x and t), for inputs at
+ * most 0 whose lanes under -87.34 the caller zeroes (emitZeroBelow): the "rr2-p5"
+ * scheme of XNNPACK's softmax (tfjs's stock kernel), cheaper than emitExp's
+ * Cephes polynomial by a third. n = round(x log2 e) comes from adding a magic
+ * number that also carries the exponent bias, so its bits shifted left by 23 are
+ * 2^n; r = x - n ln 2 in two parts; exp(x) = 2^n (1 + r p(r)) with p of degree 4
+ * (constants: XNNPACK's f32 rr2-p5 kernels). Relative error about 1e-7, no
+ * fused multiply-add, so the same bits on every machine and at every thread count.
+ */
+function emitExpP5(f: Func, x: number, out: number, t: number, k: ExpConstants): void {
+  const c = (v: number) => f.get(k.get(v)!);
+  f.get(x);
+  c(P5.log2e).f32x4Mul();
+  c(P5.magic).f32x4Add().tee(t); // magic + n, exactly
+  f.i32c(23).i32x4Shl().set(out); // 2^n
+  f.get(t);
+  c(P5.magic).f32x4Sub().set(t); // n as a float
+  // r = x - n ln2_hi - n ln2_lo
+  f.get(t);
+  c(P5.minusLn2Hi).f32x4Mul().get(x).f32x4Add().set(x);
+  f.get(t);
+  c(P5.minusLn2Lo).f32x4Mul().get(x).f32x4Add().set(x);
+  // p = ((c5 r + c4) r + c3) r + c2) r + c1
+  c(P5.c[4]).get(x).f32x4Mul();
+  for (const v of [P5.c[3], P5.c[2], P5.c[1], P5.c[0]]) {
+    c(v).f32x4Add().get(x).f32x4Mul();
+  }
+  // (the loop leaves p r on the stack) out = (r 2^n) p + 2^n, written as (p r) 2^n + 2^n
+  f.get(out).f32x4Mul().get(out).f32x4Add().set(out);
+}
+
+const P5 = {
+  log2e: 1.442695,
+  magic: 12583039, // 1.5 * 2^23 + 127
+  minusLn2Hi: -0.69314575,
+  minusLn2Lo: -1.4286068e-06,
+  c: [0.9999997, 0.4999915, 0.16667652, 0.041897822, 0.008289291],
+  cutoff: -87.33654 // below this exp(x) is not a normal float
+};
+
+/** emitExpP5's constants (and the cutoff) in v128 locals, set once at a function's start. */
+function expP5Constants(f: Func, extra: number[] = []): ExpConstants {
+  const k: ExpConstants = new Map();
+  for (const v of [P5.log2e, P5.magic, P5.minusLn2Hi, P5.minusLn2Lo, ...P5.c, P5.cutoff, ...extra]) {
+    if (k.has(v)) continue;
+    const l = f.local(v128);
+    f.f32x4Const(v).set(l);
+    k.set(v, l);
+  }
+  return k;
 }
 
 /** sigmoid(x, y, n): y = 1 / (1 + exp(-x)), n a multiple of 4 (0 where x < -87.3, as exp(-x) overflows there). */
@@ -104,12 +158,13 @@ export function sigmoidFunc(): Func {
   const i = f.local(i32), nb = f.local(i32), pairs = f.local(i32);
   // Two independent streams of vectors per iteration, so the exp's long chain of dependent operations overlaps.
   const lanes = [0, 1].map(() => ({ xv: f.local(v128), x0: f.local(v128), e: f.local(v128), t: f.local(v128) }));
-  const k = expConstants(f);
+  const k = expP5Constants(f, [1, 88.3, -87.3]);
   const one = k.get(1)!;
   const one4 = (at: number, { xv, x0, e, t }: (typeof lanes)[number]) => {
     f.get(x).get(i).add().v128Load(at).tee(x0);
-    f.v128Zero().get(x0).f32x4Sub().set(xv);
-    emitExp(f, xv, e, t, k);
+    // -x clamped to [cutoff, 88.3]: 2^n stays a normal float (n in [-126, 127]).
+    f.v128Zero().get(x0).f32x4Sub().get(k.get(88.3)!).f32x4Pmin().get(k.get(P5.cutoff)!).f32x4Pmax().set(xv);
+    emitExpP5(f, xv, e, t, k);
     f.get(one).get(one).get(e).f32x4Add().f32x4Div().set(e);
     emitZeroBelow(f, x0, e, k);
   };
@@ -129,43 +184,75 @@ export function sigmoidFunc(): Func {
   return f;
 }
 
-/** softmax(x, y, rows, cols): y = exp(x - max) / sum(exp(x - max)) per row of cols (exactly 0 where x - max < -87.3). */
+/**
+ * softmax(x, y, rows, cols): y = exp(x - max) * (1 / sum(exp(x - max))) per row of
+ * cols (exactly 0 where x - max < -87.3). As XNNPACK's (tfjs's stock kernel), it
+ * multiplies by the sum's reciprocal rather than dividing each element (a vector
+ * division costs as much as a dozen multiplies), and it runs two vectors of
+ * exponentials per iteration so their long chains overlap; the sum still adds the
+ * vectors in order, and every row is computed alone, so the bits do not depend on
+ * the thread count. x - max is at most 0 and lanes under the cutoff are zeroed, so
+ * the exp needs no clamp.
+ */
 export function softmaxFunc(): Func {
   const f = new Func([i32, i32, i32, i32]);
   const [x, y, rows, cols] = [0, 1, 2, 3];
-  const row = f.local(i32), j = f.local(i32), vb = f.local(i32), tb = f.local(i32), px = f.local(i32), py = f.local(i32);
-  const mv = f.local(v128), sv = f.local(v128), e = f.local(v128), t = f.local(v128), xv = f.local(v128), x0 = f.local(v128), m = f.local(f32), sum = f.local(f32);
-  const k = expConstants(f);
+  const row = f.local(i32), j = f.local(i32), vb = f.local(i32), pb = f.local(i32), tb = f.local(i32), px = f.local(i32), py = f.local(i32);
+  const mv = f.local(v128), mv2 = f.local(v128), sv = f.local(v128), ms = f.local(v128), m = f.local(f32), sum = f.local(f32);
+  const lanes = [0, 1].map(() => ({ xv: f.local(v128), x0: f.local(v128), e: f.local(v128), t: f.local(v128) }));
+  const k = expP5Constants(f);
+  const exp4 = (at: number, { xv, x0, e, t }: (typeof lanes)[number]) => {
+    f.get(px).get(j).add().v128Load(at).get(ms).f32x4Sub().tee(x0).set(xv);
+    emitExpP5(f, xv, e, t, k);
+    emitZeroBelow(f, x0, e, k, P5.cutoff);
+    f.get(py).get(j).add().get(e).v128Store(at);
+  };
   f.get(cols).i32c(-4).and().i32c(2).shl().set(vb);
+  f.get(cols).i32c(-8).and().i32c(2).shl().set(pb);
   f.get(cols).i32c(2).shl().set(tb);
   emitFor(f, row, () => f.i32c(0), rows, 1, () => {
     f.get(x).get(row).get(tb).mul().add().set(px);
     f.get(y).get(row).get(tb).mul().add().set(py);
-    f.f32x4Const(-Infinity).set(mv);
-    emitFor(f, j, () => f.i32c(0), vb, 16, () => f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv));
+    // The row's max (exact in any order): two accumulators over pairs of vectors.
+    f.f32x4Const(-Infinity).tee(mv).set(mv2);
+    emitFor(f, j, () => f.i32c(0), pb, 32, () => {
+      f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv);
+      f.get(mv2).get(px).get(j).add().v128Load(16).f32x4Pmax().set(mv2);
+    });
+    emitFor(f, j, () => f.get(pb), vb, 16, () => f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv));
+    f.get(mv).get(mv2).f32x4Pmax().set(mv);
     f.get(mv).f32x4ExtractLane(0).get(mv).f32x4ExtractLane(1).f32Max().get(mv).f32x4ExtractLane(2).f32Max().get(mv).f32x4ExtractLane(3).f32Max().set(m);
     emitFor(f, j, () => f.get(vb), tb, 4, () => f.get(m).get(px).get(j).add().f32Load().f32Max().set(m));
-    // exp(x - max) into y, summed
+    f.get(m).f32x4Splat().set(ms);
+    // exp(x - max) into y, two vectors at a time, summed vector by vector in order.
     f.v128Zero().set(sv);
-    emitFor(f, j, () => f.i32c(0), vb, 16, () => {
-      f.get(px).get(j).add().v128Load().get(m).f32x4Splat().f32x4Sub().tee(x0).set(xv);
-      emitExp(f, xv, e, t, k);
-      emitZeroBelow(f, x0, e, k);
-      f.get(py).get(j).add().get(e).v128Store();
-      f.get(sv).get(e).f32x4Add().set(sv);
+    emitFor(f, j, () => f.i32c(0), pb, 32, () => {
+      exp4(0, lanes[0]);
+      exp4(16, lanes[1]);
+      f.get(sv).get(lanes[0].e).f32x4Add().get(lanes[1].e).f32x4Add().set(sv);
+    });
+    emitFor(f, j, () => f.get(pb), vb, 16, () => {
+      exp4(0, lanes[0]);
+      f.get(sv).get(lanes[0].e).f32x4Add().set(sv);
     });
     f.get(sv).f32x4ExtractLane(0).get(sv).f32x4ExtractLane(1).f32Add().get(sv).f32x4ExtractLane(2).f32Add().get(sv).f32x4ExtractLane(3).f32Add().set(sum);
+    const { xv, x0, e, t } = lanes[0];
     emitFor(f, j, () => f.get(vb), tb, 4, () => {
       f.get(px).get(j).add().f32Load().get(m).f32Sub().f32x4Splat().tee(x0).set(xv);
-      emitExp(f, xv, e, t, k);
-      emitZeroBelow(f, x0, e, k);
+      emitExpP5(f, xv, e, t, k);
+      emitZeroBelow(f, x0, e, k, P5.cutoff);
       f.get(py).get(j).add().get(e).f32x4ExtractLane(0).f32Store();
       f.get(sum).get(e).f32x4ExtractLane(0).f32Add().set(sum);
     });
-    // y /= sum
-    f.get(sum).f32x4Splat().set(sv);
-    emitFor(f, j, () => f.i32c(0), vb, 16, () => f.get(py).get(j).add().get(py).get(j).add().v128Load().get(sv).f32x4Div().v128Store());
-    emitFor(f, j, () => f.get(vb), tb, 4, () => f.get(py).get(j).add().get(py).get(j).add().f32Load().get(sum).f32Div().f32Store());
+    // y *= 1 / sum
+    f.f32Const(1).get(sum).f32Div().tee(sum).f32x4Splat().set(sv);
+    emitFor(f, j, () => f.i32c(0), pb, 32, () => {
+      f.get(py).get(j).add().set(px);
+      f.get(px).get(px).v128Load().get(sv).f32x4Mul().v128Store();
+      f.get(px).get(px).v128Load(16).get(sv).f32x4Mul().v128Store(16);
+    });
+    emitFor(f, j, () => f.get(pb), vb, 16, () => f.get(py).get(j).add().get(py).get(j).add().v128Load().get(sv).f32x4Mul().v128Store());
+    emitFor(f, j, () => f.get(vb), tb, 4, () => f.get(py).get(j).add().get(py).get(j).add().f32Load().get(sum).f32Mul().f32Store());
   });
   return f;
 }

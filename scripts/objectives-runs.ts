@@ -12,6 +12,13 @@
 //
 //   nice -n 10 node --import tsx scripts/objectives-runs.ts [--corpus austen] [--seeds 1,2,3] [--nano-steps 120] [--micro-steps 80] [--pairs 200]
 //   nice -n 10 node --import tsx scripts/objectives-runs.ts --seeds 1 --sampler 600     # then: the sampler's longer-trained model
+//   nice -n 10 node --import tsx scripts/objectives-runs.ts --losses [--sizes nano] [--seeds 1]     # then: the runs' loss curves, for "Re-run and check"
+//
+// --losses trains every stored run again from the file's facts (lib/runs/precomputed.ts
+// objectiveRunFigure, lib/runs/rerun.ts, as the page's re-check does), and adds its
+// training loss every 5th step and at its last (4 decimals) as `losses`, only where the
+// re-run's last loss equals the stored finalLoss to its 4 decimals: the curve is then
+// the figure's run's. A run that does not reproduce keeps no curve, and is named.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,9 +32,11 @@ import { measureSpeculative } from "../lib/eval/speculative.js";
 import { encodeCheckpoint } from "../lib/train/checkpoint.js";
 import type { LabModel } from "../lib/models/models.js";
 import type { TrainConfig } from "../lib/config.js";
+import { objectiveRunFigure, type ObjectivesFile } from "../lib/runs/precomputed.js";
+import { rerunTrainer } from "../lib/runs/rerun.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const f = parseFlags(process.argv.slice(2), { corpus: "string", seeds: "string", "nano-steps": { kind: "int", min: 1 }, "micro-steps": { kind: "int", min: 1 }, pairs: { kind: "int", min: 1 }, sizes: "string", sampler: { kind: "int", min: 1 } }, "objectives-runs");
+const f = parseFlags(process.argv.slice(2), { corpus: "string", seeds: "string", "nano-steps": { kind: "int", min: 1 }, "micro-steps": { kind: "int", min: 1 }, pairs: { kind: "int", min: 1 }, sizes: "string", sampler: { kind: "int", min: 1 }, losses: "boolean" }, "objectives-runs");
 const corpusName = (f.corpus as string | undefined) ?? "austen";
 const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
 const sizes = String(f.sizes ?? "nano,micro").split(",");
@@ -183,6 +192,50 @@ async function measureKept(trainedSteps = stepsOf.nano): Promise<void> {
   }
   keep.clear();
   await save();
+}
+
+// --losses: only add each stored run's loss curve, re-trained from the file (see the top).
+if (f.losses) {
+  const file = path.join(outDir, "compare.json");
+  const stored = JSON.parse(await readFile(file, "utf8")) as ObjectivesFile & Record<string, unknown>;
+  const key = (r: ObjectivesFile["runs"][number]) => `${r.size} ${r.arm} seed ${r.seed} ${r.steps} steps`;
+  const done = new Map<string, { step: number; loss: number }[] | null>();
+  // Nano first (the page's first figure), then micro.
+  // --seeds and --sizes, when given, pick the runs; a run that has its curve already is skipped.
+  const order = [...stored.runs]
+    .filter((r) => (f.seeds === undefined || seeds.includes(r.seed)) && (f.sizes === undefined || sizes.includes(r.size)))
+    .sort((a, b) => (a.size === b.size ? 0 : a.size === "nano" ? -1 : 1));
+  for (const r of order) {
+    if (done.has(key(r))) continue;
+    if (r.losses?.length) {
+      done.set(key(r), r.losses);
+      continue;
+    }
+    const fig = objectiveRunFigure(stored, r.size, r.arm, r.seed, r.budget);
+    const rerun = rerunTrainer(fig, corpus.train, null);
+    const losses: { step: number; loss: number }[] = [];
+    let last = NaN;
+    try {
+      for await (const e of rerun.trainer.run()) {
+        if (e.kind !== "step") continue;
+        last = e.loss;
+        if (e.step % 5 === 0 || e.step === r.steps) losses.push({ step: e.step, loss: round(e.loss) });
+      }
+    } finally {
+      rerun.dispose();
+    }
+    const same = round(last) === r.finalLoss;
+    done.set(key(r), same ? losses : null);
+    log(`${key(r)}: last loss ${last.toFixed(6)}, stored ${r.finalLoss}: ${same ? "reproduced, curve kept" : "NOT reproduced, no curve"}`);
+    for (const x of stored.runs) if (key(x) === key(r)) {
+      if (same) x.losses = losses;
+      else delete x.losses;
+    }
+    await writeFile(file, JSON.stringify({ ...stored, lossesCommand: "nice -n 10 node --import tsx scripts/objectives-runs.ts --losses" }) + "\n");
+  }
+  const missed = [...done].filter(([, v]) => v === null).map(([k]) => k);
+  log(`curves added to ${done.size - missed.length} of ${done.size} distinct runs${missed.length ? `; not reproduced: ${missed.join(", ")}` : ""}`);
+  process.exit(0);
 }
 
 // --sampler N: only (re)make the sampler's model, nano mtp:4 trained N steps (the comparison's short runs leave mtp:4

@@ -4,6 +4,7 @@
 // time, over several seeds, at a short and a long context and at two budgets.
 //
 //   node --import tsx scripts/tokenizer-free-compare.ts --ctx 128 --budgets 30,90 --seeds 1,2,3 [--only bytes,local-word] [--corpus austen] [--calibration FILE [--calibrate-only]]
+//   node --import tsx scripts/tokenizer-free-compare.ts --ctx 128,512 --specs-only     # every model's spec, for "Re-run and check"
 //
 // Equal time, honestly: each (model, context) has its step time measured once
 // (a throwaway copy, 2 warm-up steps then 6 timed, all models one after another
@@ -26,22 +27,13 @@ import { bitsPerByte, minimalPairs } from "../lib/eval/eval.js";
 import { trainBpe } from "../lib/text/bpe.js";
 import { trainEntropyModel } from "../lib/text/entropy.js";
 import { measureStepMs, planBudget } from "../lib/train/budget.js";
-import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type ComparisonKind } from "../lib/experiments/tokenizer-free.js";
+import { BPE_VOCAB, COMPARE_MODELS, buildModel, compareSpec, compareTrain, type CompareModel } from "../lib/experiments/tokenizer-free.js";
 import { parseFlags } from "../lib/cli/args.js";
 import type { TrainConfig } from "../lib/config.js";
 
-/** The models compared, with the settings that differ between them. */
-const MODELS: { id: string; kind: ComparisonKind; label: string; causalDecoder?: boolean }[] = [
-  { id: "bytes", kind: "bytes", label: "plain bytes" },
-  { id: "bpe-tokens", kind: "bpe-tokens", label: "BPE tokens" },
-  { id: "paper-stride4", kind: "stride", label: "paper decoder, stride 4" },
-  { id: "causal-stride4", kind: "stride", label: "causal decoder, stride 4", causalDecoder: true },
-  { id: "local-stride", kind: "local-stride", label: "local stack, stride 4" },
-  { id: "local-word", kind: "local-word", label: "local stack, words" },
-  { id: "local-entropy", kind: "local-entropy", label: "local stack, entropy" }
-];
+const MODELS = COMPARE_MODELS;
 
-const f = parseFlags(process.argv.slice(2), { corpus: "string", ctx: "string", budgets: "string", seeds: "string", only: "string", "eval-bytes": "number", calibration: "string", "calibrate-only": "boolean", out: "string" }, "compare");
+const f = parseFlags(process.argv.slice(2), { corpus: "string", ctx: "string", budgets: "string", seeds: "string", only: "string", "eval-bytes": "number", calibration: "string", "calibrate-only": "boolean", "specs-only": "boolean", out: "string" }, "compare");
 const corpusName = (f.corpus as string | undefined) ?? "austen";
 const contexts = String(f.ctx ?? "128").split(",").map(Number);
 const budgets = String(f.budgets ?? "90").split(",").map(Number);
@@ -66,14 +58,19 @@ const commit = (() => {
   }
 })();
 
-/** Every model reads about 2,048 bytes a step: 16 rows of 128 bytes, 4 of 512; BPE tokens are ~3 bytes each. */
-function setup(m: (typeof MODELS)[number], ctx: number) {
-  const preset = Object.values(TOKENIZER_FREE_PRESETS).find((p) => p.kind === m.kind)!;
-  const tokenContext = Math.round(ctx / 3);
-  const config = tokenizerFreeConfig(m.kind, bpe, ctx, { causalDecoder: m.causalDecoder, entropy, bytesContext: ctx, tokenContext });
-  const batchSize = Math.max(1, Math.round(2048 / ctx));
-  const train: TrainConfig = { ...preset.train, batchSize, evalEvery: 0, evalBytes: 8192 };
-  return { config, train };
+/** Every model reads about 2,048 bytes a step: 16 rows of 128 bytes, 4 of 512; BPE tokens are ~3 bytes each (lib/experiments/tokenizer-free.ts). */
+function setup(m: CompareModel, ctx: number) {
+  return { config: compareSpec(m, ctx, bpe, entropy), train: compareTrain(m, ctx) };
+}
+
+// --specs-only: write every compared model's spec (the BPE's merges and the entropy model included) to
+// data/runs/tokenizer-free/<corpus>-specs.json, for the page's "Re-run and check" (lib/runs/precomputed.ts).
+if (f["specs-only"]) {
+  const specs = Object.fromEntries(contexts.flatMap((ctx) => models.map((m) => [`${m.id}@${ctx}`, setup(m, ctx).config])));
+  const file = path.join(REPO_ROOT, "data", "runs", "tokenizer-free", `${corpusName}-specs.json`);
+  await writeFileAtomic(file, JSON.stringify({ corpus: corpusName, bpeVocab: BPE_VOCAB, entropyThreshold: entropy.threshold, command: `node --import tsx scripts/tokenizer-free-compare.ts ${process.argv.slice(2).join(" ")}`.trim(), specs }) + "\n");
+  log(`wrote ${file}`);
+  process.exit(0);
 }
 
 // Step times, measured once per (model, context), before any run.

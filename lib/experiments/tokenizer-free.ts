@@ -148,6 +148,42 @@ export function buildPreset(preset: TokenizerFreePreset, trainBytes: Uint8Array,
   return buildModel(presetModelSpec(preset, trainBytes), trainBytes, seed);
 }
 
+/** One model of the equal-time comparison (scripts/tokenizer-free-compare.ts, data/runs/tokenizer-free/CORPUS-compare.json). */
+export interface CompareModel {
+  id: string;
+  kind: ComparisonKind;
+  label: string;
+  causalDecoder?: boolean;
+}
+
+/** The models compared, with the settings that differ between them. */
+export const COMPARE_MODELS: readonly CompareModel[] = [
+  { id: "bytes", kind: "bytes", label: "plain bytes" },
+  { id: "bpe-tokens", kind: "bpe-tokens", label: "BPE tokens" },
+  { id: "paper-stride4", kind: "stride", label: "paper decoder, stride 4" },
+  { id: "causal-stride4", kind: "stride", label: "causal decoder, stride 4", causalDecoder: true },
+  { id: "local-stride", kind: "local-stride", label: "local stack, stride 4" },
+  { id: "local-word", kind: "local-word", label: "local stack, words" },
+  { id: "local-entropy", kind: "local-entropy", label: "local stack, entropy" }
+];
+
+export function compareModel(id: string): CompareModel {
+  const m = COMPARE_MODELS.find((x) => x.id === id);
+  if (!m) throw new Error(`unknown comparison model "${id}"; the models are ${COMPARE_MODELS.map((x) => x.id).join(", ")}`);
+  return m;
+}
+
+/** A compared model's spec at a context of `ctx` bytes (BPE tokens: ctx / 3 tokens, ~3 bytes each). */
+export function compareSpec(m: CompareModel, ctx: number, bpe: Bpe | undefined, entropy: EntropyModel | undefined): ModelSpec {
+  return tokenizerFreeConfig(m.kind, bpe, ctx, { causalDecoder: m.causalDecoder, entropy, bytesContext: ctx, tokenContext: Math.round(ctx / 3) });
+}
+
+/** A compared model's training settings before its budget plans the steps: every model reads about 2,048 bytes a step (16 rows of 128 bytes, 4 of 512). */
+export function compareTrain(m: CompareModel, ctx: number): TrainConfig {
+  const preset = Object.values(TOKENIZER_FREE_PRESETS).find((p) => p.kind === m.kind)!;
+  return { ...preset.train, batchSize: Math.max(1, Math.round(2048 / ctx)), evalEvery: 0, evalBytes: 8192 };
+}
+
 /** The Checkpoint fields for a built model (weights, configs; trainer state optional). */
 export async function tokenizerFreeCheckpoint(built: BuiltModel, train: TrainConfig, meta: Record<string, unknown>): Promise<Omit<Checkpoint, "trainer">> {
   return { spec: built.config, trainConfig: train, weights: await built.model.weights(), meta };

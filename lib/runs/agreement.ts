@@ -77,14 +77,26 @@ export interface Agreement {
   equalToStoredDigits: boolean;
   /** Reference steps up to the re-run's last step that the re-run did not log. */
   missing: number[];
+  /** The absolute difference allowed on top of the relative tolerance for the figure's rounding: half a unit of its last stored decimal (5e-5 for a figure that keeps 4 decimals); 0 when the figure's losses are not rounded. */
+  rounding: number;
+}
+
+/** Half a unit in the last of `decimals` decimals: how far a loss stored to that many decimals may be from the loss computed. */
+export function roundingAllowance(decimals: number | undefined): number {
+  return decimals === undefined ? 0 : 0.5 / 10 ** decimals;
 }
 
 /**
  * Compares a re-run's losses with a figure's, step by step, over the steps the
  * figure holds up to the re-run's last step (a figure may log every tenth step;
- * a check of a prefix stops early).
+ * a check of a prefix stops early). A figure whose file rounds its losses (to
+ * `options.lossDecimals` decimals) cannot be matched closer than that rounding:
+ * a step agrees when |re-run − figure| ≤ tolerance × |figure| + half a unit of the
+ * last stored decimal (5e-5 for 4 decimals). The relative differences reported are
+ * the plain ones, rounding included.
  */
-export function compareLosses(reference: readonly RunStepRow[], rerun: readonly RunStepRow[], rule: AgreementRule): Agreement {
+export function compareLosses(reference: readonly RunStepRow[], rerun: readonly RunStepRow[], rule: AgreementRule, options: { lossDecimals?: number } = {}): Agreement {
+  const rounding = roundingAllowance(options.lossDecimals);
   const byStep = new Map(rerun.map((r) => [r.step, r.loss]));
   const lastRerun = rerun.length ? Math.max(...rerun.map((r) => r.step)) : -1;
   const storedDecimals = Math.max(0, ...reference.map((r) => decimals(r.loss)));
@@ -108,7 +120,7 @@ export function compareLosses(reference: readonly RunStepRow[], rerun: readonly 
     lastStep = ref.step;
     const d: StepDifference = { step: ref.step, reference: ref.loss, rerun: got, relative: relativeDifference(ref.loss, got) };
     if (largest === null || d.relative > largest.relative) largest = d;
-    if (departure === null && !(d.relative <= rule.tolerance)) departure = d;
+    if (departure === null && !(Math.abs(got - ref.loss) <= rule.tolerance * Math.abs(ref.loss) + rounding)) departure = d;
     if (got !== ref.loss) exact = false;
     if (roundTo(got, storedDecimals) !== roundTo(ref.loss, storedDecimals)) equalToStoredDigits = false;
   }
@@ -124,7 +136,8 @@ export function compareLosses(reference: readonly RunStepRow[], rerun: readonly 
     storedDecimals,
     // Fewer than 3 stored decimals say too little to claim equality "to every digit".
     equalToStoredDigits: compared > 0 && storedDecimals >= 3 && equalToStoredDigits,
-    missing
+    missing,
+    rounding
   };
 }
 
@@ -135,14 +148,19 @@ export function describeAgreement(a: Agreement): string {
   const largest = a.largest ? `largest difference ${formatRelative(a.largest.relative)} relative, at step ${a.largest.step}` : "";
   if (a.verdict === "departs" && a.departure) {
     const d = a.departure;
-    return `Departs at step ${d.step}: the figure's loss ${d.reference}, the re-run's ${round6(d.rerun)} (${formatRelative(d.relative)} relative, beyond the ${formatRelative(a.rule.tolerance)} allowed); ${largest} over ${span}.`;
+    return `Departs at step ${d.step}: the figure's loss ${d.reference}, the re-run's ${round6(d.rerun)} (${formatRelative(d.relative)} relative, beyond the ${allowed(a)} allowed); ${largest} over ${span}.`;
   }
   const how = a.exact
     ? "bit for bit identical"
     : a.equalToStoredDigits
       ? `identical to every stored digit (the figure keeps ${a.storedDecimals} decimals)`
-      : `within ${formatRelative(a.rule.tolerance)} relative`;
+      : `within ${allowed(a)}`;
   return `${a.rule.kind === "same" ? "Reproduced" : "Within the band"}: ${how} at ${span}; ${largest}.`;
+}
+
+/** The rule's allowance in words: "1e-4 relative", or "1e-4 relative + 5e-5 (the figure's rounding)". */
+export function allowed(a: Pick<Agreement, "rule" | "rounding">): string {
+  return `${formatRelative(a.rule.tolerance)} relative${a.rounding > 0 ? ` + ${formatRelative(a.rounding)} (the figure's rounding)` : ""}`;
 }
 
 export function relativeDifference(reference: number, rerun: number): number {

@@ -1,14 +1,19 @@
 // "Re-run and check" in the training worker: trains a figure's run again from its
 // run record (the model spec, the whole training config and seed, the corpus by
 // name) exactly as `stlm train` trains it — the model from the registry, its batches,
-// the Trainer over the record's own schedule — and streams the loss of every step,
-// stopping after the prefix asked for. The page (recheck.ts) compares the stream with
-// the figure's losses (lib/runs/agreement.ts). Runs only in the worker.
+// the Trainer over the record's own schedule (lib/runs/rerun.ts, which the Node tests
+// use too) — and streams the loss of every step, stopping after the prefix asked for.
+// A figure whose run read part of the training split, or learned from a teacher,
+// says so in its setup (the teacher's checkpoint comes with the request). The page
+// (recheck.ts) compares the stream with the figure's losses (lib/runs/agreement.ts).
+// Runs only in the worker.
 import type { TrainConfig } from "../lib/config.js";
-import { createModel, trainingBatches, type ModelSpec } from "../lib/models/models.js";
+import type { LabModel, ModelSpec } from "../lib/models/models.js";
 import type { RunStepRow } from "../lib/runs/record.js";
+import { rerunTrainer, type Rerun, type RerunSetup } from "../lib/runs/rerun.js";
+import { decodeCheckpoint, labModelFromCheckpoint } from "../lib/train/checkpoint.js";
 import { sha256 } from "../lib/train/sha256.js";
-import { Trainer } from "../lib/train/trainer.js";
+import type { Trainer } from "../lib/train/trainer.js";
 import { tf } from "../lib/tf.js";
 import type { CorpusSource } from "./lab-protocol.js";
 import { corpusOf, type Engine } from "./lab-engines.js";
@@ -20,6 +25,10 @@ export interface RecheckRequest {
   corpus: CorpusSource;
   /** Train this many steps (a prefix of the figure's run), then stop. */
   steps: number;
+  /** What else the figure's run trained on (a part of the training split, a teacher). */
+  setup?: RerunSetup;
+  /** The teacher's checkpoint bytes, when setup.distill names one (kept by the engine for the next check). */
+  teacher?: { name: string; bytes: ArrayBuffer };
 }
 
 export interface RecheckSnapshot {
@@ -41,6 +50,8 @@ export function recheckEngine(): Engine {
   let snapshot: RecheckSnapshot = { status: "idle", target: 0, steps: [] };
   const listeners = new Set<(s: unknown) => void>();
   let trainer: Trainer | null = null;
+  // The teacher of a distilled figure, loaded once and kept until the engine is disposed.
+  let teacher: { name: string; model: LabModel } | null = null;
   let stopped = false;
   let lastNotify = 0;
   const update = (next: RecheckSnapshot, now = false) => {
@@ -55,19 +66,27 @@ export function recheckEngine(): Engine {
   const run = async (r: RecheckRequest) => {
     stopped = false;
     update({ status: "preparing", target: r.steps, steps: [] }, true);
-    const before = tf.memory().numTensors;
-    let model: ReturnType<typeof createModel> | null = null;
+    let before = tf.memory().numTensors;
+    let rerun: Rerun | null = null;
     try {
       if (!(Number.isInteger(r.steps) && r.steps >= 1 && r.steps <= r.train.steps)) {
         throw new Error(`check between 1 and the run's ${r.train.steps} steps (got ${r.steps})`);
       }
       const corpus = await corpusOf(r.corpus);
-      const data = { sha256: sha256([corpus.train, corpus.val]), bytes: corpus.train.length + corpus.val.length };
       if (stopped) return update({ ...snapshot, status: "stopped" }, true);
-      model = createModel(r.spec, r.train.seed);
-      const { data: batches } = trainingBatches(model, corpus.train);
+      const wanted = r.setup?.distill?.teacher;
+      if (wanted && teacher?.name !== wanted) {
+        if (!r.teacher || r.teacher.name !== wanted) throw new Error(`the figure's run learned from the teacher ${wanted}, which the page did not send`);
+        teacher?.model.dispose();
+        teacher = null;
+        teacher = { name: wanted, model: labModelFromCheckpoint(decodeCheckpoint(new Uint8Array(r.teacher.bytes), wanted)) };
+        // The teacher stays loaded for the next check: count from here.
+        before = tf.memory().numTensors;
+      }
       // Every step's loss is read back (on a GPU backend too, where the Trainer would otherwise read every 8th).
-      trainer = new Trainer({ model, data: batches, train: r.train, logEvery: 1 });
+      rerun = rerunTrainer({ record: r, setup: r.setup }, corpus.train, wanted ? teacher!.model : null);
+      trainer = rerun.trainer;
+      const data = { sha256: sha256([rerun.trainBytes, corpus.val]), bytes: rerun.trainBytes.length + corpus.val.length };
       update({ ...snapshot, status: "running", backend: tf.getBackend(), data, tensors: { before } }, true);
       for await (const ev of trainer.run()) {
         if (ev.kind !== "step") continue;
@@ -79,9 +98,8 @@ export function recheckEngine(): Engine {
     } catch (e) {
       update({ ...snapshot, status: "error", message: (e as Error).message });
     } finally {
-      trainer?.dispose();
+      rerun?.dispose();
       trainer = null;
-      model?.dispose();
       update({ ...snapshot, tensors: { before, after: tf.memory().numTensors } }, true);
     }
   };
@@ -107,6 +125,8 @@ export function recheckEngine(): Engine {
       stopped = true;
       trainer?.stop();
       await running;
+      teacher?.model.dispose();
+      teacher = null;
       listeners.clear();
     }
   };

@@ -7,23 +7,23 @@
 // much; on a GPU backend within the band stated in the card. A long run is checked
 // over a prefix of its steps, which the reader can lengthen.
 import { html } from "htl";
-import { agreementRule, compareLosses, describeAgreement, formatRelative, OTHER_BACKEND_BAND, SAME_BUILD_TOLERANCE, type Agreement } from "../lib/runs/agreement.js";
+import { agreementRule, compareLosses, describeAgreement, formatRelative, OTHER_BACKEND_BAND, roundingAllowance, SAME_BUILD_TOLERANCE, type Agreement } from "../lib/runs/agreement.js";
 import type { RunRecord, RunStepRow } from "../lib/runs/record.js";
+import type { FigureRun } from "../lib/runs/rerun.js";
 import type { LabWorker, RemoteEngine } from "./lab-client.js";
 import type { RecheckRequest, RecheckSnapshot } from "./lab-recheck.js";
 import { NumberInput } from "./number-input.js";
 
-export interface RecheckFigure {
-  /** What the reader picks it by ("tying, tied arm, seed 2"). */
-  label: string;
-  record: RunRecord;
-}
+/** A figure's run: its label ("tying, tied arm, seed 2"), record, what else it trained on, and the decimals its file kept (lib/runs/rerun.ts). */
+export type RecheckFigure = FigureRun;
 
 export interface RecheckOptions {
   /** The figure's runs the reader can check (one for a single-run figure). */
   figures: RecheckFigure[];
   /** A named corpus's file bytes (the page's FileAttachment). */
   corpusBytes: (name: string) => Promise<ArrayBuffer>;
+  /** A teacher checkpoint's bytes, by the name a distilled figure's setup gives (the page's FileAttachment). */
+  teacherBytes?: (name: string) => Promise<ArrayBuffer>;
   /** The worker's backend (lab-client's setBackend reply). */
   backend: { name: string; description?: string };
   /** The lab this page was built from (src/data/lab-build.json). */
@@ -41,9 +41,9 @@ const IDLE: RecheckSnapshot = { status: "idle", target: 0, steps: [] };
 const short = (commit: string | null) => (commit ? commit.slice(0, 7) + (commit.endsWith("+dirty") ? "+dirty" : "") : "not recorded");
 
 /** The agreement of a check under way or done: the figure's steps up to the last one re-run. */
-export function recheckAgreement(record: RunRecord, rerun: readonly RunStepRow[], backend: string, build: { version: string }): Agreement {
+export function recheckAgreement(record: RunRecord, rerun: readonly RunStepRow[], backend: string, build: { version: string }, lossDecimals?: number): Agreement {
   const rule = agreementRule({ backend: record.runtime.backend, labVersion: record.lab.version }, { backend, labVersion: build.version });
-  return compareLosses(record.metrics.steps, rerun, rule);
+  return compareLosses(record.metrics.steps, rerun, rule, { lossDecimals });
 }
 
 export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckElement {
@@ -72,9 +72,15 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
     const r = figure.record;
     const t = r.train;
     const rule = agreementRule({ backend: r.runtime.backend, labVersion: r.lab.version }, { backend: backend.name, labVersion: build.version });
+    const setup = figure.setup;
+    const also = [
+      setup?.trainBytes !== undefined ? `on the first ${setup.trainBytes.toLocaleString("en-US")} bytes of the training split` : "",
+      setup?.distill ? `distilled from the teacher ${setup.distill.teacher} (${setup.distill.kd.direction} KL, temperature ${setup.distill.kd.temperature})` : ""
+    ].filter(Boolean);
+    const rounding = roundingAllowance(figure.lossDecimals);
     about.replaceChildren(
-      html`<span>Trains <strong>${figure.label}</strong> again here, in the training worker, exactly as its run record says: ${r.preset ?? r.spec.kind} on ${r.data.name}, seed ${t.seed}, ${t.steps} steps planned (warm-up ${t.warmupSteps}, learning rate ${t.learningRate}, batch ${t.batchSize}) — the figure's own settings, not the ones above — and compares every step's training loss with the figure's. </span>` as Node,
-      html`<span>On wasm or cpu with the same lab version a re-run must match to ${formatRelative(SAME_BUILD_TOLERANCE)} relative at every step; on a GPU backend (WebGL, WebGPU), which sums in another order and precision, within a band of ${formatRelative(OTHER_BACKEND_BAND)}. </span>` as Node,
+      html`<span>Trains <strong>${figure.label}</strong> again here, in the training worker, exactly as its run record says: ${r.preset ?? r.spec.kind} on ${r.data.name}${also.length ? `, ${also.join(", ")}` : ""}, seed ${t.seed}, ${t.steps} steps planned (warm-up ${t.warmupSteps}, learning rate ${t.learningRate}, batch ${t.batchSize}) — the figure's own settings, not the ones above — and compares every step's training loss with the figure's. </span>` as Node,
+      html`<span>On wasm or cpu with the same lab version a re-run must match to ${formatRelative(SAME_BUILD_TOLERANCE)} relative at every step${rounding > 0 ? html`, plus ${formatRelative(rounding)}, half a unit of the last of the ${figure.lossDecimals} decimals the figure's file keeps of each loss (its rounding): |re-run − figure| ≤ ${formatRelative(SAME_BUILD_TOLERANCE)} × figure + ${formatRelative(rounding)}` : ""}; on a GPU backend (WebGL, WebGPU), which sums in another order and precision, within a band of ${formatRelative(OTHER_BACKEND_BAND)}${rounding > 0 ? " (plus the same rounding)" : ""}. </span>` as Node,
       html`<span>Here: <strong>${backend.description ?? backend.name}</strong>, so ${rule.why}. The figure logs ${r.metrics.steps.length} of its ${t.steps} steps; the check trains the first steps, up to the step "Check up to step" says (each costs about as much as a step of a live run), and compares those.</span>` as Node
     );
     root.dataset.rule = rule.kind;
@@ -113,7 +119,7 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
     }
     progress.textContent =
       s.status === "preparing" ? "Reading the corpus and building the model…" : `${s.status === "running" ? "Training" : s.status === "done" ? "Trained" : "Stopped at"} step ${s.steps.at(-1)?.step ?? 0} of ${s.target}${s.backend ? ` on ${s.backend}` : ""}.`;
-    const a = recheckAgreement(figure.record, s.steps, s.backend ?? backend.name, build);
+    const a = recheckAgreement(figure.record, s.steps, s.backend ?? backend.name, build, figure.lossDecimals);
     const final = s.status === "done" || s.status === "stopped";
     result.className = `stlm-recheck-result${a.verdict === "departs" ? " stlm-error" : ""}`;
     result.textContent = a.verdict === "incomplete" ? "" : `${final ? "" : "So far: "}${describeAgreement(a)}`;
@@ -149,7 +155,10 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
     facts.replaceChildren();
     try {
       const bytes = await options.corpusBytes(r.data.name);
-      await engine.start({ spec: r.spec, train: r.train, corpus: { kind: "named", name: r.data.name, bytes }, steps: Math.min(steps, r.train.steps) });
+      const wanted = figure.setup?.distill?.teacher;
+      if (wanted && !options.teacherBytes) throw new Error(`this page holds no teacher checkpoint, and the run learned from ${wanted}`);
+      const teacher = wanted ? { name: wanted, bytes: await options.teacherBytes!(wanted) } : undefined;
+      await engine.start({ spec: r.spec, train: r.train, corpus: { kind: "named", name: r.data.name, bytes }, steps: Math.min(steps, r.train.steps), ...(figure.setup ? { setup: figure.setup } : {}), ...(teacher ? { teacher } : {}) });
     } catch (e) {
       render({ ...engine.state, status: "error", message: (e as Error).message });
     }

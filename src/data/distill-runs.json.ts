@@ -1,10 +1,12 @@
 // The distillation page's precomputed comparison, made in Node by
 // scripts/distill-runs.ts students and committed as data/runs/distill/students.json;
-// Emits {runs: []} with missing: true when it has not been made.
+// Emits {runs: []} with missing: true when it has not been made. `checks`: every run as a
+// run record with its teacher (lib/runs/precomputed.ts), for the page's "Re-run and check".
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { distillRunFigure, type DistillFile } from "../../lib/runs/precomputed.js";
 
 // data/runs/distill/bench.json (stlm bench --teacher, plain and distilled steps timed
 // one after the other) is added as "bench" when it is there.
@@ -20,4 +22,5 @@ const read = async (name: string) => {
 };
 const students = await read("students.json");
 const bench = await read("bench.json");
-process.stdout.write(JSON.stringify(students ? { ...students, bench } : { runs: [], missing: true, bench }));
+const checks = students ? (students as DistillFile).runs.map((r) => distillRunFigure(students, r.arm, r.seed)) : [];
+process.stdout.write(JSON.stringify(students ? { ...students, bench, checks } : { runs: [], missing: true, bench, checks }));

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SHARING_EXPERIMENTS } from "../../lib/experiments/sharing.js";
-import { sharingArmRecord, type SharingFile } from "../../lib/runs/precomputed.js";
+import { FIGURE_LOSS_DECIMALS, sharingArmRecord, type SharingFile } from "../../lib/runs/precomputed.js";
 
 const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "data", "runs", "sharing");
 
@@ -45,7 +45,7 @@ for (const { id } of SHARING_EXPERIMENTS) {
     })),
     // Every arm at every seed as a run record (lib/runs/precomputed.ts), for the page's "Re-run and check".
     checks: (record as unknown as SharingFile).arms.flatMap((a, arm) =>
-      (a.seeds ?? []).map((s) => ({ label: `${a.label}, seed ${s.seed}`, record: sharingArmRecord(record as unknown as SharingFile, arm, s.seed) }))
+      (a.seeds ?? []).map((s) => ({ label: `${a.label}, seed ${s.seed}`, record: sharingArmRecord(record as unknown as SharingFile, arm, s.seed), lossDecimals: FIGURE_LOSS_DECIMALS }))
     )
   };
 }

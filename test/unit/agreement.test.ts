@@ -56,7 +56,7 @@ test("compareLosses() reports the first step where the re-run departs and by how
   assert.ok(Math.abs(a.departure!.relative - 0.01) < 1e-12);
   assert.equal(a.largest?.step, 4);
   assert.ok(Math.abs(a.largest!.relative - 0.1) < 1e-12);
-  assert.match(describeAgreement(a), /^Departs at step 3: the figure's loss 3, the re-run's 3\.03 \(1% relative, beyond the 1e-4 allowed\)/);
+  assert.match(describeAgreement(a), /^Departs at step 3: the figure's loss 3, the re-run's 3\.03 \(1% relative, beyond the 1e-4 relative allowed\)/);
 });
 
 test("a difference inside the band passes on another backend, and one beyond it departs", () => {
@@ -99,4 +99,20 @@ test("formatRelative() writes small differences as powers of ten and large ones 
   assert.equal(formatRelative(3.24e-6), "3.2e-6");
   assert.equal(formatRelative(0.02), "2%");
   assert.equal(formatRelative(0), "0");
+});
+
+test("a figure that rounds its losses to 4 decimals is matched to 1e-4 relative plus half a unit of its last decimal, and no closer", () => {
+  // 0.30004 vs a stored 0.3000: 1.3e-4 relative, beyond 1e-4 alone but inside 1e-4 × 0.3 + 5e-5 (the figure's rounding).
+  const ref = rows([0.3, 0.25]);
+  const plain = compareLosses(ref, rows([0.30004, 0.25]), same);
+  assert.equal(plain.verdict, "departs");
+  const rounded = compareLosses(ref, rows([0.30004, 0.25]), same, { lossDecimals: 4 });
+  assert.equal(rounded.verdict, "agrees");
+  assert.equal(rounded.rounding, 5e-5);
+  assert.match(describeAgreement(rounded), /within 1e-4 relative \+ 5e-5 \(the figure's rounding\)/);
+  // 0.30009 is 9e-5 away: more than 3e-5 + 5e-5 allows.
+  const beyond = compareLosses(ref, rows([0.30009, 0.25]), same, { lossDecimals: 4 });
+  assert.equal(beyond.verdict, "departs");
+  assert.equal(beyond.departure?.step, 1);
+  assert.match(describeAgreement(beyond), /beyond the 1e-4 relative \+ 5e-5 \(the figure's rounding\) allowed/);
 });

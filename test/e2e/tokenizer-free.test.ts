@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertClean, watchPage, useSite } from "./harness.js";
+import { recheckPrefix } from "./recheck-prefix.js";
 
 const site = useSite();
 
@@ -39,12 +40,16 @@ describe("the tokenizer-free page", () => {
     const table = page.locator("table", { hasText: "val bits/byte" }).first();
     await table.waitFor({ timeout: 30_000 });
     assert.match(await table.innerText(), /local stack, words[\s\S]*\d\.\d{3} ± \d\.\d{3}/);
+    // Re-run and check: a time-budgeted run re-trained for its recorded steps, 10 against the file's step 10.
+    const check = await recheckPrefix(page, { run: "paper decoder, stride 4, context 512", steps: 10 });
+    assert.equal(check.verdict, "agrees", check.text);
+    assert.equal(check.compared, 1);
 
     await page.getByLabel("plain bytes").uncheck();
     const seconds = page.getByLabel("Seconds each").first();
     await seconds.fill("12");
     await seconds.dispatchEvent("input");
-    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByRole("button", { name: "Run", exact: true }).click();
     // Progress and time left show while it trains.
     const progress = page.locator('.stlm-progress[data-status="running"]:not([data-eta=""])');
     await progress.waitFor({ timeout: 120_000 });

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertClean, watchPage, useSite } from "./harness.js";
+import { recheckPrefix } from "./recheck-prefix.js";
 
 const site = useSite();
 
@@ -26,6 +27,12 @@ describe("the training-strategy pages", () => {
       await page.locator(`#gradients-${regime} svg`).first().waitFor({ timeout: 10_000 });
     }
     assert.match(await page.locator("#dropout-notice").innerText(), /Overfitting\.[\s\S]*Underfitting\./);
+    // Re-run and check: a precomputed run with dropout on, in the overfitting regime (its 4 KB), 5 steps against the file's step 5.
+    const check = await recheckPrefix(page, { run: "constant 0.1, overfitting, seed 2", steps: 5 });
+    assert.equal(check.verdict, "agrees", check.text);
+    assert.equal(check.compared, 1);
+    assert.match(check.about, /first 4,096 bytes of the training split/);
+    assert.match(check.about, /plus 5e-5, half a unit of the last of the 4 decimals/, "the card states the rounding in its rule");
     for (const svg of await page.locator("#sweep-overfit svg[aria-label]").all()) assert.ok((await svg.getAttribute("aria-label"))!.length > 10);
 
     await setNumber(page, "Steps", "20");
@@ -50,6 +57,11 @@ describe("the training-strategy pages", () => {
     await page.locator("#teacher-student").waitFor({ timeout: 60_000 });
     await page.locator("#distill-final svg").first().waitFor({ timeout: 60_000 });
     assert.ok(Number(await page.locator("#distill-final").getAttribute("data-runs")) >= 15, "5 arms × 3 seeds at least");
+    // Re-run and check: a distilled student with this page's teacher, 5 steps against the file's step 5.
+    const check = await recheckPrefix(page, { run: "forward KL, T = 1, seed 1", steps: 5 });
+    assert.equal(check.verdict, "agrees", check.text);
+    assert.equal(check.compared, 1);
+    assert.match(check.about, /distilled from the teacher data\/runs\/distill\/teacher \(forward KL, temperature 1\)/);
     await page.locator("#byte-view").waitFor({ timeout: 60_000 });
     const bytes = Number(await page.locator("#byte-view").getAttribute("data-bytes"));
     assert.ok(bytes > 50, `${bytes} bytes scored`);

@@ -101,7 +101,13 @@ export const FUSED = {
   /** x, w, r, dy -> [dx [N, C], dw [C]] */
   rmsNormGrad: "StlmRmsNormGrad",
   /** g, u, s = sigmoid(g), dy (one shape) -> [dg, du] of h = g s u */
-  siluMulGrad: "StlmSiluMulGrad"
+  siluMulGrad: "StlmSiluMulGrad",
+  /** scores x [..., T, C], mask [T, C]; attr scale -> softmax(x * scale + mask) over the last axis */
+  attnSoftmax: "StlmAttnSoftmax",
+  /** probabilities y, dy (one shape); attr scale -> the gradient with respect to the scores */
+  attnSoftmaxGrad: "StlmAttnSoftmaxGrad",
+  /** x [..., T, D], cos and sin [T, D/2] (or doubled to [T, D]); attr back (0 or 1) -> x cos + rotateHalf(x) sin, or its transpose applied to x */
+  rotary: "StlmRotary"
 } as const;
 
 /**
@@ -293,6 +299,30 @@ function labKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[]]
         for (let j = 0; j < C; j++) DX[i * C + j] = R[i] * DY[i * C + j] * W[j] - X[i * C + j] * k;
       }
       return outs;
+    }],
+    [FUSED.attnSoftmax, ({ inputs: { x, mask }, backend, attrs }) => {
+      floats(x, mask);
+      const r = x.shape.length, C = last(x), T = x.shape[r - 2];
+      if (r < 2 || mask.shape.length !== 2 || mask.shape[0] !== T || mask.shape[1] !== C) throw new Error(`${FUSED.attnSoftmax}: mask must be [${T}, ${C}] for scores [${x.shape}], got [${mask.shape}]`);
+      const out = backend.makeOutput(x.shape, "float32");
+      if (size(x.shape) > 0) simd(backend).attnSoftmax(at(backend, x), at(backend, mask), at(backend, out), rows(x), C, T, attrs.scale as number);
+      return out;
+    }],
+    [FUSED.attnSoftmaxGrad, ({ inputs: { y, dy }, backend, attrs }) => {
+      floats(y, dy);
+      const out = backend.makeOutput(y.shape, "float32");
+      if (size(y.shape) > 0) simd(backend).attnSoftmaxGrad(at(backend, y), at(backend, dy), at(backend, out), rows(y), last(y), attrs.scale as number);
+      return out;
+    }],
+    [FUSED.rotary, ({ inputs: { x, cos, sin }, backend, attrs }) => {
+      floats(x, cos, sin);
+      const r = x.shape.length, D = last(x), T = x.shape[r - 2], half = D / 2;
+      if (r < 2 || D % 8 !== 0) throw new Error(`${FUSED.rotary}: the head size must be a multiple of 8, got ${D}`);
+      const ld = cos.shape[1];
+      for (const t of [cos, sin]) if (t.shape.length !== 2 || t.shape[0] !== T || t.shape[1] !== ld || (ld !== half && ld !== D)) throw new Error(`${FUSED.rotary}: tables must both be [${T}, ${half}] or doubled to [${T}, ${D}] for x [${x.shape}], got [${cos.shape}] and [${sin.shape}]`);
+      const out = backend.makeOutput(x.shape, "float32");
+      if (size(x.shape) > 0) simd(backend).rotary(at(backend, x), at(backend, cos), at(backend, sin), at(backend, out), rows(x), half, T, attrs.back === 1, ld);
+      return out;
     }],
     [FUSED.siluMulGrad, ({ inputs: { g, u, s, dy }, backend }) => {
       floats(g, u, s, dy);

@@ -110,6 +110,18 @@ export function rotaryTables(blockSize: number, headSize: number, theta: number)
  */
 export function applyRotary(x: Tensor4D, cos: Tensor2D, sin: Tensor2D): Tensor4D {
   const [B, H, T, D] = x.shape;
+  const tablesFit = cos.shape[0] === T && sin.shape[0] === T && cos.shape[1] === sin.shape[1] && (cos.shape[1] === D / 2 || cos.shape[1] === D);
+  if (hasKernel(FUSED.rotary) && D % 8 === 0 && tablesFit) {
+    // The fused kernel (wasm): the same bits in one pass each way, the gradient being the transpose rotation.
+    const op = tf.customGrad(((a: Tensor4D, save: GradSaveFunc) => {
+      save([cos, sin]);
+      return {
+        value: run(FUSED.rotary, { x: a, cos, sin }, { back: 0 }) as Tensor4D,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => [run(FUSED.rotary, { x: dy, cos: saved[0], sin: saved[1] }, { back: 1 }) as Tensor]
+      };
+    }) as unknown as GradFn);
+    return op(x) as Tensor4D;
+  }
   const cosFull = cos.shape[1] === D ? cos : tf.concat([cos, cos], 1);
   const sinFull = sin.shape[1] === D ? sin : tf.concat([sin, sin], 1);
   const rotated = tf.reshape(linear(tf.reshape(x, [B * H * T, D]) as Tensor2D, rotateHalfMatrix(D)), [B, H, T, D]);
@@ -152,11 +164,30 @@ export function causalAttention(
     k = repeatHeads(k, groups);
     v = repeatHeads(v, groups);
   }
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), mask); // [B, H, T, T]
-  const probs = tf.softmax(scores) as Tensor4D;
+  const probs = maskedSoftmax(tf.matMul(q, k, false, true) as Tensor4D, mask, 1 / Math.sqrt(D)); // [B, H, T, T]
   // Dropout on the attention probabilities (the STLM code's placement): a dropped
   // weight is zero, so a position never gains weight on a future one.
   return { out: tf.matMul(dropout(probs, probsDropout, rng), v) as Tensor4D, probs };
+}
+
+/**
+ * softmax(scores * scale + mask) over the last axis; scores [B, H, T, T], mask [T, T].
+ * Where the backend has the fused kernel (wasm), one pass forward and one back
+ * (lib/wasm/elementwise.ts), with the same probabilities, bit for bit, as the
+ * three tfjs ops it replaces; its gradient sums dy * y in another order than
+ * tfjs's Softmax gradient, so it differs from theirs in the last bits.
+ */
+export function maskedSoftmax(scores: Tensor4D, mask: Tensor2D, scale: number): Tensor4D {
+  const T = scores.shape[2];
+  if (hasKernel(FUSED.attnSoftmax) && mask.shape[0] === T && mask.shape[1] === scores.shape[3]) {
+    const op = tf.customGrad(((s: Tensor4D, save: GradSaveFunc) => {
+      const y = run(FUSED.attnSoftmax, { x: s, mask }, { scale }) as Tensor4D;
+      save([y]);
+      return { value: y, gradFunc: (dy: Tensor, saved: Tensor[]) => [run(FUSED.attnSoftmaxGrad, { y: saved[0], dy }, { scale }) as Tensor] };
+    }) as unknown as GradFn);
+    return op(scores) as Tensor4D;
+  }
+  return tf.softmax(tf.add(tf.mul(scores, scale), mask)) as Tensor4D;
 }
 
 /** [B, Hkv, T, D] -> [B, Hkv*groups, T, D], each head repeated `groups` times in place. */

@@ -48,7 +48,7 @@ function newControlBlock(): ArrayBuffer | SharedArrayBuffer {
   return typeof SharedArrayBuffer !== "undefined" ? new SharedArrayBuffer(CTRL.bytes) : new ArrayBuffer(CTRL.bytes);
 }
 
-const TASK_NAMES = ["", "gemm", "rmsNorm", "rmsNormGrad", "siluMulGrad", "softmaxStats", "expGrad", "adamW", "binary", "sigmoid", "softmax", "rowSum", "copyRuns"];
+const TASK_NAMES = ["", "gemm", "rmsNorm", "rmsNormGrad", "siluMulGrad", "softmaxStats", "expGrad", "adamW", "binary", "sigmoid", "softmax", "rowSum", "copyRuns", "attnSoftmax", "attnSoftmaxGrad", "rotary"];
 
 export class KernelPool {
   private ctrl!: Int32Array;

@@ -58,7 +58,10 @@ export const TASK = {
   sigmoid: 9,
   softmax: 10,
   rowSum: 11,
-  copyRuns: 12
+  copyRuns: 12,
+  attnSoftmax: 13,
+  attnSoftmaxGrad: 14,
+  rotary: 15
 } as const;
 
 /** The exports of lib/wasm/simd.ts's module that the tasks call. */
@@ -80,6 +83,9 @@ export interface TaskExports {
   softmax(x: number, y: number, rows: number, cols: number): void;
   rowSum(x: number, y: number, rows: number, cols: number): void;
   copyRuns(src: number, dst: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void;
+  attnSoftmax(x: number, y: number, rows: number, cols: number, mask: number, t0: number, T: number, scale: number): void;
+  attnSoftmaxGrad(y: number, dy: number, dx: number, rows: number, cols: number, scale: number): void;
+  rotary(x: number, c: number, s: number, y: number, rows: number, half: number, t0: number, T: number, back: number, ld: number): void;
 }
 
 /**
@@ -186,6 +192,18 @@ export function runChunks(ex: TaskExports, ctrl: Int32Array, fl: Float32Array, t
       const src = ctrl[A], dst = ctrl[A + 1], n1 = ctrl[A + 3], n2 = ctrl[A + 4], s0 = ctrl[A + 5], s1 = ctrl[A + 6], s2 = ctrl[A + 7], run = ctrl[A + 8], per = ctrl[A + 9];
       const q0 = j * per, q1 = Math.min(q0 + per, ctrl[A + 2] * n1);
       for (let q = q0; q < q1; q++) ex.copyRuns(src + Math.floor(q / n1) * s0 + (q % n1) * s1, dst + q * n2 * run, 1, 1, n2, 0, 0, s2, run);
+    } else if (kind === 13) {
+      // Attention's masked, scaled softmax, rows [r0, r0 + per); row r adds mask row r mod T.
+      const cols = ctrl[A + 3], T = ctrl[A + 5], per = ctrl[A + 6], r0 = j * per;
+      ex.attnSoftmax(ctrl[A] + r0 * cols * 4, ctrl[A + 1] + r0 * cols * 4, Math.min(per, ctrl[A + 2] - r0), cols, ctrl[A + 4], r0 % T, T, fl[F]);
+    } else if (kind === 14) {
+      // Its gradient, rows [r0, r0 + per).
+      const cols = ctrl[A + 4], per = ctrl[A + 5], r0 = j * per, o = r0 * cols * 4;
+      ex.attnSoftmaxGrad(ctrl[A] + o, ctrl[A + 1] + o, ctrl[A + 2] + o, Math.min(per, ctrl[A + 3] - r0), cols, fl[F]);
+    } else if (kind === 15) {
+      // Rotary embedding, rows [r0, r0 + per) of 2 * half; row r at position r mod T.
+      const half = ctrl[A + 5], T = ctrl[A + 6], per = ctrl[A + 8], r0 = j * per, o = r0 * half * 8;
+      ex.rotary(ctrl[A] + o, ctrl[A + 1], ctrl[A + 2], ctrl[A + 3] + o, Math.min(per, ctrl[A + 4] - r0), half, r0 % T, T, ctrl[A + 7], ctrl[A + 9]);
     }
     } catch {
       Atomics.store(ctrl, 6, 1);

@@ -193,11 +193,18 @@ export function sigmoidFunc(): Func {
  * vectors in order, and every row is computed alone, so the bits do not depend on
  * the thread count. x - max is at most 0 and lanes under the cutoff are zeroed, so
  * the exp needs no clamp.
+ *
+ * masked: attention's scale, mask and softmax in one pass over the scores:
+ * softmax(x * scale + mask[t]) with params (x, y, rows, cols, mask, t0, T, scale),
+ * where row i of the chunk adds mask row t = (t0 + i) mod T (mask is [T, cols]).
+ * x * scale + mask is rounded as the two tfjs ops round it, so the probabilities
+ * are the same bits as Multiply, Add and this Softmax one after the other.
  */
-export function softmaxFunc(): Func {
-  const f = new Func([i32, i32, i32, i32]);
-  const [x, y, rows, cols] = [0, 1, 2, 3];
+export function softmaxFunc(masked = false): Func {
+  const f = masked ? new Func([i32, i32, i32, i32, i32, i32, i32, f32]) : new Func([i32, i32, i32, i32]);
+  const [x, y, rows, cols, mask, t0, T, scale] = [0, 1, 2, 3, 4, 5, 6, 7];
   const row = f.local(i32), j = f.local(i32), vb = f.local(i32), pb = f.local(i32), tb = f.local(i32), px = f.local(i32), py = f.local(i32);
+  const t = f.local(i32), pm = f.local(i32), sc = f.local(v128), z = f.local(v128);
   const mv = f.local(v128), mv2 = f.local(v128), sv = f.local(v128), ms = f.local(v128), m = f.local(f32), sum = f.local(f32);
   const lanes = [0, 1].map(() => ({ xv: f.local(v128), x0: f.local(v128), e: f.local(v128), t: f.local(v128) }));
   const k = expP5Constants(f);
@@ -210,19 +217,45 @@ export function softmaxFunc(): Func {
   f.get(cols).i32c(-4).and().i32c(2).shl().set(vb);
   f.get(cols).i32c(-8).and().i32c(2).shl().set(pb);
   f.get(cols).i32c(2).shl().set(tb);
+  if (masked) {
+    f.get(t0).set(t);
+    f.get(scale).f32x4Splat().set(sc);
+  }
   emitFor(f, row, () => f.i32c(0), rows, 1, () => {
     f.get(x).get(row).get(tb).mul().add().set(px);
     f.get(y).get(row).get(tb).mul().add().set(py);
-    // The row's max (exact in any order): two accumulators over pairs of vectors.
     f.f32x4Const(-Infinity).tee(mv).set(mv2);
-    emitFor(f, j, () => f.i32c(0), pb, 32, () => {
-      f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv);
-      f.get(mv2).get(px).get(j).add().v128Load(16).f32x4Pmax().set(mv2);
-    });
-    emitFor(f, j, () => f.get(pb), vb, 16, () => f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv));
-    f.get(mv).get(mv2).f32x4Pmax().set(mv);
-    f.get(mv).f32x4ExtractLane(0).get(mv).f32x4ExtractLane(1).f32Max().get(mv).f32x4ExtractLane(2).f32Max().get(mv).f32x4ExtractLane(3).f32Max().set(m);
-    emitFor(f, j, () => f.get(vb), tb, 4, () => f.get(m).get(px).get(j).add().f32Load().f32Max().set(m));
+    if (masked) {
+      // z = x * scale + mask[t] into y, and its max; the next passes read z from y.
+      f.get(mask).get(t).get(tb).mul().add().set(pm);
+      emitFor(f, j, () => f.i32c(0), vb, 16, () => {
+        f.get(py).get(j).add();
+        f.get(px).get(j).add().v128Load().get(sc).f32x4Mul().get(pm).get(j).add().v128Load().f32x4Add().tee(z);
+        f.v128Store();
+        f.get(mv).get(z).f32x4Pmax().set(mv);
+      });
+      f.get(mv).f32x4ExtractLane(0).get(mv).f32x4ExtractLane(1).f32Max().get(mv).f32x4ExtractLane(2).f32Max().get(mv).f32x4ExtractLane(3).f32Max().set(m);
+      emitFor(f, j, () => f.get(vb), tb, 4, () => {
+        f.get(py).get(j).add();
+        f.get(px).get(j).add().f32Load().get(scale).f32Mul().get(pm).get(j).add().f32Load().f32Add();
+        f.f32Store();
+        f.get(m).get(py).get(j).add().f32Load().f32Max().set(m);
+      });
+      f.get(py).set(px);
+      // t = (t + 1) mod T
+      f.addTo(t, 1);
+      f.get(t).get(T).eq().if_().i32c(0).set(t).end();
+    } else {
+      // The row's max (exact in any order): two accumulators over pairs of vectors.
+      emitFor(f, j, () => f.i32c(0), pb, 32, () => {
+        f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv);
+        f.get(mv2).get(px).get(j).add().v128Load(16).f32x4Pmax().set(mv2);
+      });
+      emitFor(f, j, () => f.get(pb), vb, 16, () => f.get(mv).get(px).get(j).add().v128Load().f32x4Pmax().set(mv));
+      f.get(mv).get(mv2).f32x4Pmax().set(mv);
+      f.get(mv).f32x4ExtractLane(0).get(mv).f32x4ExtractLane(1).f32Max().get(mv).f32x4ExtractLane(2).f32Max().get(mv).f32x4ExtractLane(3).f32Max().set(m);
+      emitFor(f, j, () => f.get(vb), tb, 4, () => f.get(m).get(px).get(j).add().f32Load().f32Max().set(m));
+    }
     f.get(m).f32x4Splat().set(ms);
     // exp(x - max) into y, two vectors at a time, summed vector by vector in order.
     f.v128Zero().set(sv);
@@ -236,10 +269,10 @@ export function softmaxFunc(): Func {
       f.get(sv).get(lanes[0].e).f32x4Add().set(sv);
     });
     f.get(sv).f32x4ExtractLane(0).get(sv).f32x4ExtractLane(1).f32Add().get(sv).f32x4ExtractLane(2).f32Add().get(sv).f32x4ExtractLane(3).f32Add().set(sum);
-    const { xv, x0, e, t } = lanes[0];
+    const { xv, x0, e, t: tt } = lanes[0];
     emitFor(f, j, () => f.get(vb), tb, 4, () => {
       f.get(px).get(j).add().f32Load().get(m).f32Sub().f32x4Splat().tee(x0).set(xv);
-      emitExpP5(f, xv, e, t, k);
+      emitExpP5(f, xv, e, tt, k);
       emitZeroBelow(f, x0, e, k, P5.cutoff);
       f.get(py).get(j).add().get(e).f32x4ExtractLane(0).f32Store();
       f.get(sum).get(e).f32x4ExtractLane(0).f32Add().set(sum);
@@ -253,6 +286,99 @@ export function softmaxFunc(): Func {
     });
     emitFor(f, j, () => f.get(pb), vb, 16, () => f.get(py).get(j).add().get(py).get(j).add().v128Load().get(sv).f32x4Mul().v128Store());
     emitFor(f, j, () => f.get(vb), tb, 4, () => f.get(py).get(j).add().get(py).get(j).add().f32Load().get(sum).f32Mul().f32Store());
+  });
+  return f;
+}
+
+/**
+ * attnSoftmaxGrad(y, dy, dx, rows, cols, scale): the gradient of softmaxFunc(true)
+ * with respect to its scores x: per row, s = sum(dy * y) (four lanes, then the
+ * tail in order) and dx = (dy * y - s * y) * scale, as tfjs's Softmax gradient
+ * and the scale's Multiply round it, in one pass instead of five kernels.
+ */
+export function attnSoftmaxGradFunc(): Func {
+  const f = new Func([i32, i32, i32, i32, i32, f32]);
+  const [y, dy, dx, rows, cols, scale] = [0, 1, 2, 3, 4, 5];
+  const row = f.local(i32), j = f.local(i32), vb = f.local(i32), tb = f.local(i32), off = f.local(i32);
+  const sv = f.local(v128), s4 = f.local(v128), sc = f.local(v128), yv = f.local(v128), s = f.local(f32), ys = f.local(f32);
+  f.get(cols).i32c(-4).and().i32c(2).shl().set(vb);
+  f.get(cols).i32c(2).shl().set(tb);
+  f.get(scale).f32x4Splat().set(sc);
+  emitFor(f, row, () => f.i32c(0), rows, 1, () => {
+    f.get(row).get(tb).mul().set(off);
+    f.v128Zero().set(sv);
+    emitFor(f, j, () => f.i32c(0), vb, 16, () => {
+      f.get(sv).get(dy).get(off).add().get(j).add().v128Load().get(y).get(off).add().get(j).add().v128Load().f32x4Mul().f32x4Add().set(sv);
+    });
+    f.get(sv).f32x4ExtractLane(0).get(sv).f32x4ExtractLane(1).f32Add().get(sv).f32x4ExtractLane(2).f32Add().get(sv).f32x4ExtractLane(3).f32Add().set(s);
+    emitFor(f, j, () => f.get(vb), tb, 4, () => {
+      f.get(s).get(dy).get(off).add().get(j).add().f32Load().get(y).get(off).add().get(j).add().f32Load().f32Mul().f32Add().set(s);
+    });
+    f.get(s).f32x4Splat().set(s4);
+    emitFor(f, j, () => f.i32c(0), vb, 16, () => {
+      f.get(dx).get(off).add().get(j).add();
+      f.get(y).get(off).add().get(j).add().v128Load().set(yv);
+      f.get(dy).get(off).add().get(j).add().v128Load().get(yv).f32x4Mul().get(s4).get(yv).f32x4Mul().f32x4Sub().get(sc).f32x4Mul();
+      f.v128Store();
+    });
+    emitFor(f, j, () => f.get(vb), tb, 4, () => {
+      f.get(dx).get(off).add().get(j).add();
+      f.get(y).get(off).add().get(j).add().f32Load().set(ys);
+      f.get(dy).get(off).add().get(j).add().f32Load().get(ys).f32Mul().get(s).get(ys).f32Mul().f32Sub().get(scale).f32Mul();
+      f.f32Store();
+    });
+  });
+  return f;
+}
+
+/**
+ * rotary(x, c, s, y, rows, half, t0, T, back, ld): rotary position embedding of rows
+ * of 2 * half (one head vector each) whose row i is at position t = (t0 + i) mod T,
+ * with tables c, s of T rows of ld >= half elements (the first half of each row
+ * used: [T, half], or doubled to [T, 2 half]); half a multiple of 4. Forward (back 0):
+ *   y[j] = x[j] c[j] - x[j + half] s[j],  y[j + half] = x[j + half] c[j] + x[j] s[j];
+ * backward (back 1, x holding dy) the transpose, the same with s negated. These
+ * round as x * cos + rotateHalf(x) * sin does through tfjs ops (the rotation is a
+ * signed permutation, exact), in one pass instead of a product and three kernels.
+ */
+export function rotaryFunc(): Func {
+  const f = new Func([i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [x, c, s, y, rows, half, t0, T, back, ld] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const row = f.local(i32), j = f.local(i32), hb = f.local(i32), lb = f.local(i32), t = f.local(i32), px = f.local(i32), py = f.local(i32), pc = f.local(i32), ps = f.local(i32);
+  const lo = f.local(v128), hi = f.local(v128), cv = f.local(v128), svv = f.local(v128);
+  f.get(half).i32c(2).shl().set(hb);
+  f.get(ld).i32c(2).shl().set(lb);
+  f.get(t0).set(t);
+  const body = (backward: boolean) => {
+    emitFor(f, j, () => f.i32c(0), hb, 16, () => {
+      f.get(px).get(j).add().v128Load().set(lo);
+      f.get(px).get(hb).add().get(j).add().v128Load().set(hi);
+      f.get(pc).get(j).add().v128Load().set(cv);
+      f.get(ps).get(j).add().v128Load().set(svv);
+      f.get(py).get(j).add();
+      f.get(lo).get(cv).f32x4Mul().get(hi).get(svv).f32x4Mul();
+      if (backward) f.f32x4Add();
+      else f.f32x4Sub();
+      f.v128Store();
+      f.get(py).get(hb).add().get(j).add();
+      f.get(hi).get(cv).f32x4Mul().get(lo).get(svv).f32x4Mul();
+      if (backward) f.f32x4Sub();
+      else f.f32x4Add();
+      f.v128Store();
+    });
+  };
+  emitFor(f, row, () => f.i32c(0), rows, 1, () => {
+    f.get(x).get(row).get(hb).mul().i32c(1).shl().add().set(px);
+    f.get(y).get(row).get(hb).mul().i32c(1).shl().add().set(py);
+    f.get(c).get(t).get(lb).mul().add().set(pc);
+    f.get(s).get(t).get(lb).mul().add().set(ps);
+    f.get(back).if_();
+    body(true);
+    f.else_();
+    body(false);
+    f.end();
+    f.addTo(t, 1);
+    f.get(t).get(T).eq().if_().i32c(0).set(t).end();
   });
   return f;
 }

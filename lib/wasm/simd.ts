@@ -21,7 +21,7 @@
 // so transposes cost no extra pass.
 import { Func, f32, i32, moduleBytes, v128 } from "./asm.js";
 import { expGradFunc, rmsNormFunc, rmsNormGradFunc, siluMulGradFunc, softmaxStatsFunc } from "./fused.js";
-import { BINARY_OPS, binaryFunc, rowSumFunc, sigmoidFunc, softmaxFunc, type BinaryOp, type BinaryPlan } from "./elementwise.js";
+import { attnSoftmaxGradFunc, BINARY_OPS, binaryFunc, rotaryFunc, rowSumFunc, sigmoidFunc, softmaxFunc, type BinaryOp, type BinaryPlan } from "./elementwise.js";
 import { KernelPool } from "../threads/pool.js";
 import { TASK, type TaskExports } from "../threads/tasks.js";
 
@@ -109,6 +109,12 @@ export interface SimdKernels {
   softmax(x: number, y: number, rows: number, cols: number): void;
   /** The sum of each row of cols, left to right. */
   rowSum(x: number, y: number, rows: number, cols: number): void;
+  /** Attention's softmax(x * scale + mask[t]) per row of cols, row r at position t = r mod T (mask [T, cols]). */
+  attnSoftmax(x: number, mask: number, y: number, rows: number, cols: number, T: number, scale: number): void;
+  /** Its gradient with respect to x, from the probabilities y and their gradient dy. */
+  attnSoftmaxGrad(y: number, dy: number, dx: number, rows: number, cols: number, scale: number): void;
+  /** Rotary embedding of rows of 2 * half, row r at position r mod T, tables of T rows of ld (the first half used); back: its transpose (the gradient). */
+  rotary(x: number, c: number, s: number, y: number, rows: number, half: number, T: number, back: boolean, ld: number): void;
 }
 
 /** Does the engine validate a one-function module that `body` writes (a v128 result)? */
@@ -399,7 +405,10 @@ export function createSimdKernels(
     ...BINARY_OPS.map((op) => ({ name: op, func: binaryFunc(op) })),
     { name: "sigmoid", func: sigmoidFunc() },
     { name: "softmax", func: softmaxFunc() },
-    { name: "rowSum", func: rowSumFunc() }
+    { name: "rowSum", func: rowSumFunc() },
+    { name: "attnSoftmax", func: softmaxFunc(true) },
+    { name: "attnSoftmaxGrad", func: attnSoftmaxGradFunc() },
+    { name: "rotary", func: rotaryFunc() }
   ], { shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const ex = instance.exports as unknown as Exports;
@@ -520,6 +529,24 @@ export function createSimdKernels(
     rowSum(x, y, rows, cols) {
       const per = Math.ceil(rows / elementChunks(rows, cols));
       pool.run(TASK.rowSum, Math.ceil(rows / per), (a) => a.set([x, y, rows, cols, per], 16));
+    },
+    attnSoftmax(x, mask, y, rows, cols, T, scale) {
+      const per = Math.ceil(rows / elementChunks(rows, cols));
+      pool.run(TASK.attnSoftmax, Math.ceil(rows / per), (a, f) => {
+        a.set([x, y, rows, cols, mask, T, per], 16);
+        f[48] = scale;
+      });
+    },
+    attnSoftmaxGrad(y, dy, dx, rows, cols, scale) {
+      const per = Math.ceil(rows / elementChunks(rows, cols));
+      pool.run(TASK.attnSoftmaxGrad, Math.ceil(rows / per), (a, f) => {
+        a.set([y, dy, dx, rows, cols, per], 16);
+        f[48] = scale;
+      });
+    },
+    rotary(x, c, s, y, rows, half, T, back, ld) {
+      const per = Math.ceil(rows / elementChunks(rows, 2 * half));
+      pool.run(TASK.rotary, Math.ceil(rows / per), (a) => a.set([x, c, s, y, rows, half, T, back ? 1 : 0, per, ld], 16));
     },
     gemm({ a, b, c, m, n, k, sAm, sAk, sBk, sBn, batch = 1, aStep = 0, bStep = 0, cStep = m * n * 4 }: GemmArgs) {
       if (m === 0 || n === 0 || batch === 0) return;

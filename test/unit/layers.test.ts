@@ -152,3 +152,54 @@ test("the fused layers on wasm compute what the tfjs ops compute on cpu, forward
     for (let i = 0; i < fused.length; i++) assert.ok(Math.abs(fused[i] - plain[i]) <= 1e-4 * Math.max(1, Math.abs(plain[i])), `width ${C}, value ${i}: ${fused[i]} vs ${plain[i]}`);
   }
 });
+
+test("attention's fused softmax and rotary kernels on wasm compute what the tfjs ops compute on cpu, forward and backward", async () => {
+  const { FUSED, hasKernel } = await import("../../lib/kernels.js");
+  const rng = new Rng(10);
+  // T 12: whole vectors and a pair loop; T 10: a scalar tail. D 16: the fused rotary (half 8), with [T, D / 2] or doubled tables.
+  for (const T of [12, 10]) {
+    const D = 16;
+    const { cos, sin } = rotaryTables(T, D, 10000);
+    const q = Float32Array.from({ length: 2 * 2 * T * D }, () => rng.normal());
+    const k = Float32Array.from({ length: 2 * 2 * T * D }, () => rng.normal());
+    const v = Float32Array.from({ length: 2 * 2 * T * D }, () => rng.normal());
+    const probe = Float32Array.from({ length: 2 * 2 * T * D }, () => rng.normal());
+    const run = () =>
+      tf.tidy(() => {
+        // T 10 passes the tables doubled to [T, D], as the models keep them.
+        const table = (t: Float32Array) => (T === 10 ? tf.concat([tf.tensor2d(t, [T, D / 2]), tf.tensor2d(t, [T, D / 2])], 1) : tf.tensor2d(t, [T, D / 2]));
+        const [c, s, mask] = [table(cos), table(sin), tf.tensor2d(causalMask(T), [T, T])];
+        const P = tf.tensor4d(probe, [2, 2, T, D]);
+        const f = (a: Tensor, b: Tensor, d: Tensor) => {
+          const { out, probs } = causalAttention(applyRotary(a as Tensor4D, c, s), applyRotary(b as Tensor4D, c, s), d as Tensor4D, mask);
+          return tf.add(tf.sum(tf.mul(out, P)), tf.sum(tf.mul(probs, tf.slice(P, [0, 0, 0, 0], [2, 2, T, Math.min(T, D)]).pad([[0, 0], [0, 0], [0, 0], [0, Math.max(0, T - D)]]))));
+        };
+        const { value, grads } = tf.valueAndGrads(f)([tf.tensor4d(q, [2, 2, T, D]), tf.tensor4d(k, [2, 2, T, D]), tf.tensor4d(v, [2, 2, T, D])]);
+        const probs = causalAttention(tf.tensor4d(q, [2, 2, T, D]), tf.tensor4d(k, [2, 2, T, D]), tf.tensor4d(v, [2, 2, T, D]), mask).probs;
+        return { values: [value.dataSync()[0], ...grads.flatMap((g) => Array.from(g.dataSync()))], probs: probs.dataSync() as Float32Array };
+      });
+    const before = tf.memory().numTensors;
+    const fused = run();
+    assert.equal(tf.memory().numTensors, before, "the fused attention kernels leak no tensors");
+    assert.ok(hasKernel(FUSED.attnSoftmax) && hasKernel(FUSED.rotary), "wasm has the fused attention kernels");
+    // A masked score gets a probability of exactly 0.
+    for (let i = 0; i < 2 * 2 * T; i++) for (let j = (i % T) + 1; j < T; j++) assert.equal(fused.probs[i * T + j], 0, `T ${T}: row ${i} column ${j} is masked`);
+    await initNode("cpu");
+    assert.ok(!hasKernel(FUSED.attnSoftmax), "cpu runs the tfjs ops");
+    const plain = run();
+    await initNode("wasm");
+    for (let i = 0; i < fused.values.length; i++) assert.ok(Math.abs(fused.values[i] - plain.values[i]) <= 1e-4 * Math.max(1, Math.abs(plain.values[i])), `T ${T}, value ${i}: ${fused.values[i]} vs ${plain.values[i]}`);
+  }
+});
+
+test("attention with the fused rotary kernel (head size 8) has the gradient finite differences give", async () => {
+  const rng = new Rng(11);
+  const T = 5, D = 8;
+  const { cos, sin } = rotaryTables(T, D, 10000);
+  const [c, s, mask] = [tf.tensor2d(cos, [T, D / 2]), tf.tensor2d(sin, [T, D / 2]), tf.tensor2d(causalMask(T), [T, T])];
+  const q = randomTensor(rng, [2, 2, T, D]), k = randomTensor(rng, [2, 2, T, D]), v = randomTensor(rng, [2, 2, T, D]);
+  const f = (a: Tensor, b: Tensor, d: Tensor) =>
+    causalAttention(applyRotary(a as Tensor4D, c, s), applyRotary(b as Tensor4D, c, s), d as Tensor4D, mask).out;
+  await checkGradients("attention (fused rotary)", f, [q, k, v], rng);
+  tf.dispose([c, s, mask, q, k, v]);
+});

@@ -131,6 +131,43 @@ test("the elementwise kernels give tfjs's own results (binary operations and row
   assert.equal(tf.memory().numTensors, before);
 });
 
+test("attention's fused kernels (masked softmax and its gradient, rotary both ways) are the same bits on 1, 2 and 3 threads, and the masked softmax is Multiply, Add and Softmax's bits", async () => {
+  const { FUSED } = await import("../../lib/kernels.js");
+  const rng = new Rng(2);
+  const random = (shape: number[], scale = 3) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => rng.normal() * scale), shape);
+  const mask = (T: number) => tf.tensor2d(Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? -1e9 : 0)), [T, T]);
+  const before = tf.memory().numTensors;
+  // [16, 4, 64, 64] and [16, 4, 64, 32] split across the threads; T 10 has a scalar tail.
+  const cases = [64, 10].map((T) => {
+    const half = T === 64 ? 16 : 4;
+    const angles = Float32Array.from({ length: T * half }, (_, i) => Math.floor(i / half) / Math.pow(10000, (i % half) / half));
+    return {
+      T, scores: random([16, 4, T, T]), dy: random([16, 4, T, T], 1), mask: mask(T), x: random([16, 4, T, 2 * half], 1),
+      cos: tf.tensor2d(angles.map(Math.cos), [T, half]), sin: tf.tensor2d(angles.map(Math.sin), [T, half])
+    };
+  });
+  const run = () => cases.flatMap(({ scores, dy, mask, x, cos, sin }) => tf.tidy(() => {
+    const y = tf.engine().runKernel(FUSED.attnSoftmax, { x: scores, mask }, { scale: 0.125 }) as Tensor;
+    const dx = tf.engine().runKernel(FUSED.attnSoftmaxGrad, { y, dy }, { scale: 0.125 }) as Tensor;
+    const r = [0, 1].map((back) => tf.engine().runKernel(FUSED.rotary, { x, cos, sin }, { back }) as Tensor);
+    return [y, dx, ...r].map((t) => t.dataSync() as Float32Array);
+  }));
+  const byThreads: Float32Array[][] = [];
+  for (const threads of [1, 2, 3]) {
+    assert.equal(await setKernelThreads(threads, nodeWorkerHost), threads);
+    byThreads.push(run());
+  }
+  await setKernelThreads(1, nodeWorkerHost);
+  const names = cases.flatMap(({ T }) => ["softmax", "softmax gradient", "rotary", "rotary backward"].map((n) => `${n} (T ${T})`));
+  for (let t = 1; t < byThreads.length; t++) names.forEach((n, i) => sameBits(byThreads[t][i], byThreads[0][i], `${n} at ${t + 1} threads`));
+  cases.forEach(({ scores, mask }, c) => {
+    const plain = tf.tidy(() => tf.softmax(tf.add(tf.mul(scores, 0.125), mask)).dataSync() as Float32Array);
+    sameBits(byThreads[0][4 * c], plain, `masked softmax (T ${cases[c].T}) against Multiply, Add and Softmax`);
+  });
+  tf.dispose(cases.flatMap((c) => [c.scores, c.dy, c.mask, c.x, c.cos, c.sin]));
+  assert.equal(tf.memory().numTensors, before);
+});
+
 test("a broadcast reads as rows of each operand whole, repeated, one value per row or one value", () => {
   assert.deepEqual(binaryPlan([16, 4, 128, 32], [128, 32], [16, 4, 128, 32]), { rows: 64, cols: 4096, a: { colStride: 1, rowStride: 4096 }, b: { colStride: 1, rowStride: 0 } });
   assert.deepEqual(binaryPlan([16, 4, 128, 1], [16, 4, 128, 128], [16, 4, 128, 128]), { rows: 8192, cols: 128, a: { colStride: 0, rowStride: 1 }, b: { colStride: 1, rowStride: 128 } });

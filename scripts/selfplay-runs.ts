@@ -17,13 +17,25 @@
 //   tictactoe-model.safetensors, wordchain-model.safetensors: seed 1's final
 //                   weights, which the page's "play the model" loads
 //
-//   nice -n 10 node --import tsx scripts/selfplay-runs.ts [--only tictactoe|wordchain|expert] [--seeds 1,2,3] [--keep-control]
+//   nice -n 10 node --import tsx scripts/selfplay-runs.ts [--only tictactoe|wordchain|expert] [--seeds 1,2,3] [--keep-control] [--out FILE]
+//
+// Seeds in parallel (one process each, on a machine with cores to spare):
+//   ... --only tictactoe --seeds 2 --out tictactoe.seed2.json    (one per seed)
+//   ... --only tictactoe --merge tictactoe.seed1.json,tictactoe.seed2.json,tictactoe.seed3.json
+// --out names the file written in data/runs/selfplay/ (default GAME.json);
+// --merge puts the runs of such files into GAME.json in seed order, with each
+// part's command, and deletes the parts. The model the page loads is seed 1's,
+// whichever process runs it.
+//
+// Each tic-tac-toe run also records its final model's exact results against
+// the random and the perfect player (lib/games/tictactoe-exact.ts): every game
+// those players can play, weighted by its probability, instead of a sample.
 //
 // --keep-control runs only the self-play arm and keeps the control runs the
 // file already holds, after checking that the imitation-only run reads none of
 // the settings that changed (it would be the same run bit for bit): the file
 // says so under "controlKept".
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { initNode } from "../lib/node/runtime.js";
@@ -40,13 +52,17 @@ import { expertMove } from "../lib/train/expert.js";
 import { gameStats } from "../lib/train/selfplay.js";
 import { Rng } from "../lib/rng.js";
 import type { Seat } from "../lib/games/game.js";
+import { exactEvaluation } from "../lib/games/tictactoe-exact.js";
 import { imitationOnly, RecordBuilder, TICTACTOE_RUN, WORDCHAIN_RUN, type SelfPlayRecord } from "../lib/experiments/selfplay.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const f = parseFlags(process.argv.slice(2), { only: "string", seeds: "string", "keep-control": "boolean" }, "selfplay-runs");
+const f = parseFlags(process.argv.slice(2), { only: "string", seeds: "string", "keep-control": "boolean", out: "string", merge: "string" }, "selfplay-runs");
 const keepControl = f["keep-control"] === true;
 const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
 const only = f.only as string | undefined;
+const outName = f.out as string | undefined;
+const merge = f.merge === undefined ? null : String(f.merge).split(",");
+if ((outName || merge) && only !== "tictactoe" && only !== "wordchain") throw new Error("--out and --merge need --only tictactoe or --only wordchain");
 const backend = await initNode("wasm");
 const outDir = path.join(ROOT, "data", "runs", "selfplay");
 await mkdir(outDir, { recursive: true });
@@ -95,8 +111,15 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
     const cpu = process.cpuUsage(cpu0);
     rec.record.cpuSeconds = Math.round((cpu.user + cpu.system) / 1e5) / 10;
     process.stderr.write(`${setup.name} ${arm} seed ${seed}: ${rec.record.cpuSeconds} CPU-seconds\n`);
+    if (setup.name === "tictactoe") {
+      const round = (r: { win: number; draw: number; loss: number }) => ({ win: +r.win.toFixed(6), draw: +r.draw.toFixed(6), loss: +r.loss.toFixed(6) });
+      const e = await exactEvaluation(model);
+      const seats = (x: typeof e.random) => ({ X: round(x.X), O: round(x.O), mean: round(x.mean) });
+      rec.record.exact = { positions: e.positions, illegalPositions: e.illegalPositions, random: seats(e.random), perfect: seats(e.perfect) };
+      process.stderr.write(`${setup.name} ${arm} seed ${seed} exact: loses to random ${(100 * e.random.mean.loss).toFixed(1)}% (X ${(100 * e.random.X.loss).toFixed(1)}, O ${(100 * e.random.O.loss).toFixed(1)}), draws with perfect ${(100 * e.perfect.mean.draw).toFixed(1)}%, illegal in ${e.illegalPositions} of ${e.positions} positions\n`);
+    }
     runs.push(rec.record);
-    if (seed === seeds[0] && arm === "self-play") {
+    if (seed === 1 && arm === "self-play") {
       const bytes = encodeCheckpoint({ spec: model.spec, trainConfig: selfPlayTrainConfig(config), weights: await model.weights(), meta: { game: setup.name, seed, script: "scripts/selfplay-runs.ts" } });
       await writeFile(path.join(outDir, `${setup.name}-model.safetensors`), bytes);
     }
@@ -108,7 +131,7 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
   }
   // Once more at the end: with --keep-control the last run may be a kept one, which writes nothing itself.
   await writeRecord(runs, false);
-  process.stderr.write(`wrote ${file} (${Math.round((Date.now() - started) / 1000)} s)\n`);
+  process.stderr.write(`wrote ${outName ?? file} (${Math.round((Date.now() - started) / 1000)} s)\n`);
 
   async function writeRecord(done: unknown[], partial: boolean) {
     const record = {
@@ -121,8 +144,29 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
       ...(kept ? { controlKept: kept } : {}),
       runs: done
     };
-    await writeFile(path.join(outDir, file), JSON.stringify(record) + "\n");
+    await writeFile(path.join(outDir, outName ?? file), JSON.stringify(record) + "\n");
   }
+}
+
+/** GAME.json from part files written by --out, runs in seed order. */
+async function mergeParts(game: string, parts: string[]) {
+  const read = await Promise.all(parts.map(async (p) => JSON.parse(await readFile(path.join(outDir, p), "utf8")) as { game: string; command: string; backend: unknown; wallSeconds: number; partial?: boolean; runs: SelfPlayRecord[] }));
+  read.forEach((r, i) => {
+    if (r.game !== game) throw new Error(`--merge: ${parts[i]} holds ${r.game} runs, not ${game}`);
+    if (r.partial) throw new Error(`--merge: ${parts[i]} is partial (its run stopped part-way)`);
+  });
+  const runs = read.flatMap((r) => r.runs).sort((a, b) => a.seed - b.seed || (a.arm === "self-play" ? -1 : 1));
+  const record = {
+    game,
+    command: read.map((r, i) => `${r.command} --out ${parts[i]}`).join(" & ") + ` ; nice -n 10 node --import tsx scripts/selfplay-runs.ts --only ${game} --merge ${parts.join(",")}`,
+    backend: read[0].backend,
+    wallSeconds: Math.max(...read.map((r) => r.wallSeconds)),
+    createdAt: new Date().toISOString(),
+    runs
+  };
+  await writeFile(path.join(outDir, `${game}.json`), JSON.stringify(record) + "\n");
+  for (const p of parts) await rm(path.join(outDir, p));
+  process.stderr.write(`merged ${parts.length} parts into ${game}.json (${runs.length} runs)\n`);
 }
 
 /** The expert alone, with the tic-tac-toe runs' settings: 200 games against each reference player per seed, half on each seat. */
@@ -147,6 +191,10 @@ async function runExpert() {
   await writeFile(path.join(outDir, "expert.json"), JSON.stringify(record) + "\n");
 }
 
+if (merge) {
+  await mergeParts(only!, merge);
+  process.exit(0);
+}
 if (!only || only === "expert") await runExpert();
 if (!only || only === "tictactoe") await runGame(ticTacToeSetup(), TICTACTOE_RUN, "tictactoe.json", async () => null);
 if (!only || only === "wordchain") {

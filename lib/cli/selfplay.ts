@@ -9,6 +9,7 @@
 // holds the iteration and the replay buffer), frozen.safetensors (the frozen
 // copy's weights, saved with it, so a resumed run is bit-identical), games.json
 // (the latest games) and summary.json.
+import { exactEvaluation } from "../games/tictactoe-exact.js";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -339,6 +340,8 @@ async function selfplay(f: Record<string, unknown>, dir: string, run: SelfPlayRu
       } else if (e.kind === "done") {
         await save();
         await writeJson(path.join(dir, "games.json"), latest);
+        // Tic-tac-toe: the final model over every game the reference players can play, not a sample.
+        const exact = run.game === "tictactoe" ? await exactEvaluation(model) : null;
         await writeJson(path.join(dir, "summary.json"), {
           game: run.game,
           parameters: model.parameterCount(),
@@ -346,11 +349,13 @@ async function selfplay(f: Record<string, unknown>, dir: string, run: SelfPlayRu
           plannedIterations: total,
           stopped: e.stopped,
           eval: Object.fromEntries([...evals].map(([k, v]) => [k, statsRow(v)])),
+          ...(exact ? { exact } : {}),
           seconds: Math.round(e.elapsedMs / 100) / 10,
           finishedAt: new Date().toISOString()
         });
         if (tty) log("\n");
         log(`${e.stopped ? "stopped" : "done"} at iteration ${e.iteration}: ${[...evals].map(([k, v]) => `vs ${k} W${pct(v.win)} D${pct(v.draw)} L${pct(v.loss)} illegal ${pct(v.illegalRate)}`).join("; ")}; run saved in ${dir}\n`);
+        if (exact) log(`over every game (exact): loses ${pct(exact.random.mean.loss)} to random (X ${pct(exact.random.X.loss)}, O ${pct(exact.random.O.loss)}), draws ${pct(exact.perfect.mean.draw)} with perfect; refused in ${exact.illegalPositions} of ${exact.positions} positions\n`);
       }
     }
   } finally {

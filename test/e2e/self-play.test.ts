@@ -18,10 +18,14 @@ describe("the self-play page", () => {
       assert.ok(points > 3, `${id} charts ${points} points`);
     }
     assert.match(await page.locator("#ttt-table").innerText(), /imitation only[\s\S]*self-play/);
+    // The exact table: both arms, each cell a percentage with its min–max over seeds.
+    const exact = await page.locator("#ttt-exact").innerText();
+    assert.match(exact, /imitation only \(control\)[\s\S]*self-play/);
+    assert.match(exact, /\d+\.\d% \(\d+\.\d%–\d+\.\d%\)/);
     assert.match(await page.locator("#wc-table").innerText(), /pretrained only[\s\S]*imitation only[\s\S]*self-play/);
 
-    // A short live run: 10 imitation and 10 self-play iterations, evaluated every 2.
-    for (const [label, value] of [["Imitation iterations", "10"], ["Self-play iterations", "10"], ["Evaluate every", "2"]]) {
+    // A short live run: 4 imitation and 4 self-play iterations, evaluated every 2.
+    for (const [label, value] of [["Imitation iterations", "4"], ["Self-play iterations", "4"], ["Evaluate every", "2"]]) {
       const box = page.getByLabel(label).first();
       await box.fill(value);
       await box.dispatchEvent("input");
@@ -35,11 +39,11 @@ describe("the self-play page", () => {
     const pausedAt = await page.locator("#live-status").getAttribute("data-iteration");
     await page.waitForTimeout(1500);
     assert.equal(await page.locator("#live-status").getAttribute("data-iteration"), pausedAt, "a paused run stays where it is");
-    assert.ok(Number(pausedAt) < 20);
+    assert.ok(Number(pausedAt) < 8);
     await page.getByRole("button", { name: "Resume" }).click();
-    await page.locator('#live-status[data-status="done"][data-iteration="20"]').waitFor({ timeout: 300_000 });
+    await page.locator('#live-status[data-status="done"][data-iteration="8"]').waitFor({ timeout: 300_000 });
     const livePoints = Number(await page.locator("#live-charts .stlm-selfplay-chart").first().getAttribute("data-points"));
-    assert.equal(livePoints, 11 * 3, "win, draw and loss at iterations 0, 2, ..., 20");
+    assert.equal(livePoints, 5 * 3, "win, draw and loss at iterations 0, 2, ..., 8");
     assert.match(await page.locator(".stlm-replay").last().innerText(), /wrote/);
 
     // A human move gets an answer from the precomputed model, judged by the engine.

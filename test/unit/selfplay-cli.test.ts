@@ -26,6 +26,14 @@ test("stlm selfplay writes a run that resumes to the same weights as one never s
     assert.equal(r.code, 0, r.stderr);
     for (const file of ["config.json", "metrics.jsonl", "checkpoint.safetensors", "frozen.safetensors", "games.json", "summary.json"]) assert.ok(existsSync(path.join(whole, file)), file);
     assert.match(r.stderr, /done at iteration 32: vs random W[\d.]+% D[\d.]+% L[\d.]+% illegal [\d.]+%; vs perfect/);
+    assert.match(r.stderr, /over every game \(exact\): loses [\d.]+% to random \(X [\d.]+%, O [\d.]+%\), draws [\d.]+% with perfect; refused in \d+ of 4520 positions/);
+    const summary = JSON.parse(await readFile(path.join(whole, "summary.json"), "utf8"));
+    const ex = summary.exact;
+    assert.equal(ex.positions, 4520);
+    for (const ref of ["random", "perfect"]) for (const seat of ["X", "O", "mean"]) {
+      const o = ex[ref][seat];
+      assert.ok(Math.abs(o.win + o.draw + o.loss - 1) < 1e-9, `${ref} ${seat} sums to 1`);
+    }
     const rows = (await readFile(path.join(whole, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(rows.filter((x) => x.phase).map((x) => x.step), Array.from({ length: 32 }, (_, i) => i + 1));
     assert.deepEqual(rows.filter((x) => x.opponent).map((x) => `${x.step}:${x.opponent}`).slice(0, 4), ["0:random", "0:perfect", "2:random", "2:perfect"]);

@@ -5,6 +5,7 @@
 // same plain snapshots, so the charts and controls do not know where the model runs.
 import type { BackendPreference } from "../lib/backend.js";
 import {
+  applyPatch,
   errorMessage,
   validateEvent,
   type Command,
@@ -37,6 +38,8 @@ export class LabWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private readonly jobs = new Map<number, (snapshot: unknown) => void>();
+  /** Each job's last snapshot, which the next patch applies to. */
+  private readonly snapshots = new Map<number, unknown>();
   private readonly trainingJobs = new Map<number, (runNumber: number, snapshot: Snapshot) => void>();
   private readonly evalListeners = new Map<string, (p: EvalProgress) => void>();
   private readonly busyListeners = new Set<(tasks: string[]) => void>();
@@ -122,6 +125,7 @@ export class LabWorker {
   /** @internal */
   forget(job: number): void {
     this.jobs.delete(job);
+    this.snapshots.delete(job);
     this.trainingJobs.delete(job);
   }
 
@@ -133,6 +137,7 @@ export class LabWorker {
     for (const p of this.pending.values()) p.reject(new Error("the training worker was closed"));
     this.pending.clear();
     this.jobs.clear();
+    this.snapshots.clear();
     this.trainingJobs.clear();
     this.busyListeners.clear();
     this.errorListeners.clear();
@@ -159,7 +164,15 @@ export class LabWorker {
       if (event.ok) p.resolve(event.value);
       else p.reject(new Error(event.error));
     } else if (event.type === "snapshot") {
-      this.jobs.get(event.job)?.(event.snapshot);
+      let snapshot: unknown;
+      try {
+        snapshot = applyPatch(event.patch, this.snapshots.get(event.job));
+      } catch (e) {
+        this.report(errorMessage(e));
+        return;
+      }
+      this.snapshots.set(event.job, snapshot);
+      this.jobs.get(event.job)?.(snapshot);
     } else if (event.type === "training-snapshot") {
       this.trainingJobs.get(event.job)?.(event.runNumber, event.snapshot);
     } else if (event.type === "evalProgress") {

@@ -6,7 +6,11 @@
 // worker is busy with, and the backend it computes on. Structured clone carries
 // everything; nothing here touches the DOM, so the worker imports it too.
 //
-// A run's training snapshots (lib/train/snapshots.ts, the training scrubber) travel as
+// A run's snapshots travel as patches against the one posted before (SnapshotEncoder,
+// applyPatch below): a list that only grew sends its new items, so a run's thousands of
+// step points cross once each instead of being cloned whole every 150 ms (the page's
+// garbage collector spent 100-140 ms per 12 s on those copies). A run's training
+// snapshots (lib/train/snapshots.ts, the training scrubber) travel as
 // "training-snapshot" events, each once. New commands are added by the same rules:
 // a command kind in COMMAND_FIELDS, its reply type in CommandReplies. The
 // evaluation view's `evaluate` (with `evalProgress` events and `cancelEvaluate`) was
@@ -143,7 +147,8 @@ export type WorkerEvent =
   | { type: "ready" }
   | { type: "reply"; id: number; ok: true; value: unknown }
   | { type: "reply"; id: number; ok: false; error: string }
-  | { type: "snapshot"; job: number; snapshot: unknown }
+  /** A run's snapshot, as a patch against the job's last one (SnapshotEncoder / applyPatch). */
+  | { type: "snapshot"; job: number; patch: SnapshotPatch }
   /** One training snapshot (lib/train/snapshots.ts) of run `runNumber`, sent once; the run's snapshots then carry only their count. */
   | { type: "training-snapshot"; job: number; runNumber: number; snapshot: Snapshot }
   | { type: "evalProgress"; job: number; evaluation: number; progress: EvalProgress }
@@ -222,6 +227,7 @@ export function validateEvent(message: unknown): WorkerEvent {
       return m as WorkerEvent;
     case "snapshot":
       if (!Number.isInteger(m.job)) throw new ProtocolError(`a snapshot needs an integer job, got ${describe(m.job)}`);
+      if (!("patch" in m)) throw new ProtocolError("a snapshot needs a patch (the snapshot, or what changed since the last)");
       return m as WorkerEvent;
     case "training-snapshot":
       if (!Number.isInteger(m.job) || !Number.isInteger(m.runNumber)) throw new ProtocolError(`a training snapshot needs an integer job and runNumber, got ${describe(m.job)} / ${describe(m.runNumber)}`);
@@ -279,4 +285,107 @@ function describe(v: unknown): string {
 export function transferables(value: unknown): ArrayBuffer[] {
   if (value instanceof Uint8Array && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer) return [value.buffer];
   return [];
+}
+
+/**
+ * A snapshot as it crosses to the page: the snapshot itself, except that a list which
+ * only grew since the job's last snapshot is an AppendPatch (the new items), and a list
+ * whose items are each patched (the A/B runs' arms, copied at every update but each
+ * holding lists that only grow) is an EachPatch. Plain objects are patched field by
+ * field; anything else (numbers, strings, typed arrays) travels whole.
+ */
+export type SnapshotPatch = unknown;
+/** `items` follow the first `from` items of the page's copy of this list. */
+export interface AppendPatch {
+  $stlm: "append";
+  from: number;
+  items: unknown[];
+}
+/** The list's items, each a patch against the page's item at that index. */
+export interface EachPatch {
+  $stlm: "each";
+  items: SnapshotPatch[];
+}
+
+/** What the encoder remembers of a value it sent: a list's length and end items, an object's fields. */
+type Memo = { kind: "list"; length: number; first: unknown; last: unknown; items?: Memo[] } | { kind: "object"; fields: Map<string, Memo> } | null;
+
+/** Lists of at most this many objects are remembered item by item (the A/B runs' arms), for EachPatch. */
+const ITEM_MEMO_LIMIT = 64;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const isContainer = (v: unknown) => Array.isArray(v) || isPlainObject(v);
+
+/**
+ * The worker's side: one per job. `encode(snapshot)` gives the patch to post. A list
+ * counts as grown when its length did not shrink and its first and last old items are the
+ * same objects as before: the runs only push new points and never change an old one
+ * (test/unit/lab-protocol.test.ts checks every engine's stream round-trips exactly).
+ */
+export class SnapshotEncoder {
+  private memo: Memo = null;
+
+  encode(snapshot: unknown): SnapshotPatch {
+    const [patch, memo] = encodeValue(snapshot, this.memo, "snapshot");
+    this.memo = memo;
+    return patch;
+  }
+}
+
+function encodeValue(v: unknown, memo: Memo, where: string): [SnapshotPatch, Memo] {
+  if (Array.isArray(v)) {
+    const ends = (length: number): Memo => ({ kind: "list", length, first: v[0], last: v[length - 1] });
+    if (memo?.kind === "list" && memo.length > 0 && memo.length <= v.length && typeof memo.first === "object" && memo.first !== null && v[0] === memo.first && v[memo.length - 1] === memo.last) {
+      return [{ $stlm: "append", from: memo.length, items: v.slice(memo.length) } satisfies AppendPatch, ends(v.length)];
+    }
+    if (memo?.kind === "list" && memo.items && v.length >= memo.length && v.length <= ITEM_MEMO_LIMIT) {
+      const items: SnapshotPatch[] = [];
+      const memos: Memo[] = [];
+      v.forEach((item, i) => {
+        const [p, m] = encodeValue(item, memo.items![i] ?? null, `${where}[${i}]`);
+        items.push(p);
+        memos.push(m);
+      });
+      return [{ $stlm: "each", items } satisfies EachPatch, { ...ends(v.length), items: memos } as Memo];
+    }
+    // Sent whole. A short list of objects is remembered item by item, for an EachPatch next time.
+    const itemMemos = v.length > 0 && v.length <= ITEM_MEMO_LIMIT && v.every(isContainer) ? v.map((item, i) => encodeValue(item, null, `${where}[${i}]`)[1]) : undefined;
+    return [v, { ...ends(v.length), ...(itemMemos ? { items: itemMemos } : {}) } as Memo];
+  }
+  if (isPlainObject(v)) {
+    if ("$stlm" in v) throw new ProtocolError(`${where} has a field named $stlm, which the snapshot patches reserve`);
+    const out: Record<string, SnapshotPatch> = {};
+    const fields = new Map<string, Memo>();
+    const old = memo?.kind === "object" ? memo.fields : null;
+    for (const key of Object.keys(v)) {
+      const [p, m] = encodeValue(v[key], old?.get(key) ?? null, `${where}.${key}`);
+      out[key] = p;
+      if (m) fields.set(key, m);
+    }
+    return [out, { kind: "object", fields }];
+  }
+  return [v, null];
+}
+
+/**
+ * The page's side: the snapshot a patch describes, given the job's previous one (undefined
+ * for the first). Old items are shared with `previous`, never copied or changed, so a
+ * snapshot the page still holds stays as it was.
+ */
+export function applyPatch(patch: SnapshotPatch, previous: unknown): unknown {
+  if (!isPlainObject(patch)) return patch;
+  if (patch.$stlm === "append") {
+    const p = patch as unknown as AppendPatch;
+    const base = Array.isArray(previous) ? previous : [];
+    if (base.length < p.from) throw new ProtocolError(`a snapshot patch adds to item ${p.from} of a list the page holds ${base.length} items of (a snapshot was lost)`);
+    return (base.length === p.from ? base : base.slice(0, p.from)).concat(p.items);
+  }
+  if (patch.$stlm === "each") {
+    const base = Array.isArray(previous) ? previous : [];
+    return (patch as unknown as EachPatch).items.map((item, i) => applyPatch(item, base[i]));
+  }
+  const base = isPlainObject(previous) ? previous : {};
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(patch)) out[key] = applyPatch(patch[key], base[key]);
+  return out;
 }

@@ -3,7 +3,7 @@
 // runtime.ts), every model and trainer the page runs, and answers the commands of
 // lab-protocol.ts. The page's thread only draws. Started by lab-client.ts.
 import { describeBackend, initTf } from "./runtime.js";
-import { errorMessage, transferables, validateCommand, type Command, type CommandReplies, type WorkerEvent } from "./lab-protocol.js";
+import { errorMessage, SnapshotEncoder, transferables, validateCommand, type Command, type CommandReplies, type WorkerEvent } from "./lab-protocol.js";
 import { ENGINES, type Engine } from "./lab-engines.js";
 
 interface WorkerScope {
@@ -65,7 +65,9 @@ async function handle(cmd: Command): Promise<unknown> {
       await disposeJob(cmd.job);
       const make = ENGINES[cmd.engine];
       const engine = make(cmd.options ?? {}, busyWith);
-      const offSnapshots = engine.subscribe((snapshot) => post({ type: "snapshot", job: cmd.job, snapshot }));
+      // Each snapshot goes as a patch against the last one this job posted (lab-protocol.ts).
+      const encoder = new SnapshotEncoder();
+      const offSnapshots = engine.subscribe((snapshot) => post({ type: "snapshot", job: cmd.job, patch: encoder.encode(snapshot) }));
       const offTraining = engine.trainingSnapshots?.((snapshot, runNumber) => post({ type: "training-snapshot", job: cmd.job, runNumber, snapshot }));
       jobs.set(cmd.job, { engine, unsubscribe: () => (offSnapshots(), offTraining?.()) });
       return null;

@@ -2,7 +2,11 @@
 // on them, and every kind of failure reaches the page as a sentence.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ProtocolError, errorMessage, transferables, validateCommand, validateEvent } from "../../src/components/lab-protocol.js";
+import { readFile } from "node:fs/promises";
+import { ProtocolError, SnapshotEncoder, applyPatch, errorMessage, transferables, validateCommand, validateEvent, type AppendPatch } from "../../src/components/lab-protocol.js";
+import { ENGINES } from "../../src/components/lab-engines.js";
+import { initNode } from "../../lib/node/runtime.js";
+import { corpusFromGzip } from "../../lib/text/data.js";
 
 describe("validateCommand", () => {
   it("accepts every well-formed command and returns it unchanged", () => {
@@ -66,7 +70,7 @@ describe("validateEvent", () => {
       { type: "ready" },
       { type: "reply", id: 3, ok: true, value: null },
       { type: "reply", id: 3, ok: false, error: "no model" },
-      { type: "snapshot", job: 1, snapshot: { status: "running" } },
+      { type: "snapshot", job: 1, patch: { status: "running" } },
       { type: "busy", tasks: ["loading the checkpoint"] },
       { type: "error", message: "boom" }
     ]) assert.equal(validateEvent(e), e);
@@ -76,6 +80,7 @@ describe("validateEvent", () => {
     assert.throws(() => validateEvent({ type: "reply", id: 1, ok: false }), /a failed reply needs an error message/);
     assert.throws(() => validateEvent({ type: "busy", tasks: [1] }), /a busy event needs a list of task names/);
     assert.throws(() => validateEvent({ type: "snapshot" }), /a snapshot needs an integer job, got nothing/);
+    assert.throws(() => validateEvent({ type: "snapshot", job: 1, snapshot: {} }), /a snapshot needs a patch/);
     assert.throws(() => validateEvent({ type: "progress" }), /unknown worker event type "progress"/);
   });
 });
@@ -116,4 +121,89 @@ it("a training-snapshot event is checked: a real snapshot passes, a damaged one 
   assert.throws(() => check({ type: "training-snapshot", job: 1, snapshot }), /integer job and runNumber/);
   assert.throws(() => check({ type: "training-snapshot", job: 1, runNumber: 2, snapshot: { ...snapshot, attention: [[[255]]] } }), /"attention" must hold 1 layers of 1 maps of 3 values/);
   assert.throws(() => check({ type: "training-snapshot", job: 1, runNumber: 2, snapshot: { ...snapshot, v: 2 } }), /format version 2/);
+});
+
+/** Posts every snapshot of a stream as the worker does (a patch, copied across as structured clone), applies it as the page does, and checks each arrives whole. */
+function roundTrip() {
+  const encoder = new SnapshotEncoder();
+  let page: unknown;
+  const counts = { snapshots: 0, appends: 0, itemsSent: 0, itemsHeld: 0 };
+  const countAppends = (p: unknown): void => {
+    if (Array.isArray(p)) return;
+    if (typeof p !== "object" || p === null) return;
+    const o = p as Record<string, unknown>;
+    if (o.$stlm === "append") {
+      counts.appends++;
+      counts.itemsSent += (o as unknown as AppendPatch).items.length;
+      return;
+    }
+    for (const v of Object.values(o.$stlm === "each" ? (o.items as unknown[]) : o)) countAppends(v);
+  };
+  return {
+    counts,
+    post(snapshot: unknown) {
+      const patch = structuredClone(encoder.encode(snapshot));
+      countAppends(patch);
+      page = applyPatch(patch, page);
+      assert.deepEqual(page, structuredClone(snapshot), `snapshot ${counts.snapshots} arrived changed`);
+      counts.snapshots++;
+      return page;
+    }
+  };
+}
+
+describe("snapshot patches", () => {
+  it("send a grown list's new items only, and anything else whole", () => {
+    const link = roundTrip();
+    const steps = [{ step: 1, loss: 5 }];
+    link.post({ status: "running", steps: steps.slice(), arms: [{ label: "a", evals: [] as object[] }], bits: new Float32Array([1, 2]) });
+    steps.push({ step: 2, loss: 4 }, { step: 3, loss: 3.5 });
+    const encoder = new SnapshotEncoder();
+    encoder.encode({ steps: steps.slice(0, 1) });
+    assert.deepEqual(encoder.encode({ steps: steps.slice() }), { steps: { $stlm: "append", from: 1, items: steps.slice(1) } });
+    link.post({ status: "running", steps: steps.slice(), arms: [{ label: "a", evals: [{ step: 2, v: 1 }] }], bits: new Float32Array([3]) });
+    // A new run: the list starts again (shorter, or with other first items) and goes whole.
+    link.post({ status: "preparing", steps: [], arms: [] });
+    link.post({ status: "running", steps: [{ step: 1, loss: 6 }, { step: 2, loss: 5 }], arms: [{ label: "b", evals: [] }, { label: "c", evals: [] }] });
+    // Lists of numbers go whole: equal first and last numbers say nothing about the ones between.
+    const numbers = new SnapshotEncoder();
+    numbers.encode({ xs: [1, 2, 1] });
+    assert.deepEqual(numbers.encode({ xs: [1, 5, 1, 7] }), { xs: [1, 5, 1, 7] });
+    assert.throws(() => new SnapshotEncoder().encode({ a: { $stlm: 1 } }), /snapshot\.a has a field named \$stlm/);
+    assert.throws(() => applyPatch({ steps: { $stlm: "append", from: 3, items: [] } }, { steps: [] }), /adds to item 3 of a list the page holds 0 items of \(a snapshot was lost\)/);
+    // The page's older snapshot is never changed by a later patch.
+    const held = applyPatch({ xs: [{ a: 1 }] }, undefined) as { xs: object[] };
+    applyPatch({ xs: { $stlm: "append", from: 1, items: [{ a: 2 }] } }, held);
+    assert.equal(held.xs.length, 1);
+  });
+
+  it("carry the training page's run and the tokenizer-free comparison exactly, each step point once", { timeout: 120_000 }, async () => {
+    await initNode();
+    const gz = await readFile(new URL("../../data/corpora/austen.jsonl.gz", import.meta.url));
+    const bytes = gz.buffer.slice(gz.byteOffset, gz.byteOffset + gz.byteLength) as ArrayBuffer;
+    const busy = <T>(_task: string, work: () => Promise<T> | T) => Promise.resolve(work());
+
+    const train = ENGINES.train({}, busy);
+    const trainLink = roundTrip();
+    const offTrain = train.subscribe((s) => trainLink.post(s));
+    await train.start({ preset: "nano", corpus: { kind: "named", name: "austen", bytes }, steps: 6, learningRate: 3e-3, seed: 1 });
+    offTrain();
+    let latest: unknown;
+    train.subscribe((s) => (latest = s))();
+    const last = trainLink.post(latest) as { steps: unknown[] };
+    await train.dispose();
+    assert.equal(last.steps.length, 6);
+    assert.ok(trainLink.counts.appends > 3, `${trainLink.counts.appends} appends`);
+    // Every step point crossed at most about once (not once per snapshot).
+    assert.ok(trainLink.counts.itemsSent <= 2 * 6 + 4, `${trainLink.counts.itemsSent} list items sent for 6 steps`);
+
+    const corpus = await corpusFromGzip("austen", new Uint8Array(bytes));
+    const ab = ENGINES["tokenizer-free"]({}, busy);
+    const abLink = roundTrip();
+    const offAb = ab.subscribe((s) => abLink.post(s));
+    await ab.start({ kinds: ["bytes", "stride"], trainBytes: corpus.train.subarray(0, 200_000), valBytes: corpus.val.subarray(0, 8192), secondsPerModel: 1, evalEvery: 3, evalBytes: 1024 });
+    offAb();
+    await ab.dispose();
+    assert.ok(abLink.counts.snapshots > 6 && abLink.counts.appends > 0, `${abLink.counts.snapshots} snapshots, ${abLink.counts.appends} appends`);
+  });
 });

@@ -29,7 +29,10 @@ export function LiveChart<T>(draw: (data: T, width: number) => Element, initial?
     if (data === drawnData && width === drawnWidth) return;
     drawnData = data;
     drawnWidth = width;
+    // A reader reading the chart from the keyboard keeps the focus on the new one.
+    const focused = root.contains(document.activeElement);
     root.replaceChildren(draw(data, width));
+    if (focused) root.querySelector<SVGElement>("svg[tabindex]")?.focus({ preventScroll: true });
     root.dataset.draws = String(Number(root.dataset.draws ?? 0) + 1);
   };
   const schedule = () => {

@@ -11,7 +11,7 @@ import { sample } from "../lib/eval/sample.js";
 import { decodeBytes, encodeText } from "../lib/text/tokenizer.js";
 import { tf } from "../lib/tf.js";
 import { Trainer, type TrainerState } from "../lib/train/trainer.js";
-import { autoSnapshotEvery, defaultSnapshotConfig, takeSnapshot, type Snapshot, type SnapshotConfig } from "../lib/train/snapshots.js";
+import { autoSnapshotEvery, defaultSnapshotConfig, isSnapshotStep, takeSnapshot, type Snapshot, type SnapshotConfig } from "../lib/train/snapshots.js";
 import { dataIdentity } from "../lib/runs/build.js";
 import type { RunDataIdentity } from "../lib/runs/record.js";
 
@@ -379,7 +379,11 @@ export class LiveRun implements RunHandle {
         if (ev.kind === "step") {
           const point = { step: ev.step, loss: ev.loss, lr: ev.lr, tokensPerSecond: ev.tokensPerSecond, elapsedMs: ev.elapsedMs };
           this.snapshot.steps.push(point);
-          this.update({ ...this.snapshot, etaMs: ev.etaMs });
+          // An evaluation or a training snapshot follows this step (a sample of up to 200 bytes, a forward pass each):
+          // the page gets the step now, not after that work, so its counter is current while the worker is busy.
+          const { evalEvery, steps: planned } = configs.train;
+          const longWorkNext = (evalEvery > 0 && ev.step % evalEvery === 0) || ev.step === planned || isSnapshotStep(ev.step, snapshotConfig.every, planned);
+          this.update({ ...this.snapshot, etaMs: ev.etaMs }, longWorkNext);
         } else if (ev.kind === "eval") {
           this.snapshot.evals.push({ step: ev.step, valBitsPerByte: ev.valBitsPerByte });
           const text = decodeBytes(await sample(model, prompt, { tokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: configs.train.seed + ev.step }));

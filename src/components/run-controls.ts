@@ -21,10 +21,14 @@ export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume
   const stopButton = html`<button class="stlm-stop" type="button">Stop</button>` as HTMLButtonElement;
   const message = html`<span class="stlm-error" role="alert"></span>` as HTMLElement;
   const note = html`<span class="stlm-status stlm-settings-note" hidden></span>` as HTMLElement;
-  const root = html`<div class="stlm-buttons">${runButton}${pauseButton}${stopButton}${note}${message}</div>` as HTMLElement & {
+  // What a press of Pause does while the step under way finishes (the worker cannot cut a step short).
+  const pausing = html`<span class="stlm-status stlm-pausing" role="status"></span>` as HTMLElement;
+  const root = html`<div class="stlm-buttons">${runButton}${pauseButton}${stopButton}${note}${pausing}${message}</div>` as HTMLElement & {
     dispose(): void;
   };
   let status: RunStatus = "idle";
+  let msPerStep = NaN;
+  let pauseAsked = false;
 
   const show = (e: unknown) => (message.textContent = e instanceof Error ? e.message : String(e));
   runButton.onclick = () => {
@@ -35,15 +39,27 @@ export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume
       show(e);
     }
   };
-  pauseButton.onclick = () => (status === "paused" ? run.resume() : run.pause());
+  pauseButton.onclick = () => {
+    if (status === "paused") return run.resume();
+    pauseAsked = true;
+    pauseButton.textContent = "Pausing…";
+    pauseButton.disabled = true;
+    pausing.textContent = `Pausing after the step under way${Number.isFinite(msPerStep) ? ` (a step takes about ${formatMs(msPerStep)} here)` : ""}: the worker finishes it, and the counter shows it, before it stops.`;
+    run.pause();
+  };
   stopButton.onclick = () => run.stop();
 
   const unsubscribe = run.subscribe((s) => {
     status = s.status;
+    const last = s.steps.at(-1);
+    const bytesPerStep = (s.train?.batchSize ?? 0) * (s.model?.blockSize ?? 0);
+    if (last && last.tokensPerSecond > 0 && bytesPerStep > 0) msPerStep = (1000 * bytesPerStep) / last.tokensPerSecond;
+    if (status !== "running") pauseAsked = false;
+    pausing.textContent = pauseAsked ? pausing.textContent : "";
     const active = status === "running" || status === "paused" || status === "preparing";
     runButton.textContent = active ? "Restart" : "Run";
-    pauseButton.textContent = status === "paused" ? "Resume" : "Pause";
-    pauseButton.disabled = !(status === "running" || status === "paused");
+    pauseButton.textContent = status === "paused" ? "Resume" : pauseAsked ? "Pausing…" : "Pause";
+    pauseButton.disabled = pauseAsked || !(status === "running" || status === "paused");
     stopButton.disabled = !active;
     root.dataset.status = status;
   });
@@ -53,4 +69,8 @@ export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume
     gate.dispose();
   };
   return root;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.max(1, Math.round(ms / 10) * 10)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -5,7 +5,8 @@
 // whatever its tabindex) are listed first; then Tab is
 // pressed until each has had the focus, or twice the document's tab stops have passed.
 // A radio group is one tab stop (the arrow keys move inside it), a roving-tabindex row
-// one stop (tabindex -1 elsewhere), so each counts once.
+// one stop (tabindex -1 elsewhere), so each counts once. Then the first charts are read
+// from the keyboard (End, Home): each must show one point at a time (chart-a11y.ts).
 import type { Page } from "playwright-core";
 
 /** Lists the controls and starts watching the focus. A string, so tsx's helpers never reach the page. */
@@ -52,6 +53,38 @@ const LEFT = `(() => {
   return k.controls.filter((c) => c.el.isConnected && !c.el.disabled && !k.reached.has(c.k)).map((c) => k.describe(c.el));
 })()`;
 
+/**
+ * Each visible chart (at most `limit`) read from the keyboard: End then Home must put one
+ * point's words, not the whole <desc>, in the line under it (an aria-live region).
+ */
+async function chartProblems(page: Page, where: string, limit = 2): Promise<string[]> {
+  const charts = page.locator("main svg[data-numbers-on-focus]:visible");
+  const n = Math.min(limit, await charts.count());
+  const problems: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const chart = charts.nth(i);
+    const name = ((await chart.getAttribute("aria-label")) ?? "").slice(0, 60);
+    await chart.focus();
+    const line = chart.locator("xpath=following-sibling::p[contains(@class, 'stlm-chart-numbers')][1]");
+    const read = async (key: string) => {
+      await page.keyboard.press(key);
+      // Plot draws a faceted chart's tip at the next frame, and the line follows it.
+      await page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))");
+      return (await line.textContent()) ?? "";
+    };
+    const last = await read("End");
+    const first = await read("Home");
+    const desc = ((await chart.locator("desc").textContent()) ?? "").trim();
+    if ((await line.getAttribute("aria-live")) !== "polite") problems.push(`${where}: chart "${name}": the line under it is not announced (aria-live)`);
+    const total = Number(last.match(/^(\d+) of (\d+): ./)?.[2]);
+    if (!(total >= 1) || !last.startsWith(`${total} of ${total}: `)) problems.push(`${where}: chart "${name}": End shows no last point (${JSON.stringify(last.slice(0, 80))})`);
+    else if (!first.startsWith(`1 of ${total}: `)) problems.push(`${where}: chart "${name}": Home shows no first point (${JSON.stringify(first.slice(0, 80))})`);
+    else if (total > 1 && first.slice(first.indexOf(": ") + 2) === desc) problems.push(`${where}: chart "${name}": a point shows every number of the chart at once`);
+  }
+  await page.evaluate("document.activeElement && document.activeElement.blur && document.activeElement.blur()");
+  return problems;
+}
+
 /** What keeps `page`'s controls from the keyboard, as sentences naming the control ([] when none). */
 export async function keyboardProblems(page: Page, where: string): Promise<string[]> {
   const { controls, stops } = await page.evaluate<{ controls: number; stops: number }>(START);
@@ -68,6 +101,7 @@ export async function keyboardProblems(page: Page, where: string): Promise<strin
   const unringed = [...new Set(await page.evaluate<string[]>("window.__keyboard.unringed"))];
   return [
     ...left.map((c) => `${where}: ${c} is never reached by Tab`),
-    ...unringed.map((c) => `${where}: ${c} has the focus without a visible focus ring`)
+    ...unringed.map((c) => `${where}: ${c} has the focus without a visible focus ring`),
+    ...(await chartProblems(page, where))
   ];
 }

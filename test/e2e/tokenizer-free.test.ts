@@ -25,14 +25,26 @@ describe("the tokenizer-free page", () => {
     assert.equal(await words.nth(1).evaluate((el) => el === document.activeElement), true, "the arrow moved the focus");
     await page.locator('.stlm-chunk-row[data-strategy="entropy"] .stlm-chunk').nth(2).click();
     assert.match(await detail.innerText(), /^entropy, chunk 3 of \d+: bytes? \d/);
-    // A chart's numbers (its hover tips' content) show as text while it has the keyboard focus.
+    // A focused chart is read one point at a time: the arrow keys move its hover tip, and the line under it (aria-live) says the point.
     const entropyChart = page.locator('svg[aria-label][data-numbers-on-focus]').first();
     await entropyChart.focus();
     const numbers = page.locator(".stlm-chart-numbers:not([hidden])");
     assert.equal(await numbers.count(), 1);
-    assert.equal(await numbers.innerText(), await entropyChart.locator("desc").textContent());
+    assert.equal(await numbers.getAttribute("aria-live"), "polite");
+    const count = Number((await numbers.innerText()).match(/^(\d+) points: the arrow keys/)?.[1]);
+    assert.ok(count > 1, await numbers.innerText());
+    await page.keyboard.press("ArrowRight");
+    await page.waitForFunction(() => /^1 of \d+: /.test(document.querySelector(".stlm-chart-numbers:not([hidden])")?.textContent ?? ""));
+    const first = await numbers.innerText();
+    assert.notEqual(first, await entropyChart.locator("desc").textContent(), "one point, not every number at once");
+    assert.equal(await entropyChart.locator('g[aria-label="tip"] text').count(), 1, "the chart's own tip shows at the point");
+    await page.keyboard.press("End");
+    await page.waitForFunction((n) => (document.querySelector(".stlm-chart-numbers:not([hidden])")?.textContent ?? "").startsWith(`${n} of ${n}: `), count);
+    await page.keyboard.press("Home");
+    await page.waitForFunction((t) => document.querySelector(".stlm-chart-numbers:not([hidden])")?.textContent === t, first);
     await page.keyboard.press("Tab");
-    assert.equal(await entropyChart.evaluate((svg) => (svg.nextElementSibling as HTMLElement).hidden), true, "the numbers hide when the chart loses the focus");
+    assert.equal(await entropyChart.evaluate((svg) => (svg.nextElementSibling as HTMLElement).hidden), true, "the line hides when the chart loses the focus");
+    assert.equal(await entropyChart.locator('g[aria-label="tip"] text').count(), 0, "and so does the tip");
     await page.getByRole("heading", { name: /Next-byte entropy under your text/ }).waitFor();
     await page.locator('svg[aria-label^="The local-stack model over the first"]').waitFor();
 

@@ -18,7 +18,10 @@ import {
   type ModelIdentity,
   type SpeculativeReply,
   type SampleOptions,
-  type WrittenText
+  type WrittenText,
+  type BenchProgress,
+  type BenchReply,
+  type BenchRequest
 } from "./lab-protocol.js";
 import type { RunRequest, RunSnapshot } from "./live-run.js";
 import type { Snapshot } from "../lib/train/snapshots.js";
@@ -42,6 +45,7 @@ export class LabWorker {
   private readonly snapshots = new Map<number, unknown>();
   private readonly trainingJobs = new Map<number, (runNumber: number, snapshot: Snapshot) => void>();
   private readonly evalListeners = new Map<string, (p: EvalProgress) => void>();
+  private readonly benchListeners = new Map<number, (p: BenchProgress) => void>();
   private readonly busyListeners = new Set<(tasks: string[]) => void>();
   private readonly errorListeners = new Set<(message: string) => void>();
   private busyTasks: string[] = [];
@@ -75,6 +79,27 @@ export class LabWorker {
   /** Chooses the worker's backend; every run the worker holds ends first. */
   setBackend(prefer: BackendPreference): Promise<BackendReply> {
     return this.request({ type: "setBackend", prefer });
+  }
+
+  /** The bench page's benchmark, in the worker (the pool the pages train on); `onProgress` hears each timed step. */
+  async bench(request: BenchRequest, onProgress: (p: BenchProgress) => void = () => {}): Promise<BenchReply> {
+    const id = this.nextId; // the id request() gives this command
+    this.benchListeners.set(id, onProgress);
+    try {
+      return await this.request({ type: "bench", request });
+    } finally {
+      this.benchListeners.delete(id);
+    }
+  }
+
+  /** Trains nano at 1 thread and at every thread the worker has, and compares every bit. */
+  checkThreads(steps = 4): Promise<CommandReplies["checkThreads"]> {
+    return this.request({ type: "checkThreads", steps });
+  }
+
+  /** One training step on the worker's backend against a reference backend. */
+  checkBackend(reference: "wasm" | "cpu"): Promise<CommandReplies["checkBackend"]> {
+    return this.request({ type: "checkBackend", reference });
   }
 
   /** A new run of `kind` in the worker. */
@@ -177,6 +202,8 @@ export class LabWorker {
       this.trainingJobs.get(event.job)?.(event.runNumber, event.snapshot);
     } else if (event.type === "evalProgress") {
       this.evalListeners.get(`${event.job}:${event.evaluation}`)?.(event.progress);
+    } else if (event.type === "benchProgress") {
+      this.benchListeners.get(event.id)?.(event.progress);
     } else if (event.type === "busy") {
       this.busyTasks = event.tasks;
       for (const l of this.busyListeners) l(event.tasks);

@@ -22,6 +22,9 @@ import { checkSnapshot, type Snapshot } from "../lib/train/snapshots.js";
 import type { EvalData, EvalProgress, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
 import type { SpeculativeMeasurement } from "../lib/eval/speculative.js";
 import type { ByteDisagreement } from "../lib/experiments/distill.js";
+import type { BenchResult } from "../lib/eval/bench.js";
+import type { ThreadCheck } from "../lib/eval/thread-check.js";
+import type { BackendAgreement } from "../lib/eval/verify.js";
 
 /** What a page can run in the worker: one engine per kind, each with its request and snapshot. */
 export type EngineKind = "train" | "sharing" | "objectives" | "tokenizer-free" | "pair" | "selfplay" | "eval" | "recheck";
@@ -82,7 +85,13 @@ export type Command =
   | { id: number; type: "move"; job: number; model: string; prompt: Uint8Array; maxBytes: number; end?: number }
   /** The tokenizer-free page's cuts of a text: BPE, entropy and learned boundaries; `train` (the bytes the BPE and entropy model learn from) goes with the first. */
   | { id: number; type: "chunks"; job: number; bytes: Uint8Array; train?: Uint8Array }
-  | { id: number; type: "dispose"; job: number };
+  | { id: number; type: "dispose"; job: number }
+  /** The bench page's benchmark (lib/eval/bench.ts) on the worker's backend and kernel threads; "benchProgress" events carry this command's id. */
+  | { id: number; type: "bench"; request: BenchRequest }
+  /** The bench page's check that the kernel threads change no bit: nano trained at 1 thread and at every thread the worker has (lib/eval/thread-check.ts). */
+  | { id: number; type: "checkThreads"; steps: number }
+  /** The bench page's check of the worker's backend against a reference backend (lib/eval/verify.ts); the worker's backend is restored after. */
+  | { id: number; type: "checkBackend"; reference: "wasm" | "cpu" };
 
 export type CommandType = Command["type"];
 
@@ -109,6 +118,35 @@ export interface CommandReplies {
   move: Uint8Array;
   chunks: ChunkCuts;
   dispose: null;
+  bench: BenchReply;
+  checkThreads: ThreadCheck;
+  checkBackend: BackendAgreement;
+}
+
+/** What the bench page asks the worker to time. */
+export interface BenchRequest {
+  preset: string;
+  /** Timed steps (after 2 warm-up steps). */
+  steps: number;
+  /** Time each kernel of one step (tf.profile) too. */
+  profile: boolean;
+  /** Which matrix products, for this run only: the lab's GEMM or tfjs's XNNPACK. */
+  matmul: "gemm" | "xnnpack";
+  /** Time 1 thread before every thread (when the worker has more than one). */
+  compareThreads: boolean;
+}
+
+/** The benchmark at the worker's thread count, and tokens/s at each count timed (1 first when compared). */
+export interface BenchReply extends BenchResult {
+  kernelThreads: number;
+  byThreads: { threads: number; tokensPerSecond: number }[];
+}
+
+/** Where a benchmark is: timed step `step` of `total` at `threads` threads. */
+export interface BenchProgress {
+  threads: number;
+  step: number;
+  total: number;
 }
 
 /** The sampler's two texts and what speculative sampling did, and which model wrote them. */
@@ -152,6 +190,8 @@ export type WorkerEvent =
   /** One training snapshot (lib/train/snapshots.ts) of run `runNumber`, sent once; the run's snapshots then carry only their count. */
   | { type: "training-snapshot"; job: number; runNumber: number; snapshot: Snapshot }
   | { type: "evalProgress"; job: number; evaluation: number; progress: EvalProgress }
+  /** A running "bench" command's progress; `id` is the command's. */
+  | { type: "benchProgress"; id: number; progress: BenchProgress }
   | { type: "busy"; tasks: string[] }
   | { type: "error"; message: string };
 
@@ -160,7 +200,7 @@ export class ProtocolError extends Error {
   override name = "ProtocolError";
 }
 
-type FieldCheck = "number" | "number?" | "positive" | "string" | "nonempty" | "bytes" | "bytes?" | "object" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend";
+type FieldCheck = "number" | "number?" | "positive" | "string" | "nonempty" | "bytes" | "bytes?" | "object" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend" | "reference";
 
 const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
   setBackend: { prefer: "backend" },
@@ -181,7 +221,10 @@ const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
   disagreements: { job: "number", text: "string" },
   move: { job: "number", model: "nonempty", prompt: "bytes", maxBytes: "positive", end: "number?" },
   chunks: { job: "number", bytes: "bytes", train: "bytes?" },
-  dispose: { job: "number" }
+  dispose: { job: "number" },
+  bench: { request: "object" },
+  checkThreads: { steps: "positive" },
+  checkBackend: { reference: "reference" }
 };
 
 const BACKENDS: readonly string[] = ["auto", "webgpu", "webgl", "wasm", "cpu"];
@@ -210,6 +253,7 @@ export function validateCommand(message: unknown): Command {
     if (check === "boolean?" && v !== undefined && typeof v !== "boolean") throw bad("true or false when given");
     if (check === "engine" && !ENGINE_KINDS.includes(v as EngineKind)) throw bad(`one of ${ENGINE_KINDS.join(", ")}`);
     if (check === "backend" && !BACKENDS.includes(v as string)) throw bad(`one of ${BACKENDS.join(", ")}`);
+    if (check === "reference" && v !== "wasm" && v !== "cpu") throw bad("wasm or cpu");
   }
   return m as unknown as Command;
 }
@@ -239,6 +283,9 @@ export function validateEvent(message: unknown): WorkerEvent {
       return m as WorkerEvent;
     case "evalProgress":
       if (!Number.isInteger(m.job) || !Number.isInteger(m.evaluation) || typeof m.progress !== "object" || m.progress === null) throw new ProtocolError("an evalProgress event needs an integer job and evaluation and a progress object");
+      return m as WorkerEvent;
+    case "benchProgress":
+      if (!Number.isInteger(m.id) || typeof m.progress !== "object" || m.progress === null) throw new ProtocolError("a benchProgress event needs an integer id and a progress object");
       return m as WorkerEvent;
     case "busy":
       if (!Array.isArray(m.tasks) || !m.tasks.every((t) => typeof t === "string")) throw new ProtocolError("a busy event needs a list of task names");

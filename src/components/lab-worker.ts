@@ -5,6 +5,7 @@
 import { describeBackend, initTf } from "./runtime.js";
 import { errorMessage, SnapshotEncoder, transferables, validateCommand, type Command, type CommandReplies, type WorkerEvent } from "./lab-protocol.js";
 import { ENGINES, type Engine } from "./lab-engines.js";
+import { benchInWorker, checkBackendInWorker, checkThreadsInWorker } from "./lab-bench.js";
 
 interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -152,6 +153,12 @@ async function handle(cmd: Command): Promise<unknown> {
     case "cancelEvaluate":
       evaluations.get(`${cmd.job}:${cmd.evaluation}`)?.abort(new Error("the evaluation was cancelled"));
       return null;
+    case "bench":
+      return busyWith("timing training steps", () => benchInWorker(cmd.request, (progress) => post({ type: "benchProgress", id: cmd.id, progress })));
+    case "checkThreads":
+      return busyWith("checking the threads", () => checkThreadsInWorker(cmd.steps));
+    case "checkBackend":
+      return busyWith(`checking the backend against ${cmd.reference}`, () => checkBackendInWorker(cmd.reference));
     case "call": {
       const e = job(cmd.job);
       if (!e.call) throw new Error(`this run has no method "${cmd.method}"`);

@@ -26,8 +26,8 @@ let current: { prefer: BackendPreference; info: Promise<LabBackendInfo> } | null
 /**
  * Installs tfjs for lib/ (once) and selects a backend; asking again for the same
  * preference is free. On wasm in a cross-origin-isolated context the lab's kernels
- * then run on every core the browser reports (lib/threads/web.ts), from whichever
- * thread calls this: the lab's training worker, or the bench page.
+ * then run on every core the browser reports (lib/threads/web.ts), from the thread
+ * that calls this: the lab's worker (lab-worker.ts), where every page's model work runs.
  */
 export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {}): Promise<LabBackendInfo> {
   if (!installed) {
@@ -47,6 +47,11 @@ export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {})
     };
   }
   return current.info;
+}
+
+/** The backend the last initTf chose (and the kernel threads it started), or null before the first. */
+export function currentBackend(): Promise<LabBackendInfo> | null {
+  return current?.info ?? null;
 }
 
 /** The lab's kernels on `threads` threads where this context allows more than one (else 1); returns the threads in use. */

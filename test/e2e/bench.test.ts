@@ -4,7 +4,9 @@
 // check of the wasm backend against the cpu backend agrees. Isolated, the lab's
 // kernels run on every core the browser reports (Web Workers over the shared
 // memory, lib/threads/web.ts) and train to the same bits as on one thread; plain,
-// on one thread, and the page says how to get more.
+// on one thread, and the page says how to get more. All of it runs in the lab's
+// worker (src/components/lab-bench.ts), the pool the other pages train on: tfjs
+// never starts on the page's thread.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertClean, startServer, watchPage, useSite } from "./harness.js";
@@ -64,6 +66,8 @@ for (const isolated of [false, true]) {
           await page.locator('#bench-result[data-matmul="xnnpack"]').waitFor({ timeout: 240_000 });
           assert.match(await page.locator("#bench-result").innerText(), /Matrix products: xnnpack/);
         }
+        // The benchmark and both checks ran in the lab's worker, the pool the pages train on: tfjs never started on the page's thread.
+        assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the bench page's thread");
         await assertClean(page, log, `/bench${isolated ? " (isolated)" : ""}`);
       } finally {
         await page.close();

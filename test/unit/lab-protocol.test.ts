@@ -29,7 +29,10 @@ describe("validateCommand", () => {
       { id: 16, type: "move", job: 1, model: "tictactoe", prompt: new Uint8Array(12), maxBytes: 1 },
       { id: 17, type: "move", job: 1, model: "wordchain", prompt: new Uint8Array(12), maxBytes: 24, end: 44 },
       { id: 18, type: "chunks", job: 1, bytes: new Uint8Array(8), train: new Uint8Array(64) },
-      { id: 19, type: "chunks", job: 1, bytes: new Uint8Array(8) }
+      { id: 19, type: "chunks", job: 1, bytes: new Uint8Array(8) },
+      { id: 20, type: "bench", request: { preset: "micro", steps: 5, profile: false, matmul: "gemm", compareThreads: true } },
+      { id: 21, type: "checkThreads", steps: 4 },
+      { id: 22, type: "checkBackend", reference: "cpu" }
     ];
     for (const c of commands) assert.equal(validateCommand(c), c);
   });
@@ -50,6 +53,11 @@ describe("validateCommand", () => {
     assert.throws(() => validateCommand({ id: 1, type: "sample", job: 1, prompt: "a", options: [] }), /options must be an object when given, got an array/);
     assert.throws(() => validateCommand({ id: 1, type: "call", job: 1, method: "trace", args: "stride" }), /args must be an array/);
     assert.throws(() => validateCommand({ id: 1, type: "pause", job: 1.5 }), ProtocolError);
+    assert.throws(() => validateCommand({ id: 1, type: "bench", request: "micro" }), /command "bench": request must be an object, got "micro"/);
+    assert.throws(() => validateCommand({ id: 1, type: "checkThreads", steps: 0 }), /command "checkThreads": steps must be a whole number above 0, got number 0/);
+    assert.throws(() => validateCommand({ id: 1, type: "checkBackend", reference: "webgpu" }), /command "checkBackend": reference must be wasm or cpu, got "webgpu"/);
+    assert.doesNotThrow(() => validateEvent({ type: "benchProgress", id: 3, progress: { threads: 2, step: 1, total: 5 } }));
+    assert.throws(() => validateEvent({ type: "benchProgress", id: 3 }), /a benchProgress event needs an integer id and a progress object/);
   });
 
   it("checks the inspecting commands' fields (loadModel, speculative, disagreements, move, chunks)", () => {

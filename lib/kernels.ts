@@ -107,7 +107,9 @@ export const FUSED = {
   /** probabilities y, dy (one shape); attr scale -> the gradient with respect to the scores */
   attnSoftmaxGrad: "StlmAttnSoftmaxGrad",
   /** x [..., T, D], cos and sin [T, D/2] (or doubled to [T, D]); attr back (0 or 1) -> x cos + rotateHalf(x) sin, or its transpose applied to x */
-  rotary: "StlmRotary"
+  rotary: "StlmRotary",
+  /** any number of float32 tensors (inputs named by position) -> the scalar sum of all their squares: the squared global norm of the gradients */
+  squaredNorm: "StlmSquaredNorm"
 } as const;
 
 /**
@@ -322,6 +324,18 @@ function labKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[]]
       for (const t of [cos, sin]) if (t.shape.length !== 2 || t.shape[0] !== T || t.shape[1] !== ld || (ld !== half && ld !== D)) throw new Error(`${FUSED.rotary}: tables must both be [${T}, ${half}] or doubled to [${T}, ${D}] for x [${x.shape}], got [${cos.shape}] and [${sin.shape}]`);
       const out = backend.makeOutput(x.shape, "float32");
       if (size(x.shape) > 0) simd(backend).rotary(at(backend, x), at(backend, cos), at(backend, sin), at(backend, out), rows(x), half, T, attrs.back === 1, ld);
+      return out;
+    }],
+    [FUSED.squaredNorm, ({ inputs, backend }) => {
+      // One pass per tensor in input order, each tensor's sum added in that order: the same bits at any thread count.
+      const k = simd(backend);
+      let total = 0;
+      for (const t of Object.values(inputs)) {
+        floats(t);
+        total = Math.fround(total + k.sumSquares(at(backend, t), size(t.shape)));
+      }
+      const out = backend.makeOutput([], "float32");
+      f32(backend, out)[0] = total;
       return out;
     }],
     [FUSED.siluMulGrad, ({ inputs: { g, u, s, dy }, backend }) => {

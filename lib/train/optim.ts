@@ -4,7 +4,7 @@
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import type { TrainConfig } from "../config.js";
-import { ADAMW_KERNEL, hasKernel, type AdamWAttrs } from "../kernels.js";
+import { ADAMW_KERNEL, FUSED, hasKernel, type AdamWAttrs } from "../kernels.js";
 
 export interface NamedVariable {
   name: string;
@@ -29,6 +29,10 @@ export function learningRateAt(step: number, c: Pick<TrainConfig, "learningRate"
 
 /** Global L2 norm of a list of gradients, as a scalar tensor (no read-back). */
 export function globalNorm(grads: Tensor[]): Scalar {
+  // Where the backend has the fused kernel (wasm), one kernel for every gradient instead of two each and an AddN.
+  if (hasKernel(FUSED.squaredNorm) && grads.length > 0 && grads.every((g) => g.dtype === "float32")) {
+    return tf.tidy(() => tf.sqrt(tf.engine().runKernel(FUSED.squaredNorm, Object.fromEntries(grads.map((g, i) => [String(i), g]))) as Tensor) as Scalar);
+  }
   return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as Scalar);
 }
 

@@ -398,6 +398,31 @@ export function rowSumFunc(): Func {
   return f;
 }
 
+/**
+ * sumSquares(x, n) -> f32: x[0]^2 + ... + x[n-1]^2 in float32, in a fixed order (two
+ * vector accumulators over pairs of vectors, their lanes, then the tail), on the
+ * calling thread: the squared norm of one gradient, in one pass.
+ */
+export function sumSquaresFunc(): Func {
+  const f = new Func([i32, i32], [f32]);
+  const [x, n] = [0, 1];
+  const i = f.local(i32), vb = f.local(i32), pb = f.local(i32), nb = f.local(i32), a = f.local(v128), b = f.local(v128), v = f.local(v128), s = f.local(f32), e = f.local(f32);
+  f.get(n).i32c(2).shl().set(nb);
+  f.get(n).i32c(-4).and().i32c(2).shl().set(vb);
+  f.get(n).i32c(-8).and().i32c(2).shl().set(pb);
+  f.v128Zero().tee(a).set(b);
+  emitFor(f, i, () => f.i32c(0), pb, 32, () => {
+    f.get(x).get(i).add().v128Load().tee(v).get(v).f32x4Mul().get(a).f32x4Add().set(a);
+    f.get(x).get(i).add().v128Load(16).tee(v).get(v).f32x4Mul().get(b).f32x4Add().set(b);
+  });
+  emitFor(f, i, () => f.get(pb), vb, 16, () => f.get(x).get(i).add().v128Load().tee(v).get(v).f32x4Mul().get(a).f32x4Add().set(a));
+  f.get(a).get(b).f32x4Add().set(a);
+  f.get(a).f32x4ExtractLane(0).get(a).f32x4ExtractLane(1).f32Add().get(a).f32x4ExtractLane(2).f32Add().get(a).f32x4ExtractLane(3).f32Add().set(s);
+  emitFor(f, i, () => f.get(vb), nb, 4, () => f.get(s).get(x).get(i).add().f32Load().tee(e).get(e).f32Mul().f32Add().set(s));
+  f.get(s);
+  return f;
+}
+
 /** One operand of a broadcast binary operation laid out as rows x cols (strides in elements). */
 export interface BinaryOperand {
   /** Elements from one row to the next (0: every row reads the same). */

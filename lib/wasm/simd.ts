@@ -21,7 +21,7 @@
 // so transposes cost no extra pass.
 import { Func, f32, i32, moduleBytes, v128 } from "./asm.js";
 import { expGradFunc, rmsNormFunc, rmsNormGradFunc, siluMulGradFunc, softmaxStatsFunc } from "./fused.js";
-import { attnSoftmaxGradFunc, BINARY_OPS, binaryFunc, rotaryFunc, rowSumFunc, sigmoidFunc, softmaxFunc, type BinaryOp, type BinaryPlan } from "./elementwise.js";
+import { attnSoftmaxGradFunc, BINARY_OPS, binaryFunc, rotaryFunc, rowSumFunc, sigmoidFunc, softmaxFunc, sumSquaresFunc, type BinaryOp, type BinaryPlan } from "./elementwise.js";
 import { KernelPool } from "../threads/pool.js";
 import { TASK, type TaskExports } from "../threads/tasks.js";
 
@@ -115,6 +115,8 @@ export interface SimdKernels {
   attnSoftmaxGrad(y: number, dy: number, dx: number, rows: number, cols: number, scale: number): void;
   /** Rotary embedding of rows of 2 * half, row r at position r mod T, tables of T rows of ld (the first half used); back: its transpose (the gradient). */
   rotary(x: number, c: number, s: number, y: number, rows: number, half: number, T: number, back: boolean, ld: number): void;
+  /** The sum of the squares of n floats, in a fixed order, on the calling thread. */
+  sumSquares(x: number, n: number): number;
 }
 
 /** Does the engine validate a one-function module that `body` writes (a v128 result)? */
@@ -369,6 +371,7 @@ interface Exports {
   expGrad(...args: number[]): void;
   copyRuns(src: number, dst: number, n0: number, n1: number, n2: number, s0: number, s1: number, s2: number, run: number): void;
   sigmoid(x: number, y: number, n: number): void;
+  sumSquares(x: number, n: number): number;
   pack(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
   packB(src: number, sOuter: number, sK: number, count: number, kc: number, dst: number): void;
   macro(ap: number, bp: number, kc: number, mc: number, c: number, ldc: number, nvalid: number, accumulate: number, scratch: number): void;
@@ -408,7 +411,8 @@ export function createSimdKernels(
     { name: "rowSum", func: rowSumFunc() },
     { name: "attnSoftmax", func: softmaxFunc(true) },
     { name: "attnSoftmaxGrad", func: attnSoftmaxGradFunc() },
-    { name: "rotary", func: rotaryFunc() }
+    { name: "rotary", func: rotaryFunc() },
+    { name: "sumSquares", func: sumSquaresFunc() }
   ], { shared: typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const ex = instance.exports as unknown as Exports;
@@ -543,6 +547,9 @@ export function createSimdKernels(
         a.set([y, dy, dx, rows, cols, per], 16);
         f[48] = scale;
       });
+    },
+    sumSquares(x, n) {
+      return ex.sumSquares(x, n);
     },
     rotary(x, c, s, y, rows, half, T, back, ld) {
       const per = Math.ceil(rows / elementChunks(rows, 2 * half));

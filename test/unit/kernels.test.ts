@@ -232,3 +232,25 @@ test("the fused AdamW kernel on wasm gives the weights and moments the plain tfj
   wasm.out.forEach((w, i) => assert.ok(maxRelDiff(w, cpu.out[i]) < 1e-5, `tensor ${i} differs by ${maxRelDiff(w, cpu.out[i])}`));
   assert.ok(maxRelDiff(wasm.out[0], init[0]) > 1e-4, "the weights moved");
 });
+
+test("the global gradient norm through the fused squared-norm kernel is the norm tfjs's ops give", async () => {
+  const { globalNorm } = await import("../../lib/train/optim.js");
+  const { FUSED, hasKernel } = await import("../../lib/kernels.js");
+  assert.ok(hasKernel(FUSED.squaredNorm), "wasm has the fused kernel");
+  const rng = new Rng(4);
+  // Pairs of vectors, a lone vector, a scalar tail, a scalar and an empty tensor.
+  const shapes = [[128, 384], [12], [7], [3, 5], [], [0]];
+  const grads = shapes.map((s) => tf.tensor(Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => rng.normal()), s));
+  const before = tf.memory().numTensors;
+  const fused = globalNorm(grads);
+  const got = (await fused.data())[0];
+  fused.dispose();
+  assert.equal(tf.memory().numTensors, before, "no tensor leaked");
+  let exact = 0;
+  for (const g of grads) for (const v of g.dataSync()) exact += v * v;
+  assert.ok(Math.abs(got - Math.sqrt(exact)) <= 1e-6 * Math.sqrt(exact), `${got} vs ${Math.sqrt(exact)}`);
+  const plain = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  // tfjs sums each gradient element by element, so it drifts further from the exact sum (a few 1e-6 here).
+  assert.ok(Math.abs(got - plain) <= 1e-5 * plain, `${got} vs tfjs ops ${plain}`);
+  tf.dispose(grads);
+});

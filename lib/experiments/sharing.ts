@@ -8,6 +8,7 @@ import { bitsPerByte } from "../eval/eval.js";
 import { ledger, type Ledger } from "../models/ledger.js";
 import { TinyLM } from "../models/model.js";
 import { Trainer, type TrainEvent } from "../train/trainer.js";
+import { takeSnapshot, type SnapshotConfig } from "../train/snapshots.js";
 
 export interface SharingArm {
   label: string;
@@ -99,7 +100,8 @@ export class SharingRun {
   /** The training config both arms run (their records' `train`). */
   readonly train: TrainConfig;
 
-  constructor(readonly experiment: SharingExperiment, corpus: Pick<Corpus, "train" | "val">, train: Partial<TrainConfig> = {}) {
+  /** `options.snapshots`: each arm takes training snapshots (lib/train/snapshots.ts), yielded as "snapshot" events. */
+  constructor(readonly experiment: SharingExperiment, corpus: Pick<Corpus, "train" | "val">, train: Partial<TrainConfig> = {}, options: { snapshots?: SnapshotConfig } = {}) {
     const trainConfig = presetConfig("nano", { train: { ...SHARING_TRAIN, ...train } }).train;
     this.train = trainConfig;
     this.models = experiment.arms.map((a) => TinyLM.create(a.model, trainConfig.seed));
@@ -109,7 +111,8 @@ export class SharingRun {
           model,
           data: new BatchSampler(corpus.train),
           train: trainConfig,
-          evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: trainConfig.evalBytes })
+          evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: trainConfig.evalBytes }),
+          ...(options.snapshots ? { snapshot: { every: options.snapshots.every, take: (step: number) => takeSnapshot(model, step, options.snapshots!) } } : {})
         })
     );
     const records = experiment.arms.map((a, i): ArmRecord => {

@@ -3,9 +3,14 @@
 // them without an error.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { assertClean, watchPage, useSite } from "./harness.js";
+import type { SharingSnapshotsFile } from "../../lib/runs/precomputed-snapshots.js";
 
 const site = useSite();
+/** The committed snapshots of the tying experiment (scripts/sharing-snapshots.ts). */
+const replay = JSON.parse(gunzipSync(readFileSync(new URL("../../data/runs/sharing/snapshots/tying.json.gz", import.meta.url))).toString("utf8")) as SharingSnapshotsFile;
 
 describe("the sharing page", () => {
   it("charts the ledger, shows the precomputed A/B run, and trains both arms live", async () => {
@@ -24,6 +29,36 @@ describe("the sharing page", () => {
     const prose = await page.locator("main").innerText();
     assert.ok(prose.includes("(mean ± s.d. over 3 seeds)"), "the prose quotes the seeds' mean ± s.d.");
     assert.match(prose, /was lower in every seed|cannot tell the two apart/, "and says what the spread allows");
+
+    // Seed 1 of both arms replayed. The shared-MLP experiment's re-run departed from its figure, and the page says so
+    // instead of showing snapshots of another run; the tying one's: the slider picks the snapshot, the cursor follows it,
+    // and the arm picker switches runs at the same step.
+    await page.locator('.stlm-scrubber-card[data-source="precomputed-sharing"][data-experiment="shared-ffn"]').getByText(/re-run with snapshots departs from the figure's run by more than/).waitFor({ timeout: 30_000 });
+    await page.getByRole("radio", { name: "Untied vs tied embeddings" }).check();
+    const card = page.locator('.stlm-scrubber-card[data-source="precomputed-sharing"][data-experiment="tying"]');
+    const scrubber = card.locator(".stlm-scrubber");
+    await scrubber.waitFor({ timeout: 30_000 });
+    assert.equal(await scrubber.getAttribute("data-snapshots"), String(replay.arms[0].snapshots.length));
+    const slider = scrubber.getByRole("slider", { name: "training step of the snapshot shown" });
+    const shows = async (arm: number, i: number, how: string) => {
+      const s = replay.arms[arm].snapshots[i];
+      assert.equal(await card.locator(".stlm-replay-picker").getAttribute("data-run"), replay.arms[arm].label, how);
+      assert.equal(await scrubber.getAttribute("data-step"), String(s.step), how);
+      assert.equal(await scrubber.locator(".stlm-loss-chart").getAttribute("data-cursor"), String(s.step), `${how}: the cursor`);
+      assert.equal(await scrubber.locator(".stlm-scrubber-sample").innerText(), replay.snapshots.prompt + s.sample, `${how}: the sample`);
+      assert.match((await scrubber.locator(".stlm-attention").getAttribute("aria-label")) ?? (await scrubber.locator(".stlm-attention").innerText()), new RegExp(`step ${s.step}`), how);
+    };
+    await shows(0, 0, "first shown: step 0");
+    await slider.focus();
+    await page.keyboard.press("End");
+    await shows(0, replay.arms[0].snapshots.length - 1, "End");
+    await page.keyboard.press("ArrowLeft");
+    await shows(0, replay.arms[0].snapshots.length - 2, "ArrowLeft");
+    await card.getByLabel("Arm replayed").selectOption({ label: replay.arms[1].label });
+    await shows(1, replay.arms[1].snapshots.length - 2, "the other arm, at the same step");
+    assert.match(await page.locator("main").innerText(), /The re-run's loss (equals the figure's seed 1 at every step|is within \d\.\d{4} of the figure's seed 1 at every step)/);
+    await page.getByRole("radio", { name: "4 layers vs 8 layers with one shared MLP" }).check();
+    await page.locator(".stlm-ab-card h2", { hasText: "4 layers vs 8 layers" }).waitFor({ timeout: 30_000 });
 
     await page.getByLabel("Byte pooling (replaces the vocabulary)").check();
     await page.locator('#ledger-card[data-total="31864576"]').waitFor({ timeout: 10_000 });

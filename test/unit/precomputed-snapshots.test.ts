@@ -1,0 +1,77 @@
+// The snapshots shipped for the precomputed comparisons belong to the runs they claim:
+// the sharing A/B files (data/runs/sharing/snapshots/, scripts/sharing-snapshots.ts) and
+// the tokenizer-free comparison's (data/runs/tokenizer-free/compare-snapshots.json.gz,
+// scripts/tokenizer-free-compare-snapshots.ts) checked against the figures' files by
+// lib/runs/precomputed-snapshots.ts: arm and model names, seeds, step counts, the
+// snapshot steps, map shapes, finite numbers, and the re-run's losses against the
+// stored ones. And each check fails on a file that does not match.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { SHARING_EXPERIMENTS } from "../../lib/experiments/sharing.js";
+import { RERUN_TOLERANCE, checkSharingSnapshots, snapshotSteps } from "../../lib/runs/precomputed-snapshots.js";
+import { DEFAULT_PROBE } from "../../lib/train/snapshots.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const json = (p: string) => JSON.parse(readFileSync(join(ROOT, p), "utf8"));
+const gz = (p: string) => JSON.parse(gunzipSync(readFileSync(join(ROOT, p))).toString("utf8"));
+const clone = <T>(x: T): T => structuredClone(x);
+
+/** Committed, loaded by a page: a few hundred KB at most per page. */
+const MAX_PAGE_BYTES = 400_000;
+
+test("snapshotSteps: step 0, every N and the last step", () => {
+  assert.deepEqual(snapshotSteps(50, 250), [0, 50, 100, 150, 200, 250]);
+  assert.deepEqual(snapshotSteps(22, 50), [0, 22, 44, 50]);
+});
+
+test("the sharing experiments' snapshot files match their figures: seed 1 of both arms, or a re-run that departed, said so", () => {
+  let bytes = 0;
+  const shipped: string[] = [];
+  for (const e of SHARING_EXPERIMENTS) {
+    const path = `data/runs/sharing/snapshots/${e.id}.json.gz`;
+    if (!existsSync(join(ROOT, path))) continue;
+    bytes += statSync(join(ROOT, path)).size;
+    const figure = json(`data/runs/sharing/${e.id}.json`);
+    const file = checkSharingSnapshots(gz(path), figure, path);
+    assert.equal(file.seed, figure.seeds[0], "the figure's first seed");
+    assert.deepEqual(file.arms.map((a) => a.label), e.arms.map((a) => a.label));
+    assert.equal(file.snapshots.probe, DEFAULT_PROBE);
+    if (file.available === false) {
+      assert.match(file.reason!, /departs from the figure's run by more than/);
+      continue;
+    }
+    shipped.push(e.id);
+    for (const a of file.arms) {
+      assert.ok(a.maxLossDiff <= RERUN_TOLERANCE, `${e.id} ${a.label}: re-run within ${RERUN_TOLERANCE} of the stored losses (${a.maxLossDiff})`);
+      assert.ok(a.snapshots.at(-1)!.sample.length > 0);
+    }
+  }
+  assert.ok(shipped.includes("tying"), `experiments with snapshots: ${shipped.join(", ")}`);
+  assert.ok(bytes <= MAX_PAGE_BYTES, `the sharing page's snapshot files: ${bytes} bytes`);
+});
+
+test("the sharing check fails on a file that is not its figure's", () => {
+  const e = SHARING_EXPERIMENTS[0];
+  const figure = json(`data/runs/sharing/${e.id}.json`);
+  const good = gz(`data/runs/sharing/snapshots/${e.id}.json.gz`);
+  const bad = (change: (f: typeof good) => void, message: RegExp) => {
+    const f = clone(good);
+    change(f);
+    assert.throws(() => checkSharingSnapshots(f, figure), message);
+  };
+  bad((f) => (f.arms[1].label = "something else"), /the figure's arm 1 is/);
+  bad((f) => (f.experiment = "shared-ffn"), /is for experiment "shared-ffn"/);
+  bad((f) => ((f.arms[0].seed = 7), (f.seed = 7)), /no run with seed 7/);
+  bad((f) => f.arms[0].snapshots.pop(), /expected 0, 50/);
+  bad((f) => (f.arms[0].steps[10][1] += 0.5), /records differences|departs from the stored run/);
+  bad((f) => ((f.arms[0].steps[10][1] += 0.5), (f.arms[0].maxLossDiff = 0.5)), /departs from the stored run by up to 0\.5/);
+  bad((f) => (f.arms[0].steps[3][1] = NaN), /value at step 4 is NaN/);
+  bad((f) => (f.arms[0].snapshots[1].attention[0][0][0] = 300), /not a whole number 0\.\.255/);
+  bad((f) => (f.totalSteps = 100), /the figure's runs trained 250/);
+  // Unavailable only when the re-run departed; then with no snapshots.
+  bad((f) => ((f.available = false), (f.reason = "x"), f.arms.forEach((a: { snapshots: unknown[] }) => (a.snapshots = []))), /marked unavailable, but every arm's re-run is within/);
+  bad((f) => ((f.available = false), (f.reason = "x")), /ships no snapshots/);
+});

@@ -231,7 +231,7 @@ if (f.losses) {
       if (same) x.losses = losses;
       else delete x.losses;
     }
-    await writeFile(file, JSON.stringify({ ...stored, lossesCommand: "nice -n 10 node --import tsx scripts/objectives-runs.ts --losses" }) + "\n");
+    await writeFile(file, JSON.stringify({ ...stored, lossesCommand: `nice -n 10 node --import tsx scripts/objectives-runs.ts ${process.argv.slice(2).join(" ")}` }) + "\n");
   }
   const missed = [...done].filter(([, v]) => v === null).map(([k]) => k);
   log(`curves added to ${done.size - missed.length} of ${done.size} distinct runs${missed.length ? `; not reproduced: ${missed.join(", ")}` : ""}`);

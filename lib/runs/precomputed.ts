@@ -175,6 +175,8 @@ export interface ObjectivesFile {
   corpus: string;
   command?: string;
   createdAt?: string;
+  /** The command that added the runs' loss curves, when it has run. */
+  lossesCommand?: string;
   arms: { id: string; label: string; objective: Objective | null }[];
   backend?: Runtime;
   runs: { size: string; arm: string; seed: number; budget: "steps" | "time"; steps: number; finalLoss: number; losses?: { step: number; loss: number }[] }[];
@@ -202,7 +204,15 @@ export function objectiveRunFigure(file: ObjectivesFile, size: string, armId: st
       runtime: runtimeOf(file.backend),
       startedAt: file.createdAt ?? EPOCH,
       steps: steps.map((p) => ({ step: p.step, loss: p.loss })),
-      notes: [notKept(fileName, file.command ?? "scripts/objectives-runs.ts", run.losses?.length ? "; it logs the loss every 5th step" : "; it keeps only the final step's loss")]
+      notes: [
+        notKept(
+          fileName,
+          file.command ?? "scripts/objectives-runs.ts",
+          run.losses?.length
+            ? `; its loss at every 5th step was added later by \`${file.lossesCommand ?? "scripts/objectives-runs.ts --losses"}\`, from a re-run whose final loss equals the stored one to its 4 decimals`
+            : "; it keeps only the final step's loss"
+        )
+      ]
     }),
     lossDecimals: FIGURE_LOSS_DECIMALS
   };

@@ -54,7 +54,9 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
   const maxSteps = () => Math.max(...figure.record.metrics.steps.map((s) => s.step), 1);
 
   const select = html`<select aria-label="The figure's run to check">${figures.map((f, i) => html`<option value=${i}>${f.label}</option>`)}</select>` as HTMLSelectElement;
-  const stepsInput = NumberInput({ label: "Check up to step", value: Math.min(options.steps ?? 20, maxSteps()), min: 1, max: maxSteps(), integer: true, step: 10 });
+  // The box allows the longest of the runs offered (a check of a shorter one stops at its last step).
+  const longest = Math.max(...figures.map((f) => Math.max(...f.record.metrics.steps.map((s) => s.step), 1)));
+  const stepsInput = NumberInput({ label: "Check up to step", value: Math.min(options.steps ?? 20, maxSteps()), min: 1, max: longest, integer: true, step: 10 });
   const run = html`<button type="button">Re-run and check</button>` as HTMLButtonElement;
   const stop = html`<button type="button" disabled>Stop the check</button>` as HTMLButtonElement;
   const about = html`<p class="stlm-recheck-about"></p>` as HTMLElement;

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertClean, watchPage, useSite } from "./harness.js";
+import { recheckPrefix } from "./recheck-prefix.js";
 
 const site = useSite();
 
@@ -19,6 +20,10 @@ describe("the objectives page", () => {
     const table = await page.locator("table").first().innerText();
     assert.match(table, /nano[\s\S]*mtp:4[\s\S]*micro/);
     assert.ok((await page.locator(".stlm-drafted-text mark.stlm-drafted").count()) > 0, "the precomputed sample marks its kept drafts");
+    // Re-run and check: a run with a stored curve (the script's --losses), 5 steps against the file's step 5.
+    const check = await recheckPrefix(page, { run: "nano mtp:4, seed 1", steps: 5 });
+    assert.equal(check.verdict, "agrees", check.text);
+    assert.equal(check.compared, 1);
 
     const tokens = page.getByLabel("Bytes to write").first();
     await tokens.fill("40");
@@ -31,7 +36,7 @@ describe("the objectives page", () => {
     const steps = page.getByLabel("Steps (live run)").first();
     await steps.fill("10");
     await steps.dispatchEvent("input");
-    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByRole("button", { name: "Run", exact: true }).click();
     // Progress and time left show while it trains.
     const progress = page.locator('.stlm-ab-card .stlm-progress[data-status="running"]:not([data-eta=""])');
     await progress.waitFor({ timeout: 120_000 });

@@ -40,7 +40,10 @@ export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 14,
     title,
     x: { domain: labels, label: "key (attended to) →", tickFormat: tick, tickRotate: 0 },
     y: { domain: labels, label: "↓ query", tickFormat: tick },
-    color: { scheme: "blues", domain: [0, 1], legend: true, label: "attention weight" },
+    // The legend is drawn below as SVG: Plot's ramp legend paints a canvas and calls toDataURL on the page's thread,
+    // which with a GPU-backed canvas waits on the GPU process (busy with WebGPU training: a 2.5 s task on SwiftShader).
+    color: { scheme: "blues", domain: [0, 1] },
+    figure: true,
     marks: [
       Plot.cell(cells, {
         x: "k",
@@ -51,6 +54,8 @@ export function AttentionHeatmap(map: AttentionMap, { width = 640, maxCell = 14,
       })
     ]
   }) as HTMLElement;
+  const svg = [...chart.querySelectorAll(":scope > svg")].at(-1);
+  svg?.before(rampLegend("attention weight"));
   accessibleChart(chart, `Attention weights${title ? `, ${title}` : ""}, over ${T} ${map.labels ? "positions" : "bytes"}`, strongestKeys(labels, map.weights, T));
   chart.classList.add("stlm-attention");
   chart.dataset.tokens = String(T);
@@ -66,4 +71,24 @@ export function strongestKeys(labels: readonly string[], weights: ArrayLike<numb
     parts.push(`${labels[q]} attends most to ${labels[best]} (${weights[q * T + best].toFixed(2)})`);
   }
   return `Each query position and the key it attends to most: ${parts.join("; ")}.`;
+}
+
+/** The colour ramp's legend (0 to 1, Plot's "blues"), as an SVG gradient: no canvas, so no read-back on the page's thread. */
+function rampLegend(label: string): SVGSVGElement {
+  const scale = Plot.scale({ color: { scheme: "blues", domain: [0, 1] } });
+  const ns = "http://www.w3.org/2000/svg";
+  const id = `stlm-ramp-${Math.random().toString(36).slice(2)}`;
+  const el = (name: string, attrs: Record<string, string | number>, text?: string) => {
+    const e = document.createElementNS(ns, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const svg = el("svg", { class: "stlm-attention-ramp", width: 240, height: 44, viewBox: "0 0 240 44", "aria-hidden": "true", style: "display: block; overflow: visible" }) as SVGSVGElement;
+  const gradient = el("linearGradient", { id });
+  for (let i = 0; i <= 10; i++) gradient.append(el("stop", { offset: `${i * 10}%`, "stop-color": String(scale.apply(i / 10)) }));
+  svg.append(el("defs", {}), el("text", { x: 0, y: 10, fill: "currentColor", "font-size": 10 }, label), el("rect", { x: 0, y: 16, width: 240, height: 10, fill: `url(#${id})` }));
+  svg.firstChild!.appendChild(gradient);
+  for (const v of [0, 0.5, 1]) svg.append(el("text", { x: v * 240, y: 38, fill: "currentColor", "font-size": 10, "text-anchor": v === 0 ? "start" : v === 1 ? "end" : "middle" }, String(v)));
+  return svg;
 }

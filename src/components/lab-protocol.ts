@@ -99,7 +99,8 @@ export type CommandType = Command["type"];
 export interface CommandReplies {
   /** The backend, described for the page, and whether the worker is cross-origin isolated (SharedArrayBuffer, wasm threads). */
   /** kernelThreads: the threads the lab's kernels run on in the worker (more than 1 only on wasm, cross-origin isolated). */
-  setBackend: BackendInfo & { description: string; isolated: boolean; kernelThreads: number };
+  /** fma: whether the matrix products use fused multiply-add (runtime.ts labFma; null on GPU backends). */
+  setBackend: BackendInfo & { description: string; isolated: boolean; kernelThreads: number; fma: boolean | null };
   create: null;
   start: null;
   pause: null;

@@ -7,7 +7,7 @@
 // much; on a GPU backend within the band stated in the card. A long run is checked
 // over a prefix of its steps, which the reader can lengthen.
 import { html } from "htl";
-import { agreementRule, compareLosses, describeAgreement, formatRelative, OTHER_BACKEND_BAND, roundingAllowance, SAME_BUILD_TOLERANCE, type Agreement } from "../lib/runs/agreement.js";
+import { agreementRule, compareLosses, describeAgreement, formatRelative, GPU_BAND_MEASUREMENT, GPU_BANDS, OTHER_BACKEND_BAND, roundingAllowance, SAME_BUILD_TOLERANCE, type Agreement } from "../lib/runs/agreement.js";
 import type { RunRecord, RunStepRow } from "../lib/runs/record.js";
 import type { FigureRun } from "../lib/runs/rerun.js";
 import type { LabWorker, RemoteEngine } from "./lab-client.js";
@@ -25,7 +25,7 @@ export interface RecheckOptions {
   /** A teacher checkpoint's bytes, by the name a distilled figure's setup gives (the page's FileAttachment). */
   teacherBytes?: (name: string) => Promise<ArrayBuffer>;
   /** The worker's backend (lab-client's setBackend reply). */
-  backend: { name: string; description?: string };
+  backend: { name: string; description?: string; fma?: boolean | null };
   /** The lab this page was built from (src/data/lab-build.json). */
   build: { version: string; commit: string | null };
   /** Steps checked by default: a prefix of the figure's run. */
@@ -82,7 +82,7 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
     const rounding = roundingAllowance(figure.lossDecimals);
     about.replaceChildren(
       html`<span>Trains <strong>${figure.label}</strong> again here, in the training worker, exactly as its run record says: ${r.preset ?? r.spec.kind} on ${r.data.name}${also.length ? `, ${also.join(", ")}` : ""}, seed ${t.seed}, ${t.steps} steps planned (warm-up ${t.warmupSteps}, learning rate ${t.learningRate}, batch ${t.batchSize}) — the figure's own settings, not the ones above — and compares every step's training loss with the figure's. </span>` as Node,
-      html`<span>On wasm or cpu with the same lab version a re-run must match to ${formatRelative(SAME_BUILD_TOLERANCE)} relative at every step${rounding > 0 ? html`, plus ${formatRelative(rounding)}, half a unit of the last of the ${figure.lossDecimals} decimals the figure's file keeps of each loss (its rounding): |re-run − figure| ≤ ${formatRelative(SAME_BUILD_TOLERANCE)} × figure + ${formatRelative(rounding)}` : ""}; on a GPU backend (WebGL, WebGPU), which sums in another order and precision, within a band of ${formatRelative(OTHER_BACKEND_BAND)}${rounding > 0 ? " (plus the same rounding)" : ""}. </span>` as Node,
+      html`<span>On wasm or cpu with the same lab version a re-run must match to ${formatRelative(SAME_BUILD_TOLERANCE)} relative at every step${rounding > 0 ? html`, plus ${formatRelative(rounding)}, half a unit of the last of the ${figure.lossDecimals} decimals the figure's file keeps of each loss (its rounding): |re-run − figure| ≤ ${formatRelative(SAME_BUILD_TOLERANCE)} × figure + ${formatRelative(rounding)}` : ""}; a GPU backend sums in another order and precision, so it is held to a band measured for it (twice the largest difference it showed over the training figure's first steps on SwiftShader, <code>${GPU_BAND_MEASUREMENT.file}</code>): ${Object.entries(GPU_BANDS).map(([b, band]) => `${b} ${formatRelative(band)} (measured ${formatRelative((GPU_BAND_MEASUREMENT.backends as Record<string, { largest: number; steps: number }>)[b].largest)} over ${(GPU_BAND_MEASUREMENT.backends as Record<string, { largest: number; steps: number }>)[b].steps} steps)`).join(", ")}${rounding > 0 ? " (plus the same rounding)" : ""}; across lab versions a stated ${formatRelative(OTHER_BACKEND_BAND)}. </span>` as Node,
       html`<span>Here: <strong>${backend.description ?? backend.name}</strong>, so ${rule.why}. The figure logs ${r.metrics.steps.length} of its ${t.steps} steps; the check trains the first steps, up to the step "Check up to step" says (each costs about as much as a step of a live run), and compares those.</span>` as Node
     );
     root.dataset.rule = rule.kind;
@@ -91,7 +91,7 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
   const showFacts = (s: RecheckSnapshot) => {
     const r = figure.record;
     const items: HTMLElement[] = [];
-    items.push(html`<li>Figure: lab ${r.lab.version}, commit ${short(r.lab.commit)}, ${r.runtime.backend}${r.runtime.fma === null ? "" : r.runtime.fma ? " with FMA" : " without FMA"}, ${r.runtime.platform}. This page: lab ${build.version}, commit ${short(build.commit)}, ${backend.name}.</li>` as HTMLElement);
+    items.push(html`<li>Figure: lab ${r.lab.version}, commit ${short(r.lab.commit)}, ${r.runtime.backend}${r.runtime.fma === null ? "" : r.runtime.fma ? " with FMA" : " without FMA"}, ${r.runtime.platform}. This page: lab ${build.version}, commit ${short(build.commit)}, ${backend.name}${backend.fma == null ? "" : backend.fma ? " with FMA" : " without FMA"}.</li>` as HTMLElement);
     if (r.lab.commit && build.commit && r.lab.commit !== build.commit) {
       items.push(html`<li>The figure was made at another commit than this page: if the lab's kernels changed between them, the losses differ in their last digits (the check says where).</li>` as HTMLElement);
     }
@@ -137,6 +137,9 @@ export function RecheckCard(lab: LabWorker, options: RecheckOptions): RecheckEle
       largest: a.largest ? String(a.largest.relative) : "",
       departsAt: a.departure ? String(a.departure.step) : ""
     });
+    // The re-run's losses, for a measurement script (scripts/recheck-browser.ts --json).
+    if (final) root.dataset.losses = JSON.stringify(s.steps.map((r) => [r.step, r.loss]));
+    else delete root.dataset.losses;
     showFacts(s);
   };
 

@@ -4,7 +4,7 @@
 import * as tfjs from "../vendor/tfjs.js";
 import { installTf } from "../lib/tf.js";
 import { chooseBackend, type BackendInfo, type BackendPreference } from "../lib/backend.js";
-import { registerKernelOverrides, setKernelThreads } from "../lib/kernels.js";
+import { matMulInfo, registerKernelOverrides, setKernelThreads } from "../lib/kernels.js";
 import { webKernelThreads, webWorkerHost } from "../lib/threads/web.js";
 import { relaxedSimdSupported } from "../lib/wasm/simd.js";
 
@@ -18,8 +18,25 @@ const WASM_PATHS = {
 };
 
 let installed = false;
-/** A backend, and the threads the lab's own kernels (lib/threads/) run on: more than 1 only on wasm, cross-origin isolated. */
-export type LabBackendInfo = BackendInfo & { kernelThreads: number };
+/**
+ * A backend, the threads the lab's own kernels (lib/threads/) run on (more than 1 only
+ * on wasm, cross-origin isolated), and whether its matrix products use fused multiply-add
+ * (`fma`, what a run record's runtime.fma says; see labFma).
+ */
+export type LabBackendInfo = BackendInfo & { kernelThreads: number; fma: boolean | null };
+
+/**
+ * Whether the matrix products on this backend, as installed now, use fused multiply-add:
+ * on wasm, whether the lab's kernels were built with relaxed SIMD's f32x4.relaxed_madd
+ * (lib/wasm/simd.ts, chosen by feature detection in this browser) — false when tfjs's own
+ * kernel multiplies; false on cpu (JavaScript multiplies and adds separately); null on
+ * WebGL and WebGPU, whose shader compilers may or may not fuse and do not say.
+ */
+export function labFma(backend: string): boolean | null {
+  if (backend === "wasm") return matMulInfo().relaxedSimd;
+  if (backend === "cpu") return false;
+  return null;
+}
 
 let current: { prefer: BackendPreference; info: Promise<LabBackendInfo> } | null = null;
 
@@ -43,7 +60,7 @@ export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {})
       info: previous
         .catch(() => undefined)
         .then(() => chooseBackend({ prefer, loadWebGpu: () => import("../vendor/tfjs-webgpu.js") }))
-        .then(async (info) => ({ ...info, kernelThreads: await startKernelThreads(info) }))
+        .then(async (info) => ({ ...info, kernelThreads: await startKernelThreads(info), fma: labFma(info.name) }))
     };
   }
   return current.info;
@@ -75,11 +92,11 @@ export async function setLabThreads(threads: number): Promise<number> {
 }
 
 /** One line for the page: "wasm (SIMD with FMA, 4 threads)". */
-export function describeBackend(info: BackendInfo & { kernelThreads?: number }): string {
+export function describeBackend(info: BackendInfo & { kernelThreads?: number; fma?: boolean | null }): string {
   const details: string[] = [];
   if (info.name === "wasm") {
     // With relaxed SIMD the lab's matrix products (lib/wasm/simd.ts) use fused multiply-add.
-    if (info.simd) details.push(relaxedSimdSupported() ? "SIMD with FMA" : "SIMD");
+    if (info.simd) details.push((info.fma ?? relaxedSimdSupported()) ? "SIMD with FMA" : "SIMD");
     // The lab's kernels (products, fused layers, elementwise) run on kernelThreads; tfjs's own pool on threads.
     const threads = Math.max(info.threads, info.kernelThreads ?? 1);
     details.push(threads > 1 ? `${threads} threads` : "1 thread");

@@ -1,22 +1,29 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { agreementRule, compareLosses, describeAgreement, formatRelative, OTHER_BACKEND_BAND, SAME_BUILD_TOLERANCE } from "../../lib/runs/agreement.js";
+import { readFileSync } from "node:fs";
+import { agreementRule, bandFrom, compareLosses, describeAgreement, formatRelative, GPU_BAND_MEASUREMENT, GPU_BANDS, OTHER_BACKEND_BAND, relativeDifference, SAME_BUILD_TOLERANCE } from "../../lib/runs/agreement.js";
+import { parseRunRecord } from "../../lib/runs/record.js";
 
 const rows = (losses: number[], from = 1, every = 1) => losses.map((loss, i) => ({ step: from + i * every, loss }));
 const same = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "wasm", labVersion: "0.1.0" });
 
-test("a re-run on wasm with the same lab version is held to 1e-4 relative; webgpu, webgl and another version to the stated band", () => {
+test("a re-run on wasm with the same lab version is held to 1e-4 relative; webgpu and webgl to their measured bands, another version to the stated band", () => {
   assert.equal(same.kind, "same");
   assert.equal(same.tolerance, SAME_BUILD_TOLERANCE);
   assert.equal(agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "cpu", labVersion: "0.1.0" }).kind, "same");
   for (const backend of ["webgpu", "webgl"]) {
     const r = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend, labVersion: "0.1.0" });
     assert.equal(r.kind, "band");
-    assert.equal(r.tolerance, OTHER_BACKEND_BAND);
-    assert.match(r.why, new RegExp(backend));
+    assert.equal(r.tolerance, GPU_BANDS[backend]);
+    assert.match(r.why, new RegExp(`${backend}.*twice the largest difference measured.*gpu-band\\.json`));
   }
+  // A backend nobody measured keeps the stated band, and says so.
+  const unmeasured = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "webnn", labVersion: "0.1.0" });
+  assert.equal(unmeasured.tolerance, OTHER_BACKEND_BAND);
+  assert.match(unmeasured.why, /not measured/);
   const other = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "wasm", labVersion: "0.2.0" });
   assert.equal(other.kind, "band");
+  assert.equal(other.tolerance, OTHER_BACKEND_BAND);
   assert.match(other.why, /0\.1\.0.*0\.2\.0/);
   // A figure that did not record its version is still held to the strict rule, and the reason says so.
   const unknown = agreementRule({ backend: "wasm", labVersion: "unknown" }, { backend: "wasm", labVersion: "0.1.0" });
@@ -62,9 +69,10 @@ test("compareLosses() reports the first step where the re-run departs and by how
 test("a difference inside the band passes on another backend, and one beyond it departs", () => {
   const band = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "webgpu", labVersion: "0.1.0" });
   const ref = rows([5, 4, 3]);
+  assert.equal(band.tolerance, 0.04);
   const inside = compareLosses(ref, rows([5.01, 4.04, 3.05]), band);
   assert.equal(inside.verdict, "agrees");
-  assert.match(describeAgreement(inside), /^Within the band: within 2% relative/);
+  assert.match(describeAgreement(inside), /^Within the band: within 4% relative/);
   const beyond = compareLosses(ref, rows([5.01, 4.2, 3]), band);
   assert.equal(beyond.verdict, "departs");
   assert.equal(beyond.departure?.step, 2);
@@ -115,4 +123,33 @@ test("a figure that rounds its losses to 4 decimals is matched to 1e-4 relative 
   assert.equal(beyond.verdict, "departs");
   assert.equal(beyond.departure?.step, 1);
   assert.match(describeAgreement(beyond), /beyond the 1e-4 relative \+ 5e-5 \(the figure's rounding\) allowed/);
+});
+
+test("the GPU bands are derived from the committed measurement, whose rows are the figure's losses against the re-run's", () => {
+  const file = JSON.parse(readFileSync(new URL(`../../${GPU_BAND_MEASUREMENT.file}`, import.meta.url), "utf8")) as {
+    figure: string;
+    backends: Record<string, { steps: number; largest: { step: number; relative: number }; device: string; rows: { step: number; figure: number; rerun: number; relative: number }[] }>;
+  };
+  const figure = parseRunRecord(readFileSync(new URL(`../../${file.figure}`, import.meta.url), "utf8"));
+  const losses = new Map(figure.metrics.steps.map((r) => [r.step, r.loss]));
+  for (const [backend, m] of Object.entries(GPU_BAND_MEASUREMENT.backends)) {
+    const measured = file.backends[backend];
+    assert.ok(measured, `${GPU_BAND_MEASUREMENT.file} measures ${backend}`);
+    assert.equal(measured.steps, m.steps);
+    assert.equal(measured.rows.length, m.steps);
+    assert.equal(measured.largest.relative, m.largest, `${backend}: the constant is the file's largest difference`);
+    assert.equal(Math.max(...measured.rows.map((r) => r.relative)), m.largest);
+    assert.match(measured.device, new RegExp(m.device, "i"));
+    for (const r of measured.rows) {
+      assert.equal(r.figure, losses.get(r.step), `${backend} step ${r.step}: the figure's loss`);
+      assert.equal(r.relative, relativeDifference(r.figure, r.rerun));
+    }
+    assert.equal(GPU_BANDS[backend], bandFrom(m.largest));
+    assert.ok(GPU_BANDS[backend] >= 2 * m.largest && GPU_BANDS[backend] >= SAME_BUILD_TOLERANCE, `${backend}'s band holds its measurement twice over`);
+  }
+  // The same measurement on wasm, the exact rule's backend, stays well inside 1e-4.
+  assert.ok(file.backends.wasm.largest.relative < SAME_BUILD_TOLERANCE);
+  assert.equal(bandFrom(1.7e-6), SAME_BUILD_TOLERANCE);
+  assert.equal(bandFrom(0.0161), 0.04);
+  assert.equal(bandFrom(0.03), 0.06);
 });

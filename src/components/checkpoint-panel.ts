@@ -57,7 +57,9 @@ export function CheckpointPanel(run: RunHandle, { runRecord, onDownloaded }: Che
 
   const save = html`<button type="button">Save in this browser</button>` as HTMLButtonElement;
   save.onclick = guard(async () => {
-    const bytes = await run.checkpointBytes();
+    // The run's record travels with it, so loading it again puts the run back in the runs table.
+    const record = runRecord?.() ?? null;
+    const bytes = await run.checkpointBytes(record ? { [CHECKPOINT_RECORD_KEY]: record } : {});
     const name = `${baseName()}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}`;
     await saveCheckpoint(name, bytes, run.state.label || "model");
     await refresh();

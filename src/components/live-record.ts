@@ -9,6 +9,7 @@ import type { PairArmSnapshot } from "./pair-run.js";
 import type { ArmRecord } from "../lib/experiments/sharing.js";
 import type { SharingFacts } from "./sharing-ab.js";
 import type { ObjectivesArmSnapshot, ObjectivesFacts } from "./objectives-ab.js";
+import type { ABModelSnapshot, ABSnapshot } from "./ab-run.js";
 
 /** An id for one arm of runs started together (arms may share every setting): start time, arm, seed. */
 function armId(startedAt: string, label: string, seed: number): string {
@@ -41,8 +42,17 @@ export function liveRunRecord(run: RunSnapshot, facts: PageFacts): RunRecord | n
     ...(run.finishedAt && (run.status === "done" || run.status === "stopped") ? { finishedAt: run.finishedAt } : {}),
     steps: run.steps.map(({ step, loss, lr, tokensPerSecond, elapsedMs }) => ({ step, loss, lr, tokensPerSecond, elapsedMs })),
     evals: run.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
-    stopped: run.status === "stopped"
+    stopped: run.status === "stopped",
+    ...(liveRunNotes(run).length ? { notes: liveRunNotes(run) } : {})
   });
+}
+
+/** What a resumed or extended run's record says about where its steps begin and how its plan changed. */
+function liveRunNotes(run: RunSnapshot): string[] {
+  const notes: string[] = [];
+  if (run.resumedFrom !== undefined) notes.push(`resumed from a checkpoint saved at step ${run.resumedFrom}: the steps before it are not in this record`);
+  for (const e of run.extensions ?? []) notes.push(`extended at step ${e.atStep} from ${e.fromSteps} to ${e.toSteps} planned steps (as \`stlm train --extend-to\`): the learning-rate schedule is planned over ${e.toSteps} steps from there on`);
+  return notes;
 }
 
 /** The record of one arm of a page's A/B pair (pair-run.ts: the dropout and distillation pages); null before its first step. */
@@ -116,5 +126,33 @@ export function objectivesArmRecord(arm: ObjectivesArmSnapshot, run: { facts?: O
     ...(arm.msPerStep > 0 && block > 0 ? { tokensPerSecond: (f.train.batchSize * block * 1000) / arm.msPerStep } : {}),
     stopped: run.stopped,
     notes: ["the train loss is this arm's own objective's, so it does not compare across objectives; validation bits/byte is head 1's (the next byte); bytes/s is over the run, the two arms taking turns"]
+  });
+}
+
+/** The record of one model of the tokenizer-free page's live comparison (ab-run.ts); null before its first step. */
+export function tokenizerFreeModelRecord(model: ABModelSnapshot, run: { facts?: ABSnapshot["facts"]; stopped: boolean }, facts: PageFacts): RunRecord | null {
+  const f = run.facts;
+  if (!f || model.losses.length === 0) return null;
+  const perPosition = model.spec.kind === "bpe-tokens" ? "per BPE token" : model.spec.kind === "pooled" ? "per chunk position (the pooled model's own objective)" : "per byte";
+  return buildRunRecord({
+    id: armId(f.startedAt, model.label, model.train.seed),
+    label: `tokenizer-free: ${model.label}, seed ${model.train.seed}`,
+    origin: "page",
+    page: facts.page,
+    preset: model.kind,
+    spec: model.spec,
+    train: model.train,
+    data: f.data,
+    lab: facts.lab,
+    runtime: runtimeOf(facts.backend, facts.platform),
+    startedAt: f.startedAt,
+    steps: model.losses.map(({ step, loss }) => ({ step, loss })),
+    evals: model.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
+    tokensPerSecond: model.bytesPerSecond,
+    stopped: run.stopped && !model.done,
+    notes: [
+      `the models trained in turn for the same seconds each, on a constant learning rate after warm-up: the run ended on time, so the planned ${model.train.steps.toLocaleString("en-US")} steps say only that no step count was planned`,
+      `the train loss is ${perPosition}, so it compares across these models only where they predict the same units; validation bits/byte is on the same held-out bytes for all; bytes/s is the last step's`
+    ]
   });
 }

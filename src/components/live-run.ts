@@ -3,7 +3,7 @@
 // replaced or disposed. Everything tensor-shaped stays inside lib/.
 import { decodeCheckpoint, encodeCheckpoint, modelFromCheckpoint } from "../lib/train/checkpoint.js";
 import { kindLabel } from "../lib/models/models.js";
-import { PRESETS, presetConfig, type ModelConfig, type TrainConfig } from "../lib/config.js";
+import { PRESETS, presetConfig, validateTrainConfig, type ModelConfig, type TrainConfig } from "../lib/config.js";
 import { BatchSampler, corpusFromGzip, corpusFromText, type Corpus } from "../lib/text/data.js";
 import { bitsPerByte } from "../lib/eval/eval.js";
 import { TinyLM } from "../lib/models/model.js";
@@ -12,8 +12,8 @@ import { decodeBytes, encodeText } from "../lib/text/tokenizer.js";
 import { tf } from "../lib/tf.js";
 import { Trainer, type TrainerState } from "../lib/train/trainer.js";
 import { autoSnapshotEvery, defaultSnapshotConfig, isSnapshotStep, takeSnapshot, type Snapshot, type SnapshotConfig } from "../lib/train/snapshots.js";
-import { dataIdentity } from "../lib/runs/build.js";
-import type { RunDataIdentity } from "../lib/runs/record.js";
+import { CHECKPOINT_RECORD_KEY, dataIdentity, withCheckpoint } from "../lib/runs/build.js";
+import { validateRunRecord, type RunDataIdentity, type RunRecord } from "../lib/runs/record.js";
 
 export type RunStatus = "idle" | "preparing" | "running" | "paused" | "done" | "stopped" | "loaded" | "error";
 
@@ -36,6 +36,22 @@ export interface RunRequest {
    * the one it names.
    */
   resume?: boolean;
+  /**
+   * With resume: train on to this larger total of steps, as `stlm train --resume DIR
+   * --extend-to N` does. The warm-up + cosine schedule is planned again over N steps, so
+   * from the checkpoint's step on the learning rate follows the N-step curve; the
+   * extension is recorded in the run's snapshot, its record's notes and the checkpoints
+   * it saves (meta.extensions, as the CLI's config.json keeps it).
+   */
+  extendTo?: number;
+}
+
+/** A resumed run's plan lengthened (`--extend-to`): at which step, from which total to which. */
+export interface Extension {
+  atStep: number;
+  fromSteps: number;
+  toSteps: number;
+  at: string;
 }
 
 export interface StepPoint {
@@ -85,6 +101,13 @@ export interface RunSnapshot {
   resumable?: ResumePoint;
   /** A resumed run: the step its checkpoint was saved at. */
   resumedFrom?: number;
+  /** The plan's extensions (`extendTo`), this run's last, and those of the checkpoint it resumed. */
+  extensions?: Extension[];
+  /**
+   * A loaded checkpoint's run record (a page's download carries it in stlm.meta.runRecord),
+   * with the loaded file's SHA-256 and size as its checkpoint: the runs library adds it as a row.
+   */
+  loadedRecord?: RunRecord;
 }
 
 export interface ResumePoint {
@@ -135,6 +158,8 @@ export class LiveRun implements RunHandle {
   private currentInfo: { label: string; step?: number } | null = null;
   /** The loaded checkpoint's trainer state (optimizer, RNGs, step), kept for resume and for saving it again. */
   private loaded: { label: string; state: TrainerState; train: TrainConfig; corpus?: string } | null = null;
+  /** The extensions of the current model's plan (from its checkpoint, and a resumed run's own), saved with it. */
+  private extensions: Extension[] = [];
   /** The corpus the current model trains or trained on, recorded in the checkpoints it saves. */
   private corpusName: string | undefined;
   private trainer: Trainer | null = null;
@@ -214,10 +239,10 @@ export class LiveRun implements RunHandle {
     // The page loads its precomputed model while the reader may already have pressed Run.
     if (onlyIfIdle && (this.snapshot.status !== "idle" || this.busy > 0)) return false;
     const token = this.takeTurn();
-    return this.enqueue(() => (token.cancelled || this.disposed ? false : this.adopt(ckpt, label)));
+    return this.enqueue(() => (token.cancelled || this.disposed ? false : this.adopt(ckpt, label, bytes)));
   }
 
-  private adopt(ckpt: ReturnType<typeof decodeCheckpoint>, label: string): boolean {
+  private adopt(ckpt: ReturnType<typeof decodeCheckpoint>, label: string, bytes: Uint8Array): boolean {
     const model = modelFromCheckpoint(ckpt);
     this.trainer?.dispose();
     this.trainer = null;
@@ -228,16 +253,20 @@ export class LiveRun implements RunHandle {
     const corpus = checkpointCorpus(ckpt.meta);
     this.corpusName = corpus;
     this.loaded = ckpt.trainer ? { label, state: ckpt.trainer, train: ckpt.trainConfig, ...(corpus ? { corpus } : {}) } : null;
+    this.extensions = checkpointExtensions(ckpt.meta);
+    const carried = checkpointRecord(ckpt.meta, bytes, label);
     this.update(
       {
         ...emptySnapshot(this.snapshot.modelVersion + 1, this.snapshot.runNumber),
         status: "loaded",
         label,
-        message: step !== undefined ? `checkpoint at step ${step}` : "weights-only checkpoint",
+        message: `${step !== undefined ? `checkpoint at step ${step}` : "weights-only checkpoint"}${carried.note ? `; ${carried.note}` : ""}`,
         model: model.config,
         train: ckpt.trainConfig,
         parameterCount: model.parameterCount(),
-        ...(ckpt.trainer ? { resumable: { step: ckpt.trainer.step, steps: ckpt.trainConfig.steps, ...(corpus ? { corpus } : {}) } } : {})
+        ...(ckpt.trainer ? { resumable: { step: ckpt.trainer.step, steps: ckpt.trainConfig.steps, ...(corpus ? { corpus } : {}) } } : {}),
+        ...(this.extensions.length ? { extensions: this.extensions } : {}),
+        ...(carried.record ? { loadedRecord: carried.record } : {})
       },
       true
     );
@@ -267,7 +296,15 @@ export class LiveRun implements RunHandle {
         weights: await model.weights(),
         // A loaded checkpoint keeps its optimizer state when saved again (only a weights-only one has none).
         ...(trainer ? { trainer: await trainer.state() } : this.loaded ? { trainer: this.loaded.state } : {}),
-        meta: { label: this.snapshot.label, savedAt: new Date().toISOString(), source: "browser", backend: this.options.backend, ...(this.corpusName ? { corpus: this.corpusName } : {}), ...meta }
+        meta: {
+          label: this.snapshot.label,
+          savedAt: new Date().toISOString(),
+          source: "browser",
+          backend: this.options.backend,
+          ...(this.corpusName ? { corpus: this.corpusName } : {}),
+          ...(this.extensions.length ? { extensions: this.extensions } : {}),
+          ...meta
+        }
       });
     } finally {
       if (wasRunning) trainer.resume();
@@ -309,13 +346,17 @@ export class LiveRun implements RunHandle {
 
   private async train(request: RunRequest, token: { cancelled: boolean }): Promise<void> {
     const resume = request.resume ? this.loaded : null;
-    const label = resume ? `${resume.label}, resumed at step ${resume.state.step}` : `${request.preset} on ${request.corpus.name}`;
+    const extendTo = resume ? request.extendTo : undefined;
+    const label = resume
+      ? `${resume.label}, resumed at step ${resume.state.step}${extendTo !== undefined ? ` and extended to ${extendTo} steps` : ""}`
+      : `${request.preset} on ${request.corpus.name}`;
     this.update(
       {
         ...emptySnapshot(this.snapshot.modelVersion, this.snapshot.runNumber + 1),
         status: "preparing",
         label,
         ...(resume ? { resumedFrom: resume.state.step } : { preset: request.preset }),
+        ...(resume && this.extensions.length ? { extensions: this.extensions } : {}),
         startedAt: new Date().toISOString()
       },
       true
@@ -323,8 +364,8 @@ export class LiveRun implements RunHandle {
     let corpus: Corpus;
     let configs: { model: ModelConfig; train: TrainConfig };
     try {
-      if (request.resume) checkResumable(resume, this.current, request.corpus.name);
-      configs = resume ? { model: this.current!.config, train: resume.train } : presetConfig(request.preset, {
+      if (request.resume) checkResumable(resume, this.current, request.corpus.name, request.extendTo);
+      configs = resume ? { model: this.current!.config, train: extendTo !== undefined ? validateTrainConfig({ ...resume.train, steps: extendTo }) : resume.train } : presetConfig(request.preset, {
         train: {
           steps: request.steps,
           learningRate: request.learningRate,
@@ -353,6 +394,12 @@ export class LiveRun implements RunHandle {
     if (!resume) this.current?.dispose();
     const model = resume ? this.current! : TinyLM.create(configs.model, request.seed);
     this.current = model;
+    if (resume && extendTo !== undefined) {
+      this.extensions = [...this.extensions, { atStep: resume.state.step, fromSteps: resume.train.steps, toSteps: extendTo, at: new Date().toISOString() }];
+      this.snapshot = { ...this.snapshot, extensions: this.extensions };
+    } else if (!resume) {
+      this.extensions = [];
+    }
     this.loaded = null;
     this.corpusName = request.corpus.name;
     // About LIVE_SNAPSHOTS over the run: each costs the page about as much as a few training steps.
@@ -511,13 +558,41 @@ export function checkpointCorpus(meta: Record<string, unknown>): string | undefi
   return typeof source === "object" && source !== null && typeof source.corpus === "string" ? source.corpus : undefined;
 }
 
-/** Refuses a resume that cannot continue the run exactly, saying why and what to do. */
-function checkResumable(resume: { state: TrainerState; train: TrainConfig; corpus?: string } | null, model: TinyLM | null, corpus: string): void {
+/** The extensions a checkpoint's metadata records (a page's meta.extensions), or none. */
+export function checkpointExtensions(meta: Record<string, unknown>): Extension[] {
+  const list = meta.extensions;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (e): e is Extension =>
+      typeof e === "object" && e !== null && [e.atStep, e.fromSteps, e.toSteps].every((n) => Number.isInteger(n)) && typeof e.at === "string"
+  );
+}
+
+/**
+ * The run record a checkpoint carries (meta.runRecord, a page's download), checked, with
+ * the loaded file as its checkpoint; or a note saying why it was not read.
+ */
+export function checkpointRecord(meta: Record<string, unknown>, bytes: Uint8Array, label: string): { record?: RunRecord; note?: string } {
+  const raw = meta[CHECKPOINT_RECORD_KEY];
+  if (raw === undefined) return {};
+  try {
+    return { record: withCheckpoint(validateRunRecord(raw, `the run record in ${label}`), bytes) };
+  } catch (e) {
+    return { note: `its run record was not read (${(e as Error).message})` };
+  }
+}
+
+/** Refuses a resume that cannot continue the run exactly (or extend it), saying why and what to do. */
+function checkResumable(resume: { state: TrainerState; train: TrainConfig; corpus?: string } | null, model: TinyLM | null, corpus: string, extendTo?: number): void {
   if (!resume || !model) {
     throw new Error("There is no checkpoint with optimizer state to resume: load one saved from a run (a weights-only checkpoint can be sampled and evaluated, not resumed).");
   }
-  if (resume.state.step >= resume.train.steps) {
-    throw new Error(`This checkpoint finished all ${resume.train.steps} of its planned steps: there is nothing left to resume. (\`stlm train --resume DIR --extend-to N\` trains a finished run further.)`);
+  if (extendTo !== undefined) {
+    if (!Number.isInteger(extendTo) || extendTo <= resume.train.steps) {
+      throw new Error(`Extend to ${extendTo} steps is not longer than this checkpoint's planned ${resume.train.steps} steps: give a larger total (a whole number above ${resume.train.steps}).`);
+    }
+  } else if (resume.state.step >= resume.train.steps) {
+    throw new Error(`This checkpoint finished all ${resume.train.steps} of its planned steps: there is nothing left to resume. Give a larger total under "Extend to" to train it further (as \`stlm train --resume DIR --extend-to N\` does).`);
   }
   if (resume.corpus !== undefined && resume.corpus !== corpus) {
     throw new Error(`This checkpoint was trained on ${resume.corpus}, and resuming it on ${corpus} would not continue the same run: choose ${resume.corpus} under Corpus, then resume.`);

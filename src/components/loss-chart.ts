@@ -12,6 +12,8 @@ export interface RunCurves {
   evals: readonly { step: number; valBitsPerByte: number }[];
   /** Drawn faint, behind the others. */
   reference?: boolean;
+  /** Both its lines in this colour (a run overlaid from the runs table); the page's own run keeps the default pair. */
+  color?: string;
 }
 
 export interface LossChartOptions {
@@ -49,7 +51,7 @@ export function LossChart(
   const shownVal = val.filter(inView);
   const labels = runs.map((r) => r.label);
   const series = labels.flatMap((l) => [`${l}: train`, `${l}: validation`]);
-  const colors = runs.flatMap((r) => (r.reference ? ["#bbb", "#888"] : ["var(--theme-foreground-focus)", "#e7040f"]));
+  const colors = runs.flatMap((r) => (r.reference ? ["#bbb", "#888"] : r.color ? [r.color, r.color] : ["var(--theme-foreground-focus)", "#e7040f"]));
   const chart = Plot.plot({
     width,
     height,

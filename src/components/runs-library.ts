@@ -6,15 +6,17 @@
 // (runs-table.ts, runs-overlay.ts) draw what it holds; nothing here draws.
 import { validateRunRecord, type RunRecord } from "../lib/runs/record.js";
 import { LAB_IDENTITY } from "../vendor/lab-identity.js";
-import { liveRunRecord, objectivesArmRecord, pairArmRecord, sharingArmRecord, type PageFacts } from "./live-record.js";
+import { liveRunRecord, objectivesArmRecord, pairArmRecord, sharingArmRecord, tokenizerFreeModelRecord, type PageFacts } from "./live-record.js";
+import type { ABSnapshot as TokenizerFreeSnapshot } from "./ab-run.js";
 import type { ObjectivesABSnapshot } from "./objectives-ab.js";
 import type { PairSnapshot } from "./pair-run.js";
 import type { ABSnapshot } from "./sharing-ab.js";
 import type { RunHandle } from "./live-run.js";
 import type { BackendFacts } from "../lib/runs/build.js";
 
-/** How a run came into the library. */
-export type RunSource = "live" | "imported" | "precomputed";
+/** How a run came into the library: trained here, an imported file, a page's precomputed run, or the record a loaded checkpoint carried. */
+export type RunSource = "live" | "imported" | "precomputed" | "checkpoint";
+const KEPT_SOURCES: readonly RunSource[] = ["live", "imported", "checkpoint"];
 
 export interface LibraryEntry {
   record: RunRecord;
@@ -50,7 +52,7 @@ export class RunsLibrary {
       try {
         const e = raw as { record: unknown; source: RunSource };
         const record = validateRunRecord(e.record, "a saved run");
-        if (!lib.entries.some((x) => x.record.id === record.id)) lib.entries.push({ record, source: e.source === "imported" ? "imported" : "live" });
+        if (!lib.entries.some((x) => x.record.id === record.id)) lib.entries.push({ record, source: KEPT_SOURCES.includes(e.source) ? e.source : "live" });
       } catch {
         dropped += 1;
       }
@@ -141,11 +143,21 @@ export function currentRunRecord(run: RunHandle, facts: PageFacts): RunRecord | 
   }
 }
 
-/** Puts a page's live run into the library at each evaluation and at its end; returns an unsubscribe. */
+/**
+ * Puts a page's live run into the library at each evaluation and at its end, and the run
+ * record a loaded checkpoint carries (a page's "Download checkpoint" writes it) when the
+ * library does not hold that run already; returns an unsubscribe.
+ */
 export function followLiveRun(library: RunsLibrary, run: RunHandle, { page, backend }: { page: string; backend: BackendFacts }): () => void {
   const facts = pageFacts(page, backend);
   let last = "";
   return run.subscribe((s) => {
+    if (s.status === "loaded" && s.loadedRecord) {
+      const key = `loaded:${s.modelVersion}:${s.loadedRecord.id}`;
+      if (key !== last && !library.has(s.loadedRecord.id)) library.upsert(s.loadedRecord, "checkpoint");
+      last = key;
+      return;
+    }
     if (!["running", "paused", "done", "stopped"].includes(s.status)) return;
     const key = `${s.runNumber}:${s.evals.length}:${s.status === "done" || s.status === "stopped" ? "end" : "on"}`;
     if (key === last || (s.evals.length === 0 && key.endsWith("on"))) return;
@@ -229,6 +241,20 @@ export function followObjectivesRun(library: RunsLibrary, ab: { subscribe(listen
         key: `${s.facts?.startedAt}:${arm.label}`,
         progress: `${arm.evals.length}:${s.status}`,
         build: () => objectivesArmRecord(arm, { facts: s.facts, stopped: s.status === "stopped" }, facts)
+      }))
+  );
+}
+
+/** The tokenizer-free page's live comparison (ab-run.ts): each model a row. */
+export function followTokenizerFreeRun(library: RunsLibrary, ab: { subscribe(listener: (s: TokenizerFreeSnapshot) => void): () => void }, { page, backend }: { page: string; backend: BackendFacts }): () => void {
+  const facts = pageFacts(page, backend);
+  return followArms(library, ab, (s) =>
+    s.models
+      .filter((m) => m.evals.length > 0 || s.status !== "running")
+      .map((m) => ({
+        key: `${s.facts?.startedAt}:${m.label}`,
+        progress: `${m.evals.length}:${s.status}:${m.done}`,
+        build: () => tokenizerFreeModelRecord(m, { facts: s.facts, stopped: s.status === "stopped" }, facts)
       }))
   );
 }

@@ -67,3 +67,21 @@ export function RunsOverlay(records: readonly RunRecord[], { width = 640, height
   chart.classList.add("stlm-runs-overlay");
   return chart;
 }
+
+/** Colours for runs overlaid on a page's main chart (Tableau 10, without the page's own run's red). */
+export const OVERLAY_COLORS = ["#4e79a7", "#f28e2c", "#76b7b2", "#59a14f", "#edc949", "#af7aa1", "#ff9da7", "#9c755f", "#bab0ab"];
+
+/**
+ * The ticked runs of a runs table as curves for a page's main chart (loss-chart.ts):
+ * one colour each, labelled "ticked: LABEL", and "[other setup: …]" where a run's preset
+ * or corpus is not `baseSetup` (the setup of what the chart already draws).
+ */
+export function overlayCurves(records: readonly RunRecord[], baseSetup: string): { label: string; steps: RunRecord["metrics"]["steps"]; evals: RunRecord["metrics"]["evals"]; color: string }[] {
+  const seen = new Map<string, number>();
+  return records.map((r, i) => {
+    const name = `ticked: ${r.label}${baseSetup && runSetup(r) !== baseSetup ? ` [other setup: ${runSetup(r)}]` : ""}`;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return { label: n > 1 ? `${name} #${n}` : name, steps: r.metrics.steps, evals: r.metrics.evals, color: OVERLAY_COLORS[i % OVERLAY_COLORS.length] };
+  });
+}

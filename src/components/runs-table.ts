@@ -38,7 +38,7 @@ export function runRows(entries: readonly LibraryEntry[]): RunRow[] {
     return {
       id: r.id,
       label: r.label,
-      page: source === "imported" ? `${where} (imported)` : source === "precomputed" ? `${where} (precomputed)` : where,
+      page: source === "live" ? where : `${where} (${source === "checkpoint" ? "from a checkpoint" : source})`,
       diff: r === first ? "(first run)" : diff.length ? diff.join("; ") : "same settings",
       seed: r.train.seed,
       steps: r.final?.steps ?? 0,
@@ -59,7 +59,16 @@ export async function readRunFile(file: File): Promise<RunRecord> {
 
 const fixed = (digits: number) => (x: number | null) => (x === null ? "–" : x.toFixed(digits));
 
-export function RunsTable(library: RunsLibrary): HTMLElement & { dispose(): void } {
+export interface RunsTableOptions {
+  /**
+   * Where the ticked runs are drawn: "own" (a chart under the table, runs-overlay.ts) or
+   * "page" (the page's main chart draws them: the page reads library.selected; the table
+   * then says so where its chart would be).
+   */
+  overlay?: "own" | "page";
+}
+
+export function RunsTable(library: RunsLibrary, { overlay = "own" }: RunsTableOptions = {}): HTMLElement & { dispose(): void } {
   const tableBox = html`<div class="stlm-runs-table"></div>` as HTMLElement;
   const chartBox = html`<div class="stlm-runs-chart" aria-live="polite"></div>` as HTMLElement;
   const status = html`<p class="stlm-status stlm-runs-status" role="status"></p>` as HTMLElement;
@@ -130,6 +139,13 @@ export function RunsTable(library: RunsLibrary): HTMLElement & { dispose(): void
     const records = library.selected.map((e) => e.record);
     const setups = new Set(records.map(runSetup));
     const labels = overlayLabels(records);
+    chartBox.dataset.runs = JSON.stringify(labels);
+    if (overlay === "page") {
+      chartBox.replaceChildren(
+        html`<p class="stlm-status">${records.length === 0 ? "Tick runs in the table to draw them on the training chart above." : `${records.length} ticked run${records.length === 1 ? " is" : "s are"} drawn on the training chart above${setups.size > 1 ? `: not the same setup (${[...setups].join("; ")}), so the curves differ by more than their seeds` : ""}.`}</p>` as HTMLElement
+      );
+      return;
+    }
     chartBox.replaceChildren(
       records.length === 0
         ? (html`<p class="stlm-status">Tick runs in the table to overlay them here.</p>` as HTMLElement)
@@ -138,7 +154,6 @@ export function RunsTable(library: RunsLibrary): HTMLElement & { dispose(): void
             ${RunsOverlay(records, { width: chartWidth })}
           </div>` as HTMLElement)
     );
-    chartBox.dataset.runs = JSON.stringify(labels);
   };
   const render = () => {
     keep.checked = library.keep;
@@ -174,7 +189,7 @@ export function RunsTable(library: RunsLibrary): HTMLElement & { dispose(): void
     const w = Math.max(280, Math.floor(chartBox.clientWidth));
     if (Math.abs(w - chartWidth) > 8) {
       chartWidth = w;
-      if (library.selected.length) drawChart();
+      if (library.selected.length && overlay === "own") drawChart();
     }
   });
   resized.observe(chartBox);

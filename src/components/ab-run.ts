@@ -8,6 +8,10 @@ import { trainEntropyModel } from "../lib/text/entropy.js";
 import { Trainer, type TrainEvent } from "../lib/train/trainer.js";
 import { BPE_VOCAB, TOKENIZER_FREE_PRESETS, buildModel, tokenizerFreeConfig, type BuiltModel, type ComparisonKind } from "../lib/experiments/tokenizer-free.js";
 import { estimateProgress, type RunProgress } from "./progress.js";
+import { dataIdentity } from "../lib/runs/build.js";
+import type { TrainConfig } from "../lib/config.js";
+import type { ModelSpec } from "../lib/models/models.js";
+import type { RunDataIdentity } from "../lib/runs/record.js";
 
 export interface ABModelSnapshot {
   kind: ComparisonKind;
@@ -19,6 +23,10 @@ export interface ABModelSnapshot {
   evals: { step: number; elapsedMs: number; valBitsPerByte: number }[];
   rates: { step: number; rate: number }[];
   done: boolean;
+  /** For the model's run record (live-record.ts): every step's training loss (per position), its spec and training config. */
+  losses: { step: number; loss: number }[];
+  spec: ModelSpec;
+  train: TrainConfig;
 }
 
 export interface ABSnapshot {
@@ -29,6 +37,8 @@ export interface ABSnapshot {
   version: number;
   /** Seconds trained of all the models' budgets, time so far and left (status "running"). */
   progress?: RunProgress;
+  /** For the run records: when the run started and the data it read (name, SHA-256 of the training then validation bytes). */
+  facts?: { startedAt: string; data: RunDataIdentity };
 }
 
 export interface ABRequest {
@@ -39,6 +49,8 @@ export interface ABRequest {
   evalEvery?: number;
   evalBytes?: number;
   seed?: number;
+  /** The corpus's name, for the run records (default "austen", the page's). */
+  dataName?: string;
 }
 
 const yieldToPage = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -91,7 +103,8 @@ export class ABRun {
     const { kinds, trainBytes, valBytes, secondsPerModel, evalEvery = 10, evalBytes = 4096, seed = 1 } = request;
     try {
       // The previous run's models are gone: readers of model() must look again.
-      this.emit({ status: "preparing", message: "training the BPE on the first megabyte of the training text…", models: [], version: this.snapshot.version + 1 });
+      const facts = { startedAt: new Date().toISOString(), data: dataIdentity(request.dataName ?? "austen", { train: trainBytes, val: valBytes }) };
+      this.emit({ status: "preparing", message: "training the BPE on the first megabyte of the training text…", models: [], version: this.snapshot.version + 1, facts });
       const needsBpe = kinds.some((k) => k === "bpe" || k === "bpe-tokens");
       const bpe = needsBpe ? await this.bpeFor(trainBytes) : undefined;
       const entropy = kinds.includes("local-entropy") ? trainEntropyModel(trainBytes.subarray(0, 1 << 20)) : undefined;
@@ -108,7 +121,7 @@ export class ABRun {
         const evaluate = () => bitsPerByte(built.scorer, valBytes, { maxBytes: evalBytes });
         evaluators.push(evaluate);
         this.trainers.push(new Trainer({ model: built.model, data: built.data, train, evaluate }));
-        models.push({ kind, label: preset.label, parameters: built.model.parameterCount(), step: 0, elapsedMs: 0, bytesPerSecond: 0, evals: [], rates: [], done: false });
+        models.push({ kind, label: preset.label, parameters: built.model.parameterCount(), step: 0, elapsedMs: 0, bytesPerSecond: 0, evals: [], rates: [], done: false, losses: [], spec: built.config, train });
       }
       const budgetMs = secondsPerModel * 1000;
       const started = performance.now();
@@ -154,6 +167,7 @@ export class ABRun {
       m.step = e.step;
       m.elapsedMs = e.elapsedMs;
       m.bytesPerSecond = e.tokensPerSecond * built.bytesPerPosition;
+      m.losses.push({ step: e.step, loss: e.loss });
       if (built.pooled?.config.strategy === "learned") m.rates.push({ step: e.step, rate: built.pooled.lastBoundaryRate });
     } else if (e.kind === "eval") {
       m.evals.push({ step: e.step, elapsedMs: e.elapsedMs, valBitsPerByte: e.valBitsPerByte });

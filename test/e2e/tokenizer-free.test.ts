@@ -2,6 +2,10 @@
 // (entropy drawn), the precomputed equal-time comparison over seeds, and a short
 // live run of the local-stack model whose validation loss falls.
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { loadCorpus } from "../../lib/node/data.js";
+import { dataIdentity } from "../../lib/runs/build.js";
+import { parseRunRecord } from "../../lib/runs/record.js";
 import { describe, it } from "node:test";
 import { assertClean, watchPage, useSite } from "./harness.js";
 import { recheckPrefix } from "./recheck-prefix.js";
@@ -76,6 +80,21 @@ describe("the tokenizer-free page", () => {
     const local = evals.find((e) => e.kind === "local-word")!;
     assert.ok(local.val.length >= 2, `evaluations: ${local.val} ${JSON.stringify(evals)} ${await card.innerText()}`);
     assert.ok(local.val.at(-1)! < local.val[0], `the local stack's validation bits/byte fell: ${local.val.join(" -> ")}`);
+
+    // The live model is a row of the page's runs table (components/runs-library.ts); its record downloads,
+    // with its spec, every step's loss and the same data hash as the CLI's, and overlays when ticked.
+    const runRow = page.locator(".stlm-runs-table tbody tr").filter({ hasText: "tokenizer-free: local stack, words, seed 1" });
+    await runRow.waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator(".stlm-runs-table tbody tr").count(), 1);
+    await runRow.locator("input").check();
+    await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-runs-chart")?.dataset.runs || "[]").length === 1`);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download JSON" }).click()]);
+    const record = parseRunRecord(await readFile((await download.path())!, "utf8"), download.suggestedFilename());
+    assert.equal(record.spec.kind, "local-stack");
+    assert.equal(record.page, "/tokenizer-free");
+    assert.equal(record.metrics.steps.length, record.final?.steps, "every step's loss");
+    assert.deepEqual(record.metrics.evals.map((e) => e.valBitsPerByte), local.val, "the evaluations the live chart drew");
+    assert.equal(record.data.sha256, dataIdentity("austen", await loadCorpus("austen")).sha256);
 
     // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.
     assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");

@@ -23,7 +23,9 @@ const settled = (page: Page, selector: string) =>
   }, selector, { timeout: 120_000 });
 
 describe("re-run and resume on the training page", () => {
-  it("re-runs the figure's first steps in agreement on wasm, resumes a saved run bit-identically, and extends it", { timeout: 240_000 }, async () => {
+  it("re-runs the figure's first steps in agreement on wasm, resumes a saved run bit-identically, and extends it", { timeout: 360_000 }, async () => {
+    const t0 = Date.now();
+    const phase = (what: string) => console.log(`${what}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/train?backend=wasm", site.server.url).href, { waitUntil: "load" });
@@ -75,11 +77,14 @@ describe("re-run and resume on the training page", () => {
     assert.equal(await resume.getAttribute("data-exact"), "true", "bit for bit identical");
     assert.equal(await resume.getAttribute("data-compared"), String(4 - k));
 
+    phase("re-run, resume and check done");
     // Extend: the finished run, saved and loaded, trains on to 6 steps under a 6-step plan.
     await page.getByRole("button", { name: "Save in this browser", exact: true }).click();
     await page.waitForFunction(() => /^Saved .*at step 4,/.test(document.querySelector(".stlm-checkpoints .stlm-status")?.textContent ?? ""), null, { timeout: 30_000 });
-    await page.getByRole("button", { name: "Load", exact: true }).click();
+    // (The page's table of contents can lie over the button at this scroll position: a click event, not a pointer.)
+    await page.getByRole("button", { name: "Load", exact: true }).dispatchEvent("click");
     await page.locator('.stlm-resume[data-state="finished"]').waitFor({ timeout: 30_000 });
+    phase("finished checkpoint loaded");
     const to = resume.getByLabel("Train to step", { exact: true });
     assert.equal(await to.inputValue(), "8", "a finished run is offered twice its plan");
     await type(page, "Train to step", "4");
@@ -90,6 +95,7 @@ describe("re-run and resume on the training page", () => {
     await resume.getByRole("button", { name: "Resume training", exact: true }).click();
     await page.locator('.stlm-resume[data-state="resumed-done"]').waitFor({ timeout: 120_000 });
     const extended = await resume.locator(".stlm-status").innerText();
+    phase("extended");
     assert.match(extended, /resumed at step 4 and extended to 6 steps: continued from step 4 to 6\. Its plan was extended/);
     assert.equal(await resume.getByRole("button", { name: "Check against an uninterrupted run", exact: true }).isDisabled(), true, "an extended run has no uninterrupted twin");
     await assertClean(page, log, "/train (re-run and resume)");

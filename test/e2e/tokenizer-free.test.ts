@@ -7,10 +7,15 @@ import { loadCorpus } from "../../lib/node/data.js";
 import { dataIdentity } from "../../lib/runs/build.js";
 import { parseRunRecord } from "../../lib/runs/record.js";
 import { describe, it } from "node:test";
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { assertClean, watchPage, useSite } from "./harness.js";
 import { recheckPrefix } from "./recheck-prefix.js";
+import type { CompareSnapshotsFile } from "../../lib/runs/precomputed-snapshots.js";
 
 const site = useSite();
+/** The comparison's committed snapshots (scripts/tokenizer-free-compare-snapshots.ts). */
+const replay = JSON.parse(gunzipSync(readFileSync(new URL("../../data/runs/tokenizer-free/compare-snapshots.json.gz", import.meta.url))).toString("utf8")) as CompareSnapshotsFile;
 
 describe("the tokenizer-free page", () => {
   it("cuts the reader's text seven ways, shows the comparison over seeds, and trains the local stack live", async () => {
@@ -60,6 +65,25 @@ describe("the tokenizer-free page", () => {
     const check = await recheckPrefix(page, { run: "paper decoder, stride 4, context 512", steps: 10 });
     assert.equal(check.verdict, "agrees", check.text);
     assert.equal(check.compared, 1);
+
+    // The comparison's runs replayed: a pooled model's chunks and the core's attention at the slider's step.
+    const replayCard = page.locator('.stlm-scrubber-card[data-source="precomputed-compare"]');
+    const replayScrubber = replayCard.locator(".stlm-scrubber");
+    await replayScrubber.waitFor({ timeout: 30_000 });
+    const pooled = replay.runs.find((r) => r.snapshots[0].chunks)!;
+    await replayCard.getByLabel("Model replayed").selectOption({ label: pooled.label });
+    assert.equal(await replayCard.locator(".stlm-replay-picker").getAttribute("data-run"), pooled.label);
+    assert.equal(await replayScrubber.getAttribute("data-snapshots"), String(pooled.snapshots.length));
+    const slider = replayScrubber.getByRole("slider", { name: "training step of the snapshot shown" });
+    await slider.focus();
+    for (const [key, i] of [["End", pooled.snapshots.length - 1], ["Home", 0]] as const) {
+      await page.keyboard.press(key);
+      const s = pooled.snapshots[i];
+      assert.equal(await replayScrubber.getAttribute("data-step"), String(s.step), key);
+      assert.equal(await replayScrubber.locator(".stlm-loss-chart").getAttribute("data-cursor"), String(s.step), `${key}: the cursor`);
+      assert.equal(await replayScrubber.locator(".stlm-scrubber-chunks .stlm-chunk").count(), s.chunks!.length, `${key}: the chunks at step ${s.step}`);
+      assert.equal(await replayScrubber.locator(".stlm-scrubber-sample").innerText(), pooled.snapshotConfig.prompt + s.sample, `${key}: the sample`);
+    }
 
     await page.getByLabel("plain bytes").uncheck();
     const seconds = page.getByLabel("Seconds each").first();

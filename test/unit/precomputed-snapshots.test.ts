@@ -11,7 +11,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { SHARING_EXPERIMENTS } from "../../lib/experiments/sharing.js";
-import { RERUN_TOLERANCE, checkSharingSnapshots, snapshotSteps } from "../../lib/runs/precomputed-snapshots.js";
+import { COMPARE_MODELS } from "../../lib/experiments/tokenizer-free.js";
+import { RERUN_TOLERANCE, checkCompareSnapshots, checkSharingSnapshots, snapshotSteps } from "../../lib/runs/precomputed-snapshots.js";
 import { DEFAULT_PROBE } from "../../lib/train/snapshots.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -74,4 +75,31 @@ test("the sharing check fails on a file that is not its figure's", () => {
   // Unavailable only when the re-run departed; then with no snapshots.
   bad((f) => ((f.available = false), (f.reason = "x"), f.arms.forEach((a: { snapshots: unknown[] }) => (a.snapshots = []))), /marked unavailable, but every arm's re-run is within/);
   bad((f) => ((f.available = false), (f.reason = "x")), /ships no snapshots/);
+});
+
+test("the tokenizer-free comparison ships one seed of its models, re-run for its recorded steps, that matches the comparison", () => {
+  const path = "data/runs/tokenizer-free/compare-snapshots.json.gz";
+  assert.ok(existsSync(join(ROOT, path)), `${path} is committed`);
+  assert.ok(statSync(join(ROOT, path)).size <= MAX_PAGE_BYTES, `${path}: ${statSync(join(ROOT, path)).size} bytes`);
+  const figure = json("data/runs/tokenizer-free/austen-compare.json");
+  const file = checkCompareSnapshots(gz(path), figure, path);
+  const models = file.runs.map((r) => r.model);
+  assert.ok(models.length >= 2 && new Set(models).size === models.length, `at least two models, each once (${models.join(", ")})`);
+  assert.ok(models.every((m) => COMPARE_MODELS.some((x) => x.id === m)), "models of the comparison");
+  for (const r of file.runs) {
+    const stored = figure.runs.find((x: { model: string; ctx: number; budgetSeconds: number; seed: number }) => x.model === r.model && x.ctx === file.ctx && x.budgetSeconds === file.budgetSeconds && x.seed === r.seed);
+    assert.equal(r.snapshots.at(-1)!.step, stored.steps, `${r.model}: the last snapshot is at the run's last step`);
+    assert.ok(r.snapshots.length >= 5, `${r.model}: ${r.snapshots.length} snapshots`);
+  }
+  const bad = (change: (f: typeof file) => void, message: RegExp) => {
+    const f = clone(file);
+    change(f);
+    assert.throws(() => checkCompareSnapshots(f, figure), message);
+  };
+  bad((f) => (f.runs[0].label = "bytes?"), /label "bytes\?"/);
+  bad((f) => (f.runs[0].steps += 1), /steps \(warm-up/);
+  bad((f) => (f.ctx = 64), /no run of [a-z0-9-]+ at context 64/);
+  bad((f) => ((f.runs[0].losses[2][1] += 0.2), (f.runs[0].maxLossDiff = 0.2)), /departs from the stored run/);
+  bad((f) => f.runs[0].losses.pop(), /steps \(\d+\) are not the stored run's/);
+  bad((f) => f.runs[0].snapshots.shift(), /expected 0,/);
 });

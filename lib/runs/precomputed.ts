@@ -13,8 +13,30 @@ import { compareModel, compareTrain } from "../experiments/tokenizer-free.js";
 import type { ModelSpec } from "../models/models.js";
 import type { Objective } from "../models/objectives.js";
 import type { DistillConfig } from "../train/distill.js";
-import { makeRunRecord, type RunRecord } from "./record.js";
+import { makeRunRecord, type RecordParts, type RunRecord } from "./record.js";
 import type { FigureRun } from "./rerun.js";
+
+type Runtime = { name?: string; threads?: number; simd?: boolean };
+const EPOCH = "1970-01-01T00:00:00.000Z";
+const notKept = (file: string, command: string, extra = "") =>
+  `read from ${file} (made by \`${command}\`), which keeps no data hash, lab version or commit, or Node version${extra}`;
+
+/**
+ * A precomputed figure's record. None of the files keeps the data's hash, the
+ * lab's version or the Node version, so those are filled the same way for all:
+ * unknown, with the file's backend facts (FMA not recorded).
+ */
+function precomputedRecord(p: Omit<RecordParts, "origin" | "data" | "lab" | "runtime" | "startedAt"> & { corpus: string; backend?: Runtime; startedAt?: string }): RunRecord {
+  const { corpus, backend, startedAt, ...rest } = p;
+  return makeRunRecord({
+    ...rest,
+    origin: "precomputed",
+    data: { name: corpus, sha256: null, bytes: null },
+    lab: { version: "unknown", commit: null },
+    runtime: { backend: backend?.name ?? "unknown", threads: backend?.threads ?? 1, simd: backend?.simd ?? false, fma: null, platform: "node, version not recorded" },
+    startedAt: startedAt ?? EPOCH
+  });
+}
 
 /** One seed of one arm of a sharing file, as the file stores it. */
 export interface SharingFileSeed {
@@ -48,16 +70,14 @@ export function sharingArmRecord(file: SharingFile, arm: number, seed: number, f
   if (!a) throw new Error(`${fileName} has no arm ${arm}`);
   const run = a.seeds?.find((s) => s.seed === seed);
   if (!run) throw new Error(`${fileName}: arm "${a.label}" has no run with seed ${seed}`);
-  return makeRunRecord({
+  return precomputedRecord({
     label: `${file.title}: ${a.label}, seed ${seed}`,
-    origin: "precomputed",
     page: "/sharing",
     spec: { kind: "bytes", model: a.model },
     train: sharingTrainConfig(file, seed),
-    data: { name: file.corpus, sha256: null, bytes: null },
-    lab: { version: "unknown", commit: null },
-    runtime: { backend: file.backend?.name ?? "unknown", threads: file.backend?.threads ?? 1, simd: file.backend?.simd ?? false, fma: null, platform: "node, version not recorded" },
-    startedAt: file.createdAt ?? "1970-01-01T00:00:00.000Z",
+    corpus: file.corpus,
+    backend: file.backend,
+    startedAt: file.createdAt,
     steps: pairs(run.steps, "loss"),
     evals: pairs(run.evals, "valBitsPerByte"),
     notes: [`read from ${fileName} (made by \`${file.command ?? "scripts/sharing-runs.ts"}\`), which keeps no data hash, lab version or commit, or Node version`]
@@ -75,12 +95,6 @@ export function sharingArmRecord(file: SharingFile, arm: number, seed: number, f
 /** The scripts that made these files round every loss to 4 decimals. */
 export const FIGURE_LOSS_DECIMALS = 4;
 
-type Runtime = { name?: string; threads?: number; simd?: boolean };
-const runtimeOf = (b: Runtime | undefined) => ({ backend: b?.name ?? "unknown", threads: b?.threads ?? 1, simd: b?.simd ?? false, fma: null, platform: "node, version not recorded" });
-const UNKNOWN_LAB = { version: "unknown", commit: null };
-const EPOCH = "1970-01-01T00:00:00.000Z";
-const notKept = (file: string, command: string, extra = "") =>
-  `read from ${file} (made by \`${command}\`), which keeps no data hash, lab version or commit, or Node version${extra}`;
 
 /** data/runs/dropout/sweep.json (scripts/dropout-sweep.ts). */
 export interface DropoutFile {
@@ -108,16 +122,13 @@ export function dropoutRunFigure(file: DropoutFile, regime: string, armId: strin
   const label = `${arm.label}, ${regime === "overfit" ? "overfitting" : regime === "underfit" ? "underfitting" : regime}, seed ${seed}`;
   return {
     label,
-    record: makeRunRecord({
+    record: precomputedRecord({
       label: `Dropout: ${label}`,
-      origin: "precomputed",
       page: "/dropout",
       spec: { kind: "bytes", model },
       train,
-      data: { name: file.corpus, sha256: null, bytes: null },
-      lab: UNKNOWN_LAB,
-      runtime: runtimeOf(file.backend),
-      startedAt: EPOCH,
+      corpus: file.corpus,
+      backend: file.backend,
       steps: run.losses.map((p) => ({ step: p.step, loss: p.loss })),
       evals: run.curve.map((p) => ({ step: p.step, valBitsPerByte: p.valBitsPerByte })),
       notes: [notKept(fileName, file.madeBy ?? "scripts/dropout-sweep.ts", `; it logs the loss every 5th step${reg.trainBytes === null ? "" : `, and the run read only the first ${reg.trainBytes} bytes of the training split (${reg.label})`}`)]
@@ -151,16 +162,13 @@ export function distillRunFigure(file: DistillFile, armId: string, seed: number,
   const label = `${arm.label}, seed ${seed}`;
   return {
     label,
-    record: makeRunRecord({
+    record: precomputedRecord({
       label: `Distillation: ${label}`,
-      origin: "precomputed",
       page: "/distillation",
       spec: { kind: "bytes", model: file.student.model },
       train,
-      data: { name: file.corpus, sha256: null, bytes: null },
-      lab: UNKNOWN_LAB,
-      runtime: runtimeOf(file.backend),
-      startedAt: EPOCH,
+      corpus: file.corpus,
+      backend: file.backend,
       steps: run.losses.map((p) => ({ step: p.step, loss: p.loss })),
       evals: run.curve.map((p) => ({ step: p.step, valBitsPerByte: p.valBitsPerByte })),
       notes: [notKept(fileName, file.madeBy ?? "scripts/distill-runs.ts students", `; it logs the loss every 5th step${arm.kd ? `, the student's training loss with the teacher ${DISTILL_TEACHER} (${arm.kd.direction} KL at temperature ${arm.kd.temperature}, weight ${arm.kd.weightFrom}${arm.kd.weightTo !== arm.kd.weightFrom ? ` → ${arm.kd.weightTo}` : ""})` : ""}`)]
@@ -192,17 +200,15 @@ export function objectiveRunFigure(file: ObjectivesFile, size: string, armId: st
   const steps = run.losses?.length ? run.losses : [{ step: run.steps, loss: run.finalLoss }];
   return {
     label,
-    record: makeRunRecord({
+    record: precomputedRecord({
       label: `Objectives: ${label}`,
-      origin: "precomputed",
       page: "/objectives",
       preset: size,
       spec: objectiveSpec(size, arm.objective ?? undefined),
       train: objectiveTrain(size, { steps: run.steps, seed }),
-      data: { name: file.corpus, sha256: null, bytes: null },
-      lab: UNKNOWN_LAB,
-      runtime: runtimeOf(file.backend),
-      startedAt: file.createdAt ?? EPOCH,
+      corpus: file.corpus,
+      backend: file.backend,
+      startedAt: file.createdAt,
       steps: steps.map((p) => ({ step: p.step, loss: p.loss })),
       notes: [
         notKept(
@@ -252,16 +258,14 @@ export function tokenizerFreeRunFigure(file: TokenizerFreeFile, specs: Tokenizer
   const label = `${run.label}, context ${ctx}, ${budgetSeconds} s budget (${run.steps} steps), seed ${seed}`;
   return {
     label,
-    record: makeRunRecord({
+    record: precomputedRecord({
       label: `Tokenizer-free: ${label}`,
-      origin: "precomputed",
       page: "/tokenizer-free",
       spec,
       train: { ...base, steps: run.steps, warmupSteps: run.warmupSteps, seed },
-      data: { name: file.corpus, sha256: null, bytes: null },
-      lab: UNKNOWN_LAB,
-      runtime: runtimeOf(file.backend),
-      startedAt: file.updatedAt ?? EPOCH,
+      corpus: file.corpus,
+      backend: file.backend,
+      startedAt: file.updatedAt,
       steps: run.losses.map((p) => ({ step: p.step, loss: p.loss })),
       evals: [{ step: run.steps, valBitsPerByte: run.valBitsPerByte }],
       notes: [

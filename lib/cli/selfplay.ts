@@ -8,7 +8,8 @@
 // end; its trainer step counts optimizer updates, its meta's "selfplayState"
 // holds the iteration and the replay buffer), frozen.safetensors (the frozen
 // copy's weights, saved with it, so a resumed run is bit-identical), games.json
-// (the latest games) and summary.json.
+// (the latest games), summary.json and run.json (the run's record, of kind "game":
+// lib/runs/record.ts; written at every evaluation and at the end).
 import { exactEvaluation } from "../games/tictactoe-exact.js";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -27,6 +28,7 @@ import { CORPUS_NAMES } from "../text/data.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus } from "../node/data.js";
 import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
+import { dataIdentity, nodeRuntime, readRunRecord, writeGameRunRecord, type GameRunParts } from "../node/runrecord.js";
 import { acquireRunLock, prepareNewRunFolder, truncateMetrics } from "../node/runfolder.js";
 import { formatDuration, parseFlags, progressLine, SEED_FLAG, UsageError, type IntFlag } from "./args.js";
 import { Interrupted } from "./train.js";
@@ -44,7 +46,8 @@ self-play against a frozen copy of the model refreshed every K iterations,
 updated by REINFORCE with a baseline plus an imitation term; evaluation every
 N iterations against the reference players (tic-tac-toe: random and perfect;
 word chain: random valid words). Writes DIR/config.json, DIR/metrics.jsonl,
-DIR/${CHECKPOINT_FILE}, DIR/${FROZEN_FILE}, DIR/games.json, DIR/summary.json.
+DIR/${CHECKPOINT_FILE}, DIR/${FROZEN_FILE}, DIR/games.json, DIR/summary.json,
+DIR/run.json (the run record, kind "game", as pages import it).
 
   --game G                 tictactoe or wordchain
   --init CHECKPOINT        start from a byte model's checkpoint (a run folder or
@@ -184,7 +187,7 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
   let frozen: TinyLM;
   let state: SelfPlayState | undefined;
   let lock: { release(): void };
-  await initNode("wasm");
+  const backendInfo = await initNode("wasm");
   if (f.resume !== undefined) {
     dir = path.resolve(String(f.resume));
     for (const k of Object.keys(f)) if (k !== "resume" && k !== "quiet") throw new UsageError(`stlm selfplay: --${k} cannot change on --resume; the run keeps the settings its checkpoint in ${dir} records`);
@@ -263,7 +266,7 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
     await writeJson(path.join(dir, "config.json"), { ...run, createdAt: new Date().toISOString() });
   }
   try {
-    await selfplay(f, dir, run, model, frozen, state);
+    await selfplay(f, dir, run, model, frozen, state, await gameRecordParts(dir, run, model, backendInfo, state === undefined));
   } finally {
     model.dispose();
     frozen.dispose();
@@ -271,12 +274,33 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
   }
 }
 
+/** The identity of a self-play run's record: kept from its run.json on --resume, so a resumed run stays one record. */
+async function gameRecordParts(dir: string, run: SelfPlayRunConfig, model: TinyLM, info: Parameters<typeof nodeRuntime>[0], fresh: boolean): Promise<Omit<GameRunParts, "exact" | "seconds" | "finished">> {
+  // Tic-tac-toe reads no text (its positions come from the rules engine); the word chain's vocabulary is a corpus's train split.
+  const data = run.game === "wordchain" ? dataIdentity(`wordchain:${run.corpus ?? "austen"}`, await loadCorpus(run.corpus ?? "austen")) : { name: run.game, sha256: null, bytes: null };
+  const previous = fresh ? null : await readRunRecord(dir).catch(() => null);
+  const config = withSelfPlayDefaults(run.selfplay);
+  return {
+    dir,
+    label: `${run.game}, ${config.iterations > 0 ? "self-play" : "imitation only"}, seed ${config.seed}`,
+    game: run.game,
+    arm: config.iterations > 0 ? "self-play" : "imitation only",
+    config: run.selfplay as unknown as Record<string, unknown>,
+    spec: model.spec,
+    train: selfPlayTrainConfig(config),
+    data,
+    runtime: nodeRuntime(info),
+    startedAt: previous?.startedAt ?? new Date().toISOString(),
+    ...(previous?.id ? { id: previous.id } : {})
+  };
+}
+
 function statsRow(s: GameStats) {
   const r = (x: number) => Math.round(x * 1e4) / 1e4;
   return { games: s.games, win: r(s.win), draw: r(s.draw), loss: r(s.loss), illegalRate: r(s.illegalRate), meanLength: r(s.meanLength), moves: s.moves };
 }
 
-async function selfplay(f: Record<string, unknown>, dir: string, run: SelfPlayRunConfig, model: TinyLM, frozen: TinyLM, state: SelfPlayState | undefined): Promise<void> {
+async function selfplay(f: Record<string, unknown>, dir: string, run: SelfPlayRunConfig, model: TinyLM, frozen: TinyLM, state: SelfPlayState | undefined, recordParts: Omit<GameRunParts, "exact" | "seconds" | "finished">): Promise<void> {
   const setup = await setupFor(run.game, run.corpus);
   const log = (s: string) => process.stderr.write(s);
   const sp = new SelfPlay({ game: setup.game, model, frozen, teacher: setup.teacher, references: setup.references, config: run.selfplay, state });
@@ -336,6 +360,7 @@ async function selfplay(f: Record<string, unknown>, dir: string, run: SelfPlayRu
         if (e.opponent === lastRef) {
           await writeJson(path.join(dir, "games.json"), latest);
           if (e.iteration > 0) await save();
+          await writeGameRunRecord(recordParts);
         }
       } else if (e.kind === "done") {
         await save();
@@ -353,6 +378,7 @@ async function selfplay(f: Record<string, unknown>, dir: string, run: SelfPlayRu
           seconds: Math.round(e.elapsedMs / 100) / 10,
           finishedAt: new Date().toISOString()
         });
+        await writeGameRunRecord({ ...recordParts, ...(exact ? { exact: exact as unknown as Record<string, unknown> } : {}), seconds: Math.round(e.elapsedMs / 100) / 10, finished: { at: new Date().toISOString(), stopped: e.stopped } });
         if (tty) log("\n");
         log(`${e.stopped ? "stopped" : "done"} at iteration ${e.iteration}: ${[...evals].map(([k, v]) => `vs ${k} W${pct(v.win)} D${pct(v.draw)} L${pct(v.loss)} illegal ${pct(v.illegalRate)}`).join("; ")}; run saved in ${dir}\n`);
         if (exact) log(`over every game (exact): loses ${pct(exact.random.mean.loss)} to random (X ${pct(exact.random.X.loss)}, O ${pct(exact.random.O.loss)}), draws ${pct(exact.perfect.mean.draw)} with perfect; refused in ${exact.illegalPositions} of ${exact.positions} positions\n`);

@@ -8,8 +8,8 @@ import path from "node:path";
 import type { BackendInfo } from "../backend.js";
 import type { TrainConfig } from "../config.js";
 import type { ModelSpec } from "../models/models.js";
-import { buildRunRecord, runtimeOf, withCheckpoint } from "../runs/build.js";
-import { parseRunRecord, type RunDataIdentity, type RunEvalRow, type RunRecord, type RunRuntime, type RunStepRow } from "../runs/record.js";
+import { buildGameRunRecord, buildRunRecord, runtimeOf, withCheckpoint } from "../runs/build.js";
+import { parseRunRecord, type RunDataIdentity, type RunEvalRow, type RunGame, type RunGameStats, type RunRecord, type RunRuntime, type RunStepRow } from "../runs/record.js";
 import { relaxedSimdSupported } from "../wasm/simd.js";
 import { REPO_ROOT } from "./data.js";
 import { checkpointPath, writeJson } from "./files.js";
@@ -172,4 +172,66 @@ export async function readRunRecord(dir: string, { origin = "cli" as RunRecord["
     stopped: summary?.stopped ?? false,
     notes: [`${path.basename(dir)} predates run records (no ${RUN_RECORD_FILE}): the data's hash, the lab's version and commit and the Node version were not recorded`]
   }));
+}
+
+/** A self-play run folder's metrics.jsonl as a game record's rows: iteration rows (with a phase) and evaluation rows (with an opponent). */
+export function gameRows(text: string): Pick<RunGame, "iterations" | "evals"> {
+  const iterations: RunGame["iterations"] = [];
+  const evals: RunGame["evals"] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue; // a line cut short by a kill
+    }
+    if (typeof row.step !== "number") continue;
+    const stats: RunGameStats = { games: Number(row.games), win: Number(row.win), draw: Number(row.draw), loss: Number(row.loss), illegalRate: Number(row.illegalRate), meanLength: Number(row.meanLength), ...(typeof row.moves === "number" ? { moves: row.moves } : {}) };
+    if (typeof row.opponent === "string") evals.push({ iteration: row.step, opponent: row.opponent, stats });
+    else if (row.phase === "imitation" || row.phase === "selfplay") {
+      iterations.push({ iteration: row.step, phase: row.phase, loss: typeof row.imitationLoss === "number" ? row.imitationLoss : null, meanReward: typeof row.meanReward === "number" ? row.meanReward : null, stats });
+    }
+  }
+  return { iterations, evals };
+}
+
+export interface GameRunParts {
+  dir: string;
+  label: string;
+  game: string;
+  arm?: string;
+  config: Record<string, unknown>;
+  spec: ModelSpec;
+  train: TrainConfig;
+  data: RunDataIdentity;
+  runtime: RunRuntime;
+  startedAt: string;
+  id?: string;
+  exact?: Record<string, unknown>;
+  seconds?: number;
+  finished?: { at: string; stopped: boolean };
+}
+
+/** Writes a self-play run folder's run.json (a game record) from its metrics.jsonl and checkpoint. */
+export async function writeGameRunRecord(p: GameRunParts): Promise<RunRecord> {
+  const metricsFile = path.join(p.dir, "metrics.jsonl");
+  const rows = gameRows(existsSync(metricsFile) ? await readFile(metricsFile, "utf8") : "");
+  const record = await withCheckpointFile(p.dir, buildGameRunRecord({
+    ...(p.id ? { id: p.id } : {}),
+    label: p.label,
+    origin: "cli",
+    spec: p.spec,
+    train: p.train,
+    data: p.data,
+    lab: labIdentity(),
+    runtime: p.runtime,
+    startedAt: p.startedAt,
+    ...(p.finished ? { finishedAt: p.finished.at } : {}),
+    game: { name: p.game, arm: p.arm ?? "self-play", config: p.config, ...rows, ...(p.exact ? { exact: p.exact } : {}) },
+    stopped: p.finished?.stopped ?? false,
+    ...(p.seconds !== undefined ? { seconds: p.seconds } : {})
+  }));
+  await writeJson(path.join(p.dir, RUN_RECORD_FILE), record);
+  return record;
 }

@@ -13,6 +13,7 @@ import {
   summarizeMetrics,
   type RecordParts,
   type RunDataIdentity,
+  type RunGame,
   type RunRecord,
   type RunRuntime
 } from "./record.js";
@@ -68,6 +69,51 @@ export function buildRunRecord(p: BuildParts): RunRecord {
   const summary = measured && measured.meanTokensPerSecond === null && tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) ? { ...measured, meanTokensPerSecond: Math.round(tokensPerSecond) } : measured;
   const final = summary && evaluations && Object.keys(evaluations).length ? { ...summary, evaluations } : summary;
   return makeRunRecord({ ...parts, steps, evals, final });
+}
+
+/** What buildGameRunRecord is given: the envelope's parts and the run's games (lib/experiments/selfplay.ts SelfPlayRecord's shape). */
+export type GameBuildParts = Omit<RecordParts, "final" | "steps" | "evals" | "kind" | "game"> & {
+  game: RunGame;
+  stopped?: boolean;
+  /** How long the run took, in seconds (the elapsed time of its last iteration). */
+  seconds?: number;
+};
+
+/** The opponent a game's headline figure is against: the first reference player evaluated (tic-tac-toe "random", the word chain "random words"). */
+export function headlineOpponent(game: RunGame): string | null {
+  return game.evals[0]?.opponent ?? null;
+}
+
+/**
+ * A game run's record (kind "game"): its step rows are its iterations' losses (an
+ * iteration without one, REINFORCE's, has no row), its final figures the last
+ * evaluation against each reference player, and, for tic-tac-toe, the exact
+ * results when they were measured. Checked before it is returned (makeRunRecord).
+ */
+export function buildGameRunRecord(p: GameBuildParts): RunRecord {
+  const { game, stopped = false, seconds, ...parts } = p;
+  const config = game.config as { imitationIterations?: number; iterations?: number };
+  for (const row of game.iterations) {
+    if (row.loss !== null && !Number.isFinite(row.loss)) throw new RunRecordError(`${parts.label}: the loss at iteration ${row.iteration} is ${row.loss} (did the run diverge?); a run record holds finite numbers only, so this run cannot be recorded`);
+  }
+  const steps = game.iterations.filter((r) => r.loss !== null).map((r) => ({ step: r.iteration, loss: r.loss as number }));
+  const last = game.iterations.at(-1);
+  const evaluations: Record<string, number> = {};
+  for (const e of game.evals) {
+    evaluations[`${e.opponent}: loss rate`] = e.stats.loss;
+    evaluations[`${e.opponent}: draw rate`] = e.stats.draw;
+    evaluations[`${e.opponent}: win rate`] = e.stats.win;
+    evaluations[`${e.opponent}: illegal moves`] = e.stats.illegalRate;
+  }
+  const exact = game.exact as { random?: { mean?: { loss?: number } }; perfect?: { mean?: { draw?: number } } } | undefined;
+  if (typeof exact?.random?.mean?.loss === "number") evaluations["exact: loses to random"] = exact.random.mean.loss;
+  if (typeof exact?.perfect?.mean?.draw === "number") evaluations["exact: draws with perfect"] = exact.perfect.mean.draw;
+  if (seconds !== undefined && Number.isFinite(seconds)) evaluations.seconds = seconds;
+  const lastLoss = [...steps].reverse()[0]?.loss ?? null;
+  const final = last
+    ? { steps: last.iteration, plannedSteps: (config.imitationIterations ?? 0) + (config.iterations ?? 0), stopped, trainLoss: lastLoss, valBitsPerByte: null, meanTokensPerSecond: null, ...(Object.keys(evaluations).length ? { evaluations } : {}) }
+    : null;
+  return makeRunRecord({ ...parts, kind: "game", game, steps, evals: [], final });
 }
 
 /** The record with the identity of the checkpoint file saved from it (a download or a run folder's checkpoint). */

@@ -9,6 +9,15 @@
 // per step, validation bits/byte per evaluation, tokens/s), how it ended, and the
 // checkpoint's hash when one was saved.
 //
+// A game run (`stlm selfplay`, the self-play page) is a record of kind "game": the
+// same envelope (the byte model's spec, the TrainConfig its checkpoint records, the
+// data's identity, lab, runtime, times), its step rows one per iteration (the
+// iteration's imitation or expert loss, where it has one), and under `game` what a
+// language-model run has no place for: the game, the arm, the self-play settings,
+// every iteration's games and every evaluation against the reference players. A
+// record without `kind` is a language-model run (every record written before game
+// records existed), so old files read as they did.
+//
 // Everything here is pure and DOM-free. Imported files are checked by
 // `parseRunRecord` (size, JSON, format, version, every number finite) and refused
 // with a RunRecordError saying what was wrong and what to do.
@@ -73,9 +82,41 @@ export interface RunFinal {
   evaluations?: Record<string, number>;
 }
 
+/** Results of a set of games from the model's side (lib/train/selfplay.ts GameStats). */
+export interface RunGameStats {
+  games: number;
+  win: number;
+  draw: number;
+  loss: number;
+  /** The model's moves the rules engine refused, over all its moves. */
+  illegalRate: number;
+  illegalGames?: number;
+  meanLength: number;
+  moves?: number;
+}
+
+/** What a game run records beyond the envelope: one row per iteration and per evaluation. */
+export interface RunGame {
+  /** "tictactoe" or "wordchain". */
+  name: string;
+  /** "self-play", or "imitation only" (the control). */
+  arm: string;
+  /** The self-play settings (lib/train/selfplay.ts SelfPlayConfig), as the run used them. */
+  config: Record<string, unknown>;
+  iterations: { iteration: number; phase: "imitation" | "selfplay"; loss: number | null; meanReward: number | null; stats: RunGameStats }[];
+  evals: { iteration: number; opponent: string; stats: RunGameStats }[];
+  /** Tic-tac-toe: the final model's exact results over every game (lib/games/tictactoe-exact.ts), when measured. */
+  exact?: Record<string, unknown>;
+}
+
+/** A record's kind: a language-model training run (no `kind` field) or a game run. */
+export type RunKind = "lm" | "game";
+
 export interface RunRecord {
   format: typeof RUN_RECORD_FORMAT;
   version: typeof RUN_RECORD_VERSION;
+  /** "game" for a game run; absent for a language-model run (all records before game runs). */
+  kind?: "game";
   /** Stable within a runs library: derived from the start time and the config unless given. */
   id: string;
   label: string;
@@ -95,7 +136,12 @@ export interface RunRecord {
   checkpoint: { sha256: string; bytes: number } | null;
   /** What a record built from an older run folder could not know, in words. */
   notes?: string[];
+  /** A game run's games and evaluations (only with kind "game"). */
+  game?: RunGame;
 }
+
+/** Whether a record is a game run's. */
+export const isGameRecord = (r: RunRecord): r is RunRecord & { kind: "game"; game: RunGame } => r.kind === "game" && r.game !== undefined;
 
 /** A run file that cannot be read as a record; the message says what was wrong and what to do. */
 export class RunRecordError extends Error {
@@ -189,6 +235,9 @@ export function validateRunRecord(raw: unknown, what = "the run file"): RunRecor
   if (!(ck === null || ck === undefined || (isObj(ck) && typeof ck.sha256 === "string" && isCount(ck.bytes)))) fail("checkpoint must be null or {sha256, bytes}");
   const final = r.final;
   if (!(final === null || final === undefined || (isObj(final) && isCount(final.steps)))) fail("final must be null or {steps, ...}");
+  if (r.kind !== undefined && r.kind !== "game") fail(`kind must be "game" or absent (a language-model run), not ${JSON.stringify(r.kind)}; this lab reads no other kind of run`);
+  if (r.kind === "game") validateGame(r.game, fail);
+  else if (r.game !== undefined) fail('has a "game" part but no kind "game"; a language-model run has no games');
   return {
     ...(r as unknown as RunRecord),
     spec,
@@ -197,6 +246,39 @@ export function validateRunRecord(raw: unknown, what = "the run file"): RunRecor
     final: (final ?? null) as RunFinal | null,
     checkpoint: (ck ?? null) as RunRecord["checkpoint"]
   };
+}
+
+const GAME_PHASES = ["imitation", "selfplay"];
+
+/** A game run's games: the game, the arm, its settings, every iteration's and every evaluation's results (rates from 0 to 1). */
+function validateGame(g: unknown, fail: (msg: string) => never): void {
+  if (!isObj(g)) fail('is a game run (kind "game") without its "game" part {name, arm, config, iterations, evals}');
+  const game = g as Record<string, unknown>;
+  if (typeof game.name !== "string" || game.name === "") fail("game.name must name the game (\"tictactoe\", \"wordchain\")");
+  if (typeof game.arm !== "string") fail("game.arm must be a string (\"self-play\", \"imitation only\")");
+  if (!isObj(game.config)) fail("game.config must be the run's self-play settings (an object)");
+  if (!Array.isArray(game.iterations) || !Array.isArray(game.evals)) fail("game.iterations and game.evals must be lists");
+  if ((game.iterations as unknown[]).length > MAX_RECORD_STEPS) fail(`game.iterations holds more than the ${MAX_RECORD_STEPS} rows a record may hold`);
+  const stats = (s: unknown, where: string) => {
+    if (!isObj(s) || !isCount(s.games) || typeof s.meanLength !== "number") fail(`${where}.stats must be {games (a whole number), win, draw, loss, illegalRate, meanLength}`);
+    for (const k of ["win", "draw", "loss", "illegalRate"]) {
+      const v = (s as Record<string, unknown>)[k];
+      if (typeof v !== "number" || v < 0 || v > 1) fail(`${where}.stats.${k} must be a share of games from 0 to 1 (got ${JSON.stringify(v)})`);
+    }
+  };
+  (game.iterations as unknown[]).forEach((row, i) => {
+    const where = `game.iterations[${i}]`;
+    if (!isObj(row) || !isCount(row.iteration) || !GAME_PHASES.includes(row.phase as string)) fail(`${where} must be {iteration (a whole number), phase ("imitation" or "selfplay"), loss, meanReward, stats}`);
+    const r = row as Record<string, unknown>;
+    if (!(r.loss === null || typeof r.loss === "number") || !(r.meanReward === null || typeof r.meanReward === "number")) fail(`${where}.loss and .meanReward must be numbers or null`);
+    stats(r.stats, where);
+  });
+  (game.evals as unknown[]).forEach((row, i) => {
+    const where = `game.evals[${i}]`;
+    if (!isObj(row) || !isCount(row.iteration) || typeof row.opponent !== "string") fail(`${where} must be {iteration (a whole number), opponent, stats}`);
+    stats((row as Record<string, unknown>).stats, where);
+  });
+  if (!(game.exact === undefined || isObj(game.exact))) fail("game.exact must be an object when present");
 }
 
 const isCount = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v >= 0;
@@ -228,6 +310,8 @@ export type RecordParts = Omit<RunRecord, "format" | "version" | "id" | "metrics
   checkpoint?: RunRecord["checkpoint"];
   notes?: string[];
   id?: string;
+  kind?: "game";
+  game?: RunGame;
 };
 
 /** Builds a record; its id is derived from the start time, seed and config unless one is given. */
@@ -235,7 +319,9 @@ export function makeRunRecord(p: RecordParts): RunRecord {
   const record: RunRecord = {
     format: RUN_RECORD_FORMAT,
     version: RUN_RECORD_VERSION,
-    id: p.id ?? runId(p.startedAt, p.train.seed, p.spec, p.train),
+    ...(p.kind !== undefined ? { kind: p.kind } : {}),
+    // A game run's id also covers the game, the arm and its settings (two arms of one start share a TrainConfig).
+    id: p.id ?? runId(p.startedAt, p.train.seed, p.spec, p.game ? { train: p.train, game: [p.game.name, p.game.arm, p.game.config] } : p.train),
     label: p.label,
     origin: p.origin,
     ...(p.page !== undefined ? { page: p.page } : {}),
@@ -250,7 +336,8 @@ export function makeRunRecord(p: RecordParts): RunRecord {
     metrics: { steps: p.steps ?? [], evals: p.evals ?? [] },
     final: p.final ?? null,
     checkpoint: p.checkpoint ?? null,
-    ...(p.notes?.length ? { notes: p.notes } : {})
+    ...(p.notes?.length ? { notes: p.notes } : {}),
+    ...(p.game !== undefined ? { game: p.game } : {})
   };
   return validateRunRecord(JSON.parse(JSON.stringify(record)), "the new run record");
 }
@@ -271,7 +358,7 @@ export function summarizeMetrics(steps: readonly RunStepRow[], evals: readonly R
 }
 
 /** A short id: the start time in base 36 and an FNV-1a hash of the settings. */
-function runId(startedAt: string, seed: number, spec: ModelSpec, train: TrainConfig): string {
+function runId(startedAt: string, seed: number, spec: ModelSpec, train: unknown): string {
   const text = JSON.stringify({ startedAt, seed, spec, train });
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -284,8 +371,23 @@ function runId(startedAt: string, seed: number, spec: ModelSpec, train: TrainCon
 
 const CSV_COLUMNS = ["step", "loss", "lr", "tokensPerSecond", "elapsedMs", "valBitsPerByte"] as const;
 
-/** A record's metrics as CSV: one row per step, with the validation bits/byte on the steps that were evaluated. */
+const GAME_CSV_COLUMNS = ["iteration", "phase", "opponent", "lossValue", "meanReward", "games", "win", "draw", "loss", "illegalRate", "meanLength"] as const;
+
+/** A game run's metrics as CSV: one row per iteration (its training games; opponent "self") and per evaluation (one per opponent). */
+function gameCsv(game: RunGame): string {
+  const rows: Record<string, string | number | null>[] = [
+    ...game.iterations.map((r) => ({ iteration: r.iteration, phase: r.phase, opponent: r.phase === "selfplay" ? "frozen copy" : "scripted", lossValue: r.loss, meanReward: r.meanReward, ...r.stats })),
+    ...game.evals.map((e) => ({ iteration: e.iteration, phase: "eval", opponent: e.opponent, lossValue: null, meanReward: null, ...e.stats }))
+  ].sort((a, b) => (a.iteration as number) - (b.iteration as number));
+  const cell = (v: string | number | null | undefined) => (v === undefined || v === null ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  // "lossValue" is the iteration's training loss (nats per move byte); "loss" the share of games lost.
+  const header = GAME_CSV_COLUMNS.map((c) => (c === "lossValue" ? "trainLoss" : c === "loss" ? "lossRate" : c));
+  return [header.join(","), ...rows.map((r) => GAME_CSV_COLUMNS.map((c) => cell(r[c])).join(","))].join("\n") + "\n";
+}
+
+/** A record's metrics as CSV: one row per step, with the validation bits/byte on the steps that were evaluated (a game run: see gameCsv). */
 export function metricsCsv(record: RunRecord): string {
+  if (isGameRecord(record)) return gameCsv(record.game);
   const evals = new Map(record.metrics.evals.map((e) => [e.step, e.valBitsPerByte]));
   const rows = record.metrics.steps.map((s) => {
     const row: Record<string, number | undefined> = { ...s, valBitsPerByte: evals.get(s.step) };

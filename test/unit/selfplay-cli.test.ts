@@ -7,6 +7,8 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { BIN, stlm } from "./stlm.js";
+import { isGameRecord, parseRunRecord } from "../../lib/runs/record.js";
+import { sha256 } from "../../lib/train/sha256.js";
 
 // Expert iteration from a replay buffer, 2 updates an iteration: the checkpoint's step counts updates and its meta holds the buffer.
 const tiny = ["--iterations", "30", "--imitation", "2", "--games-per-iteration", "4", "--imitation-games", "2", "--eval-every", "2", "--eval-games", "2", "--refresh-every", "1", "--update", "expert", "--expert-rollouts", "0", "--replay-buffer", "40", "--updates-per-iteration", "2", "--batch-size", "8", "--quiet"];
@@ -42,6 +44,19 @@ test("stlm selfplay writes a run that resumes to the same weights as one never s
     const loop = saved.meta.selfplayState as { iteration: number; replay: string[] };
     assert.equal(loop.iteration, 32);
     assert.equal(loop.replay.length, 40, "a full replay buffer");
+    // run.json: the run's record, of kind "game", read by the same check an import goes through.
+    const record = parseRunRecord(await readFile(path.join(whole, "run.json"), "utf8"), "run.json");
+    assert.ok(isGameRecord(record));
+    assert.equal(record.origin, "cli");
+    assert.equal(record.game!.name, "tictactoe");
+    assert.equal(record.game!.arm, "self-play");
+    assert.deepEqual(record.game!.iterations.map((x) => x.iteration), rows.filter((x) => x.phase).map((x) => x.step));
+    assert.deepEqual(record.game!.evals.map((x) => x.stats.loss), rows.filter((x) => x.opponent).map((x) => x.loss));
+    assert.equal(record.final!.steps, 32);
+    assert.equal(record.final!.plannedSteps, 32);
+    assert.equal(record.final!.evaluations!["exact: loses to random"], ex.random.mean.loss);
+    assert.equal(record.train.steps, 64, "the TrainConfig the checkpoint records: 64 updates");
+    assert.equal(record.checkpoint!.sha256, sha256([new Uint8Array(await readFile(path.join(whole, "checkpoint.safetensors")))]));
 
     // The same run stopped by Ctrl-C once its first checkpoint is saved, then resumed.
     const part = path.join(tmp, "part");
@@ -70,6 +85,12 @@ test("stlm selfplay writes a run that resumes to the same weights as one never s
     };
     assert.deepEqual(await weights(part, "checkpoint.safetensors"), await weights(whole, "checkpoint.safetensors"), "bit-identical weights");
     assert.deepEqual(await weights(part, "frozen.safetensors"), await weights(whole, "frozen.safetensors"), "bit-identical frozen copy");
+    // The resumed run is one record: its id kept, its games the uninterrupted run's.
+    const partRecord = parseRunRecord(await readFile(path.join(part, "run.json"), "utf8"));
+    assert.equal(partRecord.final!.stopped, false);
+    assert.deepEqual(partRecord.game!.iterations, record.game!.iterations);
+    assert.deepEqual(partRecord.game!.evals, record.game!.evals);
+    assert.notEqual(partRecord.id, record.id, "two runs, two ids");
     const again = await stlm("selfplay", "--resume", part);
     assert.equal(again.code, 2, "a finished run is not resumed");
     assert.match(again.stderr, /already finished its 32 iterations/);

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeCheckpoint } from "../../lib/train/checkpoint.js";
-import { selfPlayRunRecord, type SelfPlayFile } from "../../lib/runs/precomputed.js";
+import { selfPlayRunRecord, type SelfPlayFile } from "../../lib/runs/precomputed-games.js";
 
 const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "data", "runs", "selfplay");
 const out: Record<string, unknown> = {};

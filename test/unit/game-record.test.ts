@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeCheckpoint } from "../../lib/train/checkpoint.js";
-import { selfPlayRunRecord, type SelfPlayFile } from "../../lib/runs/precomputed.js";
+import { selfPlayRunRecord, type SelfPlayFile } from "../../lib/runs/precomputed-games.js";
 import { isGameRecord, metricsCsv, parseRunRecord, RunRecordError, validateRunRecord, type RunRecord } from "../../lib/runs/record.js";
 import { gameRows } from "../../lib/node/runrecord.js";
 

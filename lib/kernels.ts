@@ -89,6 +89,14 @@ const stock = new Map<string, KernelConfig>();
 
 /** The name of the fused AdamW kernel (see adamW); registered for wasm with the overrides. */
 export const ADAMW_KERNEL = "StlmAdamW";
+/**
+ * Every parameter's AdamW update in one kernel call: inputs w0, m0, v0, g0, w1, ...
+ * (and optionally `scale`), attrs as AdamWAttrs with `decay` one per parameter;
+ * outputs [w0', m0', v0', w1', ...]. The same per-parameter pass as ADAMW_KERNEL
+ * (the same bits), without tfjs's dispatch and bookkeeping for each of the 38
+ * parameters of a step.
+ */
+export const ADAMW_ALL_KERNEL = "StlmAdamWAll";
 
 /** The fused layer kernels (see item 8 above), registered for wasm with the overrides. */
 export const FUSED = {
@@ -109,7 +117,12 @@ export const FUSED = {
   /** x [..., T, D], cos and sin [T, D/2] (or doubled to [T, D]); attr back (0 or 1) -> x cos + rotateHalf(x) sin, or its transpose applied to x */
   rotary: "StlmRotary",
   /** any number of float32 tensors (inputs named by position) -> the scalar sum of all their squares: the squared global norm of the gradients */
-  squaredNorm: "StlmSquaredNorm"
+  squaredNorm: "StlmSquaredNorm",
+  /**
+   * ids int32 [N], dy [N, C]; attr rows V -> [V, C], row v the sum of dy's rows i with ids[i] = v: the embedding
+   * table's gradient, the same bits as oneHot(ids)^T @ dy through the lab's GEMM (see embeddingGrad below)
+   */
+  embeddingGrad: "StlmEmbeddingGrad"
 } as const;
 
 /**
@@ -233,6 +246,28 @@ function labKernels(): [string, (args: KernelArgs) => TensorInfo | TensorInfo[]]
       });
       return outs;
     }],
+    [ADAMW_ALL_KERNEL, ({ inputs, backend, attrs }) => {
+      const { lr, beta1, beta2, bc1, bc2, eps } = attrs as unknown as AdamWAttrs;
+      const decay = attrs.decay as unknown as number[];
+      const scale = inputs.scale ? f32(backend, inputs.scale)[0] : 1;
+      const k = simd(backend);
+      const outs: TensorInfo[] = [];
+      for (let i = 0; i < decay.length; i++) {
+        const [w, m, v, g] = [inputs[`w${i}`], inputs[`m${i}`], inputs[`v${i}`], inputs[`g${i}`]];
+        for (const t of [w, m, v, g]) {
+          if (!t || t.dtype !== "float32" || t.shape.join("x") !== w.shape.join("x")) throw new Error(`${ADAMW_ALL_KERNEL}: parameter ${i}: w, m, v and g must be float32 of one shape`);
+        }
+        const o = [0, 1, 2].map(() => backend.makeOutput(w.shape, "float32"));
+        k.adamW({
+          w: at(backend, w), m: at(backend, m), v: at(backend, v), g: at(backend, g),
+          w2: at(backend, o[0]), m2: at(backend, o[1]), v2: at(backend, o[2]), n: size(w.shape),
+          scale, beta1, beta2, bc1, bc2, eps, lr, decay: decay[i]
+        });
+        outs.push(...o);
+      }
+      return outs;
+    }],
+    [FUSED.embeddingGrad, ({ inputs: { ids, dy }, backend, attrs }) => embeddingGrad(backend, ids, dy, attrs.rows as number, simd(backend).kc)],
     [FUSED.targetLogProbs, ({ inputs: { logits, targets }, backend }) => {
       floats(logits);
       const N = rows(logits), V = last(logits);
@@ -483,6 +518,54 @@ function sum(args: KernelArgs): TensorInfo {
   return out;
 }
 
+/**
+ * The embedding table's gradient without the one-hot matrix: the product
+ * oneHot(ids)^T [V, N] @ dy [N, C] was a Cast and a OneHot of N x V values on one
+ * thread and a product of V x N x C multiply-adds, nearly all by 0. The GEMM sums
+ * each output over the inner dimension in blocks of kc: from zero within a block,
+ * then block partial added to C in order. Multiplying by exactly 1 or 0 changes
+ * nothing (1 * d = d, and + 0 leaves a sum as it is), so the same sums in the same
+ * order give the same bits: per block of kc rows, each row's dy added to its
+ * id's partial in row order, then the partials added to the table. Thread-count
+ * independent (one thread).
+ */
+function embeddingGrad(backend: WasmBackend, ids: TensorInfo, dy: TensorInfo, V: number, kc: number): TensorInfo {
+  if (ids.dtype !== "int32" || dy.dtype !== "float32" || dy.shape.length !== 2 || dy.shape[0] !== size(ids.shape)) {
+    throw new Error(`${FUSED.embeddingGrad}: expected int32 ids [N] and float32 dy [N, C] (got ${ids.dtype} [${ids.shape}], ${dy.dtype} [${dy.shape}])`);
+  }
+  const [N, C] = dy.shape;
+  const out = backend.makeOutput([V, C], "float32");
+  const G = backend.typedArrayFromHeap(out) as Float32Array;
+  G.fill(0);
+  const I = backend.typedArrayFromHeap(ids) as Int32Array;
+  const DY = backend.typedArrayFromHeap(dy) as Float32Array;
+  const partial = new Float32Array(V * C);
+  const seen = new Uint8Array(V);
+  const touched: number[] = [];
+  for (let i0 = 0; i0 < N; i0 += kc) {
+    const i1 = Math.min(N, i0 + kc);
+    for (let i = i0; i < i1; i++) {
+      const v = I[i];
+      if (!(v >= 0 && v < V)) continue; // a one-hot row of an id out of range is all zeros
+      const p = v * C, d = i * C;
+      if (!seen[v]) {
+        seen[v] = 1;
+        touched.push(v);
+        for (let j = 0; j < C; j++) partial[p + j] = 0 + DY[d + j];
+      } else {
+        for (let j = 0; j < C; j++) partial[p + j] += DY[d + j];
+      }
+    }
+    for (const v of touched) {
+      const p = v * C;
+      for (let j = 0; j < C; j++) G[p + j] += partial[p + j];
+      seen[v] = 0;
+    }
+    touched.length = 0;
+  }
+  return out;
+}
+
 function gatherV2(args: KernelArgs): TensorInfo {
   const { inputs: { x, indices }, backend, attrs } = args;
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
@@ -493,13 +576,17 @@ function gatherV2(args: KernelArgs): TensorInfo {
   const ids = backend.typedArrayFromHeap(indices);
   const src = backend.typedArrayFromHeap(x);
   const dst = backend.typedArrayFromHeap(out);
+  // One view of the whole heap (both dtypes are 4 bytes) and copyWithin per row: a subarray per row was a view
+  // object made and dropped for each of the 2,048 rows of a step's lookup.
+  const heap = new Int32Array(src.buffer);
+  const s0 = src.byteOffset >> 2, d0 = dst.byteOffset >> 2;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (!(id >= 0 && id < rows)) {
       backend.disposeData(out.dataId);
       throw new Error(`GatherV2: the index value ${id} is not in [0, ${rows - 1}]`);
     }
-    dst.set(src.subarray(id * row, id * row + row), i * row);
+    heap.copyWithin(d0 + i * row, s0 + id * row, s0 + id * row + row);
   }
   return out;
 }

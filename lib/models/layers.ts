@@ -12,7 +12,7 @@ import { tf } from "../tf.js";
 import type { Rng } from "../rng.js";
 import type { ModelConfig } from "../config.js";
 import type { DropoutSite } from "../train/dropout.js";
-import { FUSED, hasKernel } from "../kernels.js";
+import { FUSED, hasKernel, matMulInfo } from "../kernels.js";
 
 type GradFn = Parameters<typeof tf.customGrad>[0];
 const run = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, number> = {}) => tf.engine().runKernel(name, inputs, attrs);
@@ -28,6 +28,8 @@ export function embeddingLookup(table: Tensor2D, ids: Tensor1D): Tensor2D {
     return {
       value: tf.gather(t, i),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        // With the lab's GEMM (wasm), one pass that gives the product's bits without the one-hot matrix.
+        if (hasKernel(FUSED.embeddingGrad) && matMulInfo().engine === "gemm") return [run(FUSED.embeddingGrad, { ids: saved[0], dy }, { rows: t.shape[0] }) as Tensor, tf.zerosLike(saved[0])];
         const oneHot = tf.cast(tf.oneHot(saved[0] as Tensor1D, t.shape[0]), "float32"); // [N, V]
         return [tf.matMul(oneHot, dy as Tensor2D, true, false), tf.zerosLike(saved[0])]; // [V, C]; ids get none
       }

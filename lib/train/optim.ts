@@ -4,7 +4,7 @@
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import type { TrainConfig } from "../config.js";
-import { ADAMW_KERNEL, FUSED, hasKernel, type AdamWAttrs } from "../kernels.js";
+import { ADAMW_ALL_KERNEL, ADAMW_KERNEL, FUSED, hasKernel, type AdamWAttrs } from "../kernels.js";
 
 export interface NamedVariable {
   name: string;
@@ -67,10 +67,24 @@ export class AdamW {
       const norm = globalNorm(grads);
       // min(1, clip / norm), computed on the device so the step never waits for a read-back.
       const scale = gradClip > 0 ? tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6))) : null;
+      const decays = this.params.map(({ variable }) => (variable.rank >= 2 && weightDecay > 0 ? 1 - lr * weightDecay : 1));
+      if (hasKernel(ADAMW_ALL_KERNEL)) {
+        // Where the backend has it (lib/kernels.ts; wasm), every parameter's pass in one kernel call.
+        const inputs: Record<string, Tensor> = scale ? { scale } : {};
+        this.params.forEach(({ variable }, i) => Object.assign(inputs, { [`w${i}`]: variable, [`m${i}`]: this.m[i], [`v${i}`]: this.v[i], [`g${i}`]: grads[i] }));
+        const attrs = { lr, beta1, beta2, bc1, bc2, eps, decay: decays };
+        const outs = tf.engine().runKernel(ADAMW_ALL_KERNEL, inputs, attrs as unknown as Record<string, number>) as Tensor[];
+        this.params.forEach(({ variable }, i) => {
+          this.m[i].assign(outs[3 * i + 1]);
+          this.v[i].assign(outs[3 * i + 2]);
+          variable.assign(outs[3 * i]);
+        });
+        return tf.keep(norm);
+      }
       // Where the backend has the fused kernel (lib/kernels.ts; wasm), one pass per parameter.
       const fused = hasKernel(ADAMW_KERNEL);
       this.params.forEach(({ variable }, i) => {
-        const decay = variable.rank >= 2 && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const decay = decays[i];
         if (fused) {
           const attrs: AdamWAttrs = { lr, beta1, beta2, bc1, bc2, eps, decay };
           const inputs = { w: variable, m: this.m[i], v: this.v[i], g: grads[i], ...(scale ? { scale } : {}) };

@@ -81,6 +81,8 @@ export interface SimdKernels {
   readonly mr: number;
   readonly nr: number;
   readonly relaxed: boolean;
+  /** The GEMM's block of the inner dimension: each output sums kc products from zero, then adds that partial to C, block by block. */
+  readonly kc: number;
   /** The address of a float 1.0 in the memory (a row of ones, read with stride 0). */
   readonly one: number;
   /** C[m, n] (row-major, contiguous) = A[m, k] B[k, n]. */
@@ -432,7 +434,7 @@ export function createSimdKernels(
   const tail = (one + 4 + 15) & ~15;
 
   return {
-    pool, mr, nr, relaxed, one,
+    pool, mr, nr, relaxed, kc: kcMax, one,
     adamW({ w, m, v, g, w2, m2, v2, n, scale, beta1, beta2, bc1, bc2, eps, lr, decay }: AdamWArgs) {
       const body = n - (n % 4);
       const chunks = rowChunks(body / 4, 4096);

@@ -254,3 +254,39 @@ test("the global gradient norm through the fused squared-norm kernel is the norm
   assert.ok(Math.abs(got - plain) <= 1e-5 * plain, `${got} vs tfjs ops ${plain}`);
   tf.dispose(grads);
 });
+
+test("the embedding gradient kernel gives oneHot(ids)^T @ dy through the GEMM bit for bit, across its blocks of kc rows", async () => {
+  const { FUSED } = await import("../../lib/kernels.js");
+  const bits = (t: import("@tensorflow/tfjs").Tensor) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+  // 600 rows span three of the GEMM's kc = 256 blocks; ids repeat within and across blocks, some rows of the table get none.
+  for (const [N, V, C] of [[600, 37, 12], [7, 5, 3]]) {
+    tf.tidy(() => {
+      const ids = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 13 + (i >> 4)) % (V - 2)), "int32");
+      const dy = tf.tensor2d(random([N, C]), [N, C]);
+      const fused = tf.engine().runKernel(FUSED.embeddingGrad, { ids, dy }, { rows: V }) as import("@tensorflow/tfjs").Tensor;
+      const product = tf.matMul(tf.cast(tf.oneHot(ids, V), "float32"), dy, true, false);
+      assert.deepEqual(fused.shape, [V, C]);
+      assert.deepEqual(bits(fused), bits(product), `[${N}, ${V}, ${C}]: the same bits as the product`);
+    });
+  }
+});
+
+test("every parameter's AdamW update in one kernel call gives the per-parameter kernel's bits", async () => {
+  const { ADAMW_ALL_KERNEL, ADAMW_KERNEL } = await import("../../lib/kernels.js");
+  const shapes = [[6, 5], [9], [3, 4]];
+  tf.tidy(() => {
+    const t = (s: number[]) => tf.tensor(random(s), s);
+    const ps = shapes.map((s) => ({ w: t(s), m: t(s), v: tf.abs(t(s)), g: t(s) }));
+    const scale = tf.scalar(0.7);
+    const attrs = { lr: 3e-3, beta1: 0.9, beta2: 0.95, bc1: 0.19, bc2: 0.0975, eps: 1e-8 };
+    const decay = [0.9997, 1, 0.9997];
+    const inputs: Record<string, import("@tensorflow/tfjs").Tensor> = { scale };
+    ps.forEach((p, i) => Object.assign(inputs, { [`w${i}`]: p.w, [`m${i}`]: p.m, [`v${i}`]: p.v, [`g${i}`]: p.g }));
+    const all = tf.engine().runKernel(ADAMW_ALL_KERNEL, inputs, { ...attrs, decay } as unknown as Record<string, number>) as import("@tensorflow/tfjs").Tensor[];
+    assert.equal(all.length, 3 * shapes.length);
+    ps.forEach((p, i) => {
+      const one = tf.engine().runKernel(ADAMW_KERNEL, { ...p, scale }, { ...attrs, decay: decay[i] }) as import("@tensorflow/tfjs").Tensor[];
+      one.forEach((o, j) => assert.deepEqual(all[3 * i + j].dataSync(), o.dataSync(), `parameter ${i}, output ${j}`));
+    });
+  });
+});

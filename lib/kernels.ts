@@ -33,7 +33,8 @@
 //    one parameter in a single pass over its weights, moments and gradient,
 //    where the same update in tfjs ops is about 16 kernels and 16 passes per
 //    parameter. lib/train/optim.ts uses it where the backend has it (wasm) and the
-//    plain ops elsewhere.
+//    plain ops elsewhere; StlmAdamWAll runs every parameter's pass from one kernel
+//    call (tfjs's dispatch of 38 calls was serial time a step).
 // 9. Add, Sub, Multiply, RealDiv (float32, with the broadcasts a step uses: a
 //    scalar, a trailing block repeated, one value per row), Sigmoid, Softmax over
 //    the last axis, and Sum over the last axis: the stock kernels run on one
@@ -49,7 +50,10 @@
 //    12 kernels and as many passes over the activations; here each is one or two
 //    passes (lib/wasm/fused.ts). lib/models/layers.ts uses them where the backend has
 //    them (wasm) and the tfjs ops elsewhere; test/unit/layers.test.ts checks both
-//    against finite differences and against each other.
+//    against finite differences and against each other. The embedding table's
+//    gradient (StlmEmbeddingGrad) adds each row of dy to its id's row in the
+//    GEMM's own order, instead of oneHot(ids)^T @ dy: the same bits without the
+//    one-hot matrix (a OneHot and a Cast on one thread, and a product of zeros).
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 import { tf } from "./tf.js";
 import { createSimdKernels, simdSupported, type SimdKernels } from "./wasm/simd.js";

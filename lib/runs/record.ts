@@ -411,6 +411,8 @@ export function configDiff(a: RunRecord, b: RunRecord): string[] {
       out.push(`${path}: ${JSON.stringify(x) ?? "–"} → ${JSON.stringify(y) ?? "–"}`);
     }
   };
-  walk({ preset: a.preset, data: a.data.name, spec: a.spec, train: a.train }, { preset: b.preset, data: b.data.name, spec: b.spec, train: b.train }, "");
+  // A game run's arm and self-play settings too (both undefined for language-model runs, so they add nothing there).
+  const game = (r: RunRecord) => (r.game ? { name: r.game.name, arm: r.game.arm, config: r.game.config } : undefined);
+  walk({ preset: a.preset, data: a.data.name, spec: a.spec, train: a.train, game: game(a) }, { preset: b.preset, data: b.data.name, spec: b.spec, train: b.train, game: game(b) }, "");
   return out;
 }

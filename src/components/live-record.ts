@@ -2,7 +2,7 @@
 // lab's one record builder (lib/runs/build.ts) with the facts only the page knows (the
 // backend it computes on, the browser, the lab's build). Pure: the runs library calls
 // it whenever a run evaluates or ends.
-import { buildRunRecord, runtimeOf, type BackendFacts } from "../lib/runs/build.js";
+import { buildGameRunRecord, buildRunRecord, runtimeOf, type BackendFacts } from "../lib/runs/build.js";
 import type { RunRecord } from "../lib/runs/record.js";
 import type { RunSnapshot } from "./live-run.js";
 import type { PairArmSnapshot } from "./pair-run.js";
@@ -10,6 +10,7 @@ import type { ArmRecord } from "../lib/experiments/sharing.js";
 import type { SharingFacts } from "./sharing-ab.js";
 import type { ObjectivesArmSnapshot, ObjectivesFacts } from "./objectives-ab.js";
 import type { ABModelSnapshot, ABSnapshot } from "./ab-run.js";
+import type { LiveSnapshot as SelfPlaySnapshot } from "./selfplay-live.js";
 
 /** An id for one arm of runs started together (arms may share every setting): start time, arm, seed. */
 function armId(startedAt: string, label: string, seed: number): string {
@@ -154,5 +155,28 @@ export function tokenizerFreeModelRecord(model: ABModelSnapshot, run: { facts?: 
       `the models trained in turn for the same seconds each, on a constant learning rate after warm-up: the run ended on time, so the planned ${model.train.steps.toLocaleString("en-US")} steps say only that no step count was planned`,
       `the train loss is ${perPosition}, so it compares across these models only where they predict the same units; validation bits/byte is on the same held-out bytes for all; bytes/s is the last step's`
     ]
+  });
+}
+
+/** The record (kind "game") of the self-play page's live run; null before its first iteration. */
+export function selfPlayLiveRecord(run: SelfPlaySnapshot, facts: PageFacts): RunRecord | null {
+  const r = run.record;
+  if (!r || !run.spec || !run.train || !run.startedAt || r.iterations.length === 0) return null;
+  const ended = run.status === "done" || run.status === "stopped";
+  return buildGameRunRecord({
+    id: armId(run.startedAt, `${r.game}-${r.arm}`, r.seed),
+    label: `${r.game === "tictactoe" ? "tic-tac-toe" : r.game}: ${r.arm}, seed ${r.seed} (live run ${run.runNumber ?? 1})`,
+    origin: "page",
+    page: facts.page,
+    spec: run.spec,
+    train: run.train,
+    data: { name: r.game, sha256: null, bytes: null },
+    lab: facts.lab,
+    runtime: runtimeOf(facts.backend, facts.platform),
+    startedAt: run.startedAt,
+    ...(ended ? { finishedAt: new Date().toISOString() } : {}),
+    game: { name: r.game, arm: r.arm, config: r.config as unknown as Record<string, unknown>, iterations: r.iterations, evals: r.evals },
+    stopped: run.status === "stopped",
+    seconds: r.seconds
   });
 }

@@ -6,7 +6,8 @@
 // (runs-table.ts, runs-overlay.ts) draw what it holds; nothing here draws.
 import { validateRunRecord, type RunRecord } from "../lib/runs/record.js";
 import { LAB_IDENTITY } from "../vendor/lab-identity.js";
-import { liveRunRecord, objectivesArmRecord, pairArmRecord, sharingArmRecord, tokenizerFreeModelRecord, type PageFacts } from "./live-record.js";
+import { liveRunRecord, objectivesArmRecord, pairArmRecord, selfPlayLiveRecord, sharingArmRecord, tokenizerFreeModelRecord, type PageFacts } from "./live-record.js";
+import type { LiveSnapshot as SelfPlaySnapshot } from "./selfplay-live.js";
 import type { ABSnapshot as TokenizerFreeSnapshot } from "./ab-run.js";
 import type { ObjectivesABSnapshot } from "./objectives-ab.js";
 import type { PairSnapshot } from "./pair-run.js";
@@ -256,6 +257,16 @@ export function followTokenizerFreeRun(library: RunsLibrary, ab: { subscribe(lis
         progress: `${m.evals.length}:${s.status}:${m.done}`,
         build: () => tokenizerFreeModelRecord(m, { facts: s.facts, stopped: s.status === "stopped" }, facts)
       }))
+  );
+}
+
+/** The self-play page's live run (selfplay-live.ts): a row of kind "game", renewed at each evaluation and at the end. */
+export function followSelfPlayRun(library: RunsLibrary, live: { subscribe(listener: (s: SelfPlaySnapshot) => void): () => void }, { page, backend }: { page: string; backend: BackendFacts }): () => void {
+  const facts = pageFacts(page, backend);
+  return followArms(library, live, (s) =>
+    s.record && s.startedAt && (s.record.evals.length > 0 || s.status !== "running")
+      ? [{ key: `${s.startedAt}`, progress: `${s.record.evals.length}:${s.status}`, build: () => selfPlayLiveRecord(s, facts) }]
+      : []
   );
 }
 

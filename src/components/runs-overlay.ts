@@ -3,7 +3,8 @@
 // per byte (dashed, with dots), both in bits per byte against step. A run of another
 // preset or corpus than the first selected run says so in its legend entry.
 import * as Plot from "@observablehq/plot";
-import type { RunRecord } from "../lib/runs/record.js";
+import { isGameRecord, type RunRecord } from "../lib/runs/record.js";
+import type { CurvePoint } from "./selfplay-charts.js";
 import { accessibleChart, num } from "./chart-a11y.js";
 import { trendSmooth } from "./smoothing.js";
 
@@ -16,6 +17,8 @@ export interface OverlayOptions {
 
 /** "nano on austen": the setup two runs must share for their curves to compare. */
 export function runSetup(r: RunRecord): string {
+  // A game run's setup is its game (and, for the word chain, the corpus its vocabulary comes from).
+  if (isGameRecord(r)) return `game ${r.data.name}`;
   return `${r.preset ?? r.spec.kind} on ${r.data.name}`;
 }
 
@@ -84,4 +87,26 @@ export function overlayCurves(records: readonly RunRecord[], baseSetup: string):
     seen.set(name, n);
     return { label: n > 1 ? `${name} #${n}` : name, steps: r.metrics.steps, evals: r.metrics.evals, color: OVERLAY_COLORS[i % OVERLAY_COLORS.length] };
   });
+}
+
+/**
+ * The ticked game runs of a runs table as series for a self-play chart (selfplay-charts.ts):
+ * each run's share of games lost against `opponent` at each evaluation, named "ticked:
+ * LABEL, losses". A run of another game than `baseSetup` (runSetup's words) has no games
+ * against `opponent`: it is drawn against its own first opponent and its name says
+ * "[other setup: …, vs OPPONENT]".
+ */
+export function overlayGamePoints(records: readonly RunRecord[], baseSetup: string, opponent: string): { series: string[]; points: CurvePoint[] } {
+  const series: string[] = [];
+  const points: CurvePoint[] = [];
+  for (const r of records) {
+    if (!isGameRecord(r)) continue;
+    const own = r.game.evals.some((e) => e.opponent === opponent) ? opponent : (r.game.evals[0]?.opponent ?? opponent);
+    const other = runSetup(r) !== baseSetup || own !== opponent;
+    let name = `ticked: ${r.label}, losses${other ? ` [other setup: ${runSetup(r)}, vs ${own}]` : ""}`;
+    for (let n = 2; series.includes(name); n++) name = `${name.replace(/ #\d+$/, "")} #${n}`;
+    series.push(name);
+    for (const e of r.game.evals) if (e.opponent === own) points.push({ iteration: e.iteration, seed: r.train.seed, series: name, value: e.stats.loss });
+  }
+  return { series, points };
 }

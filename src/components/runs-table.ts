@@ -8,7 +8,7 @@
 import * as Inputs from "@observablehq/inputs";
 import aqModule from "arquero/dist/arquero.min.js";
 import { html } from "htl";
-import { checkRunFileSize, configDiff, metricsCsv, parseRunRecord, type RunRecord } from "../lib/runs/record.js";
+import { checkRunFileSize, configDiff, isGameRecord, metricsCsv, parseRunRecord, type RunGame, type RunRecord } from "../lib/runs/record.js";
 import { downloadText, fileSlug } from "./download.js";
 import { RunsOverlay, overlayLabels, runSetup } from "./runs-overlay.js";
 import type { LibraryEntry, RunsLibrary } from "./runs-library.js";
@@ -27,13 +27,28 @@ export interface RunRow {
   tokensPerSecond: number | null;
   backend: string;
   date: string;
+  /** A game run's last evaluation against each reference player ("" for a language-model run). */
+  lastEval: string;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(x > 0 && x < 0.01 ? 1 : 0)}%`;
+
+/** A game run's last evaluation against each opponent, in words: "random: W 93% D 4% L 3%, illegal 0%". */
+export function lastEvalText(r: RunRecord): string {
+  if (!isGameRecord(r)) return "";
+  const last = new Map<string, RunGame["evals"][number]>();
+  for (const e of r.game.evals) last.set(e.opponent, e);
+  const parts = [...last.values()].map((e) => `${e.opponent} (iteration ${e.iteration}): W ${pct(e.stats.win)} D ${pct(e.stats.draw)} L ${pct(e.stats.loss)}, illegal ${pct(e.stats.illegalRate)}`);
+  return parts.length ? parts.join("; ") : "not evaluated yet";
 }
 
 /** A library's runs as table rows; "diff" is what differs from the first run's settings (the seed has its own column). */
 export function runRows(entries: readonly LibraryEntry[]): RunRow[] {
   const first = entries[0]?.record;
   return entries.map(({ record: r, source }) => {
-    const diff = first && r !== first ? configDiff(first, r).filter((d) => !d.startsWith("train.seed:")).map((d) => d.replace(/^[^:]*?([^.:]+):/, "$1:")) : [];
+    // A game run's TrainConfig follows from its self-play settings (game.config), so only those are compared.
+    const derived = (d: string) => d.startsWith("train.seed:") || (isGameRecord(r) && isGameRecord(first) && (d.startsWith("train.") || d.startsWith("game.config.seed:")));
+    const diff = first && r !== first ? configDiff(first, r).filter((d) => !derived(d)).map((d) => d.replace(/^[^:]*?([^.:]+):/, "$1:")) : [];
     const where = r.page ?? (r.origin === "cli" ? "CLI" : r.origin);
     return {
       id: r.id,
@@ -46,7 +61,8 @@ export function runRows(entries: readonly LibraryEntry[]): RunRow[] {
       valBpb: r.final?.valBitsPerByte ?? null,
       tokensPerSecond: r.final?.meanTokensPerSecond ?? null,
       backend: r.runtime.backend,
-      date: r.startedAt.slice(0, 16).replace("T", " ")
+      date: r.startedAt.slice(0, 16).replace("T", " "),
+      lastEval: lastEvalText(r)
     };
   });
 }
@@ -66,9 +82,13 @@ export interface RunsTableOptions {
    * then says so where its chart would be).
    */
   overlay?: "own" | "page";
+  /** What the page's main chart is called in the table's words ("the training chart above"). */
+  chartName?: string;
+  /** The runs' kind: language-model runs (bits per byte, bytes/s) or game runs (iterations, the last evaluation). */
+  kind?: "lm" | "game";
 }
 
-export function RunsTable(library: RunsLibrary, { overlay = "own" }: RunsTableOptions = {}): HTMLElement & { dispose(): void } {
+export function RunsTable(library: RunsLibrary, { overlay = "own", chartName = "the training chart above", kind = "lm" }: RunsTableOptions = {}): HTMLElement & { dispose(): void } {
   const tableBox = html`<div class="stlm-runs-table"></div>` as HTMLElement;
   const chartBox = html`<div class="stlm-runs-chart" aria-live="polite"></div>` as HTMLElement;
   const status = html`<p class="stlm-status stlm-runs-status" role="status"></p>` as HTMLElement;
@@ -105,7 +125,7 @@ export function RunsTable(library: RunsLibrary, { overlay = "own" }: RunsTableOp
     const list = chosen("download");
     if (!list) return;
     for (const { record } of list) downloadText(metricsCsv(record), `${fileSlug(record.label)}.metrics.csv`, "text/csv");
-    say(`Downloaded the metrics of ${list.length} run${list.length === 1 ? "" : "s"} (CSV: step, loss in nats, lr, bytes/s, elapsed ms, validation bits/byte).`);
+    say(`Downloaded the metrics of ${list.length} run${list.length === 1 ? "" : "s"} (CSV: ${kind === "game" ? "one row per iteration and per evaluation: phase, opponent, train loss in nats, mean reward, games, win, draw and loss shares, illegal moves, mean length" : "step, loss in nats, lr, bytes/s, elapsed ms, validation bits/byte"}).`);
   };
   fileInput.onchange = async () => {
     const file = fileInput.files?.[0];
@@ -119,7 +139,7 @@ export function RunsTable(library: RunsLibrary, { overlay = "own" }: RunsTableOp
       }
       library.upsert(record, "imported");
       library.select([...library.selected.map((e) => e.record.id), record.id]);
-      say(`Imported ${file.name}: ${record.label}, ${record.metrics.steps.length} steps; it is ticked and drawn below.`);
+      say(`Imported ${file.name}: ${record.label}, ${isGameRecord(record) ? `${record.game.iterations.length} iterations` : `${record.metrics.steps.length} steps`}; it is ticked and drawn ${overlay === "page" ? `on ${chartName}` : "below"}.`);
     } catch (e) {
       say(`${(e as Error).message}. Nothing was imported.`, true);
     }
@@ -142,7 +162,7 @@ export function RunsTable(library: RunsLibrary, { overlay = "own" }: RunsTableOp
     chartBox.dataset.runs = JSON.stringify(labels);
     if (overlay === "page") {
       chartBox.replaceChildren(
-        html`<p class="stlm-status">${records.length === 0 ? "Tick runs in the table to draw them on the training chart above." : `${records.length} ticked run${records.length === 1 ? " is" : "s are"} drawn on the training chart above${setups.size > 1 ? `: not the same setup (${[...setups].join("; ")}), so the curves differ by more than their seeds` : ""}.`}</p>` as HTMLElement
+        html`<p class="stlm-status">${records.length === 0 ? `Tick runs in the table to draw them on ${chartName}.` : `${records.length} ticked run${records.length === 1 ? " is" : "s are"} drawn on ${chartName}${setups.size > 1 ? `: not the same setup (${[...setups].join("; ")}), so the curves differ by more than their seeds` : ""}.`}</p>` as HTMLElement
       );
       return;
     }
@@ -168,8 +188,8 @@ export function RunsTable(library: RunsLibrary, { overlay = "own" }: RunsTableOp
       rows.length === 0
         ? (html`<p class="stlm-status">No runs yet: press Run, or import a run file.</p>` as HTMLElement)
         : Inputs.table(data, {
-            columns: ["label", "page", "diff", "seed", "steps", "trainBpb", "valBpb", "tokensPerSecond", "backend", "date"],
-            header: { label: "run", page: "page", diff: "settings vs the first run", seed: "seed", steps: "steps", trainBpb: "train loss (bits/byte)", valBpb: "val bits/byte", tokensPerSecond: "bytes/s", backend: "backend", date: "started (UTC)" },
+            columns: kind === "game" ? ["label", "page", "diff", "seed", "steps", "lastEval", "backend", "date"] : ["label", "page", "diff", "seed", "steps", "trainBpb", "valBpb", "tokensPerSecond", "backend", "date"],
+            header: { label: "run", page: "page", diff: "settings vs the first run", seed: "seed", steps: kind === "game" ? "iterations" : "steps", trainBpb: "train loss (bits/byte)", valBpb: "val bits/byte", tokensPerSecond: "bytes/s", backend: "backend", date: "started (UTC)", lastEval: "last evaluation (win, draw, loss; illegal moves)" },
             format: { trainBpb: fixed(3), valBpb: fixed(3), tokensPerSecond: (x: number | null) => (x === null ? "–" : Math.round(x).toLocaleString("en-US")), seed: (x: number) => String(x) },
             value: data.filter((r) => selectedIds.has(r.id)),
             required: false,

@@ -75,5 +75,6 @@ export function SelfPlayChart(points: readonly CurvePoint[], { width = 640, heig
   );
   chart.classList.add("stlm-selfplay-chart");
   chart.dataset.points = String(rows.length);
+  chart.dataset.series = JSON.stringify(names);
   return chart;
 }

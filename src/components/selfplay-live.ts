@@ -3,7 +3,9 @@
 // are) for the charts and the replay. Start, pause, resume, stop; dispose frees
 // every tensor.
 import { TinyLM } from "../lib/models/model.js";
-import { SelfPlay, type SelfPlayConfig } from "../lib/train/selfplay.js";
+import { SelfPlay, selfPlayTrainConfig, type SelfPlayConfig } from "../lib/train/selfplay.js";
+import type { TrainConfig } from "../lib/config.js";
+import type { ModelSpec } from "../lib/models/models.js";
 import { RecordBuilder, type SelfPlayRecord } from "../lib/experiments/selfplay.js";
 import type { GameSetup } from "../lib/games/games.js";
 
@@ -16,6 +18,11 @@ export interface LiveSnapshot {
   total: number;
   record: SelfPlayRecord | null;
   version: number;
+  /** What the run's record needs beyond its games (live-record.ts selfPlayLiveRecord): the learner's spec, the TrainConfig its checkpoint would record, when it started. */
+  spec?: ModelSpec;
+  train?: TrainConfig;
+  startedAt?: string;
+  runNumber?: number;
 }
 
 export class LiveSelfPlay {
@@ -57,7 +64,7 @@ export class LiveSelfPlay {
     const loop = new SelfPlay({ game: setup.game, model, frozen, teacher: setup.teacher, references: setup.references, config });
     this.loop = loop;
     const rec = new RecordBuilder(setup.name, config);
-    this.emit({ status: "running", iteration: 0, total: loop.totalIterations, record: rec.record, message: undefined });
+    this.emit({ status: "running", iteration: 0, total: loop.totalIterations, record: rec.record, message: undefined, spec: model.spec, train: selfPlayTrainConfig(config), startedAt: new Date().toISOString(), runNumber: (this.snap.runNumber ?? 0) + 1 });
     this.finished = (async () => {
       try {
         for await (const e of loop.run()) {

@@ -3,9 +3,19 @@
 // the board gets the model's answer, judged by the rules engine.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { readFile } from "node:fs/promises";
+import type { Download, Page } from "playwright-core";
+import { isGameRecord, parseRunRecord } from "../../lib/runs/record.js";
 import { assertClean, watchPage, useSite } from "./harness.js";
 
 const site = useSite();
+const rows = (page: Page) => page.locator(".stlm-runs-table tbody tr");
+const row = (page: Page, text: string) => rows(page).filter({ hasText: text });
+const liveSeries = async (page: Page) => JSON.parse((await page.locator("#live-charts .stlm-selfplay-chart").first().getAttribute("data-series")) ?? "[]") as string[];
+async function download(page: Page, click: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
+  const [d] = (await Promise.all([page.waitForEvent("download"), click()])) as [Download, void];
+  return { name: d.suggestedFilename(), bytes: await readFile((await d.path())!) };
+}
 
 describe("the self-play page", () => {
   it("shows the precomputed curves, runs a short live self-play, and answers a human move", async () => {
@@ -45,6 +55,41 @@ describe("the self-play page", () => {
     const livePoints = Number(await page.locator("#live-charts .stlm-selfplay-chart").first().getAttribute("data-points"));
     assert.equal(livePoints, 5 * 3, "win, draw and loss at iterations 0, 2, ..., 8");
     assert.match(await page.locator(".stlm-replay").last().innerText(), /wrote/);
+
+    // The runs library: the 12 precomputed runs (2 games, 2 arms, 3 seeds) and the live run are rows of kind "game".
+    await row(page, "(live run 1)").waitFor();
+    assert.equal(await rows(page).count(), 13);
+    const liveCells = await row(page, "(live run 1)").locator("td").allInnerTexts();
+    assert.equal(liveCells[2], "/self-play");
+    assert.equal(liveCells[5], "8", "8 iterations");
+    assert.match(liveCells[6], /random \(iteration 8\): W \d+% D \d+% L \d+%, illegal [\d.]+%; perfect \(iteration 8\)/);
+    assert.deepEqual(await liveSeries(page), ["win", "draw", "loss"], "nothing ticked, nothing drawn beside the live run");
+    // Ticked precomputed runs are drawn on the live chart: the same game as it is, the word chain marked as another setup.
+    await row(page, "tic-tac-toe: self-play, seed 2").locator("input").check();
+    await row(page, "word chain: self-play, seed 1").locator("input").check();
+    await page.waitForFunction(`JSON.parse(document.querySelector("#live-charts .stlm-selfplay-chart")?.dataset.series || "[]").length === 5`);
+    assert.deepEqual((await liveSeries(page)).slice(3), ["ticked: tic-tac-toe: self-play, seed 2, losses", "ticked: word chain: self-play, seed 1, losses [other setup: game wordchain:austen, vs random words]"]);
+    assert.match(await page.locator("#live-ticked").innerText(), /losses of 2 runs ticked/);
+    await row(page, "tic-tac-toe: self-play, seed 2").locator("input").uncheck();
+    await row(page, "word chain: self-play, seed 1").locator("input").uncheck();
+    // The live run's record: downloaded, deleted, imported back.
+    await row(page, "(live run 1)").locator("input").check();
+    const json = await download(page, () => page.getByRole("button", { name: "Download JSON" }).click());
+    const record = parseRunRecord(json.bytes.toString("utf8"), json.name);
+    assert.ok(isGameRecord(record));
+    assert.equal(record.origin, "page");
+    assert.equal(record.game!.iterations.length, 8);
+    assert.deepEqual(record.game!.evals.map((e) => `${e.iteration}:${e.opponent}`).slice(0, 3), ["0:random", "0:perfect", "2:random"]);
+    assert.match(record.runtime.platform, /Chrome/);
+    await page.getByRole("button", { name: "Delete selected" }).click();
+    await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 12`);
+    await page.getByLabel("Import a record file (JSON)").setInputFiles({ name: json.name, mimeType: "application/json", buffer: json.bytes });
+    await row(page, "(live run 1)").waitFor();
+    assert.match(await row(page, "(live run 1)").innerText(), /\(imported\)/);
+    assert.match(await page.locator(".stlm-runs-status").innerText(), /8 iterations; it is ticked and drawn on the live chart/);
+    await page.getByLabel("Import a record file (JSON)").setInputFiles({ name: "bad.json", mimeType: "application/json", buffer: Buffer.from(json.bytes.toString("utf8").replace('"kind":"game"', '"kind":"chess"').replace('"kind": "game"', '"kind": "chess"')) });
+    await page.waitForFunction(`/Nothing was imported/.test(document.querySelector(".stlm-runs-status")?.textContent ?? "")`);
+    assert.match(await page.locator(".stlm-runs-status").innerText(), /bad\.json: kind must be "game" or absent/);
 
     // A human move gets an answer from the precomputed model, judged by the engine.
     const board = page.locator(".stlm-play").first();

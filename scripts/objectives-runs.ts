@@ -13,6 +13,16 @@
 //   nice -n 10 node --import tsx scripts/objectives-runs.ts [--corpus austen] [--seeds 1,2,3] [--nano-steps 120] [--micro-steps 80] [--pairs 200]
 //   nice -n 10 node --import tsx scripts/objectives-runs.ts --seeds 1 --sampler 600     # then: the sampler's longer-trained model
 //   nice -n 10 node --import tsx scripts/objectives-runs.ts --losses [--sizes nano] [--seeds 1]     # then: the runs' loss curves, for "Re-run and check"
+//   nice -n 10 node --import tsx scripts/objectives-runs.ts --keep-sampler [--out DIR]      # the comparison again, the sampler kept
+//
+// Every run keeps its training loss at every step (4 decimals) as `losses`, the curve
+// "Re-run and check" compares (files made before this kept none; --losses below added
+// some later). --keep-sampler: remake the comparison's runs only, and carry the
+// sampler's longer-trained model and its speculative measurements (`sampler`,
+// `speculative`, data/runs/objectives/nano-mtp4.safetensors, made by `--sampler N`) over
+// from the existing file unchanged, instead of measuring the comparison's 120-step
+// models and overwriting the sampler's. --out DIR: write compare.json there instead
+// of data/runs/objectives (what it reads with --keep-sampler stays the committed file).
 //
 // --losses trains every stored run again from the file's facts (lib/runs/precomputed.ts
 // objectiveRunFigure, lib/runs/rerun.ts, as the page's re-check does), and adds its
@@ -36,19 +46,21 @@ import { objectiveRunFigure, type ObjectivesFile } from "../lib/runs/precomputed
 import { rerunTrainer } from "../lib/runs/rerun.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const f = parseFlags(process.argv.slice(2), { corpus: "string", seeds: "string", "nano-steps": { kind: "int", min: 1 }, "micro-steps": { kind: "int", min: 1 }, pairs: { kind: "int", min: 1 }, sizes: "string", sampler: { kind: "int", min: 1 }, losses: "boolean" }, "objectives-runs");
+const f = parseFlags(process.argv.slice(2), { corpus: "string", seeds: "string", "nano-steps": { kind: "int", min: 1 }, "micro-steps": { kind: "int", min: 1 }, pairs: { kind: "int", min: 1 }, sizes: "string", sampler: { kind: "int", min: 1 }, losses: "boolean", "keep-sampler": "boolean", out: "string" }, "objectives-runs");
 const corpusName = (f.corpus as string | undefined) ?? "austen";
 const seeds = String(f.seeds ?? "1,2,3").split(",").map(Number);
 const sizes = String(f.sizes ?? "nano,micro").split(",");
 const stepsOf: Record<string, number> = { nano: (f["nano-steps"] as number | undefined) ?? 120, micro: (f["micro-steps"] as number | undefined) ?? 80 };
 const pairLimit = (f.pairs as number | undefined) ?? 200;
-const command = `nice -n 10 node --import tsx scripts/objectives-runs.ts --corpus ${corpusName} --seeds ${seeds.join(",")} --sizes ${sizes.join(",")} --nano-steps ${stepsOf.nano} --micro-steps ${stepsOf.micro} --pairs ${pairLimit}`;
+const keepSampler = f["keep-sampler"] === true;
+const command = `nice -n 10 node --import tsx scripts/objectives-runs.ts --corpus ${corpusName} --seeds ${seeds.join(",")} --sizes ${sizes.join(",")} --nano-steps ${stepsOf.nano} --micro-steps ${stepsOf.micro} --pairs ${pairLimit}${keepSampler ? " --keep-sampler" : ""}`;
 
 const backend = await initNode("wasm");
 const corpus = await loadCorpus(corpusName);
 const allPairs = await loadEvalSet("minimal-pairs");
 const pairs = Array.from({ length: Math.min(pairLimit, allPairs.length) }, (_, i) => allPairs[Math.floor((i * allPairs.length) / Math.min(pairLimit, allPairs.length))]);
-const outDir = path.join(ROOT, "data", "runs", "objectives");
+const committedDir = path.join(ROOT, "data", "runs", "objectives");
+const outDir = f.out ? path.resolve(String(f.out)) : committedDir;
 await mkdir(outDir, { recursive: true });
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -69,6 +81,8 @@ interface RunRecord {
   headBits: number[];
   minimalPairs: number;
   finalLoss: number;
+  /** The training loss at every step (4 decimals). */
+  losses: { step: number; loss: number }[];
 }
 
 const runs: RunRecord[] = [];
@@ -84,9 +98,11 @@ async function trainArm(size: string, armId: string, seed: number, budget: "step
   // shared with other jobs it varies far less than wall-clock time, so equal-time budgets are planned from it.
   const cpuStart = process.cpuUsage();
   let cpuMs = 0;
+  const losses: { step: number; loss: number }[] = [];
   for await (const e of trainer.run()) {
     if (e.kind === "step") {
       loss = e.loss;
+      losses.push({ step: e.step, loss: round(e.loss) });
       const u = process.cpuUsage(cpuStart);
       cpuMs = (u.user + u.system) / 1000;
     } else if (e.kind === "eval") val = e.valBitsPerByte;
@@ -97,10 +113,11 @@ async function trainArm(size: string, armId: string, seed: number, budget: "step
   const rec: RunRecord = {
     size, arm: armId, seed, budget, steps: train.steps, parameters: model.parameterCount(),
     trainingSeconds: round(elapsed / 1000, 1), wallMsPerStep: round(elapsed / train.steps, 1), msPerStep: round(cpuMs / train.steps, 1),
-    valBitsPerByte: round(val), headBits: (await headBits(model, corpus.val)).map((b) => round(b)), minimalPairs: round(mp.accuracy), finalLoss: round(loss)
+    valBitsPerByte: round(val), headBits: (await headBits(model, corpus.val)).map((b) => round(b)), minimalPairs: round(mp.accuracy), finalLoss: round(loss), losses
   };
+  if (losses.length !== train.steps) throw new Error(`${size} ${armId} seed ${seed}: ${losses.length} step losses logged for ${train.steps} steps`);
   log(`${size} ${arm.label} seed ${seed} (${budget}, ${train.steps} steps, ${rec.msPerStep} cpu ms/step, ${rec.wallMsPerStep} wall): val ${rec.valBitsPerByte} bpb, heads ${rec.headBits.join(" ")}, pairs ${rec.minimalPairs}`);
-  if (size === "nano" && seed === seeds[0] && budget === "steps" && arm.objective?.kind === "mtp") keep.set(armId, model);
+  if (!keepSampler && size === "nano" && seed === seeds[0] && budget === "steps" && arm.objective?.kind === "mtp") keep.set(armId, model);
   else model.dispose();
   return rec;
 }
@@ -262,11 +279,18 @@ if (samplerSteps !== undefined) {
   process.exit(0);
 }
 
+// --keep-sampler: the sampler and its measurements as the committed file has them.
+if (keepSampler) {
+  const previous = JSON.parse(await readFile(path.join(committedDir, "compare.json"), "utf8"));
+  if (!previous.sampler) throw new Error("--keep-sampler: data/runs/objectives/compare.json has no sampler to keep (make one with --sampler N)");
+  sampler = previous.sampler;
+  speculative.push(...previous.speculative);
+}
 // The order puts what the page needs first: a script stopped early leaves the equal-steps comparison and the sampler's model.
 for (const size of sizes) {
   await equalSteps(size);
-  if (size === "nano") await measureKept();
+  if (size === "nano" && !keepSampler) await measureKept();
 }
 for (const size of sizes) await equalTime(size);
 const record = await save();
-log(`wrote data/runs/objectives/compare.json (${record.runs.length} runs, ${record.wallSeconds} s)`);
+log(`wrote ${path.relative(ROOT, path.join(outDir, "compare.json"))} (${record.runs.length} runs, ${record.wallSeconds} s)`);

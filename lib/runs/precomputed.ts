@@ -190,7 +190,7 @@ export interface ObjectivesFile {
   runs: { size: string; arm: string; seed: number; budget: "steps" | "time"; steps: number; finalLoss: number; losses?: { step: number; loss: number }[] }[];
 }
 
-/** One run of the objectives comparison: its every-5th-step losses where the file holds them, else its final loss only. */
+/** One run of the objectives comparison: the losses the file holds for it (every step since the file of 2026-12-02; every 5th step, added by --losses, before), else its final loss only. */
 export function objectiveRunFigure(file: ObjectivesFile, size: string, armId: string, seed: number, budget: "steps" | "time", fileName = "data/runs/objectives/compare.json"): FigureRun {
   const run = file.runs.find((r) => r.size === size && r.arm === armId && r.seed === seed && r.budget === budget);
   if (!run) throw new Error(`${fileName} has no ${size} run of arm "${armId}" at seed ${seed} (${budget} budget)`);
@@ -214,9 +214,11 @@ export function objectiveRunFigure(file: ObjectivesFile, size: string, armId: st
         notKept(
           fileName,
           file.command ?? "scripts/objectives-runs.ts",
-          run.losses?.length
-            ? `; its loss at every 5th step was added later by \`${file.lossesCommand ?? "scripts/objectives-runs.ts --losses"}\`, from a re-run whose final loss equals the stored one to its 4 decimals`
-            : "; it keeps only the final step's loss"
+          !run.losses?.length
+            ? "; it keeps only the final step's loss"
+            : file.lossesCommand
+              ? `; its loss at every 5th step was added later by \`${file.lossesCommand}\`, from a re-run whose final loss equals the stored one to its 4 decimals`
+              : "; its loss at every step is the run's own, as it trained"
         )
       ]
     }),

@@ -9,8 +9,8 @@ import { assertClean, watchPage, useSite } from "./harness.js";
 import type { SharingSnapshotsFile } from "../../lib/runs/precomputed-snapshots.js";
 
 const site = useSite();
-/** The committed snapshots of the tying experiment (scripts/sharing-snapshots.ts). */
-const replay = JSON.parse(gunzipSync(readFileSync(new URL("../../data/runs/sharing/snapshots/tying.json.gz", import.meta.url))).toString("utf8")) as SharingSnapshotsFile;
+/** The committed snapshots of the page's default experiment, shared-ffn (taken by its own runs, scripts/sharing-runs.ts --snapshot-every 50). */
+const replay = JSON.parse(gunzipSync(readFileSync(new URL("../../data/runs/sharing/snapshots/shared-ffn.json.gz", import.meta.url))).toString("utf8")) as SharingSnapshotsFile;
 
 describe("the sharing page", () => {
   it("charts the ledger, shows the precomputed A/B run, and trains both arms live", async () => {
@@ -30,12 +30,9 @@ describe("the sharing page", () => {
     assert.ok(prose.includes("(mean ± s.d. over 3 seeds)"), "the prose quotes the seeds' mean ± s.d.");
     assert.match(prose, /was lower in every seed|cannot tell the two apart/, "and says what the spread allows");
 
-    // Seed 1 of both arms replayed. The shared-MLP experiment's re-run departed from its figure, and the page says so
-    // instead of showing snapshots of another run; the tying one's: the slider picks the snapshot, the cursor follows it,
-    // and the arm picker switches runs at the same step.
-    await page.locator('.stlm-scrubber-card[data-source="precomputed-sharing"][data-experiment="shared-ffn"]').getByText(/re-run with snapshots departs from the figure's run by more than/).waitFor({ timeout: 30_000 });
-    await page.getByRole("radio", { name: "Untied vs tied embeddings" }).check();
-    const card = page.locator('.stlm-scrubber-card[data-source="precomputed-sharing"][data-experiment="tying"]');
+    // Seed 1 of both arms replayed, on the default experiment (shared-ffn), whose snapshots its own runs took:
+    // the slider picks the snapshot, the cursor follows it, and the arm picker switches runs at the same step.
+    const card = page.locator('.stlm-scrubber-card[data-source="precomputed-sharing"][data-experiment="shared-ffn"]');
     const scrubber = card.locator(".stlm-scrubber");
     await scrubber.waitFor({ timeout: 30_000 });
     assert.equal(await scrubber.getAttribute("data-snapshots"), String(replay.arms[0].snapshots.length));
@@ -56,6 +53,10 @@ describe("the sharing page", () => {
     await shows(0, replay.arms[0].snapshots.length - 2, "ArrowLeft");
     await card.getByLabel("Arm replayed").selectOption({ label: replay.arms[1].label });
     await shows(1, replay.arms[1].snapshots.length - 2, "the other arm, at the same step");
+    assert.match(await page.locator("main").innerText(), /kept a snapshot every 50 steps as it trained, in the same runs the figure above draws[\s\S]*The curve under the slider is the figure's seed 1\./);
+    // Tying's snapshots are a later re-run of its seed 1 (scripts/sharing-snapshots.ts), and the page says how close it stayed.
+    await page.getByRole("radio", { name: "Untied vs tied embeddings" }).check();
+    await page.locator('.stlm-scrubber-card[data-source="precomputed-sharing"][data-experiment="tying"] .stlm-scrubber').waitFor({ timeout: 30_000 });
     assert.match(await page.locator("main").innerText(), /The re-run's loss (equals the figure's seed 1 at every step|is within \d\.\d{4} of the figure's seed 1 at every step)/);
     await page.getByRole("radio", { name: "4 layers vs 8 layers with one shared MLP" }).check();
     await page.locator(".stlm-ab-card h2", { hasText: "4 layers vs 8 layers" }).waitFor({ timeout: 30_000 });

@@ -49,11 +49,7 @@ const orig = engine.runKernel.bind(engine);
 const stat = new Map<string, { calls: number; wall: number; pool: number }>();
 let depth = 0;
 // The pool's running total of task time (its profile, read between kernel calls).
-const poolMs = () => {
-  let t = 0;
-  for (const s of (pool as unknown as { stats: Map<number, { ms: number }> }).stats.values()) t += s.ms;
-  return t;
-};
+const poolMs = () => pool.profiledMs();
 engine.runKernel = (name: string, inputs: unknown, attrs: unknown) => {
   if (depth > 0) return orig(name, inputs, attrs);
   depth++;

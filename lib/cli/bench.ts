@@ -57,7 +57,9 @@ turned into stlm train's metrics and progress lines), reported as loop
 tokens/s over the loop's wall time and its ratio to the timed step's. --profile
 adds a per-kernel time table of one step, and at more than one thread the
 kernel threads' tasks: calls, time, and time the calling thread waited at the
-barrier for the other threads, with each worker's busy time.
+barrier for the other threads, with each worker's busy time, and the step's
+serial time: each top-level tfjs kernel call's time outside the pool, by kernel,
+and the time outside any kernel call (the tape, backprop, JavaScript).
 --matmul xnnpack multiplies with tfjs's XNNPACK instead of lib/wasm/simd.ts;
 --stock-kernels runs tfjs's own wasm kernels instead of lib/kernels.ts's
 overrides; both measure what the lab's kernels gain.
@@ -154,6 +156,12 @@ export async function benchCommand(argv: string[]): Promise<void> {
     for (const p of threadProfile.tasks) process.stdout.write(`${p.task.padEnd(14)} ${p.ms.toFixed(1).padStart(8)} ${String(p.calls).padStart(6)} ${p.waitMs.toFixed(1).padStart(10)}\n`);
     process.stdout.write(`outside the pool (tfjs's own kernels, JavaScript): ${(threadProfile.stepMs - threadProfile.tasks.reduce((a, p) => a + p.ms, 0)).toFixed(1)} ms\n`);
     process.stdout.write(`workers' busy ms: ${threadProfile.workerBusyMs.map((x) => x.toFixed(1)).join(", ")}\n`);
+    const sp = threadProfile.serial;
+    process.stdout.write(
+      `\nserial time of the same step: ${(sp.inKernelsMs + sp.outsideKernelsMs).toFixed(1)} ms, ${sp.inKernelsMs.toFixed(1)} in ${sp.kernelCalls} top-level tfjs kernel calls ` +
+        `(their time outside the pool) and ${sp.outsideKernelsMs.toFixed(1)} outside any (the tape, backprop, JavaScript)\nkernel                 calls   wall ms  pool ms  serial ms\n`
+    );
+    for (const k of sp.byKernel.slice(0, 15)) process.stdout.write(`${k.kernel.padEnd(22)} ${String(k.calls).padStart(5)} ${k.ms.toFixed(2).padStart(9)} ${k.poolMs.toFixed(2).padStart(8)} ${k.serialMs.toFixed(2).padStart(10)}\n`);
   }
 }
 

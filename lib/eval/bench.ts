@@ -9,7 +9,7 @@ import { LocalStackLM, type LocalStackConfig } from "../models/localstack.js";
 import { trainEntropyModel } from "../text/entropy.js";
 import { LOCAL_STACK_KINDS, TOKENIZER_FREE_PRESETS, tokenizerFreeConfig, type LocalStackKind } from "../experiments/tokenizer-free.js";
 import { kernelPool, matMulInfo } from "../kernels.js";
-import type { TaskStats } from "../threads/pool.js";
+import type { KernelPool, TaskStats } from "../threads/pool.js";
 import { Rng } from "../rng.js";
 import { tf } from "../tf.js";
 import { DEFAULT_DISTILL, DistilledStudent, type DistillConfig } from "../train/distill.js";
@@ -112,7 +112,67 @@ export interface BenchResult {
   matmul?: { engine: string; relaxedSimd: boolean };
   profile?: KernelTime[];
   /** With profile: the kernel threads' tasks in one step (time, calls, barrier waits) and each worker's busy time. */
-  threadProfile?: { threads: number; stepMs: number; tasks: TaskStats[]; workerBusyMs: number[] };
+  threadProfile?: { threads: number; stepMs: number; tasks: TaskStats[]; workerBusyMs: number[]; serial: SerialProfile };
+}
+
+/**
+ * Where the step's serial time goes: each top-level tfjs kernel call's wall time
+ * and the part of it in the kernel threads' pool (the rest is serial: tfjs's
+ * dispatch and bookkeeping, the kernel's own JavaScript, one-thread kernels), and
+ * the step's time outside any kernel call (the gradient tape, backprop, the
+ * model's JavaScript). Nested calls count in their caller's time.
+ */
+export interface SerialProfile {
+  kernelCalls: number;
+  /** Serial milliseconds inside kernel calls, and outside any. */
+  inKernelsMs: number;
+  outsideKernelsMs: number;
+  byKernel: { kernel: string; calls: number; ms: number; poolMs: number; serialMs: number }[];
+}
+
+/** Run `step` with every top-level tfjs kernel call timed against the pool's task time (pool.startProfile must be on). */
+async function withSerialProfile(pool: KernelPool, step: () => Promise<void>): Promise<{ stepMs: number; serial: SerialProfile }> {
+  const engine = tf.engine() as unknown as { runKernel: (name: string, inputs: unknown, attrs: unknown) => unknown };
+  const runKernel = engine.runKernel;
+  const by = new Map<string, { calls: number; ms: number; poolMs: number }>();
+  let depth = 0;
+  engine.runKernel = function (this: unknown, name: string, inputs: unknown, attrs: unknown) {
+    if (depth > 0) return runKernel.call(this, name, inputs, attrs);
+    depth++;
+    const p0 = pool.profiledMs();
+    const t0 = performance.now();
+    try {
+      return runKernel.call(this, name, inputs, attrs);
+    } finally {
+      const e = by.get(name) ?? { calls: 0, ms: 0, poolMs: 0 };
+      e.calls++;
+      e.ms += performance.now() - t0;
+      e.poolMs += pool.profiledMs() - p0;
+      by.set(name, e);
+      depth--;
+    }
+  };
+  let stepMs: number;
+  try {
+    const t0 = performance.now();
+    await step();
+    stepMs = performance.now() - t0;
+  } finally {
+    engine.runKernel = runKernel;
+  }
+  const round = (x: number) => Math.round(x * 100) / 100;
+  const rows = [...by].map(([kernel, e]) => ({ kernel, calls: e.calls, ms: round(e.ms), poolMs: round(e.poolMs), serialMs: round(e.ms - e.poolMs) })).sort((a, b) => b.serialMs - a.serialMs);
+  const inKernels = [...by.values()].reduce((a, e) => a + e.ms, 0);
+  const poolAll = [...by.values()].reduce((a, e) => a + e.poolMs, 0);
+  return {
+    stepMs,
+    serial: {
+      kernelCalls: rows.reduce((n, r) => n + r.calls, 0),
+      inKernelsMs: round(inKernels - poolAll),
+      outsideKernelsMs: round(stepMs - inKernels),
+      byKernel: rows
+    }
+  };
 }
 
 /** Multiply-adds of one training step x 2 x 3, counted as the PyTorch reference counts them. */
@@ -307,14 +367,20 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       // One step timed without tf.profile's per-kernel reads, for the pool's own counts.
       const batch = data.sample(rng, train.batchSize, ctx);
       pool.startProfile();
-      const t0 = performance.now();
-      const { loss, gradNorm } = trainer.trainStep(batch);
-      await loss.data();
-      const stepMs = performance.now() - t0;
-      tf.dispose([loss, gradNorm]);
-      const r = pool.stopProfile();
+      let measured: Awaited<ReturnType<typeof withSerialProfile>>;
+      let r: ReturnType<KernelPool["stopProfile"]>;
+      try {
+        measured = await withSerialProfile(pool, async () => {
+          const { loss, gradNorm } = trainer.trainStep(batch);
+          await loss.data();
+          tf.dispose([loss, gradNorm]);
+        });
+      } finally {
+        r = pool.stopProfile();
+      }
+      const { stepMs, serial } = measured;
       const round = (x: number) => Math.round(x * 10) / 10;
-      threadProfile = { threads: pool.threads, stepMs: round(stepMs), tasks: r.tasks.map((t) => ({ ...t, ms: round(t.ms), waitMs: round(t.waitMs) })), workerBusyMs: r.workerBusyMs.map(round) };
+      threadProfile = { threads: pool.threads, stepMs: round(stepMs), tasks: r.tasks.map((t) => ({ ...t, ms: round(t.ms), waitMs: round(t.waitMs) })), workerBusyMs: r.workerBusyMs.map(round), serial };
     }
     if (profile) {
       const batch = data.sample(rng, train.batchSize, ctx);

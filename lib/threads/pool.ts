@@ -213,6 +213,13 @@ export class KernelPool {
     this.profiling = true;
   }
 
+  /** Milliseconds of task time (the calling thread's wall time in run()) since startProfile, all tasks together. */
+  profiledMs(): number {
+    let ms = 0;
+    for (const s of this.stats.values()) ms += s.ms;
+    return ms;
+  }
+
   /** The counts since startProfile, and each worker's busy milliseconds (index 0: the calling thread, not measured). */
   stopProfile(): { tasks: TaskStats[]; workerBusyMs: number[] } {
     this.profiling = false;

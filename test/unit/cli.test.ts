@@ -85,7 +85,7 @@ test("bad input gets a message that says what was wrong, and a saved run is neve
 test("stlm params and stlm bench report the model they measure", async () => {
   const p = await stlm("params", "--preset", "micro", "--json");
   assert.equal(JSON.parse(p.stdout).total, 886144);
-  const b = await stlm("bench", "--preset", "nano", "--steps", "2", "--warmup", "1", "--json");
+  const b = await stlm("bench", "--preset", "nano", "--steps", "2", "--warmup", "1", "--profile", "--json");
   assert.equal(b.code, 0, b.stderr);
   const r = JSON.parse(b.stdout);
   assert.equal(r.backend, "wasm");
@@ -96,6 +96,12 @@ test("stlm params and stlm bench report the model they measure", async () => {
   assert.ok(r.loop.tokensPerSecond > 0 && r.loop.ratio > 0);
   assert.equal(r.tensorsLeaked, 0);
   assert.deepEqual(r.matmul, { engine: "gemm", relaxedSimd: true });
+  // --profile: the step's serial time by kernel adds up with the pool's share to the step.
+  const sp = r.threadProfile.serial;
+  const mm = sp.byKernel.find((k: { kernel: string }) => k.kernel === "BatchMatMul");
+  assert.ok(sp.kernelCalls > 100 && mm.calls > 20 && mm.poolMs > 0 && mm.serialMs >= 0, JSON.stringify(mm));
+  const pool = sp.byKernel.reduce((a: number, k: { poolMs: number }) => a + k.poolMs, 0);
+  assert.ok(Math.abs(sp.inKernelsMs + sp.outsideKernelsMs + pool - r.threadProfile.stepMs) < 0.5, JSON.stringify({ ...sp, byKernel: undefined, pool, step: r.threadProfile.stepMs }));
 });
 
 test("stlm bench runs the stride-pooled model at a chosen context, and refuses what it cannot run", async () => {

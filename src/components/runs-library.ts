@@ -89,6 +89,19 @@ export class RunsLibrary {
     this.changed();
   }
 
+  /**
+   * Makes `records` the precomputed rows (a page's figure runs, in their order, at the top
+   * of the list): precomputed rows not among them go (another experiment shown), the others
+   * keep their tick. One redraw for all of them.
+   */
+  setPrecomputed(records: readonly RunRecord[]): void {
+    const ids = new Set(records.map((r) => r.id));
+    for (const e of this.entries) if (e.source === "precomputed" && !ids.has(e.record.id)) this.chosen.delete(e.record.id);
+    const mine = this.entries.filter((e) => e.source !== "precomputed" && !ids.has(e.record.id));
+    this.entries = [...records.map((record) => ({ record, source: "precomputed" as const })), ...mine];
+    this.emit();
+  }
+
   remove(ids: Iterable<string>): void {
     const gone = new Set(ids);
     this.entries = this.entries.filter((e) => !gone.has(e.record.id));
@@ -128,6 +141,11 @@ export class RunsLibrary {
   private emit(): void {
     for (const l of this.listeners) l();
   }
+}
+
+/** Makes `records` the library's precomputed rows (see RunsLibrary.setPrecomputed). */
+export function showPrecomputed(library: RunsLibrary, records: readonly RunRecord[]): void {
+  library.setPrecomputed(records);
 }
 
 /** What a page's live runs record besides their own snapshot: the page, the backend, this browser and the lab's build. */

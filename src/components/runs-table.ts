@@ -8,7 +8,7 @@
 import * as Inputs from "@observablehq/inputs";
 import aqModule from "arquero/dist/arquero.min.js";
 import { html } from "htl";
-import { checkRunFileSize, configDiff, isGameRecord, metricsCsv, parseRunRecord, type RunGame, type RunRecord } from "../lib/runs/record.js";
+import { checkRunFileSize, configDiff, isGameRecord, metricsCsv, parseRunRecord, summarizeMetrics, type RunGame, type RunRecord } from "../lib/runs/record.js";
 import { downloadText, fileSlug } from "./download.js";
 import { RunsOverlay, overlayLabels, runSetup } from "./runs-overlay.js";
 import type { LibraryEntry, RunsLibrary } from "./runs-library.js";
@@ -50,16 +50,18 @@ export function runRows(entries: readonly LibraryEntry[]): RunRow[] {
     const derived = (d: string) => d.startsWith("train.seed:") || (isGameRecord(r) && isGameRecord(first) && (d.startsWith("train.") || d.startsWith("game.config.seed:")));
     const diff = first && r !== first ? configDiff(first, r).filter((d) => !derived(d)).map((d) => d.replace(/^[^:]*?([^.:]+):/, "$1:")) : [];
     const where = r.page ?? (r.origin === "cli" ? "CLI" : r.origin);
+    // A precomputed figure's record keeps its curve but no final figures: the row reads them off the curve.
+    const final = r.final ?? summarizeMetrics(r.metrics.steps, r.metrics.evals, r.train.steps);
     return {
       id: r.id,
       label: r.label,
       page: source === "live" ? where : `${where} (${source === "checkpoint" ? "from a checkpoint" : source})`,
       diff: r === first ? "(first run)" : diff.length ? diff.join("; ") : "same settings",
       seed: r.train.seed,
-      steps: r.final?.steps ?? 0,
-      trainBpb: r.final?.trainLoss != null ? r.final.trainLoss / Math.LN2 : null,
-      valBpb: r.final?.valBitsPerByte ?? null,
-      tokensPerSecond: r.final?.meanTokensPerSecond ?? null,
+      steps: final?.steps ?? 0,
+      trainBpb: final?.trainLoss != null ? final.trainLoss / Math.LN2 : null,
+      valBpb: final?.valBitsPerByte ?? null,
+      tokensPerSecond: final?.meanTokensPerSecond ?? null,
       backend: r.runtime.backend,
       date: r.startedAt.slice(0, 16).replace("T", " "),
       lastEval: lastEvalText(r)
@@ -86,9 +88,15 @@ export interface RunsTableOptions {
   chartName?: string;
   /** The runs' kind: language-model runs (bits per byte, bytes/s) or game runs (iterations, the last evaluation). */
   kind?: "lm" | "game";
+  /**
+   * Where the page's precomputed rows go: "first" (the training page's one reference run, the
+   * run the others' settings are compared with) or "last" (a page with many precomputed runs:
+   * the reader's own runs stay at the top, where the table shows them without scrolling).
+   */
+  precomputed?: "first" | "last";
 }
 
-export function RunsTable(library: RunsLibrary, { overlay = "own", chartName = "the training chart above", kind = "lm" }: RunsTableOptions = {}): HTMLElement & { dispose(): void } {
+export function RunsTable(library: RunsLibrary, { overlay = "own", chartName = "the training chart above", kind = "lm", precomputed = "first" }: RunsTableOptions = {}): HTMLElement & { dispose(): void } {
   const tableBox = html`<div class="stlm-runs-table"></div>` as HTMLElement;
   const chartBox = html`<div class="stlm-runs-chart" aria-live="polite"></div>` as HTMLElement;
   const status = html`<p class="stlm-status stlm-runs-status" role="status"></p>` as HTMLElement;
@@ -177,7 +185,7 @@ export function RunsTable(library: RunsLibrary, { overlay = "own", chartName = "
   };
   const render = () => {
     keep.checked = library.keep;
-    const rows = runRows(library.list);
+    const rows = runRows(precomputed === "last" ? [...library.list.filter((e) => e.source !== "precomputed"), ...library.list.filter((e) => e.source === "precomputed")] : library.list);
     const key = JSON.stringify([rows, library.selected.map((e) => e.record.id)]);
     if (library.note) say(library.note, true);
     if (key === shown) return;

@@ -45,8 +45,10 @@ describe("the objectives page", () => {
     assert.match(await page.locator(".stlm-ab-card").innerText(), /next-byte against mtp:2/);
     assert.ok((await page.locator(".stlm-ab-card svg").count()) > 0);
     // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
-    await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`, undefined, { timeout: 10_000 });
-    const runs = await page.locator(".stlm-runs-table tbody tr td:nth-child(2)").allInnerTexts();
+    // (after the figure's precomputed runs, which are rows too: "/objectives (precomputed)")
+    await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/objectives").length === 2`, undefined, { timeout: 10_000 });
+    const runs = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/objectives").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
+    assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/objectives (precomputed)" }).count() > 0, "the precomputed runs are rows");
     assert.ok(runs.every((l) => /^objectives: .*, seed \d+$/.test(l)), runs.join(" | "));
 
     // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.

@@ -25,7 +25,7 @@ describe("the sharing page", () => {
     assert.match(await page.locator(".stlm-ab-card h2").innerText(), /precomputed in Node, 250 steps, 3 seeds/);
     assert.match((await page.locator(".stlm-ab-card .stlm-band-chart svg[role=img]").first().getAttribute("aria-label")) ?? "", /mean over 3 seeds with min–max band/);
     assert.equal(await page.locator(".stlm-spread-chart circle").count(), 6, "a dot per arm and seed");
-    assert.match(await page.locator("table").last().innerText(), /\d\.\d{3} ± \d\.\d{3}/);
+    assert.match(await page.locator("table").filter({ hasText: "mean ± s.d." }).last().innerText(), /\d\.\d{3} ± \d\.\d{3}/);
     const prose = await page.locator("main").innerText();
     assert.ok(prose.includes("(mean ± s.d. over 3 seeds)"), "the prose quotes the seeds' mean ± s.d.");
     assert.match(prose, /was lower in every seed|cannot tell the two apart/, "and says what the spread allows");
@@ -89,8 +89,10 @@ describe("the sharing page", () => {
     const table = await page.locator("table").filter({ hasText: "val bits/byte (last)" }).innerText();
     assert.match(table, /230,080[\s\S]*230,080/, "both arms have the same parameter count");
     // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
-    await page.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`, undefined, { timeout: 10_000 });
-    const runs = await page.locator(".stlm-runs-table tbody tr td:nth-child(2)").allInnerTexts();
+    // (after the figure's precomputed runs, which are rows too: "/sharing (precomputed)")
+    await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/sharing").length === 2`, undefined, { timeout: 10_000 });
+    const runs = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/sharing").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
+    assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/sharing (precomputed)" }).count() > 0, "the precomputed runs are rows");
     assert.ok(runs.every((l) => /^sharing \(.+\): .*, seed \d+$/.test(l)), runs.join(" | "));
 
     await assertClean(page, log, "/sharing");

@@ -109,8 +109,15 @@ describe("the tokenizer-free page", () => {
     // with its spec, every step's loss and the same data hash as the CLI's, and overlays when ticked.
     const runRow = page.locator(".stlm-runs-table tbody tr").filter({ hasText: "tokenizer-free: local stack, words, seed 1" });
     await runRow.waitFor({ timeout: 10_000 });
-    assert.equal(await page.locator(".stlm-runs-table tbody tr").count(), 1);
+    assert.equal(await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/tokenizer-free").length`), 1, "one live row");
+    assert.equal(await page.locator(".stlm-runs-table tbody tr").first().locator("td:nth-child(3)").innerText(), "/tokenizer-free", "the reader's runs come first");
+    // A precomputed run of the same model is a row too, drawn only while ticked, beside the live one.
+    const preRow = page.locator(".stlm-runs-table tbody tr").filter({ hasText: "(precomputed)" }).filter({ hasText: "local stack, words, context 128" }).first();
+    await preRow.locator("input").check();
+    await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-runs-chart")?.dataset.runs || "[]").length === 1`);
     await runRow.locator("input").check();
+    await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-runs-chart")?.dataset.runs || "[]").length === 2`);
+    await preRow.locator("input").uncheck();
     await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-runs-chart")?.dataset.runs || "[]").length === 1`);
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download JSON" }).click()]);
     const record = parseRunRecord(await readFile((await download.path())!, "utf8"), download.suggestedFilename());

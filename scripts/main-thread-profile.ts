@@ -7,7 +7,12 @@
 // `Profiler.start` / `Profiler.stop`). A diagnosis tool, not a test: the figures are
 // wall-clock and depend on the machine's load (run it with scripts/measure.sh).
 //
-//   npm run build && node --import tsx scripts/main-thread-profile.ts [--page train|sharing|objectives|dropout|distillation|tokenizer-free|self-play] [--backend wasm] [--seconds 12] [--json out.json]
+// The heap's churn is the bytes allocated on the page's thread in the window (CDP's
+// sampling heap profiler, keeping the objects the collector freed).
+//
+//   npm run build && node --import tsx scripts/main-thread-profile.ts [--page train|sharing|objectives|dropout|distillation|tokenizer-free|self-play|evaluate|bench] [--backend wasm] [--seconds 12] [--json out.json]
+//
+// STLM_E2E_DIST=DIR profiles another build (e.g. an older commit's dist/).
 import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import type { Page } from "playwright-core";
@@ -30,6 +35,8 @@ interface LivePage {
   start(page: Page): Promise<void>;
   running: string;
   stop(page: Page): Promise<void>;
+  /** Set where the run can end by itself within the window (the window then ends there). */
+  done?: string;
 }
 const setNumber = async (page: Page, label: string, value: string) => {
   const box = page.getByRole("spinbutton", { name: label, exact: true }).first();
@@ -79,6 +86,36 @@ const PAGES: Record<string, LivePage> = {
     start: (page) => page.getByRole("button", { name: "Start", exact: true }).click(),
     running: '#live-status[data-status="running"]',
     stop: (page) => page.getByRole("button", { name: "Stop", exact: true }).first().click()
+  },
+  // The evaluation page: the precomputed checkpoint on the largest subset the card offers.
+  evaluate: {
+    path: "/evaluate",
+    prepare: async (page) => {
+      const card = page.locator(".stlm-eval-live .stlm-eval-card");
+      await page.locator('.stlm-eval-live .stlm-eval-card[data-state="idle"]').waitFor({ timeout: 120_000 });
+      await card.getByLabel("Bytes of each test split").selectOption("262144");
+      await card.getByLabel("Items of each evaluation set").selectOption("1000");
+    },
+    start: (page) => page.locator(".stlm-eval-live .stlm-eval-card").getByRole("button", { name: "Evaluate" }).click(),
+    running: '.stlm-eval-live .stlm-eval-card[data-state="running"]',
+    stop: async (page) => {
+      const cancel = page.locator(".stlm-eval-live .stlm-eval-card").getByRole("button", { name: "Cancel" });
+      if (await cancel.isVisible()) await cancel.click();
+    },
+    done: '.stlm-eval-live .stlm-eval-card[data-state="done"]'
+  },
+  // The bench page: nano, many timed steps (it has no Stop: the window ends first or at the result).
+  bench: {
+    path: "/bench",
+    prepare: async (page) => {
+      await page.locator('p.stlm-status[data-backend="wasm"]').waitFor({ timeout: 60_000 });
+      await page.getByLabel("Preset").selectOption("nano");
+      await setNumber(page, "Timed steps", "200");
+    },
+    start: (page) => page.getByRole("button", { name: "Run the benchmark" }).click(),
+    running: 'p.stlm-status:text-matches("Warming up|step \\d+ of")',
+    stop: async () => undefined,
+    done: "#bench-result"
   }
 };
 const live = PAGES[pageName];
@@ -92,6 +129,27 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
   children?: number[];
+}
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+/** The page's main thread's tasks in a trace: the renderer main thread with the most tasks, each task's wall and CPU ms. */
+function mainThreadTasks(events: TraceEvent[]): { wallMs: number; cpuMs: number }[] {
+  const mains = new Set(events.filter((e) => e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain").map((e) => `${e.pid}:${e.tid}`));
+  const byThread = new Map<string, { wallMs: number; cpuMs: number }[]>();
+  for (const e of events) {
+    if (e.ph !== "X" || !/RunTask$/.test(e.name) || !mains.has(`${e.pid}:${e.tid}`)) continue;
+    const key = `${e.pid}:${e.tid}`;
+    if (!byThread.has(key)) byThread.set(key, []);
+    byThread.get(key)!.push({ wallMs: (e.dur ?? 0) / 1000, cpuMs: (e.tdur ?? NaN) / 1000 });
+  }
+  return [...byThread.values()].sort((a, b) => b.length - a.length)[0] ?? [];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -113,6 +171,15 @@ try {
     throw new Error(`${live.path} trains on the worker's automatic backend (wasm here); only /train has a backend choice`);
   }
   await live.prepare(page);
+  // The page's own loading (its cells, charts of the precomputed runs) is not the live run: wait until
+  // the main thread has had no long task for 2 s (at most 60 s), then start.
+  await page.evaluate(`new Promise((done) => {
+    let last = performance.now();
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) last = Math.max(last, e.startTime + e.duration); }).observe({ type: "longtask", buffered: true });
+    const t0 = performance.now();
+    const check = () => (performance.now() - last > 2000 || performance.now() - t0 > 60000 ? done() : setTimeout(check, 250));
+    check();
+  })`);
   await page.evaluate(`(() => {
     window.__tasks = [];
     new PerformanceObserver((list) => {
@@ -126,45 +193,81 @@ try {
   await page.locator(live.running).first().waitFor({ timeout: 180_000 }).catch(async (e) => {
     throw new Error(`the run did not start on ${live.path}: ${(e as Error).message.split("\n")[0]}`);
   });
+  await cdp.send("HeapProfiler.enable");
+  await cdp.send("HeapProfiler.startSampling", { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   await cdp.send("Profiler.start");
-  const t0 = await page.evaluate("performance.now()");
-  await page.waitForTimeout(seconds * 1000);
+  // A trace of the page's tasks as well: each task's wall time and the main thread's own CPU time in it (tdur),
+  // which other processes on a loaded machine do not inflate (the Long Tasks API's durations are wall time).
+  await session.browser.startTracing(page, { categories: ["toplevel"] });
+  const t0 = (await page.evaluate("performance.now()")) as number;
+  const ended = live.done ? page.locator(live.done).first().waitFor({ timeout: seconds * 1000 }).then(() => true, () => false) : null;
+  if (ended) await ended;
+  else await page.waitForTimeout(seconds * 1000);
+  const windowMs = ((await page.evaluate("performance.now()")) as number) - t0;
   const { profile } = (await cdp.send("Profiler.stop")) as { profile: Profile };
-  const tasks = ((await page.evaluate("window.__tasks")) as { start: number; duration: number }[]).filter((t) => t.start >= (t0 as number));
+  const trace = JSON.parse((await session.browser.stopTracing()).toString("utf8")) as { traceEvents: TraceEvent[] };
+  const { profile: heap } = (await cdp.send("HeapProfiler.stopSampling")) as { profile: { samples: { size: number }[] } };
+  const allocatedMB = heap.samples.reduce((a, s) => a + s.size, 0) / 2 ** 20;
+  const tasks = ((await page.evaluate("window.__tasks")) as { start: number; duration: number }[]).filter((t) => t.start >= t0);
   await live.stop(page);
 
   // Self time per function, from the samples.
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
+  // The same time by call path (the function and its three callers), to tell which replaceChildren it was.
+  const paths = new Map<string, number>();
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const nameOf = (n: ProfileNode) => {
+    const f = n.callFrame;
+    const where = f.url ? `${f.url.split("/").pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : "";
+    return `${f.functionName || "(anonymous)"} ${where}`.trim();
+  };
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   for (let i = 0; i < samples.length; i++) {
     const n = byId.get(samples[i])!;
-    const f = n.callFrame;
-    const where = f.url ? `${f.url.split("/").pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : "";
-    const name = `${f.functionName || "(anonymous)"} ${where}`.trim();
-    self.set(name, (self.get(name) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0) / 1000);
+    const name = nameOf(n);
+    const ms = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
+    self.set(name, (self.get(name) ?? 0) + ms);
+    const chain = [name];
+    for (let id = parentOf.get(n.id); id !== undefined && chain.length < 4; id = parentOf.get(id)) chain.push(nameOf(byId.get(id)!));
+    const path = chain.join(" < ");
+    paths.set(path, (paths.get(path) ?? 0) + ms);
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = (self.get("(idle)") ?? 0) + (self.get("(program)") ?? 0);
   const gcMs = self.get("(garbage collector)") ?? 0;
   const top = [...self.entries()].filter(([k]) => !/^\((idle|program)\)/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 25);
   const durations = tasks.map((t) => t.duration).sort((a, b) => b - a);
+  // Nested RunTask events (a task inside a task) are counted by the outer one's time: take the longest.
+  const traced = mainThreadTasks(trace.traceEvents);
+  const byCpu = [...traced].sort((a, b) => b.cpuMs - a.cpuMs);
+  const byWall = [...traced].sort((a, b) => b.wallMs - a.wallMs);
   const report = {
     page: live.path,
     backend,
-    seconds,
+    seconds: Number((windowMs / 1000).toFixed(1)),
     loadPerCore: Number((loadavg()[0] / cpus().length).toFixed(2)),
     longTasks: durations.length,
     longestTaskMs: Math.round(durations[0] ?? 0),
     longTasksMs: durations.slice(0, 10).map(Math.round),
+    tracedTasks: traced.length,
+    longestTaskCpuMs: Math.round(byCpu[0]?.cpuMs ?? 0),
+    longestTasksCpuMs: byCpu.slice(0, 10).map((t) => Math.round(t.cpuMs)),
+    longestTracedWallMs: Math.round(byWall[0]?.wallMs ?? 0),
+    tasksOver50CpuMs: traced.filter((t) => t.cpuMs > 50).length,
     profiledMs: Math.round(total),
     busyMs: Math.round(total - idle),
     gcMs: Math.round(gcMs),
-    top: top.map(([name, ms]) => ({ name, ms: Math.round(ms) }))
+    allocatedMB: Number(allocatedMB.toFixed(1)),
+    top: top.map(([name, ms]) => ({ name, ms: Math.round(ms) })),
+    topPaths: [...paths.entries()].filter(([k]) => !/^\((idle|program)\)/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([path, ms]) => ({ path, ms: Math.round(ms) }))
   };
-  console.log(`${live.path} on ${backend}: ${report.longTasks} long tasks in ${seconds} s, longest ${report.longestTaskMs} ms (${report.longTasksMs.join(", ")}); main thread busy ${report.busyMs} of ${report.profiledMs} ms, garbage collection ${report.gcMs} ms; load ${report.loadPerCore} per core`);
+  console.log(`${live.path} on ${backend}: ${report.longTasks} long tasks in ${report.seconds} s, longest ${report.longestTaskMs} ms (${report.longTasksMs.join(", ")}); main thread busy ${report.busyMs} of ${report.profiledMs} ms, garbage collection ${report.gcMs} ms, ${report.allocatedMB} MB allocated; load ${report.loadPerCore} per core`);
+  console.log(`  the main thread's own CPU time in its longest task: ${report.longestTaskCpuMs} ms (${report.longestTasksCpuMs.join(", ")}); ${report.tasksOver50CpuMs} of ${report.tracedTasks} tasks over 50 ms of CPU; the longest traced task ${report.longestTracedWallMs} ms of wall time`);
   for (const t of report.top) console.log(`${String(t.ms).padStart(7)} ms  ${t.name}`);
+  for (const t of report.topPaths.slice(0, 8)) console.log(`${String(t.ms).padStart(7)} ms  ${t.path}`);
   if (jsonOut) await writeFile(jsonOut, JSON.stringify(report, null, 2) + "\n");
 } finally {
   await session.close();

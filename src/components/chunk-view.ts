@@ -25,6 +25,23 @@ export function chunkText(bytes: Uint8Array): string {
   }
 }
 
+/**
+ * One chunk's (or byte's) span, made with DOM calls: a text's rows hold thousands, and
+ * an htl template per span (parsed at each call) made a task of 300 ms on
+ * /tokenizer-free when a run started.
+ */
+function span(className: string, i: number, detail: string, title: string, text: string, background?: string): HTMLSpanElement {
+  const el = document.createElement("span");
+  el.className = className;
+  el.tabIndex = i === 0 ? 0 : -1;
+  el.dataset.detail = detail;
+  el.setAttribute("aria-label", detail);
+  if (background) el.style.background = background;
+  el.title = title;
+  el.textContent = text;
+  return el;
+}
+
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 
 /**
@@ -42,7 +59,7 @@ export function ChunkRows(bytes: Uint8Array, rows: readonly ChunkRow[], { showBy
     <div class="stlm-chunk-spans" role="group" aria-label=${`${label}: ${spans.length} chunks`}>${spans.map(([s, e], i) => {
       const b = bytes.subarray(s, e);
       const text = describe(label, i, spans.length, s, e);
-      return html`<span class="stlm-chunk" tabindex=${i === 0 ? "0" : "-1"} data-detail=${text} aria-label=${text} style=${`background: hsl(${(i * 67) % 360} 70% 88%)`} title=${`bytes ${s}-${e - 1}: ${hex(b)}`}>${chunkText(b)}</span>`;
+      return span("stlm-chunk", i, text, `bytes ${s}-${e - 1}: ${hex(b)}`, chunkText(b), `hsl(${(i * 67) % 360} 70% 88%)`);
     })}</div>
   </div>`;
   const root = html`<div class="stlm-chunk-rows">${showBytes ? (bytes.length <= 400 ? bytesRow(bytes) : "") : ""}${rows.map(row)}${detail}</div>` as HTMLElement;
@@ -75,7 +92,7 @@ function bytesRow(bytes: Uint8Array) {
   const text = (b: number, i: number) => `byte ${i} of ${bytes.length}: 0x${b.toString(16).padStart(2, "0")}${b >= 32 && b < 127 ? ` “${String.fromCharCode(b)}”` : ""}`;
   return html`<div class="stlm-chunk-row" data-strategy="bytes">
     <div class="stlm-chunk-label">UTF-8 bytes<br><small>${bytes.length} bytes</small></div>
-    <div class="stlm-chunk-spans stlm-bytes" role="group" aria-label=${`UTF-8 bytes: ${bytes.length}`}>${Array.from(bytes, (b, i) => html`<span class="stlm-byte" tabindex=${i === 0 ? "0" : "-1"} data-detail=${text(b, i)} aria-label=${text(b, i)} title=${`byte ${i}: 0x${b.toString(16).padStart(2, "0")}`}>${b.toString(16).padStart(2, "0")}</span>`)}</div>
+    <div class="stlm-chunk-spans stlm-bytes" role="group" aria-label=${`UTF-8 bytes: ${bytes.length}`}>${Array.from(bytes, (b, i) => span("stlm-byte", i, text(b, i), `byte ${i}: 0x${b.toString(16).padStart(2, "0")}`, b.toString(16).padStart(2, "0")))}</div>
   </div>`;
 }
 

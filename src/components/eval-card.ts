@@ -9,6 +9,7 @@ import { floorOnSubset, lengthOnlyOnSubset, type FloorNumbers, type FloorRecord,
 import type { EvalRunner } from "./eval-runner.js";
 
 import { BYTE_SIZES, ITEM_SIZES } from "./eval-sizes.js";
+import { formatInteger } from "./live-table.js";
 
 export interface EvalCardOptions {
   sets: { minimalPairs: readonly MinimalPair[]; nextSentence: readonly NextSentenceItem[] };
@@ -31,7 +32,7 @@ export interface EvalCardElement extends HTMLElement {
   dispose(): void;
 }
 
-const kib = (n: number) => (n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n.toLocaleString("en-US")} bytes`);
+const kib = (n: number) => (n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${formatInteger(n)} bytes`);
 const fmt = (x: number | undefined, digits = 3) => (x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits));
 
 function sizeSelect<T extends number>(label: string, values: readonly T[], value: number | undefined, describe: (v: T) => string): HTMLSelectElement {
@@ -91,11 +92,21 @@ export function EvalCard(runner: EvalRunner | null, options: EvalCardOptions): E
     bytesSelect.disabled = itemsSelect.disabled = true;
     let pending = 0;
     const t0 = performance.now();
-    const onProgress = (p: EvalProgress) => {
-      pending = p.total;
+    // The worker reports every window scored: the card shows the latest once an animation frame.
+    let latest: EvalProgress | null = null;
+    let frame = 0;
+    const showProgress = () => {
+      frame = 0;
+      const p = latest;
+      if (!p || controller === null) return;
       progress.max = Math.max(1, p.total);
       progress.value = p.done;
-      setState("running", `Scoring ${p.metric}: ${p.done.toLocaleString("en-US")} of ${p.total.toLocaleString("en-US")} windows of bytes (${size.bytes ? kib(size.bytes) : "all"} of each test split, ${size.items ?? "all"} items of each set).`);
+      setState("running", `Scoring ${p.metric}: ${formatInteger(p.done)} of ${formatInteger(p.total)} windows of bytes (${size.bytes ? kib(size.bytes) : "all"} of each test split, ${size.items ?? "all"} items of each set).`);
+    };
+    const onProgress = (p: EvalProgress) => {
+      pending = p.total;
+      latest = p;
+      if (!frame) frame = requestAnimationFrame(showProgress);
     };
     setState("running", "Preparing the evaluation…");
     try {
@@ -105,13 +116,15 @@ export function EvalCard(runner: EvalRunner | null, options: EvalCardOptions): E
       card.dataset.tensorsAfter = String(tensors.after);
       results.replaceChildren(EvalTable(report, { sets, floors: floors.filter((f) => f.train === (runner.trainCorpus ?? "austen")), stated, reference }));
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-      setState("done", `Evaluated ${runner.label}: ${pending.toLocaleString("en-US")} windows of bytes scored in ${seconds} s${pending === 0 ? " (all of them scored before)" : ""}.`);
+      setState("done", `Evaluated ${runner.label}: ${formatInteger(pending)} windows of bytes scored in ${seconds} s${pending === 0 ? " (all of them scored before)" : ""}.`);
       card.dataset.size = JSON.stringify({ bytes: size.bytes ?? null, items: size.items ?? null });
     } catch (e) {
       if (closed) return;
       if (controller?.signal.aborted) setState("cancelled", "Cancelled. What was scored before is kept; Evaluate again to go on.");
       else setState("error", e instanceof Error ? e.message : String(e), true);
     } finally {
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
       controller = null;
       if (!closed) {
         evaluateButton.disabled = false;

@@ -5,11 +5,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertClean, watchPage, useSite } from "./harness.js";
 import { recheckPrefix } from "./recheck-prefix.js";
+import { checkMainThread, watchMainThread } from "./main-thread.js";
 
 const site = useSite();
 
 describe("the objectives page", () => {
-  it("shows the heads figure and the precomputed comparison, samples speculatively, and trains an A/B run live", async () => {
+  it("shows the heads figure and the precomputed comparison, samples speculatively, and trains an A/B run live", async (t) => {
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/objectives", site.server.url).href, { waitUntil: "load" });
@@ -36,6 +37,8 @@ describe("the objectives page", () => {
     const steps = page.getByLabel("Steps (live run)").first();
     await steps.fill("10");
     await steps.dispatchEvent("input");
+    // The main thread during the run: its longest task, and the live table updated in place, never rebuilt (test/e2e/main-thread.ts).
+    await watchMainThread(page, "val bits/byte (head 1, last)");
     await page.getByRole("button", { name: "Run", exact: true }).click();
     // Progress and time left show while it trains.
     const progress = page.locator('.stlm-ab-card .stlm-progress[data-status="running"]:not([data-eta=""])');
@@ -44,6 +47,10 @@ describe("the objectives page", () => {
     await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
     assert.match(await page.locator(".stlm-ab-card").innerText(), /next-byte against mtp:2/);
     assert.ok((await page.locator(".stlm-ab-card svg").count()) > 0);
+    await checkMainThread(page, t, "/objectives");
+    const liveTable = page.locator(".stlm-live-table");
+    assert.match(await liveTable.innerText(), /next-byte[\s\S]*mtp:2[\s\S]*\d\.\d{3}/, "the live table has both models and a validation figure");
+    assert.equal(await liveTable.getAttribute("data-rows-built"), "2", "a row made once per model");
     // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
     // (after the figure's precomputed runs, which are rows too: "/objectives (precomputed)")
     await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/objectives").length === 2`, undefined, { timeout: 10_000 });

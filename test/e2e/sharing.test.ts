@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
+import { checkMainThread, watchMainThread } from "./main-thread.js";
 import { assertClean, watchPage, useSite } from "./harness.js";
 import type { SharingSnapshotsFile } from "../../lib/runs/precomputed-snapshots.js";
 
@@ -13,7 +14,7 @@ const site = useSite();
 const replay = JSON.parse(gunzipSync(readFileSync(new URL("../../data/runs/sharing/snapshots/shared-ffn.json.gz", import.meta.url))).toString("utf8")) as SharingSnapshotsFile;
 
 describe("the sharing page", () => {
-  it("charts the ledger, shows the precomputed A/B run, and trains both arms live", async () => {
+  it("charts the ledger, shows the precomputed A/B run, and trains both arms live", async (t) => {
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/sharing", site.server.url).href, { waitUntil: "load" });
@@ -80,6 +81,7 @@ describe("the sharing page", () => {
     assert.equal(await recheck.getAttribute("data-verdict"), "agrees", checked);
     assert.equal(await recheck.getAttribute("data-compared"), "3");
 
+    await watchMainThread(page, "val bits/byte (last)");
     await page.getByRole("button", { name: "Run", exact: true }).click();
     // Progress and time left show while it trains (the page once showed nothing for half a minute).
     const progress = page.locator('.stlm-ab-card .stlm-progress[data-status="running"]:not([data-eta=""])');
@@ -88,6 +90,8 @@ describe("the sharing page", () => {
     await page.locator('.stlm-ab-card[data-source="live"][data-status="done"]').waitFor({ timeout: 300_000 });
     const table = await page.locator("table").filter({ hasText: "val bits/byte (last)" }).innerText();
     assert.match(table, /230,080[\s\S]*230,080/, "both arms have the same parameter count");
+    await checkMainThread(page, t, "/sharing");
+    assert.equal(await page.locator(".stlm-live-table").getAttribute("data-rows-built"), "2", "a row made once per arm");
     // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
     // (after the figure's precomputed runs, which are rows too: "/sharing (precomputed)")
     await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/sharing").length === 2`, undefined, { timeout: 10_000 });

@@ -15,7 +15,8 @@
 // sharing: every arm of each experiment named by --sharing (data/runs/sharing/ID.json),
 // at each seed of --seeds, for the file's 250 steps. objectives: every arm of each size
 // of data/runs/objectives/compare.json at each seed, for each budget of --budgets (an
-// equal-time run that is its equal-steps run is checked once). nano-austen: the
+// equal-time run that is its equal-steps run is checked once; a run whose file keeps
+// only some steps' losses is compared at those). nano-austen: the
 // training page's run (data/runs/nano-austen/run.json, 500 steps).
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -60,6 +61,8 @@ interface Entry {
   file: string;
   label: string;
   steps: number;
+  /** Steps whose loss the file stores (every step, every 5th, or only the last): the steps compared. */
+  storedSteps: number;
   verdict: string;
   compared: number;
   largestRelative: number | null;
@@ -72,6 +75,8 @@ interface Entry {
   summary: string;
   wallSeconds: number;
   command: string;
+  /** The lab's git commit that ran the check. */
+  commit: string | null;
   checkedAt: string;
 }
 
@@ -97,6 +102,7 @@ async function check(figure: string, file: string, run: FigureRun): Promise<Entr
     file,
     label: run.label,
     steps: run.record.train.steps,
+    storedSteps: reference.length,
     verdict: a.verdict,
     compared: a.compared,
     largestRelative: a.largest ? round(a.largest.relative, 3) : null,
@@ -109,6 +115,7 @@ async function check(figure: string, file: string, run: FigureRun): Promise<Entr
     summary: describeAgreement(a),
     wallSeconds: Math.round((Date.now() - started) / 1000),
     command,
+    commit: lab.commit,
     checkedAt: new Date().toISOString()
   };
   if (a.compared !== reference.length) throw new Error(`${run.label}: compared ${a.compared} of the ${reference.length} stored steps (missing ${a.missing.join(", ")})`);
@@ -160,7 +167,6 @@ if (figures.includes("objectives")) {
     if (seen.has(key)) continue;
     seen.add(key);
     const fig = objectiveRunFigure(o, size, arm.id, seed, budget, file);
-    if (fig.record.metrics.steps.length < r.steps) throw new Error(`${file}: ${fig.label} stores ${fig.record.metrics.steps.length} of its ${r.steps} steps' losses`);
     await add(await check("objectives", file, fig));
   }
 }

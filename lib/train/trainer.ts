@@ -9,6 +9,7 @@ import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./op
 import { Rng } from "../rng.js";
 import { dropoutAt, parseDropoutSchedule, type DropoutSchedule } from "./dropout.js";
 import { isSnapshotStep, type Snapshot } from "./snapshots.js";
+import { interruptible, StepInterrupted, type InterruptCheck } from "./interrupt.js";
 
 export interface TrainableModel {
   readonly params: readonly NamedVariable[];
@@ -83,6 +84,16 @@ export interface TrainerOptions {
    * every read.
    */
   logEvery?: number;
+  /**
+   * Asked before every kernel of a step's forward and backward pass (lib/train/interrupt.ts):
+   * "pause" or "stop" abandons the step under way (its tensors freed, its RNG draws
+   * undone), and the run pauses or stops at the step count it had; a resumed run
+   * trains that step again, so it stays bit-identical to one never paused. The
+   * optimizer's update is never cut short. Also asked between steps. The lab's
+   * worker reads a flag the page shares with it (a SharedArrayBuffer), since a
+   * thread busy in a step cannot receive messages.
+   */
+  interrupt?: InterruptCheck;
 }
 
 /** The default logEvery on GPU backends. */
@@ -107,6 +118,7 @@ export class Trainer {
   private readonly snapshot?: TrainerOptions["snapshot"];
   private readonly optimizer: AdamW;
   private readonly logEvery: number;
+  private readonly interrupt?: InterruptCheck;
   /** The dropout rate at every step: lib/train/dropout.ts. */
   readonly dropoutSchedule: DropoutSchedule;
   private dataRng: Rng;
@@ -126,6 +138,7 @@ export class Trainer {
     this.diagnose = options.diagnose;
     this.snapshot = options.snapshot;
     this.logEvery = Math.max(1, options.logEvery ?? defaultLogEvery(tf.getBackend()));
+    this.interrupt = options.interrupt;
     this.optimizer = new AdamW(this.model.params, this.config);
     this.dropoutSchedule = parseDropoutSchedule(this.config.dropoutSchedule, this.model.baseDropout ?? 0, this.config.steps);
     const seed = this.config.seed;
@@ -185,7 +198,9 @@ export class Trainer {
     const result = tf.tidy(() => {
       const x = tf.tensor2d(batch.x, [batchSize, T], "int32");
       const y = tf.tensor2d(batch.y, [batchSize, T], "int32");
-      const { value, grads } = tf.variableGrads(() => this.model.loss(x, y, { training: true, rng: this.dropoutRng, dropout: rate, step }), vars);
+      const gradients = () => tf.variableGrads(() => this.model.loss(x, y, { training: true, rng: this.dropoutRng, dropout: rate, step }), vars);
+      // Forward and backward may be abandoned between two kernels; the update below may not.
+      const { value, grads } = this.interrupt ? interruptible(this.interrupt, gradients) : gradients();
       const gradNorm = this.optimizer.apply(vars.map((v) => grads[v.name]), lr);
       return { loss: value, gradNorm };
     });
@@ -207,6 +222,8 @@ export class Trainer {
       const snapshotDue = () => this.snapshot !== undefined && isSnapshotStep(this.stepCount, this.snapshot.every, steps);
       if (this.fresh && this.stepCount === 0 && snapshotDue()) yield { kind: "snapshot", step: 0, snapshot: await this.snapshot!.take(0) };
       while (this.stepCount < steps && !this.gate.stopped) {
+        this.askInterrupt(this.interrupt?.() ?? null);
+        if (this.gate.stopped) break;
         if (this.gate.paused) {
           yield { kind: "paused", step: this.stepCount };
           await this.gate.whilePaused();
@@ -214,7 +231,21 @@ export class Trainer {
           yield { kind: "resumed", step: this.stepCount };
         }
         const t0 = performance.now();
-        const { loss, gradNorm, lr, dropout } = this.trainStep(this.data.sample(this.dataRng, batchSize, T));
+        // The RNG states before the step: an abandoned step gives back the draws it made.
+        const before = this.interrupt ? { data: this.dataRng.state(), dropout: this.dropoutRng.state() } : null;
+        let trained: ReturnType<Trainer["trainStep"]>;
+        try {
+          trained = this.trainStep(this.data.sample(this.dataRng, batchSize, T));
+        } catch (e) {
+          if (!(e instanceof StepInterrupted) || !before) throw e;
+          // Nothing of the step is left (interrupt.ts and the step's tidy freed its tensors); the
+          // time it ran is not training time, since the step runs again from the start.
+          this.dataRng = new Rng(before.data);
+          this.dropoutRng = new Rng(before.dropout);
+          this.askInterrupt(e.request);
+          continue;
+        }
+        const { loss, gradNorm, lr, dropout } = trained;
         let values: [number, number] | null = null;
         if (this.stepCount % this.logEvery === 0 || this.stepCount === steps) {
           // The only read-back in the loop.
@@ -267,6 +298,12 @@ export class Trainer {
     } finally {
       this.running = false;
     }
+  }
+
+  /** A pause or stop the interrupt check asked for becomes the gate's (the page's message follows, or has come). */
+  private askInterrupt(request: "pause" | "stop" | null): void {
+    if (request === "pause") this.gate.pause();
+    else if (request === "stop") this.gate.stop();
   }
 
   dispose(): void {

@@ -7,6 +7,8 @@ import type { BackendPreference } from "../lib/backend.js";
 import {
   applyPatch,
   errorMessage,
+  INTERRUPT_FLAG,
+  interruptFlag,
   validateEvent,
   type Command,
   type CommandReplies,
@@ -48,6 +50,8 @@ export class LabWorker {
   private readonly benchListeners = new Map<number, (p: BenchProgress) => void>();
   private readonly busyListeners = new Set<(tasks: string[]) => void>();
   private readonly errorListeners = new Set<(message: string) => void>();
+  /** Each job's Pause/Stop flag shared with the worker (lab-protocol.ts), where the page is cross-origin isolated. */
+  private readonly flags = new Map<number, Int32Array>();
   private busyTasks: string[] = [];
   private nextId = 1;
   private nextJob = 1;
@@ -147,8 +151,14 @@ export class LabWorker {
     this.trainingJobs.set(job, listener);
   }
 
+  /** @internal The job's Pause/Stop flag, or null where the page is not cross-origin isolated (Pause then waits for the step under way). */
+  interruptFlag(job: number): Int32Array | null {
+    return this.flags.get(job) ?? null;
+  }
+
   /** @internal */
   forget(job: number): void {
+    this.flags.delete(job);
     this.jobs.delete(job);
     this.snapshots.delete(job);
     this.trainingJobs.delete(job);
@@ -170,7 +180,9 @@ export class LabWorker {
 
   private createJob(kind: EngineKind, options: Record<string, unknown>): number {
     const job = this.nextJob++;
-    this.request({ type: "create", job, engine: kind, options }).catch((e: Error) => this.report(e.message));
+    const flag = interruptFlag();
+    if (flag) this.flags.set(job, flag);
+    this.request({ type: "create", job, engine: kind, options, ...(flag ? { interrupt: flag.buffer as SharedArrayBuffer } : {}) }).catch((e: Error) => this.report(e.message));
     return job;
   }
 
@@ -285,22 +297,42 @@ export class RemoteEngine<S, R = unknown> {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Whether Pause and Stop cut a step under way short: true where the page is
+   * cross-origin isolated (the flag it shares with the worker exists); elsewhere
+   * the worker hears them once the step under way has finished.
+   */
+  get pausesAtOnce(): boolean {
+    return this.lab.interruptFlag(this.job) !== null;
+  }
+
+  /** Writes the shared flag that the worker's training step reads between kernels (where there is one). */
+  private signal(value: number): void {
+    const flag = this.lab.interruptFlag(this.job);
+    if (flag) Atomics.store(flag, 0, value);
+  }
+
   /** Starts a run; resolves when it ends. */
   start(request: R, transfer: Transferable[] = []): Promise<void> {
+    this.signal(INTERRUPT_FLAG.none);
     return this.lab.request({ type: "start", job: this.job, request }, transfer).then(() => undefined);
   }
 
   pause(): void {
-    // What the page shows at the press is the worker's latest: only the step under way can follow it.
+    // What the page shows at the press is the worker's latest: only the step under way can follow it (none where the flag exists).
     this.schedule(true);
+    // Where the flag exists, the step under way stops at its next kernel; the message makes the pause the run's.
+    this.signal(INTERRUPT_FLAG.pause);
     void this.lab.request({ type: "pause", job: this.job }).catch(() => undefined);
   }
 
   resume(): void {
+    this.signal(INTERRUPT_FLAG.none);
     void this.lab.request({ type: "resume", job: this.job }).catch(() => undefined);
   }
 
   stop(): void {
+    this.signal(INTERRUPT_FLAG.stop);
     void this.lab.request({ type: "stop", job: this.job }).catch(() => undefined);
   }
 

@@ -36,6 +36,7 @@ import { byteEntropies, entropySpans, trainEntropyModel, type EntropyModel } fro
 import type { EvalData, EvalRunOptions, EvalSize } from "../lib/eval/evaluation.js";
 import { Evaluations, evalEngine } from "./lab-eval.js";
 import { recheckEngine } from "./lab-recheck.js";
+import type { InterruptCheck } from "../lib/train/interrupt.js";
 
 export type BusyWith = <T>(task: string, work: () => Promise<T> | T) => Promise<T>;
 
@@ -108,8 +109,8 @@ function identity(run: LiveRun): ModelIdentity | null {
   return who && { ...who, version: run.state.modelVersion };
 }
 
-function trainEngine(options: Record<string, unknown>): Engine {
-  const run = new LiveRun({ backend: typeof options.backend === "string" ? options.backend : undefined });
+function trainEngine(options: Record<string, unknown>, _busyWith: BusyWith, interrupt?: InterruptCheck): Engine {
+  const run = new LiveRun({ backend: typeof options.backend === "string" ? options.backend : undefined, ...(interrupt ? { interrupt } : {}) });
   const evaluations = new Evaluations();
   return {
     // Training snapshots travel once each (trainingSnapshots below); the run's snapshot, posted every 150 ms, carries their count.
@@ -404,7 +405,8 @@ function selfPlayEngine(): Engine {
   };
 }
 
-export const ENGINES: Record<EngineKind, (options: Record<string, unknown>, busyWith: BusyWith) => Engine> = {
+/** `interrupt`: the page's Pause/Stop flag, read between a training step's kernels (lab-protocol.ts's interruptCheck). */
+export const ENGINES: Record<EngineKind, (options: Record<string, unknown>, busyWith: BusyWith, interrupt?: InterruptCheck) => Engine> = {
   train: trainEngine,
   eval: evalEngine,
   sharing: sharingEngine,

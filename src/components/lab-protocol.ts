@@ -17,6 +17,7 @@
 // added so, and so were the inspecting commands (loadModel, speculative, disagreements,
 // move, chunks) that keep the pages' own model work off the page's thread.
 import type { BackendInfo, BackendPreference } from "../lib/backend.js";
+import type { InterruptCheck } from "../lib/train/interrupt.js";
 import type { AttentionMaps } from "../lib/eval/sample.js";
 import { checkSnapshot, type Snapshot } from "../lib/train/snapshots.js";
 import type { EvalData, EvalProgress, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
@@ -62,7 +63,8 @@ export interface SampleOptions {
 /** Every command, by type. `id` pairs it with its reply; `job` names an engine the page created. */
 export type Command =
   | { id: number; type: "setBackend"; prefer: BackendPreference }
-  | { id: number; type: "create"; job: number; engine: EngineKind; options?: Record<string, unknown> }
+  /** `interrupt`: the job's Pause/Stop flag (interruptFlag below), where the page is cross-origin isolated. */
+  | { id: number; type: "create"; job: number; engine: EngineKind; options?: Record<string, unknown>; interrupt?: SharedArrayBuffer }
   | { id: number; type: "start"; job: number; request: unknown }
   | { id: number; type: "pause"; job: number }
   | { id: number; type: "resume"; job: number }
@@ -201,11 +203,36 @@ export class ProtocolError extends Error {
   override name = "ProtocolError";
 }
 
-type FieldCheck = "number" | "number?" | "positive" | "string" | "nonempty" | "bytes" | "bytes?" | "object" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend" | "reference";
+/**
+ * The page's Pause and Stop as a flag it shares with the worker: one Int32 in a
+ * SharedArrayBuffer per job (only where the page is cross-origin isolated, the
+ * one place SharedArrayBuffer exists). The page writes it at the press; the
+ * worker's training step reads it between kernels (lib/train/interrupt.ts), since a
+ * worker busy in a step hears no message until the step ends. The "pause", "resume"
+ * and "stop" commands still go as messages: the flag only cuts the step short.
+ */
+export const INTERRUPT_FLAG = { none: 0, pause: 1, stop: 2 } as const;
+
+/** A new flag for a job, or null where SharedArrayBuffer is not available (a page not cross-origin isolated). */
+export function interruptFlag(): Int32Array | null {
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  return isolated && typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : null;
+}
+
+/** The worker's side: the check a Trainer asks between kernels. */
+export function interruptCheck(buffer: SharedArrayBuffer): InterruptCheck {
+  const flag = new Int32Array(buffer, 0, 1);
+  return () => {
+    const v = Atomics.load(flag, 0);
+    return v === INTERRUPT_FLAG.pause ? "pause" : v === INTERRUPT_FLAG.stop ? "stop" : null;
+  };
+}
+
+type FieldCheck = "sab?" | "number" | "number?" | "positive" | "string" | "nonempty" | "bytes" | "bytes?" | "object" | "object?" | "boolean?" | "array" | "any" | "engine" | "backend" | "reference";
 
 const COMMAND_FIELDS: Record<CommandType, Record<string, FieldCheck>> = {
   setBackend: { prefer: "backend" },
-  create: { job: "number", engine: "engine", options: "object?" },
+  create: { job: "number", engine: "engine", options: "object?", interrupt: "sab?" },
   start: { job: "number", request: "any" },
   pause: { job: "number" },
   resume: { job: "number" },
@@ -254,6 +281,7 @@ export function validateCommand(message: unknown): Command {
     if (check === "boolean?" && v !== undefined && typeof v !== "boolean") throw bad("true or false when given");
     if (check === "engine" && !ENGINE_KINDS.includes(v as EngineKind)) throw bad(`one of ${ENGINE_KINDS.join(", ")}`);
     if (check === "backend" && !BACKENDS.includes(v as string)) throw bad(`one of ${BACKENDS.join(", ")}`);
+    if (check === "sab?" && v !== undefined && !(typeof SharedArrayBuffer === "function" && v instanceof SharedArrayBuffer)) throw bad("a SharedArrayBuffer when given");
     if (check === "reference" && v !== "wasm" && v !== "cpu") throw bad("wasm or cpu");
   }
   return m as unknown as Command;

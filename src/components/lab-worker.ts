@@ -3,7 +3,7 @@
 // runtime.ts), every model and trainer the page runs, and answers the commands of
 // lab-protocol.ts. The page's thread only draws. Started by lab-client.ts.
 import { describeBackend, initTf } from "./runtime.js";
-import { errorMessage, SnapshotEncoder, transferables, validateCommand, type Command, type CommandReplies, type WorkerEvent } from "./lab-protocol.js";
+import { errorMessage, interruptCheck, SnapshotEncoder, transferables, validateCommand, type Command, type CommandReplies, type WorkerEvent } from "./lab-protocol.js";
 import { ENGINES, type Engine } from "./lab-engines.js";
 import { benchInWorker, checkBackendInWorker, checkThreadsInWorker } from "./lab-bench.js";
 
@@ -65,7 +65,7 @@ async function handle(cmd: Command): Promise<unknown> {
     case "create": {
       await disposeJob(cmd.job);
       const make = ENGINES[cmd.engine];
-      const engine = make(cmd.options ?? {}, busyWith);
+      const engine = make(cmd.options ?? {}, busyWith, cmd.interrupt ? interruptCheck(cmd.interrupt) : undefined);
       // Each snapshot goes as a patch against the last one this job posted (lab-protocol.ts).
       const encoder = new SnapshotEncoder();
       const offSnapshots = engine.subscribe((snapshot) => post({ type: "snapshot", job: cmd.job, patch: encoder.encode(snapshot) }));

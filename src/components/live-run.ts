@@ -11,6 +11,7 @@ import { sample } from "../lib/eval/sample.js";
 import { decodeBytes, encodeText } from "../lib/text/tokenizer.js";
 import { tf } from "../lib/tf.js";
 import { Trainer, type TrainerState } from "../lib/train/trainer.js";
+import type { InterruptCheck } from "../lib/train/interrupt.js";
 import { autoSnapshotEvery, defaultSnapshotConfig, isSnapshotStep, takeSnapshot, type Snapshot, type SnapshotConfig } from "../lib/train/snapshots.js";
 import { CHECKPOINT_RECORD_KEY, dataIdentity, withCheckpoint } from "../lib/runs/build.js";
 import { validateRunRecord, type RunDataIdentity, type RunRecord } from "../lib/runs/record.js";
@@ -148,6 +149,8 @@ export interface RunHandle {
 export interface LiveRunOptions {
   /** Recorded in checkpoints this run saves. */
   backend?: string;
+  /** Asked between the kernels of a step: the page's Pause or Stop, shared with the worker (lib/train/interrupt.ts). */
+  interrupt?: InterruptCheck;
 }
 
 export class LiveRun implements RunHandle {
@@ -411,6 +414,7 @@ export class LiveRun implements RunHandle {
       train: configs.train,
       ...(resume ? { state: resume.state } : {}),
       evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: configs.train.evalBytes }),
+      ...(this.options.interrupt ? { interrupt: this.options.interrupt } : {}),
       snapshot: { every: snapshotConfig.every, take: (step) => takeSnapshot(model, step, snapshotConfig) }
     });
     this.trainer = trainer;

@@ -15,13 +15,14 @@ export interface RunControlsOptions {
 }
 
 /** The element has dispose(), which drops its subscription to the run. */
-export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume" | "stop">, { onRun, settings = [] }: RunControlsOptions): HTMLElement & { dispose(): void } {
+export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume" | "stop"> & { readonly pausesAtOnce?: boolean }, { onRun, settings = [] }: RunControlsOptions): HTMLElement & { dispose(): void } {
   const runButton = html`<button class="stlm-run" type="button">Run</button>` as HTMLButtonElement;
   const pauseButton = html`<button class="stlm-pause" type="button">Pause</button>` as HTMLButtonElement;
   const stopButton = html`<button class="stlm-stop" type="button">Stop</button>` as HTMLButtonElement;
   const message = html`<span class="stlm-error" role="alert"></span>` as HTMLElement;
   const note = html`<span class="stlm-status stlm-settings-note" hidden></span>` as HTMLElement;
-  // What a press of Pause does while the step under way finishes (the worker cannot cut a step short).
+  // What a press of Pause does: where the page is cross-origin isolated the worker drops the step under way
+  // (lab-protocol.ts's shared flag); elsewhere it cannot hear the press until that step has finished.
   const pausing = html`<span class="stlm-status stlm-pausing" role="status"></span>` as HTMLElement;
   const root = html`<div class="stlm-buttons">${runButton}${pauseButton}${stopButton}${note}${pausing}${message}</div>` as HTMLElement & {
     dispose(): void;
@@ -44,7 +45,10 @@ export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume
     pauseAsked = true;
     pauseButton.textContent = "Pausing…";
     pauseButton.disabled = true;
-    pausing.textContent = `Pausing after the step under way${Number.isFinite(msPerStep) ? ` (a step takes about ${formatMs(msPerStep)} here)` : ""}: the worker finishes it, and the counter shows it, before it stops.`;
+    pausing.textContent = run.pausesAtOnce
+      ? "Pausing: the step under way stops where it is, and runs again from its start on Resume."
+      : `Pausing after the step under way${Number.isFinite(msPerStep) ? ` (a step takes about ${formatMs(msPerStep)} here)` : ""}: the worker finishes it, and the counter shows it, before it stops. ` +
+        "Served cross-origin isolated (as node scripts/serve.mjs does), Pause cuts the step short.";
     run.pause();
   };
   stopButton.onclick = () => run.stop();

@@ -51,6 +51,10 @@ export function initTf({ prefer = "auto" }: { prefer?: BackendPreference } = {})
     installTf(tfjs);
     registerKernelOverrides();
     tfjs.wasm.setWasmPaths(WASM_PATHS);
+    // WebGL programs take tensor shapes as uniforms, not compiled-in constants: one program per op
+    // and rank instead of one per shape. Sampling (a snapshot's sample, the page's writing) grows its
+    // context by a byte at a time, so without this every byte compiled every program anew.
+    tfjs.env().set("WEBGL_USE_SHAPES_UNIFORMS", true);
     installed = true;
   }
   if (current?.prefer !== prefer) {

@@ -7,11 +7,12 @@
 //
 // One page per server, the backends one after another on it (a backend switch makes
 // a new run on the same page). Served isolated (scripts/serve.mjs's default), wasm,
-// cpu and webgl each start a nano run, and Pause is pressed while a step is under way:
-// on cpu (a step takes seconds) once the first training snapshot has arrived, so the
-// worker is inside step 1, which Pause must abandon; the step counter must not move
-// after the press (without the shared flag it could not pause before that step ended
-// and was reported), Resume and Stop follow at once. Served plain (no SharedArrayBuffer),
+// cpu and webgl each start a nano run, and Pause is pressed once the first training
+// snapshot (step 0's) has reached the page, so the worker is inside step 1, which Pause
+// must abandon: on cpu (a step takes seconds) the step counter must not move after the
+// press (without the shared flag the run could not pause before that step ended and
+// was reported); Resume and Stop follow at once. An empty prompt keeps the page from
+// writing 200 bytes with each backend's model first (minutes on cpu). Served plain (no SharedArrayBuffer),
 // wasm pauses between steps and the page says that Pause waits for the step under way.
 //
 // The two timing thresholds are wall-clock figures, which a shared or slow machine
@@ -77,28 +78,27 @@ async function measure(page: Page, backend: string, isolated: boolean, t: TestCo
   await steps.dispatchEvent("input");
   await page.getByRole("radio", { name: "nano" }).check();
   await page.evaluate(WATCH);
-  await page.locator(".stlm-run").click();
+  // The run controls the switch made (a new run, idle or holding the precomputed model), not the last backend's (stopped) while the page redraws.
+  await page.locator('.stlm-buttons:is([data-status="idle"], [data-status="loaded"]) .stlm-run:not([disabled])').click({ timeout: 60_000 });
   const card = page.locator(".stlm-chart-card");
   const stepNow = async () => Number.parseInt((await page.locator('.stlm-stats [data-stat="step"]').innerText()).split(" ")[0], 10) || 0;
-  const deadline = Date.now() + 300_000;
+  const deadline = Date.now() + 240_000;
   const waitFor = async (what: string, ready: () => Promise<boolean>) => {
     while (!(await ready())) {
-      if (Date.now() > deadline) throw new Error(`${backend}: ${what} not reached in 300 s: ${await page.locator(".stlm-stats-card").innerText()}`);
+      if (Date.now() > deadline) {
+        const errors = (await page.locator(".stlm-buttons .stlm-error").allInnerTexts()).join(" ");
+        throw new Error(`${backend}: ${what} not reached in 240 s (controls: ${await page.locator(".stlm-buttons").getAttribute("data-status")}; ${errors || "no error shown"}): ${await page.locator(".stlm-stats-card").innerText()}`);
+      }
       if ((await card.getAttribute("data-status")) === "error") throw new Error(await page.locator(".stlm-stats-card").innerText());
       await page.waitForTimeout(100);
     }
   };
   await waitFor("running", async () => (await card.getAttribute("data-status")) === "running");
   phase("running");
-  if (backend === "wasm") {
-    // A nano step is a fraction of a second: a few steps, so training is well under way.
-    await waitFor("step 6", async () => (await stepNow()) >= 6);
-  } else {
-    // cpu and the software GPUs: the first training snapshot (taken at step 0) has reached the page, so the
-    // worker is inside step 1 (seconds long on cpu); half a second more, and Pause lands inside it.
-    await waitFor("the first training snapshot", async () => Number((await page.locator('.stlm-scrubber-card[data-source="live"] [data-snapshots]').getAttribute("data-snapshots")) ?? 0) >= 1);
-    await page.waitForTimeout(500);
-  }
+  // The first training snapshot (taken at step 0) has reached the page, so the worker is inside step 1
+  // (seconds long on cpu and the software GPUs); a moment more, and Pause lands inside it.
+  await waitFor("the first training snapshot", async () => Number((await page.locator('.stlm-scrubber-card[data-source="live"] [data-snapshots]').getAttribute("data-snapshots")) ?? 0) >= 1);
+  await page.waitForTimeout(backend === "wasm" ? 200 : 500);
   phase("pause pressed");
   const click = await page.evaluate(() => {
     const at = performance.now();
@@ -156,7 +156,8 @@ async function check(page: Page, log: PageLog, backend: string, isolated: boolea
 }
 
 /** A page at /train on `server`, for the backends one after another. */
-async function trainPage(session: Session, server: Server, isolated: boolean): Promise<{ page: Page; log: PageLog }> {
+async function trainPage(session: Session, server: Server, isolated: boolean, t: { diagnostic(message: string): void }): Promise<{ page: Page; log: PageLog }> {
+  const t0 = Date.now();
   const page = await session.context.newPage();
   const log = watchPage(page, server.origin);
   // An empty prompt: the page writes no 200-byte text with each backend's model (minutes on cpu and the
@@ -166,6 +167,7 @@ async function trainPage(session: Session, server: Server, isolated: boolean): P
   // The prose says which of the two kinds of Pause this page has.
   const prose = await page.locator("main").innerText();
   assert.match(prose, isolated ? /This page is cross-origin isolated: Pause acts at once/ : /This page is not cross-origin isolated: Pause waits for the step under way/);
+  t.diagnostic(`/train${isolated ? " (isolated)" : ""} loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { page, log };
 }
 
@@ -184,7 +186,7 @@ describe("the training page while it trains", () => {
     let log: PageLog;
     before(async () => {
       server = await startServer({ isolated: true });
-      ({ page, log } = await trainPage(session, server, true));
+      ({ page, log } = await trainPage(session, server, true, { diagnostic: (m) => console.log(`# ${m}`) }));
     });
     after(async () => {
       await page?.close();
@@ -197,7 +199,7 @@ describe("the training page while it trains", () => {
 
   it("served plain (no SharedArrayBuffer), pauses wasm between steps and says that Pause waits for the step under way", { timeout: 240_000 }, async (t) => {
     const server = await startServer();
-    const { page, log } = await trainPage(session, server, false);
+    const { page, log } = await trainPage(session, server, false, t);
     try {
       await check(page, log, "wasm", false, t);
     } finally {
@@ -227,7 +229,7 @@ describe("the training page while it trains on WebGPU", () => {
         t.skip("this Chromium offers no WebGPU adapter (navigator.gpu.requestAdapter() returned null)");
         return;
       }
-      const { page, log } = await trainPage(session, server, true);
+      const { page, log } = await trainPage(session, server, true, t);
       try {
         await check(page, log, "webgpu", true, t);
       } finally {

@@ -94,7 +94,12 @@ export class RunsLibrary {
    * of the list): precomputed rows not among them go (another experiment shown), the others
    * keep their tick. One redraw for all of them.
    */
-  setPrecomputed(records: readonly RunRecord[]): void {
+  setPrecomputed(given: readonly RunRecord[]): void {
+    // A figure's records may share an id (two arms that differ only in what the TrainConfig does not hold: a
+    // dropout regime's bytes, a distillation loss): each row gets its own, the id and the label together.
+    const count = new Map<string, number>();
+    for (const r of given) count.set(r.id, (count.get(r.id) ?? 0) + 1);
+    const records = given.map((r) => (count.get(r.id)! > 1 ? { ...r, id: `${r.id}-${r.label.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}` } : r));
     const ids = new Set(records.map((r) => r.id));
     for (const e of this.entries) if (e.source === "precomputed" && !ids.has(e.record.id)) this.chosen.delete(e.record.id);
     const mine = this.entries.filter((e) => e.source !== "precomputed" && !ids.has(e.record.id));

@@ -110,3 +110,9 @@ export function overlayGamePoints(records: readonly RunRecord[], baseSetup: stri
   }
   return { series, points };
 }
+
+/** The ticked runs as validation series for a page's band chart (seed-charts.ts BandChart): each run's validation bits per byte at its evaluations, named as overlayCurves names them. */
+export function overlayValidationPoints(records: readonly RunRecord[], baseSetup: string): { series: string[]; points: { series: string; seed: number; step: number; value: number }[] } {
+  const curves = overlayCurves(records, baseSetup);
+  return { series: curves.map((c) => c.label), points: curves.flatMap((c, i) => c.evals.map((e) => ({ series: c.label, seed: records[i].train.seed, step: e.step, value: e.valBitsPerByte }))) };
+}

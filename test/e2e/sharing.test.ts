@@ -97,6 +97,12 @@ describe("the sharing page", () => {
     await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/sharing").length === 2`, undefined, { timeout: 10_000 });
     const runs = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/sharing").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
     assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/sharing (precomputed)" }).count() > 0, "the precomputed runs are rows");
+    // A ticked precomputed run is drawn on the page's live chart, and only while ticked.
+    const pre = page.locator(".stlm-runs-table tbody tr", { hasText: "/sharing (precomputed)" }).first();
+    await pre.locator("input").check();
+    await page.locator('.stlm-ab-card[data-ticked="1"]').waitFor({ timeout: 10_000 });
+    await pre.locator("input").uncheck();
+    await page.locator('.stlm-ab-card[data-ticked="0"]').waitFor({ timeout: 10_000 });
     assert.ok(runs.every((l) => /^sharing \(.+\): .*, seed \d+$/.test(l)), runs.join(" | "));
 
     await assertClean(page, log, "/sharing");

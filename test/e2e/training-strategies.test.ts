@@ -46,6 +46,12 @@ describe("the training-strategy pages", () => {
     await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/dropout").length === 2`, undefined, { timeout: 10_000 });
     const dropoutRuns = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/dropout").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
     assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/dropout (precomputed)" }).count() > 0, "the precomputed runs are rows");
+    // A ticked precomputed run is drawn on the page's live chart, and only while ticked.
+    const pre = page.locator(".stlm-runs-table tbody tr", { hasText: "/dropout (precomputed)" }).first();
+    await pre.locator("input").check();
+    await page.locator('#dropout-live[data-ticked="1"]').waitFor({ timeout: 10_000 });
+    await pre.locator("input").uncheck();
+    await page.locator('#dropout-live[data-ticked="0"]').waitFor({ timeout: 10_000 });
     assert.ok(dropoutRuns.every((l) => /^dropout: .*, seed \d+$/.test(l)), dropoutRuns.join(" | "));
     await assertClean(page, log, "/dropout");
     await page.close();
@@ -85,6 +91,12 @@ describe("the training-strategy pages", () => {
     await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/distillation").length === 2`, undefined, { timeout: 10_000 });
     const distillRuns = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/distillation").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
     assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/distillation (precomputed)" }).count() > 0, "the precomputed runs are rows");
+    // A ticked precomputed run is drawn on the page's live chart, and only while ticked.
+    const pre = page.locator(".stlm-runs-table tbody tr", { hasText: "/distillation (precomputed)" }).first();
+    await pre.locator("input").check();
+    await page.locator('#distill-live[data-ticked="1"]').waitFor({ timeout: 10_000 });
+    await pre.locator("input").uncheck();
+    await page.locator('#distill-live[data-ticked="0"]').waitFor({ timeout: 10_000 });
     assert.ok(distillRuns.every((l) => /^distillation: .*, seed \d+$/.test(l)), distillRuns.join(" | "));
     // the per-byte view now compares the teacher with the student just trained
     await page.locator("#byte-view h2", { hasText: "the student you trained" }).waitFor({ timeout: 30_000 });

@@ -7,10 +7,16 @@
 // `Profiler.start` / `Profiler.stop`). A diagnosis tool, not a test: the figures are
 // wall-clock and depend on the machine's load (run it with scripts/measure.sh).
 //
-// The heap's churn is the bytes allocated on the page's thread in the window (CDP's
-// sampling heap profiler, keeping the objects the collector freed).
+// The window starts once the page has had no long task for 2 s (its own loading is not
+// the run). A Chromium trace gives each of the page's tasks its main-thread CPU time
+// (`tdur`) beside its wall time: on a loaded machine a long task is mostly the thread
+// waiting for a core, and the CPU time is what the page itself costs. The heap's churn
+// is the bytes allocated on the page's thread in the window (CDP's sampling heap
+// profiler, keeping the objects the collector freed). `--page evaluate` scores the
+// precomputed checkpoint on the card's largest subset; `--page bench` times 100 steps.
+// Every page at once, two builds side by side: scripts/main-thread-pages.sh.
 //
-//   npm run build && node --import tsx scripts/main-thread-profile.ts [--page train|sharing|objectives|dropout|distillation|tokenizer-free|self-play|evaluate|bench] [--backend wasm] [--seconds 12] [--json out.json]
+//   npm run build && node --import tsx scripts/main-thread-profile.ts [--steps N (the A/B pages)] [--page train|sharing|objectives|dropout|distillation|tokenizer-free|self-play|evaluate|bench] [--backend wasm] [--seconds 12] [--json out.json]
 //
 // STLM_E2E_DIST=DIR profiles another build (e.g. an older commit's dist/).
 import { writeFile } from "node:fs/promises";
@@ -43,12 +49,18 @@ const setNumber = async (page: Page, label: string, value: string) => {
   await box.fill(value);
   await box.dispatchEvent("input");
 };
+// --steps N: a run of N steps that ends inside the window (its end's work measured too), else 2000 steps.
+const runSteps = arg("steps", "");
 const abPage = (path: string): LivePage => ({
   path,
-  prepare: (page) => setNumber(page, "Steps (live run)", "2000"),
+  prepare: (page) => setNumber(page, "Steps (live run)", runSteps || "2000"),
   start: (page) => page.getByRole("button", { name: "Run", exact: true }).click(),
   running: '.stlm-ab-card[data-source="live"] .stlm-progress[data-status="running"]',
-  stop: (page) => page.getByRole("button", { name: "Stop", exact: true }).first().click()
+  stop: async (page) => {
+    const stop = page.getByRole("button", { name: "Stop", exact: true }).first();
+    if (await stop.isEnabled()) await stop.click();
+  },
+  ...(runSteps ? { done: '.stlm-ab-card[data-source="live"][data-status="done"]' } : {})
 });
 const pairPage = (path: string, id: string): LivePage => ({
   path,
@@ -104,16 +116,16 @@ const PAGES: Record<string, LivePage> = {
     },
     done: '.stlm-eval-live .stlm-eval-card[data-state="done"]'
   },
-  // The bench page: nano, many timed steps (it has no Stop: the window ends first or at the result).
+  // The bench page: nano, 100 timed steps (the most the box takes) (it has no Stop: the window ends first or at the result).
   bench: {
     path: "/bench",
     prepare: async (page) => {
       await page.locator('p.stlm-status[data-backend="wasm"]').waitFor({ timeout: 60_000 });
       await page.getByLabel("Preset").selectOption("nano");
-      await setNumber(page, "Timed steps", "200");
+      await setNumber(page, "Timed steps", "100");
     },
     start: (page) => page.getByRole("button", { name: "Run the benchmark" }).click(),
-    running: 'p.stlm-status:text-matches("Warming up|step \\d+ of")',
+    running: 'p.stlm-status:text-matches("Warming up|step [0-9]+ of")',
     stop: async () => undefined,
     done: "#bench-result"
   }
@@ -201,8 +213,10 @@ try {
   await session.browser.startTracing(page, { categories: ["toplevel"] });
   const t0 = (await page.evaluate("performance.now()")) as number;
   const ended = live.done ? page.locator(live.done).first().waitFor({ timeout: seconds * 1000 }).then(() => true, () => false) : null;
-  if (ended) await ended;
-  else await page.waitForTimeout(seconds * 1000);
+  if (ended) {
+    // What follows a run's end (its records, the runs table) is part of it: 3 s more.
+    if (await ended) await page.waitForTimeout(3000);
+  } else await page.waitForTimeout(seconds * 1000);
   const windowMs = ((await page.evaluate("performance.now()")) as number) - t0;
   const { profile } = (await cdp.send("Profiler.stop")) as { profile: Profile };
   const trace = JSON.parse((await session.browser.stopTracing()).toString("utf8")) as { traceEvents: TraceEvent[] };
@@ -242,7 +256,8 @@ try {
   const durations = tasks.map((t) => t.duration).sort((a, b) => b - a);
   // Nested RunTask events (a task inside a task) are counted by the outer one's time: take the longest.
   const traced = mainThreadTasks(trace.traceEvents);
-  const byCpu = [...traced].sort((a, b) => b.cpuMs - a.cpuMs);
+  // A task the trace gave no thread time (tdur) is left out of the CPU ranking (a NaN would break the sort), and counted.
+  const byCpu = traced.filter((t) => Number.isFinite(t.cpuMs)).sort((a, b) => b.cpuMs - a.cpuMs);
   const byWall = [...traced].sort((a, b) => b.wallMs - a.wallMs);
   const report = {
     page: live.path,
@@ -253,10 +268,12 @@ try {
     longestTaskMs: Math.round(durations[0] ?? 0),
     longTasksMs: durations.slice(0, 10).map(Math.round),
     tracedTasks: traced.length,
+    tracedWithoutCpu: traced.length - byCpu.length,
+    longestWithoutCpuWallMs: Math.round(Math.max(0, ...traced.filter((t) => !Number.isFinite(t.cpuMs)).map((t) => t.wallMs))),
     longestTaskCpuMs: Math.round(byCpu[0]?.cpuMs ?? 0),
     longestTasksCpuMs: byCpu.slice(0, 10).map((t) => Math.round(t.cpuMs)),
     longestTracedWallMs: Math.round(byWall[0]?.wallMs ?? 0),
-    tasksOver50CpuMs: traced.filter((t) => t.cpuMs > 50).length,
+    tasksOver50CpuMs: byCpu.filter((t) => t.cpuMs > 50).length,
     profiledMs: Math.round(total),
     busyMs: Math.round(total - idle),
     gcMs: Math.round(gcMs),

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { assertClean, watchPage, useSite } from "./harness.js";
 import { recheckPrefix } from "./recheck-prefix.js";
+import { checkMainThread, watchMainThread } from "./main-thread.js";
 import type { CompareSnapshotsFile } from "../../lib/runs/precomputed-snapshots.js";
 
 const site = useSite();
@@ -18,7 +19,7 @@ const site = useSite();
 const replay = JSON.parse(gunzipSync(readFileSync(new URL("../../data/runs/tokenizer-free/compare-snapshots.json.gz", import.meta.url))).toString("utf8")) as CompareSnapshotsFile;
 
 describe("the tokenizer-free page", () => {
-  it("cuts the reader's text seven ways, shows the comparison over seeds, and trains the local stack live", async () => {
+  it("cuts the reader's text seven ways, shows the comparison over seeds, and trains the local stack live", async (t) => {
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/tokenizer-free", site.server.url).href, { waitUntil: "load" });
@@ -89,6 +90,8 @@ describe("the tokenizer-free page", () => {
     const seconds = page.getByLabel("Seconds each").first();
     await seconds.fill("12");
     await seconds.dispatchEvent("input");
+    // The live table (its header cells' text run together) is updated in place, never rebuilt (test/e2e/main-thread.ts).
+    await watchMainThread(page, "stepsecondsbytes/sval bits/byte");
     await page.getByRole("button", { name: "Run", exact: true }).click();
     // Progress and time left show while it trains.
     const progress = page.locator('.stlm-progress[data-status="running"]:not([data-eta=""])');
@@ -104,6 +107,9 @@ describe("the tokenizer-free page", () => {
     const local = evals.find((e) => e.kind === "local-word")!;
     assert.ok(local.val.length >= 2, `evaluations: ${local.val} ${JSON.stringify(evals)} ${await card.innerText()}`);
     assert.ok(local.val.at(-1)! < local.val[0], `the local stack's validation bits/byte fell: ${local.val.join(" -> ")}`);
+    await checkMainThread(page, t, "/tokenizer-free");
+    assert.match(await page.locator(".stlm-live-table").innerText(), /local stack, words[\s\S]*\d\.\d{3}/, "the live table has the model and its last validation figure");
+    assert.equal(await page.locator(".stlm-live-table").getAttribute("data-rows-built"), "1", "a row made once for the one model");
 
     // The live model is a row of the page's runs table (components/runs-library.ts); its record downloads,
     // with its spec, every step's loss and the same data hash as the CLI's, and overlays when ticked.

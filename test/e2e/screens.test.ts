@@ -55,9 +55,7 @@ interface Inspection { vw: number; docWidth: number; bodyWidth: number; charts: 
 const inspect = (page: Page): Promise<Inspection> => page.evaluate(INSPECT);
 
 
-// The three screens run at once, each visiting the pages one after another: most of a visit is waiting
-// (the network going idle, the page's charts settling), so three visits overlap on two cores.
-describe("every page on every screen", { concurrency: SCREENS.length }, () => {
+describe("every page on every screen", () => {
   it("reads its pages from observablehq.config.ts", () => {
     assert.ok(PAGES.length >= 9 && PAGES.includes("/") && PAGES.includes("/tokenizer-free"), PAGES.join(", "));
   });

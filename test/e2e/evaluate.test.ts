@@ -123,8 +123,15 @@ describe("the training page's evaluation card", () => {
     const card = ".stlm-train-eval .stlm-eval-card";
     // The card loads its data only once it is scrolled into view.
     await page.getByRole("heading", { name: "Evaluate this model" }).scrollIntoViewIfNeeded({ timeout: 60_000 });
-    await page.locator(".stlm-train-eval").scrollIntoViewIfNeeded({ timeout: 120_000 });
-    await page.locator(`${card}[data-state="idle"]`).waitFor({ timeout: 120_000 });
+    // The card's cell is drawn again once the page's precomputed model has loaded, so the element scrolled to can
+    // be replaced under the scroll ("not attached to the DOM", once in a clean-clone CI run): scroll to whichever
+    // card is there until the idle one shows.
+    const deadline = Date.now() + 120_000;
+    while (!(await page.locator(`${card}[data-state="idle"]`).isVisible())) {
+      if (Date.now() > deadline) throw new Error(`the training page's evaluation card never became idle: ${await page.locator(".stlm-train-eval").innerText().catch(() => "(no card)")}`);
+      await page.locator(".stlm-train-eval").scrollIntoViewIfNeeded({ timeout: 10_000 }).catch(() => undefined);
+      await page.waitForTimeout(250);
+    }
     const { report } = await evaluate(page, card, "Evaluate", { bytes: "2048", items: "20" });
     assertSameNumbers(report, await cli, "training page, 2 KiB and 20 items");
     await assertClean(page, log, "/train");

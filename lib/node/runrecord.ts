@@ -70,10 +70,10 @@ export function metricsRows(text: string): { steps: RunStepRow[]; evals: RunEval
   return { steps, evals };
 }
 
-export interface CliRunParts {
+/** What every run folder's record is given, whatever the run trained: who, what on what data, where, and when. */
+export interface RunFolderParts {
   dir: string;
   label: string;
-  preset: string;
   spec: ModelSpec;
   train: TrainConfig;
   data: RunDataIdentity;
@@ -84,15 +84,12 @@ export interface CliRunParts {
   finished?: { at: string; stopped: boolean };
 }
 
-/** Writes DIR/run.json from what the folder holds now (metrics.jsonl, the checkpoint) and the run's identity. */
-export async function writeCliRunRecord(p: CliRunParts): Promise<RunRecord> {
-  const metricsFile = path.join(p.dir, "metrics.jsonl");
-  const { steps, evals } = metricsRows(existsSync(metricsFile) ? await readFile(metricsFile, "utf8") : "");
-  const record = await withCheckpointFile(p.dir, buildRunRecord({
+/** The record's envelope from a run folder's parts: the same fields for a language-model run and a game run (origin "cli", this lab's identity). */
+function envelope(p: RunFolderParts) {
+  return {
     ...(p.id ? { id: p.id } : {}),
     label: p.label,
-    origin: "cli",
-    preset: p.preset,
+    origin: "cli" as const,
     spec: p.spec,
     train: p.train,
     data: p.data,
@@ -100,12 +97,31 @@ export async function writeCliRunRecord(p: CliRunParts): Promise<RunRecord> {
     runtime: p.runtime,
     startedAt: p.startedAt,
     ...(p.finished ? { finishedAt: p.finished.at } : {}),
-    steps,
-    evals,
     stopped: p.finished?.stopped ?? false
-  }));
-  await writeJson(path.join(p.dir, RUN_RECORD_FILE), record);
-  return record;
+  };
+}
+
+/** A folder's metrics.jsonl as text ("" before its first row). */
+async function metricsText(dir: string): Promise<string> {
+  const file = path.join(dir, "metrics.jsonl");
+  return existsSync(file) ? readFile(file, "utf8") : "";
+}
+
+/** Writes the record, with the folder's checkpoint's identity, as DIR/run.json. */
+async function writeFolderRecord(dir: string, record: RunRecord): Promise<RunRecord> {
+  const full = await withCheckpointFile(dir, record);
+  await writeJson(path.join(dir, RUN_RECORD_FILE), full);
+  return full;
+}
+
+export interface CliRunParts extends RunFolderParts {
+  preset: string;
+}
+
+/** Writes DIR/run.json from what the folder holds now (metrics.jsonl, the checkpoint) and the run's identity. */
+export async function writeCliRunRecord(p: CliRunParts): Promise<RunRecord> {
+  const { steps, evals } = metricsRows(await metricsText(p.dir));
+  return writeFolderRecord(p.dir, buildRunRecord({ ...envelope(p), preset: p.preset, steps, evals }));
 }
 
 /** The record with the folder's checkpoint's identity, when the folder holds one. */
@@ -196,42 +212,20 @@ export function gameRows(text: string): Pick<RunGame, "iterations" | "evals"> {
   return { iterations, evals };
 }
 
-export interface GameRunParts {
-  dir: string;
-  label: string;
+export interface GameRunParts extends RunFolderParts {
   game: string;
   arm?: string;
   config: Record<string, unknown>;
-  spec: ModelSpec;
-  train: TrainConfig;
-  data: RunDataIdentity;
-  runtime: RunRuntime;
-  startedAt: string;
-  id?: string;
   exact?: Record<string, unknown>;
   seconds?: number;
-  finished?: { at: string; stopped: boolean };
 }
 
 /** Writes a self-play run folder's run.json (a game record) from its metrics.jsonl and checkpoint. */
 export async function writeGameRunRecord(p: GameRunParts): Promise<RunRecord> {
-  const metricsFile = path.join(p.dir, "metrics.jsonl");
-  const rows = gameRows(existsSync(metricsFile) ? await readFile(metricsFile, "utf8") : "");
-  const record = await withCheckpointFile(p.dir, buildGameRunRecord({
-    ...(p.id ? { id: p.id } : {}),
-    label: p.label,
-    origin: "cli",
-    spec: p.spec,
-    train: p.train,
-    data: p.data,
-    lab: labIdentity(),
-    runtime: p.runtime,
-    startedAt: p.startedAt,
-    ...(p.finished ? { finishedAt: p.finished.at } : {}),
+  const rows = gameRows(await metricsText(p.dir));
+  return writeFolderRecord(p.dir, buildGameRunRecord({
+    ...envelope(p),
     game: { name: p.game, arm: p.arm ?? "self-play", config: p.config, ...rows, ...(p.exact ? { exact: p.exact } : {}) },
-    stopped: p.finished?.stopped ?? false,
     ...(p.seconds !== undefined ? { seconds: p.seconds } : {})
   }));
-  await writeJson(path.join(p.dir, RUN_RECORD_FILE), record);
-  return record;
 }

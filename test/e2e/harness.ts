@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import assert from "node:assert/strict";
 import { after, before } from "node:test";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -185,4 +185,44 @@ export async function builtPages(): Promise<string[]> {
   };
   await walk(await distSnapshot(), "");
   return out.sort();
+}
+
+/**
+ * A page's runs table after its live A/B run (components/runs-library.ts): waits until
+ * the page's two live arms are rows (by their page cell, e.g. "/sharing"), checks that
+ * the figure's precomputed runs are rows too ("/sharing (precomputed)"), and ticks then
+ * unticks the first of them, waiting each time for the page's chart (`chart`, a selector)
+ * to say it draws one ticked run (`data-ticked="1"`) and then none. Returns the live
+ * rows' labels, for the page's own check of their wording.
+ */
+export async function checkRunsTable(page: Page, pageName: string, chart: string): Promise<string[]> {
+  const liveRows = `[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === ${JSON.stringify(pageName)})`;
+  await page.waitForFunction(`${liveRows}.length === 2`, undefined, { timeout: 10_000 });
+  const labels = (await page.evaluate(`${liveRows}.map((tr) => tr.querySelector("td:nth-child(2)").textContent)`)) as string[];
+  const precomputed = page.locator(".stlm-runs-table tbody tr", { hasText: `${pageName} (precomputed)` });
+  assert.ok((await precomputed.count()) > 0, `${pageName}: the precomputed runs are rows`);
+  // A ticked precomputed run is drawn on the page's chart, and only while ticked.
+  const box = precomputed.first().locator("input");
+  await box.check();
+  await page.locator(`${chart}[data-ticked="1"]`).waitFor({ timeout: 10_000 });
+  await box.uncheck();
+  await page.locator(`${chart}[data-ticked="0"]`).waitFor({ timeout: 10_000 });
+  return labels;
+}
+
+/**
+ * Chooses the option labelled `label` in an Observable Inputs select as a reader's pick
+ * does: one input event. Playwright's selectOption sends an untrusted input and then a
+ * change, which Observable Inputs answers with a second input (it drops that listener
+ * only after a trusted input), so the page acts on the pick twice: on /train a backend
+ * switch ran twice, and a press of Run on the first switch's controls went to a run the
+ * second was disposing (2 of 8 runs of responsive.test.ts).
+ */
+export async function chooseOption(select: Locator, label: string): Promise<void> {
+  await select.evaluate((el: HTMLSelectElement, value) => {
+    const index = [...el.options].findIndex((o) => o.label === value || o.textContent === value);
+    if (index < 0) throw new Error(`the select has no option ${value}: ${[...el.options].map((o) => o.label).join(", ")}`);
+    el.selectedIndex = index;
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }, label);
 }

@@ -3,7 +3,7 @@
 // marked, and a short live A/B run replaces the placeholder without an error.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assertClean, watchPage, useSite } from "./harness.js";
+import { assertClean, checkRunsTable, watchPage, useSite } from "./harness.js";
 import { recheckPrefix } from "./recheck-prefix.js";
 import { checkMainThread, watchMainThread } from "./main-thread.js";
 
@@ -54,15 +54,7 @@ describe("the objectives page", () => {
     assert.equal(await liveTable.getAttribute("data-rows-built"), "2", "a row made once per model");
     // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
     // (after the figure's precomputed runs, which are rows too: "/objectives (precomputed)")
-    await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/objectives").length === 2`, undefined, { timeout: 10_000 });
-    const runs = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/objectives").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
-    assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/objectives (precomputed)" }).count() > 0, "the precomputed runs are rows");
-    // A ticked precomputed run is drawn on the page's live chart, and only while ticked.
-    const pre = page.locator(".stlm-runs-table tbody tr", { hasText: "/objectives (precomputed)" }).first();
-    await pre.locator("input").check();
-    await page.locator('.stlm-ab-card[data-ticked="1"]').waitFor({ timeout: 10_000 });
-    await pre.locator("input").uncheck();
-    await page.locator('.stlm-ab-card[data-ticked="0"]').waitFor({ timeout: 10_000 });
+    const runs = await checkRunsTable(page, "/objectives", ".stlm-ab-card");
     assert.ok(runs.every((l) => /^objectives: .*, seed \d+$/.test(l)), runs.join(" | "));
 
     // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.

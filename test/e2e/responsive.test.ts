@@ -23,7 +23,7 @@ import assert from "node:assert/strict";
 import { cpus, loadavg } from "node:os";
 import { after, before, describe, it, type TestContext } from "node:test";
 import type { Page } from "playwright-core";
-import { assertClean, launchBrowser, startServer, watchPage, type PageLog, type Server, type Session } from "./harness.js";
+import { assertClean, chooseOption, launchBrowser, startServer, watchPage, type PageLog, type Server, type Session } from "./harness.js";
 
 const LONGEST_TASK_MS = 100;
 const PAUSE_MS = 200;
@@ -63,20 +63,8 @@ const WATCH = `(() => {
   }
 })()`;
 
-/**
- * Chooses `backend` in the page's Backend select as a reader's pick does: one input event. Playwright's selectOption
- * sends an untrusted input and then a change, which Observable Inputs answers with a second input (it drops that
- * listener only after a trusted input): the page then switched twice, the second switch coming once the first had
- * drawn its run controls, so a press of Run on them went to a run that was being disposed (2 of 8 runs of this file).
- */
-async function chooseBackend(page: Page, backend: string): Promise<void> {
-  await page.getByRole("combobox", { name: "Backend" }).evaluate((select: HTMLSelectElement, value) => {
-    const index = [...select.options].findIndex((o) => o.label === value || o.textContent === value);
-    if (index < 0) throw new Error(`the Backend select has no option ${value}: ${[...select.options].map((o) => o.label).join(", ")}`);
-    select.selectedIndex = index;
-    select.dispatchEvent(new Event("input", { bubbles: true }));
-  }, backend);
-}
+/** Chooses `backend` in the page's Backend select as a reader's pick does: one input event (harness.ts chooseOption). */
+const chooseBackend = (page: Page, backend: string) => chooseOption(page.getByRole("combobox", { name: "Backend" }), backend);
 
 /** On `page` (already at /train), switches to `backend`, trains nano, presses Pause while a step is under way, then Resume and Stop. */
 async function measure(page: Page, backend: string, isolated: boolean, t: TestContext): Promise<Measured> {
@@ -142,9 +130,12 @@ async function measure(page: Page, backend: string, isolated: boolean, t: TestCo
     return { longest: w.__longest, pausedAt: paused?.at ?? NaN, changesAfter: later.length, text: w.__stepChanges.at(-1)?.text ?? "" };
   }, click.at);
   const pauseMs = result.pausedAt - click.at;
+  // Paused inside step 1 (cpu, the software GPUs), the counter has no step yet: it shows "–".
+  const shown = Number.parseInt(result.text, 10);
+  const where = Number.isNaN(shown) ? `before the first step was counted (the counter shows "${result.text}")` : `at step ${shown}`;
   t.diagnostic(
     `${backend}${isolated ? " (isolated)" : ""}: longest main-thread task ${result.longest.toFixed(0)} ms; paused ${pauseMs.toFixed(0)} ms after the click, ` +
-      `at step ${Number.parseInt(result.text, 10)} (${result.changesAfter} step-counter change(s) after the click)`
+      `${where} (${result.changesAfter} step-counter change(s) after the click)`
   );
   await page.locator(".stlm-pause").click(); // Resume
   await page.locator('.stlm-chart-card[data-status="running"]').waitFor({ timeout: 60_000 });

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { checkMainThread, watchMainThread } from "./main-thread.js";
-import { assertClean, watchPage, useSite } from "./harness.js";
+import { assertClean, checkRunsTable, watchPage, useSite } from "./harness.js";
 import type { SharingSnapshotsFile } from "../../lib/runs/precomputed-snapshots.js";
 
 const site = useSite();
@@ -94,15 +94,7 @@ describe("the sharing page", () => {
     assert.equal(await page.locator(".stlm-live-table").getAttribute("data-rows-built"), "2", "a row made once per arm");
     // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
     // (after the figure's precomputed runs, which are rows too: "/sharing (precomputed)")
-    await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/sharing").length === 2`, undefined, { timeout: 10_000 });
-    const runs = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/sharing").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
-    assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/sharing (precomputed)" }).count() > 0, "the precomputed runs are rows");
-    // A ticked precomputed run is drawn on the page's live chart, and only while ticked.
-    const pre = page.locator(".stlm-runs-table tbody tr", { hasText: "/sharing (precomputed)" }).first();
-    await pre.locator("input").check();
-    await page.locator('.stlm-ab-card[data-ticked="1"]').waitFor({ timeout: 10_000 });
-    await pre.locator("input").uncheck();
-    await page.locator('.stlm-ab-card[data-ticked="0"]').waitFor({ timeout: 10_000 });
+    const runs = await checkRunsTable(page, "/sharing", ".stlm-ab-card");
     assert.ok(runs.every((l) => /^sharing \(.+\): .*, seed \d+$/.test(l)), runs.join(" | "));
 
     await assertClean(page, log, "/sharing");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { assertClean, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
+import { assertClean, chooseOption, ROOT, SCREENSHOTS, startServer, watchPage, type PageLog, type Server, useSite } from "./harness.js";
 
 const TRAIN_STEPS = 30;
 
@@ -114,7 +114,7 @@ describe("the training page", () => {
   });
 
   it("refuses a training text that is not UTF-8, saying why", async () => {
-    await page.getByRole("combobox", { name: "Corpus" }).selectOption("your own text");
+    await chooseOption(page.getByRole("combobox", { name: "Corpus" }), "your own text");
     await page.locator(".stlm-text-source").waitFor();
     await page.getByLabel("Choose a text file").setInputFiles({ name: "latin1.txt", mimeType: "text/plain", buffer: Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]) });
     const note = page.locator(".stlm-text-source .stlm-error");
@@ -123,7 +123,7 @@ describe("the training page", () => {
     await page.locator(".stlm-run").click();
     assert.match(await page.locator(".stlm-buttons .stlm-error").innerText(), /not valid UTF-8/);
     assert.equal(await page.locator(".stlm-chart-card").getAttribute("data-source"), "precomputed");
-    await page.getByRole("combobox", { name: "Corpus" }).selectOption("austen");
+    await chooseOption(page.getByRole("combobox", { name: "Corpus" }), "austen");
     await page.locator(".stlm-text-source").waitFor({ state: "hidden" });
   });
 
@@ -266,7 +266,7 @@ describe("training on the reader's own text", () => {
     try {
       const log = watchPage(page, site.server.origin);
       await open(page, site.server, "/train");
-      await page.getByRole("combobox", { name: "Corpus" }).selectOption("your own text");
+      await chooseOption(page.getByRole("combobox", { name: "Corpus" }), "your own text");
       const sentences = ["The cat sat on the mat.", "A dog ran in the park.", "Birds sing at dawn.", "Rain fell all night."];
       const text = Array.from({ length: 600 }, (_, i) => sentences[(i * 7) % 4]).join(" ") + "\n";
       await page.getByLabel("Your own training text").fill(text);
@@ -296,12 +296,12 @@ describe("choosing the backend on the training page", () => {
       const log = watchPage(page, site.server.origin);
       await open(page, site.server, "/train");
       const backendSelect = page.getByRole("combobox", { name: "Backend" });
-      await backendSelect.selectOption("webgl");
+      await chooseOption(backendSelect, "webgl");
       await page.locator('.stlm-backend[data-backend="webgl"]').waitFor({ timeout: 60_000 });
       const card = page.locator('.stlm-attention-card[data-backend="webgl"]:not([data-state="none"])');
       await card.waitFor({ timeout: 120_000 });
       assert.equal(await card.getAttribute("data-state"), "drawn", `on WebGL the attention card says: ${await card.innerText()}`);
-      await backendSelect.selectOption("wasm");
+      await chooseOption(backendSelect, "wasm");
       await page.locator('.stlm-backend[data-backend="wasm"]').waitFor({ timeout: 60_000 });
       await page.locator('.stlm-attention-card[data-backend="wasm"][data-state="drawn"]').waitFor({ timeout: 60_000 });
       await assertClean(page, log, "/train (webgl, then wasm)");

@@ -3,7 +3,7 @@
 // changes its chart, each arm a row of the page's runs table.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assertClean, watchPage, useSite } from "./harness.js";
+import { assertClean, checkRunsTable, watchPage, useSite } from "./harness.js";
 import { recheckPrefix } from "./recheck-prefix.js";
 
 const site = useSite();
@@ -43,15 +43,7 @@ describe("the training-strategy pages", () => {
     assert.ok(evals.every((n: number) => n >= 2), `evaluations per arm: ${evals}`);
     await page.locator("#dropout-live svg").first().waitFor({ timeout: 10_000 });
     // Each arm is a row of the page's runs table (components/runs-library.ts), as a run record.
-    await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/dropout").length === 2`, undefined, { timeout: 10_000 });
-    const dropoutRuns = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/dropout").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
-    assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/dropout (precomputed)" }).count() > 0, "the precomputed runs are rows");
-    // A ticked precomputed run is drawn on the page's live chart, and only while ticked.
-    const pre = page.locator(".stlm-runs-table tbody tr", { hasText: "/dropout (precomputed)" }).first();
-    await pre.locator("input").check();
-    await page.locator('#dropout-live[data-ticked="1"]').waitFor({ timeout: 10_000 });
-    await pre.locator("input").uncheck();
-    await page.locator('#dropout-live[data-ticked="0"]').waitFor({ timeout: 10_000 });
+    const dropoutRuns = await checkRunsTable(page, "/dropout", "#dropout-live");
     assert.ok(dropoutRuns.every((l) => /^dropout: .*, seed \d+$/.test(l)), dropoutRuns.join(" | "));
     await assertClean(page, log, "/dropout");
     await page.close();
@@ -88,15 +80,7 @@ describe("the training-strategy pages", () => {
     const evals = JSON.parse((await page.locator("#distill-live").getAttribute("data-evals"))!);
     assert.ok(evals.length === 2 && evals.every((n: number) => n >= 2), `evaluations per arm: ${evals}`);
     // Both arms are rows, though they share every setting but their loss (each arm names its record's id).
-    await page.waitForFunction(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/distillation").length === 2`, undefined, { timeout: 10_000 });
-    const distillRuns = await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/distillation").map((tr) => tr.querySelector("td:nth-child(2)").textContent)`) as string[];
-    assert.ok(await page.locator(".stlm-runs-table tbody tr", { hasText: "/distillation (precomputed)" }).count() > 0, "the precomputed runs are rows");
-    // A ticked precomputed run is drawn on the page's live chart, and only while ticked.
-    const pre = page.locator(".stlm-runs-table tbody tr", { hasText: "/distillation (precomputed)" }).first();
-    await pre.locator("input").check();
-    await page.locator('#distill-live[data-ticked="1"]').waitFor({ timeout: 10_000 });
-    await pre.locator("input").uncheck();
-    await page.locator('#distill-live[data-ticked="0"]').waitFor({ timeout: 10_000 });
+    const distillRuns = await checkRunsTable(page, "/distillation", "#distill-live");
     assert.ok(distillRuns.every((l) => /^distillation: .*, seed \d+$/.test(l)), distillRuns.join(" | "));
     // the per-byte view now compares the teacher with the student just trained
     await page.locator("#byte-view h2", { hasText: "the student you trained" }).waitFor({ timeout: 30_000 });

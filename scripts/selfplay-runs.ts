@@ -35,6 +35,13 @@
 // file already holds, after checking that the imitation-only run reads none of
 // the settings that changed (it would be the same run bit for bit): the file
 // says so under "controlKept".
+//
+// Each game's file names its data (`data`, lib/runs/build.ts gameDataIdentity):
+// the word chain's is "wordchain:austen" with austen's SHA-256 (its word list is the
+// train split's words), and `init`, the checkpoint it starts from with its SHA-256;
+// tic-tac-toe reads no text, so its hash is null and `identifiedBy` says what
+// identifies it (the rules engine at the lab's commit, which the file keeps as
+// `lab`, with Node's version as `platform`).
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +61,10 @@ import { Rng } from "../lib/rng.js";
 import type { Seat } from "../lib/games/game.js";
 import { exactEvaluation } from "../lib/games/tictactoe-exact.js";
 import { imitationOnly, RecordBuilder, TICTACTOE_RUN, WORDCHAIN_RUN, type SelfPlayRecord } from "../lib/experiments/selfplay.js";
+import { gameDataIdentity } from "../lib/runs/build.js";
+import { labIdentity } from "../lib/node/runrecord.js";
+import type { RunDataIdentity } from "../lib/runs/record.js";
+import { sha256 } from "../lib/train/sha256.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const f = parseFlags(process.argv.slice(2), { only: "string", seeds: "string", "keep-control": "boolean", out: "string", merge: "string" }, "selfplay-runs");
@@ -78,7 +89,13 @@ function sameControl(a: SelfPlayConfig, b: SelfPlayConfig, maxMoves: number): bo
   return keys.every((k) => a[k] === b[k]) && fits(a) && fits(b);
 }
 
-async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, initModel: () => Promise<TinyLM | null>) {
+/**
+ * One game's runs into FILE. `data` is what the runs read (lib/runs/build.ts
+ * gameDataIdentity: the word chain's corpus hash, or what identifies tic-tac-toe),
+ * `init` the checkpoint the word chain starts from and its SHA-256; both go into the
+ * file, so the page's run records carry them.
+ */
+async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, data: RunDataIdentity, init: { file: string; sha256: string } | null, initModel: () => Promise<TinyLM | null>) {
   const started = Date.now();
   const runs: SelfPlayRecord[] = [];
   let kept: { from: string; reason: string } | null = null;
@@ -140,6 +157,10 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
       backend: { name: backend.name, threads: backend.threads, simd: backend.simd },
       wallSeconds: Math.round((Date.now() - started) / 1000),
       createdAt: new Date().toISOString(),
+      data,
+      ...(init ? { init } : {}),
+      lab: labIdentity(),
+      platform: `node ${process.version}`,
       ...(partial ? { partial: true } : {}),
       ...(kept ? { controlKept: kept } : {}),
       runs: done
@@ -150,10 +171,11 @@ async function runGame(setup: GameSetup, base: SelfPlayConfig, file: string, ini
 
 /** GAME.json from part files written by --out, runs in seed order. */
 async function mergeParts(game: string, parts: string[]) {
-  const read = await Promise.all(parts.map(async (p) => JSON.parse(await readFile(path.join(outDir, p), "utf8")) as { game: string; command: string; backend: unknown; wallSeconds: number; partial?: boolean; runs: SelfPlayRecord[] }));
+  const read = await Promise.all(parts.map(async (p) => JSON.parse(await readFile(path.join(outDir, p), "utf8")) as { game: string; command: string; backend: unknown; wallSeconds: number; data?: RunDataIdentity; init?: unknown; lab?: unknown; platform?: string; partial?: boolean; runs: SelfPlayRecord[] }));
   read.forEach((r, i) => {
     if (r.game !== game) throw new Error(`--merge: ${parts[i]} holds ${r.game} runs, not ${game}`);
     if (r.partial) throw new Error(`--merge: ${parts[i]} is partial (its run stopped part-way)`);
+    if (JSON.stringify([r.data, r.init]) !== JSON.stringify([read[0].data, read[0].init])) throw new Error(`--merge: ${parts[i]} read other data than ${parts[0]} (${JSON.stringify(r.data)})`);
   });
   const runs = read.flatMap((r) => r.runs).sort((a, b) => a.seed - b.seed || (a.arm === "self-play" ? -1 : 1));
   const record = {
@@ -162,6 +184,10 @@ async function mergeParts(game: string, parts: string[]) {
     backend: read[0].backend,
     wallSeconds: Math.max(...read.map((r) => r.wallSeconds)),
     createdAt: new Date().toISOString(),
+    ...(read[0].data ? { data: read[0].data } : {}),
+    ...(read[0].init ? { init: read[0].init } : {}),
+    ...(read[0].lab ? { lab: read[0].lab } : {}),
+    ...(read[0].platform ? { platform: read[0].platform } : {}),
     runs
   };
   await writeFile(path.join(outDir, `${game}.json`), JSON.stringify(record) + "\n");
@@ -196,9 +222,10 @@ if (merge) {
   process.exit(0);
 }
 if (!only || only === "expert") await runExpert();
-if (!only || only === "tictactoe") await runGame(ticTacToeSetup(), TICTACTOE_RUN, "tictactoe.json", async () => null);
+if (!only || only === "tictactoe") await runGame(ticTacToeSetup(), TICTACTOE_RUN, "tictactoe.json", gameDataIdentity("tictactoe"), null, async () => null);
 if (!only || only === "wordchain") {
   const corpus = await loadCorpus("austen");
   const setup = wordChainSetup(decodeBytes(corpus.train));
-  await runGame(setup, WORDCHAIN_RUN, "wordchain.json", async () => modelFromCheckpoint(await loadCheckpointFile(INIT)));
+  const init = { file: path.relative(ROOT, INIT), sha256: sha256([new Uint8Array(await readFile(INIT))]) };
+  await runGame(setup, WORDCHAIN_RUN, "wordchain.json", gameDataIdentity("wordchain", corpus), init, async () => modelFromCheckpoint(await loadCheckpointFile(INIT)));
 }

@@ -28,7 +28,8 @@ import { CORPUS_NAMES } from "../text/data.js";
 import { initNode } from "../node/runtime.js";
 import { loadCorpus } from "../node/data.js";
 import { appendJsonl, loadCheckpointFile, readJson, writeFileAtomic, writeJson } from "../node/files.js";
-import { dataIdentity, nodeRuntime, readRunRecord, writeGameRunRecord, type GameRunParts } from "../node/runrecord.js";
+import { nodeRuntime, readRunRecord, writeGameRunRecord, type GameRunParts } from "../node/runrecord.js";
+import { gameDataIdentity } from "../runs/build.js";
 import { acquireRunLock, prepareNewRunFolder, truncateMetrics } from "../node/runfolder.js";
 import { formatDuration, parseFlags, progressLine, SEED_FLAG, UsageError, type IntFlag } from "./args.js";
 import { Interrupted } from "./train.js";
@@ -277,7 +278,7 @@ export async function selfplayCommand(argv: string[]): Promise<void> {
 /** The identity of a self-play run's record: kept from its run.json on --resume, so a resumed run stays one record. */
 async function gameRecordParts(dir: string, run: SelfPlayRunConfig, model: TinyLM, info: Parameters<typeof nodeRuntime>[0], fresh: boolean): Promise<Omit<GameRunParts, "exact" | "seconds" | "finished">> {
   // Tic-tac-toe reads no text (its positions come from the rules engine); the word chain's vocabulary is a corpus's train split.
-  const data = run.game === "wordchain" ? dataIdentity(`wordchain:${run.corpus ?? "austen"}`, await loadCorpus(run.corpus ?? "austen")) : { name: run.game, sha256: null, bytes: null };
+  const data = gameDataIdentity(run.game, run.game === "wordchain" ? await loadCorpus(run.corpus ?? "austen") : undefined);
   const previous = fresh ? null : await readRunRecord(dir).catch(() => null);
   const config = withSelfPlayDefaults(run.selfplay);
   return {

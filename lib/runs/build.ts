@@ -23,6 +23,26 @@ export function dataIdentity(name: string, corpus: { train: Uint8Array; val: Uin
   return { name, sha256: sha256([corpus.train, corpus.val]), bytes: corpus.train.length + corpus.val.length };
 }
 
+/** A game run's data that is no text: what identifies tic-tac-toe's (its record's `data.identifiedBy`). */
+export const TICTACTOE_DATA = "no text: every position comes from the tic-tac-toe rules engine (lib/games/tictactoe.ts), the model's own games and its reference players, so the rules at the record's lab version and commit, with the self-play settings and seed, identify what the run trained on";
+
+/**
+ * A game run's data identity. Tic-tac-toe reads no text: its hash and size are null
+ * and `identifiedBy` says what identifies it (TICTACTOE_DATA). The word chain's word
+ * list is the words of a corpus's train split (lib/games/games.ts wordChainSetup):
+ * named "wordchain:CORPUS", with that corpus's hash, the training then validation
+ * bytes (dataIdentity), as a language-model run on the corpus records it.
+ */
+export function gameDataIdentity(game: string, corpus?: { name: string; train: Uint8Array; val: Uint8Array }): RunDataIdentity {
+  if (game === "tictactoe") return { name: "tictactoe", sha256: null, bytes: null, identifiedBy: TICTACTOE_DATA };
+  if (game !== "wordchain") throw new Error(`no data identity for the game "${game}": the lab's games are tictactoe and wordchain`);
+  if (!corpus) throw new Error("the word chain's data identity needs the corpus its word list came from");
+  return {
+    ...dataIdentity(`wordchain:${corpus.name}`, corpus),
+    identifiedBy: `the word list is the words of ${corpus.name}'s train split; the SHA-256 is of ${corpus.name}'s training then validation bytes, as a language-model run on ${corpus.name} records it`
+  };
+}
+
 /** What a backend reports about itself (lib/backend.ts BackendInfo, or a worker's reply). */
 export interface BackendFacts {
   name: string;

@@ -58,6 +58,13 @@ export interface RunDataIdentity {
   sha256: string | null;
   /** Bytes hashed: training + validation. */
   bytes: number | null;
+  /**
+   * What identifies the data, in words, where the name and hash alone do not say it:
+   * a game run's (lib/runs/build.ts gameDataIdentity). Tic-tac-toe reads no text, so
+   * its hash is null and its data is the rules engine at the record's lab version and
+   * commit; the word chain's words come from a corpus's train split, whose corpus is hashed.
+   */
+  identifiedBy?: string;
 }
 
 export interface RunRuntime {
@@ -215,6 +222,7 @@ export function validateRunRecord(raw: unknown, what = "the run file"): RunRecor
   if (!isObj(data) || typeof data.name !== "string" || !(data.sha256 === null || (typeof data.sha256 === "string" && /^[0-9a-f]{64}$/.test(data.sha256)))) {
     fail('data must be {name, sha256 (64 hex digits or null), bytes}');
   }
+  if ((data as Record<string, unknown>).identifiedBy !== undefined && typeof (data as Record<string, unknown>).identifiedBy !== "string") fail("data.identifiedBy, where present, must be a text saying what identifies the data");
   const lab = r.lab;
   if (!isObj(lab) || typeof lab.version !== "string" || !(lab.commit === null || typeof lab.commit === "string")) fail("lab must be {version, commit}");
   const rt = r.runtime;

@@ -2,7 +2,7 @@
 // lab's one record builder (lib/runs/build.ts) with the facts only the page knows (the
 // backend it computes on, the browser, the lab's build). Pure: the runs library calls
 // it whenever a run evaluates or ends.
-import { buildGameRunRecord, buildRunRecord, runtimeOf, type BackendFacts } from "../lib/runs/build.js";
+import { buildGameRunRecord, buildRunRecord, gameDataIdentity, runtimeOf, type BackendFacts } from "../lib/runs/build.js";
 import type { RunRecord } from "../lib/runs/record.js";
 import type { RunSnapshot } from "./live-run.js";
 import type { PairArmSnapshot } from "./pair-run.js";
@@ -170,7 +170,8 @@ export function selfPlayLiveRecord(run: SelfPlaySnapshot, facts: PageFacts): Run
     page: facts.page,
     spec: run.spec,
     train: run.train,
-    data: { name: r.game, sha256: null, bytes: null },
+    // The page's live self-play is tic-tac-toe, which reads no text: its rules identify its data.
+    data: r.game === "tictactoe" ? gameDataIdentity("tictactoe") : { name: r.game, sha256: null, bytes: null },
     lab: facts.lab,
     runtime: runtimeOf(facts.backend, facts.platform),
     startedAt: run.startedAt,

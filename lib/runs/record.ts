@@ -49,6 +49,12 @@ export interface RunStepRow {
 export interface RunEvalRow {
   step: number;
   valBitsPerByte: number;
+  /**
+   * Training time (evaluation excluded) when the evaluation was taken, in ms, where the
+   * run kept it: the tokenizer-free page's models, which train for equal seconds. Absent
+   * in older records and in runs that keep time per step instead.
+   */
+  elapsedMs?: number;
 }
 
 export interface RunDataIdentity {
@@ -238,6 +244,8 @@ export function validateRunRecord(raw: unknown, what = "the run file"): RunRecor
   });
   m.evals.forEach((row, i) => {
     if (!isObj(row) || !isCount(row.step) || typeof row.valBitsPerByte !== "number") fail(`metrics.evals[${i}] must be {step, valBitsPerByte}`);
+    const elapsedMs = (row as Record<string, unknown>).elapsedMs;
+    if (elapsedMs !== undefined && !(typeof elapsedMs === "number" && elapsedMs >= 0)) fail(`metrics.evals[${i}].elapsedMs, where present, must be the training milliseconds (a number, 0 or more)`);
   });
   const ck = r.checkpoint;
   if (!(ck === null || ck === undefined || (isObj(ck) && typeof ck.sha256 === "string" && isCount(ck.bytes)))) fail("checkpoint must be null or {sha256, bytes}");

@@ -148,7 +148,8 @@ export function tokenizerFreeModelRecord(model: ABModelSnapshot, run: { facts?: 
     runtime: runtimeOf(facts.backend, facts.platform),
     startedAt: f.startedAt,
     steps: model.losses.map(({ step, loss }) => ({ step, loss })),
-    evals: model.evals.map(({ step, valBitsPerByte }) => ({ step, valBitsPerByte })),
+    // The models train for equal seconds, so each evaluation keeps its training time (the page's seconds chart).
+    evals: model.evals.map(({ step, valBitsPerByte, elapsedMs }) => ({ step, valBitsPerByte, elapsedMs: Math.round(elapsedMs) })),
     tokensPerSecond: model.bytesPerSecond,
     stopped: run.stopped && !model.done,
     notes: [

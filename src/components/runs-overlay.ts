@@ -116,3 +116,18 @@ export function overlayValidationPoints(records: readonly RunRecord[], baseSetup
   const curves = overlayCurves(records, baseSetup);
   return { series: curves.map((c) => c.label), points: curves.flatMap((c, i) => c.evals.map((e) => ({ series: c.label, seed: records[i].train.seed, step: e.step, value: e.valBitsPerByte }))) };
 }
+
+/**
+ * The ticked runs that have evaluations as a comparison chart's dashed curves
+ * (tokenizer-free-charts.ts ComparisonChart): named as overlayCurves names them, and
+ * "[other setup: corpus NAME]" where a run did not read `corpus`. A run without
+ * evaluations (a game run) has nothing to draw there and is left out.
+ */
+export function overlayComparisonCurves(records: readonly RunRecord[], corpus: string): { label: string; evals: RunRecord["metrics"]["evals"]; ticked: true }[] {
+  const withEvals = records.filter((r) => r.metrics.evals.length > 0);
+  return overlayCurves(withEvals, "").map((c, i) => ({
+    label: withEvals[i].data.name === corpus ? c.label : `${c.label} [other setup: corpus ${withEvals[i].data.name}]`,
+    evals: c.evals,
+    ticked: true as const
+  }));
+}

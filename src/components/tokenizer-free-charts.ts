@@ -10,25 +10,41 @@ import { barLabelLayout } from "./bar-labels.js";
 
 export interface ComparisonCurve {
   label: string;
-  evals: readonly { step: number; elapsedMs: number; valBitsPerByte: number }[];
+  /** Each evaluation; `elapsedMs` is its training time, which a ticked run may not have kept (drawn against step only). */
+  evals: readonly { step: number; elapsedMs?: number; valBitsPerByte: number }[];
+  /** A run ticked in the runs table (runs-overlay.ts), drawn dashed beside the live models. */
+  ticked?: boolean;
 }
 
-/** Validation bits per byte of each model against its step or its training seconds. */
+/**
+ * Validation bits per byte of each model against its step or its training seconds.
+ * Against seconds, only the evaluations that kept their training time are drawn.
+ */
 export function ComparisonChart(runs: readonly ComparisonCurve[], { width = 640, height = 300, x = "seconds" }: { width?: number; height?: number; x?: "step" | "seconds" } = {}): HTMLElement {
-  const data = runs.flatMap((r) => r.evals.map((e) => ({ model: r.label, step: e.step, seconds: e.elapsedMs / 1000, bpb: e.valBitsPerByte })));
+  const data = runs.flatMap((r) =>
+    r.evals.filter((e) => x === "step" || e.elapsedMs !== undefined).map((e) => ({ model: r.label, ticked: r.ticked === true, step: e.step, seconds: (e.elapsedMs ?? NaN) / 1000, bpb: e.valBitsPerByte }))
+  );
+  const drawn = runs.filter((r) => data.some((d) => d.model === r.label));
   const chart = Plot.plot({
     width,
     height,
     grid: true,
-    color: { legend: true, domain: runs.map((r) => r.label) },
+    color: { legend: true, domain: drawn.map((r) => r.label) },
     x: { label: x === "step" ? "step" : "training seconds" },
     y: { label: "validation bits per byte" },
-    marks: [Plot.line(data, { x, y: "bpb", z: "model", stroke: "model", marker: "dot", tip: true })]
+    marks: [
+      Plot.line(data.filter((d) => !d.ticked), { x, y: "bpb", z: "model", stroke: "model", marker: "dot", tip: true }),
+      Plot.line(data.filter((d) => d.ticked), { x, y: "bpb", z: "model", stroke: "model", strokeDasharray: "4,3", marker: "circle-stroke", tip: true })
+    ]
   }) as HTMLElement;
+  chart.dataset.runs = JSON.stringify(drawn.map((r) => r.label));
   return accessibleChart(
     chart,
     `Validation bits per byte of each model against ${x === "step" ? "step" : "training seconds"}`,
-    runs.map((r) => { const e = r.evals.at(-1); return `${r.label}: ${e ? `${num(e.valBitsPerByte)} at step ${e.step}, ${(e.elapsedMs / 1000).toFixed(0)} s` : "no evaluation yet"}.`; }).join(" ")
+    drawn.map((r) => {
+      const e = r.evals.at(-1);
+      return `${r.label}: ${e ? `${num(e.valBitsPerByte)} at step ${e.step}${e.elapsedMs !== undefined ? `, ${(e.elapsedMs / 1000).toFixed(0)} s` : ""}` : "no evaluation yet"}.`;
+    }).join(" ")
   );
 }
 

@@ -117,14 +117,25 @@ describe("the tokenizer-free page", () => {
     await runRow.waitFor({ timeout: 10_000 });
     assert.equal(await page.evaluate(`[...document.querySelectorAll(".stlm-runs-table tbody tr")].filter((tr) => tr.querySelector("td:nth-child(3)")?.textContent === "/tokenizer-free").length`), 1, "one live row");
     assert.equal(await page.locator(".stlm-runs-table tbody tr").first().locator("td:nth-child(3)").innerText(), "/tokenizer-free", "the reader's runs come first");
-    // A precomputed run of the same model is a row too, drawn only while ticked, beside the live one.
+    // A precomputed run of the same model is a row too, drawn only while ticked, dashed on the comparison's own chart against
+    // step beside the live one; not against training time, which its file does not keep per evaluation (the note says so).
+    const runsOn = async (chart: string) => JSON.parse((await page.locator(`${chart} [data-runs]`).first().getAttribute("data-runs")) ?? "[]") as string[];
+    // The chart is drawn at the next animation frame: wait for its legend to hold `label`.
+    const drawnOn = (chart: string, label: string) =>
+      page.waitForFunction(([c, l]) => (JSON.parse(document.querySelector(`${c} [data-runs]`)?.getAttribute("data-runs") ?? "[]") as string[]).some((x) => x.startsWith(l)), [chart, label] as const, { timeout: 10_000 });
     const preRow = page.locator(".stlm-runs-table tbody tr").filter({ hasText: "(precomputed)" }).filter({ hasText: "local stack, words, context 128" }).first();
     await preRow.locator("input").check();
-    await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-runs-chart")?.dataset.runs || "[]").length === 1`);
+    await page.locator('#tf-steps[data-ticked="1"]').waitFor({ timeout: 10_000 });
+    await drawnOn("#tf-steps", "ticked: Tokenizer-free: local stack, words, context 128");
+    assert.equal(await page.locator("#tf-seconds").getAttribute("data-ticked"), "0", "a run without training seconds is not drawn against them");
+    assert.ok(!(await runsOn("#tf-seconds")).some((l) => l.startsWith("ticked: ")), (await runsOn("#tf-seconds")).join(" | "));
+    const stepRuns = await runsOn("#tf-steps");
+    assert.ok(stepRuns.includes("local stack, words") && stepRuns.some((l) => /^ticked: Tokenizer-free: local stack, words, context 128/.test(l)), stepRuns.join(" | "));
+    assert.match(await page.locator("#tf-ticked-note").innerText(), /^Dashed: 1 run ticked in the runs table, against step; against training time only the 0 whose record kept/);
+    // The live run's own row, ticked, is not drawn twice.
     await runRow.locator("input").check();
-    await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-runs-chart")?.dataset.runs || "[]").length === 2`);
     await preRow.locator("input").uncheck();
-    await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-runs-chart")?.dataset.runs || "[]").length === 1`);
+    await page.locator('#tf-steps[data-ticked="0"]').waitFor({ timeout: 10_000 });
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download JSON" }).click()]);
     const record = parseRunRecord(await readFile((await download.path())!, "utf8"), download.suggestedFilename());
     assert.equal(record.spec.kind, "local-stack");
@@ -132,6 +143,13 @@ describe("the tokenizer-free page", () => {
     assert.equal(record.metrics.steps.length, record.final?.steps, "every step's loss");
     assert.deepEqual(record.metrics.evals.map((e) => e.valBitsPerByte), local.val, "the evaluations the live chart drew");
     assert.equal(record.data.sha256, dataIdentity("austen", await loadCorpus("austen")).sha256);
+    // Each evaluation keeps its training time, so an imported copy of the run is drawn against training seconds as well.
+    assert.ok(record.metrics.evals.every((e, i, all) => typeof e.elapsedMs === "number" && e.elapsedMs >= (all[i - 1]?.elapsedMs ?? 0)), JSON.stringify(record.metrics.evals));
+    const copy = { ...record, id: `${record.id}-copy`, label: `${record.label} (a copy)` };
+    await page.getByLabel("Import a record file (JSON)").setInputFiles({ name: "copy.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(copy)) });
+    await page.locator('#tf-seconds[data-ticked="1"]').waitFor({ timeout: 10_000 });
+    await drawnOn("#tf-seconds", "ticked: tokenizer-free: local stack, words, seed 1 (a copy)");
+    assert.equal(await page.locator("#tf-steps").getAttribute("data-ticked"), "1");
 
     // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.
     assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");

@@ -104,6 +104,16 @@ test("bad settings or shapes inside a record are refused with the field named", 
   assert.throws(() => validateRunRecord({ ...r, origin: "mars" }), refused(/origin must be one of cli, page, precomputed, import/));
   assert.throws(() => validateRunRecord({ ...r, data: { name: "austen", sha256: "xyz", bytes: 1 } }), refused(/data must be/));
   assert.throws(() => validateRunRecord({ ...r, metrics: { steps: [{ step: -1, loss: 1 }], evals: [] } }), refused(/metrics\.steps\[0\] must be/));
+  assert.throws(() => validateRunRecord({ ...r, metrics: { ...r.metrics, evals: [{ step: 3, valBitsPerByte: 6.5, elapsedMs: -5 }] } }), refused(/metrics\.evals\[0\]\.elapsedMs, where present, must be the training milliseconds/));
+  assert.throws(() => validateRunRecord({ ...r, data: { ...r.data, identifiedBy: 7 } }), refused(/data\.identifiedBy, where present, must be a text/));
+});
+
+test("an evaluation may keep its training time (the version stays 1); a record without it reads as before", () => {
+  const timed = makeRunRecord(parts({ evals: [{ step: 3, valBitsPerByte: 6.5, elapsedMs: 30 }] }));
+  assert.equal(timed.version, 1);
+  assert.deepEqual(parseRunRecord(JSON.stringify(timed)).metrics.evals, [{ step: 3, valBitsPerByte: 6.5, elapsedMs: 30 }]);
+  const untimed = parseRunRecord(JSON.stringify(makeRunRecord(parts())));
+  assert.deepEqual(untimed.metrics.evals, [{ step: 3, valBitsPerByte: 6.5 }]);
 });
 
 test("metrics export as CSV with validation on the steps that were evaluated", () => {

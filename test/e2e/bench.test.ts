@@ -9,7 +9,7 @@
 // never starts on the page's thread.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assertClean, startServer, watchPage, useSite } from "./harness.js";
+import { assertClean, chooseOption, startServer, watchPage, useSite } from "./harness.js";
 
 const site = useSite();
 
@@ -28,7 +28,7 @@ for (const isolated of [false, true]) {
         const status = page.locator('p.stlm-status[data-backend="wasm"]');
         assert.equal(Number(await status.getAttribute("data-threads")), threads);
         if (!isolated) assert.match(await status.innerText(), /serve the site cross-origin isolated/);
-        await page.getByLabel("Preset").selectOption("nano");
+        await chooseOption(page.getByLabel("Preset"), "nano");
         const steps = page.getByLabel("Timed steps").first();
         await steps.fill("2");
         await steps.dispatchEvent("input");

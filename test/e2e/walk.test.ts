@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { assertClean, startServer, watchPage, useSite, type Server } from "./harness.js";
+import { assertClean, chooseOption, startServer, watchPage, useSite, type Server } from "./harness.js";
 
 const site = useSite();
 
@@ -27,7 +27,7 @@ async function openTrain(page: Page, url: string) {
 /** Trains `preset` on `corpus` for a few steps and returns the labels the loss chart draws. */
 async function shortRun(page: Page, preset: string, corpus: string): Promise<string[]> {
   await page.getByRole("radio", { name: preset }).check();
-  await page.getByLabel("Corpus").selectOption(corpus);
+  await chooseOption(page.getByLabel("Corpus"), corpus);
   await setBox(page, "Steps", "4");
   const before = await page.locator(".stlm-chart-card").getAttribute("data-run");
   await page.locator(".stlm-run").click();

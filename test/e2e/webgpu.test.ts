@@ -3,7 +3,7 @@
 // agree with the same step on wasm. Skips, saying why, where no adapter exists.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { errorCells, launchBrowser, startServer, watchPage } from "./harness.js";
+import { chooseOption, errorCells, launchBrowser, startServer, watchPage } from "./harness.js";
 
 test("a training step on WebGPU agrees with wasm within tolerance", { timeout: 300_000 }, async (t) => {
   const server = await startServer();
@@ -17,7 +17,7 @@ test("a training step on WebGPU agrees with wasm within tolerance", { timeout: 3
       t.skip("this Chromium offers no WebGPU adapter");
       return;
     }
-    await page.getByLabel("Backend").selectOption("webgpu");
+    await chooseOption(page.getByLabel("Backend"), "webgpu");
     await page.locator('p.stlm-status[data-backend="webgpu"]').waitFor({ timeout: 120_000 });
     await page.getByRole("button", { name: "Check this backend" }).click();
     const result = page.locator("#backend-check");

@@ -9,6 +9,7 @@ import { bitsPerByte } from "../eval/eval.js";
 import { TinyLM } from "../models/model.js";
 import type { LabModel } from "../models/models.js";
 import { Trainer, type TrainEvent } from "../train/trainer.js";
+import type { InterruptCheck } from "../train/interrupt.js";
 import { byteLogitsOf, DistilledStudent, type DistillConfig } from "../train/distill.js";
 import { tf } from "../tf.js";
 import { BYTE_VOCAB_SIZE } from "../text/tokenizer.js";
@@ -71,6 +72,8 @@ export async function runDistillArm(options: {
   overrides?: Partial<TrainConfig>;
   onEvent?: (e: TrainEvent) => void;
   onTrainer?: (t: Trainer) => void;
+  /** Asked between the kernels of each step, and of each evaluation (lib/train/interrupt.ts; a page's Stop). */
+  interrupt?: InterruptCheck;
   /** Called with the trained student before it is disposed (e.g. to evaluate it further). */
   onStudent?: (student: TinyLM) => Promise<void>;
 }): Promise<DistillRunResult> {
@@ -85,6 +88,7 @@ export async function runDistillArm(options: {
   let ms = 0;
   const trainer = new Trainer({
     model,
+    ...(options.interrupt ? { interrupt: options.interrupt } : {}),
     data: new BatchSampler(options.train),
     train,
     evaluate: async () => {

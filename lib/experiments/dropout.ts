@@ -16,6 +16,7 @@ import { bitsPerByte } from "../eval/eval.js";
 import { TinyLM } from "../models/model.js";
 import { Rng } from "../rng.js";
 import { Trainer, type BatchSource, type TrainableModel, type TrainEvent } from "../train/trainer.js";
+import type { InterruptCheck } from "../train/interrupt.js";
 import { dropoutAt, parseDropoutSchedule, type DropoutSite } from "../train/dropout.js";
 
 export type DropoutRegime = "overfit" | "underfit";
@@ -195,6 +196,8 @@ export async function runDropoutArm(options: {
   onEvent?: (e: TrainEvent) => void;
   /** Hand back the trainer while it runs (a page's Stop button). */
   onTrainer?: (t: Trainer) => void;
+  /** Asked between the kernels of each step, and of each evaluation (lib/train/interrupt.ts; a page's Stop). */
+  interrupt?: InterruptCheck;
   /** Each evaluation's training-text bits/byte, as it is measured. */
   onPoint?: (p: { step: number; name: string; value: number }) => void;
 }): Promise<DropoutRunResult> {
@@ -217,6 +220,7 @@ export async function runDropoutArm(options: {
   };
   const trainer = new Trainer({
     model,
+    ...(options.interrupt ? { interrupt: options.interrupt } : {}),
     data,
     train,
     evaluate: async () => {

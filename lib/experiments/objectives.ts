@@ -7,6 +7,7 @@ import { objectiveLabel, ObjectiveLM, type Objective } from "../models/objective
 import { BatchSampler } from "../text/data.js";
 import { bitsPerByte } from "../eval/eval.js";
 import { Trainer, type TrainEvent } from "../train/trainer.js";
+import type { InterruptCheck } from "../train/interrupt.js";
 import { tf } from "../tf.js";
 import type { Tensor2D } from "@tensorflow/tfjs";
 
@@ -62,9 +63,10 @@ export async function headBits(model: LabModel, bytes: Uint8Array, maxBytes = 81
 }
 
 /** One arm's model and trainer on a corpus: training batches, validation bits/byte of head 1 at each evaluation. */
-export function objectiveRun(spec: BytesSpec, train: TrainConfig, corpus: { train: Uint8Array; val: Uint8Array }): { model: LabModel; trainer: Trainer; label: string } {
+/** `interrupt`: asked between the kernels of each step (lib/train/interrupt.ts; a page's Stop). */
+export function objectiveRun(spec: BytesSpec, train: TrainConfig, corpus: { train: Uint8Array; val: Uint8Array }, interrupt?: InterruptCheck): { model: LabModel; trainer: Trainer; label: string } {
   const model = createModel(spec, train.seed);
-  const trainer = new Trainer({ model, data: new BatchSampler(corpus.train), train, evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: train.evalBytes }) });
+  const trainer = new Trainer({ model, data: new BatchSampler(corpus.train), train, evaluate: () => bitsPerByte(model.byteScorer, corpus.val, { maxBytes: train.evalBytes }), ...(interrupt ? { interrupt } : {}) });
   return { model, trainer, label: objectiveLabel(spec.objective) };
 }
 

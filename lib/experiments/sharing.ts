@@ -8,6 +8,7 @@ import { bitsPerByte } from "../eval/eval.js";
 import { ledger, type Ledger } from "../models/ledger.js";
 import { TinyLM } from "../models/model.js";
 import { Trainer, type TrainEvent } from "../train/trainer.js";
+import type { InterruptCheck } from "../train/interrupt.js";
 import { takeSnapshot, type SnapshotConfig } from "../train/snapshots.js";
 
 export interface SharingArm {
@@ -100,8 +101,11 @@ export class SharingRun {
   /** The training config both arms run (their records' `train`). */
   readonly train: TrainConfig;
 
-  /** `options.snapshots`: each arm takes training snapshots (lib/train/snapshots.ts), yielded as "snapshot" events. */
-  constructor(readonly experiment: SharingExperiment, corpus: Pick<Corpus, "train" | "val">, train: Partial<TrainConfig> = {}, options: { snapshots?: SnapshotConfig } = {}) {
+  /**
+   * `options.snapshots`: each arm takes training snapshots (lib/train/snapshots.ts), yielded as "snapshot" events.
+   * `options.interrupt`: asked between the kernels of each arm's steps (lib/train/interrupt.ts; a page's Stop).
+   */
+  constructor(readonly experiment: SharingExperiment, corpus: Pick<Corpus, "train" | "val">, train: Partial<TrainConfig> = {}, options: { snapshots?: SnapshotConfig; interrupt?: InterruptCheck } = {}) {
     const trainConfig = presetConfig("nano", { train: { ...SHARING_TRAIN, ...train } }).train;
     this.train = trainConfig;
     this.models = experiment.arms.map((a) => TinyLM.create(a.model, trainConfig.seed));
@@ -112,6 +116,7 @@ export class SharingRun {
           data: new BatchSampler(corpus.train),
           train: trainConfig,
           evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: trainConfig.evalBytes }),
+          ...(options.interrupt ? { interrupt: options.interrupt } : {}),
           ...(options.snapshots ? { snapshot: { every: options.snapshots.every, take: (step: number) => takeSnapshot(model, step, options.snapshots!) } } : {})
         })
     );

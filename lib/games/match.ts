@@ -42,11 +42,19 @@ export interface GameRecord<S> {
 /**
  * Plays one game per pairing ([seat 0's player, seat 1's player]) to the end.
  * The same players in the same order with the same rng play the same games.
+ * `between`, when given, is awaited before each turn (a run's pause point:
+ * lib/train/selfplay.ts waits there while paused; it must not draw from `rng`).
  */
-export async function playGames<S, M>(game: Game<S, M>, pairings: readonly (readonly [Player<S, M>, Player<S, M>])[], rng: Rng): Promise<GameRecord<S>[]> {
+export async function playGames<S, M>(
+  game: Game<S, M>,
+  pairings: readonly (readonly [Player<S, M>, Player<S, M>])[],
+  rng: Rng,
+  { between }: { between?: () => Promise<void> } = {}
+): Promise<GameRecord<S>[]> {
   const states = pairings.map(() => game.initial(rng));
   const records: GameRecord<S>[] = states.map((s) => ({ start: s, final: s, moves: [], outcome: { winner: null } }));
   for (;;) {
+    if (between) await between();
     const active = states.map((s, i) => i).filter((i) => game.outcome(states[i]) === null);
     if (active.length === 0) break;
     // Who moves in each active game; the model's games go to it in one batch per player.

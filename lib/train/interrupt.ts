@@ -22,6 +22,11 @@ import { tf } from "../tf.js";
 /** What an interrupt check asks for: nothing (null), or to pause or stop the run. */
 export type InterruptRequest = "pause" | "stop";
 export type InterruptCheck = () => InterruptRequest | null;
+/** A run's interrupt flag as the code that trains sees it: the check, and `clear` (back to nothing asked) for a run that begins. */
+export interface InterruptFlag {
+  check: InterruptCheck;
+  clear(): void;
+}
 
 /** Thrown by the kernel dispatch inside `interruptible` when its check asks for a pause or a stop. */
 export class StepInterrupted extends Error {
@@ -41,6 +46,8 @@ interface EngineInternals {
 
 /** The check of the `interruptible` call under way (null outside one). */
 let active: InterruptCheck | null = null;
+/** The checks of `interruptibleWork` calls under way, each with how many calls hold it. */
+const working = new Map<InterruptCheck, number>();
 /** Kernels dispatched under the current `interruptible` call (for tests that interrupt after K kernels). */
 let dispatched = 0;
 const hooked = new WeakSet<object>();
@@ -58,10 +65,16 @@ function hook(): void {
     throw new Error("this TensorFlow.js engine has no runKernelFunc/state.kernelDepth: the step interrupt (lib/train/interrupt.ts) supports tfjs-core 4.x");
   }
   e.runKernelFunc = function (this: EngineInternals, params: unknown) {
-    if (active !== null && this.state.kernelDepth === 0) {
-      dispatched += 1;
-      const asked = active();
-      if (asked !== null) throw new StepInterrupted(asked);
+    if (this.state.kernelDepth === 0) {
+      if (active !== null) {
+        dispatched += 1;
+        const asked = active();
+        if (asked !== null) throw new StepInterrupted(asked);
+      }
+      for (const check of working.keys()) {
+        const asked = check();
+        if (asked !== null) throw new StepInterrupted(asked);
+      }
     }
     return original.call(this, params);
   };
@@ -89,6 +102,48 @@ export function interruptible<T>(check: InterruptCheck, f: () => T): T {
   } finally {
     active = outer;
     dispatched = outerCount;
+  }
+}
+
+/**
+ * Runs asynchronous work (an evaluation, a training snapshot: each a series of
+ * forward passes, with a read-back between them) so that `check` is asked before
+ * every top-level kernel until the work settles; a "pause" or "stop" answer throws
+ * StepInterrupted from the next kernel, and the work's promise rejects with it.
+ * Only for work that holds no tensor across an await outside a tf.tidy (the lab's
+ * evaluation, sampling and tracing: each forward pass is a tidy, then a read, then
+ * a dispose), so that the throw, which lands inside a tidy, leaves nothing behind;
+ * and only for work with no gradient tape (training steps use `interruptible`).
+ * Kernels of other work that runs in the same thread meanwhile (between the work's
+ * awaits) are checked too: the caller's flag must be one that only its own run sets.
+ */
+export async function interruptibleWork<T>(check: InterruptCheck, f: () => Promise<T>): Promise<T> {
+  hook();
+  working.set(check, (working.get(check) ?? 0) + 1);
+  try {
+    return await f();
+  } finally {
+    const n = (working.get(check) ?? 1) - 1;
+    if (n > 0) working.set(check, n);
+    else working.delete(check);
+  }
+}
+
+/**
+ * Runs `f` (work that is not a run's: a page's sample, attention map or chunk cuts)
+ * again when it failed with StepInterrupted, which it does when a run's
+ * interruptibleWork was under way beside it as that run's flag asked for a pause or
+ * a stop: the run abandons its work at its next kernel and waits, so a few tries
+ * later `f` runs clear of it. Gives up after `tries` (the error then passes on).
+ */
+export async function clearOfInterrupts<T>(f: () => Promise<T>, tries = 50): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (!(e instanceof StepInterrupted) || i >= tries) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 }
 

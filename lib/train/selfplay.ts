@@ -307,6 +307,26 @@ export interface SelfPlayOptions<S, M> {
   state?: SelfPlayState;
   /** How the start of a game reads on the replay (default: its prompt as text). */
   describeStart?: (s: S) => string;
+  /**
+   * A pause inside an iteration: called with true when the loop stops at a pause
+   * point (before a turn of its games, before a replay update), and with false when
+   * it goes on. Without it the loop pauses between iterations only (a "paused"
+   * event). With it a pause acts within a move or an update, and the iteration
+   * continues where it stopped on resume, so the run stays bit-identical to one
+   * never paused; a stop during an iteration's games (before its first update)
+   * drops that iteration, its random draws given back, and ends the run at the
+   * iteration count it had; during its updates, it ends after them. A page's live
+   * run (src/components/selfplay-live.ts) passes it.
+   */
+  onHold?: (held: boolean, iteration: number) => void;
+}
+
+/** Thrown at a pause point when a stop drops the iteration (or evaluation) under way: see SelfPlayOptions.onHold. */
+class Abandoned extends Error {
+  constructor() {
+    super("the self-play iteration was stopped before its first update");
+    this.name = "Abandoned";
+  }
 }
 
 const yieldToEventLoop: () => Promise<void> =
@@ -385,6 +405,10 @@ export class SelfPlay<S, M> {
   private replayRows: ReplayRow[] = [];
   private readonly gate = new RunGate();
   private running = false;
+  /** Whether the iteration under way has changed a weight, the replay buffer or the optimizer (a stop then lets it end). */
+  private committed = false;
+  /** Milliseconds held at pause points in the iteration under way (not training time). */
+  private heldMs = 0;
 
   constructor(options: SelfPlayOptions<S, M>) {
     // Settings saved before expert iteration and the replay buffer existed are REINFORCE runs with one update per iteration.
@@ -456,6 +480,7 @@ export class SelfPlay<S, M> {
     if (buf.length === 0) return NaN;
     const losses: Scalar[] = [];
     for (let k = 0; k < c.updatesPerIteration; k++) {
+      await this.hold();
       const rows: ReplayRow[] = [];
       for (let j = 0; j < c.batchSize; j++) rows.push(buf[this.rng.int(buf.length)]);
       const weights = Float32Array.from(rows, (r) => -r.weight / rows.length);
@@ -496,7 +521,7 @@ export class SelfPlay<S, M> {
   /** Games between two scripted teachers: the imitation rows (every move, from both seats). */
   private async teacherRows(games: number): Promise<MoveRow[]> {
     const teacher: Player<S, M> = { kind: "scripted", name: "teacher", play: this.opts.teacher };
-    const records = await playGames(this.opts.game, Array.from({ length: games }, () => [teacher, teacher] as const), this.rng);
+    const records = await playGames(this.opts.game, Array.from({ length: games }, () => [teacher, teacher] as const), this.rng, this.pausePoints());
     return records.flatMap((r) => r.moves.filter((m) => m.ok).map((m) => ({ prompt: m.prompt, move: m.text })));
   }
 
@@ -508,7 +533,7 @@ export class SelfPlay<S, M> {
       const other: Player<S, M> = { kind: "scripted", name: ref.name, play: ref.play };
       const me = this.learner(0);
       const seats = Array.from({ length: this.config.evalGames }, (_, i) => (i % 2) as Seat);
-      const records = await playGames(this.opts.game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, other] : [other, me])), rng);
+      const records = await playGames(this.opts.game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, other] : [other, me])), rng, this.pausePoints());
       out.push({ opponent: ref.name, stats: gameStats(records, seats), replay: this.replay(records, seats) });
     }
     return out;
@@ -521,9 +546,10 @@ export class SelfPlay<S, M> {
     const lr = c.learningRate;
     if (this.iterationCount < c.imitationIterations) {
       const teacher: Player<S, M> = { kind: "scripted", name: "teacher", play: this.opts.teacher };
-      const records = await playGames(game, Array.from({ length: Math.max(1, c.imitationGames) }, () => [teacher, teacher] as const), this.rng);
+      const records = await playGames(game, Array.from({ length: Math.max(1, c.imitationGames) }, () => [teacher, teacher] as const), this.rng, this.pausePoints());
       const rows = records.flatMap((r) => r.moves.filter((m) => m.ok).map((m) => ({ prompt: m.prompt, move: m.text })));
       let loss: number;
+      this.committed = true;
       if (c.replayBuffer > 0) {
         this.remember(rows, 1);
         loss = await this.replayUpdates(lr);
@@ -539,7 +565,7 @@ export class SelfPlay<S, M> {
     const me = this.learner(c.temperature);
     const them: Player<S, M> = { kind: "policy", name: "frozen copy", model: this.opts.frozen, temperature: c.temperature, explore: c.explore };
     const seats = Array.from({ length: c.gamesPerIteration }, (_, i) => (i % 2) as Seat);
-    const records = await playGames(game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, them] : [them, me])), this.rng);
+    const records = await playGames(game, seats.map((s): [Player<S, M>, Player<S, M>] => (s === 0 ? [me, them] : [them, me])), this.rng, this.pausePoints());
     if (c.update === "expert") return this.expertStep(records, seats);
     const rl: { row: MoveRow; reward: number }[] = [];
     records.forEach((r, i) => {
@@ -555,6 +581,7 @@ export class SelfPlay<S, M> {
     const weights = new Float32Array(rows.length);
     rl.forEach((x, i) => (weights[i] = -(x.reward - baseline) / rl.length));
     for (let j = 0; j < imitation.length; j++) weights[rl.length + j] = -c.imitationWeight / imitation.length;
+    this.committed = true;
     // The reported loss is the imitation term's cross-entropy per move (what the model still has to learn of the format).
     const loss = imitation.length ? await this.lossValue(imitation, new Float32Array(imitation.length).fill(-1 / imitation.length)) : NaN;
     policyStep(this.opts.model, this.optimizer, rows, weights, this.selfPlayLr());
@@ -596,6 +623,7 @@ export class SelfPlay<S, M> {
     const imitation = c.imitationGames > 0 && c.imitationWeight > 0 ? await this.teacherRows(c.imitationGames) : [];
     const lr = this.selfPlayLr();
     let loss: number;
+    this.committed = true;
     if (c.replayBuffer > 0) {
       this.remember(expert, 1);
       this.remember(imitation, c.imitationWeight);
@@ -632,7 +660,17 @@ export class SelfPlay<S, M> {
     const c = this.config;
     const total = this.totalIterations;
     try {
-      if (this.iterationCount === 0) for (const e of await this.evaluate()) yield { kind: "eval", iteration: 0, ...e };
+      // A stop at a pause point of an evaluation drops it (it changes nothing: its games have an Rng of their own).
+      const evaluation = async () => {
+        this.committed = false;
+        try {
+          return await this.evaluate();
+        } catch (e) {
+          if (e instanceof Abandoned) return null;
+          throw e;
+        }
+      };
+      if (this.iterationCount === 0) for (const e of (await evaluation()) ?? []) yield { kind: "eval", iteration: 0, ...e };
       while (this.iterationCount < total && !this.gate.stopped) {
         if (this.gate.paused) {
           yield { kind: "paused", iteration: this.iterationCount };
@@ -647,17 +685,51 @@ export class SelfPlay<S, M> {
           yield { kind: "refresh", iteration: this.iterationCount };
         }
         const t0 = performance.now();
-        const event = await this.step();
-        this.elapsedMs += performance.now() - t0;
+        const rngBefore = this.rng.state();
+        this.committed = false;
+        this.heldMs = 0;
+        let event: Awaited<ReturnType<SelfPlay<S, M>["step"]>>;
+        try {
+          event = await this.step();
+        } catch (e) {
+          if (!(e instanceof Abandoned)) throw e;
+          // Stopped before the iteration changed anything but the Rng: give its draws back, and end at the count it had.
+          this.rng = new Rng(rngBefore);
+          break;
+        }
+        this.elapsedMs += performance.now() - t0 - this.heldMs;
         yield { ...event, elapsedMs: this.elapsedMs };
         const it = this.iterationCount;
-        if ((c.evalEvery > 0 && it % c.evalEvery === 0) || it === total) for (const e of await this.evaluate()) yield { kind: "eval", iteration: it, ...e };
+        if ((c.evalEvery > 0 && it % c.evalEvery === 0) || it === total) for (const e of (await evaluation()) ?? []) yield { kind: "eval", iteration: it, ...e };
         await yieldToEventLoop();
       }
       yield { kind: "done", iteration: this.iterationCount, stopped: this.iterationCount < total, elapsedMs: this.elapsedMs };
     } finally {
       this.running = false;
     }
+  }
+
+  /** playGames's pause points (only where the run pauses inside iterations: SelfPlayOptions.onHold). */
+  private pausePoints(): { between?: () => Promise<void> } {
+    return this.opts.onHold ? { between: () => this.hold() } : {};
+  }
+
+  /**
+   * A pause point inside an iteration (with SelfPlayOptions.onHold): waits here while
+   * the run is paused, so the iteration goes on from here, unchanged, on resume. A
+   * stop before the iteration has changed anything drops it (Abandoned).
+   */
+  private async hold(): Promise<void> {
+    const onHold = this.opts.onHold;
+    if (!onHold) return;
+    if (this.gate.stopped && !this.committed) throw new Abandoned();
+    if (!this.gate.paused) return;
+    const t0 = performance.now();
+    onHold(true, this.iterationCount);
+    await this.gate.whilePaused();
+    this.heldMs += performance.now() - t0;
+    if (this.gate.stopped && !this.committed) throw new Abandoned();
+    onHold(false, this.iterationCount);
   }
 
   dispose(): void {

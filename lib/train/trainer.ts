@@ -9,7 +9,7 @@ import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./op
 import { Rng } from "../rng.js";
 import { dropoutAt, parseDropoutSchedule, type DropoutSchedule } from "./dropout.js";
 import { isSnapshotStep, type Snapshot } from "./snapshots.js";
-import { interruptible, StepInterrupted, type InterruptCheck } from "./interrupt.js";
+import { interruptible, interruptibleWork, StepInterrupted, type InterruptCheck } from "./interrupt.js";
 
 export interface TrainableModel {
   readonly params: readonly NamedVariable[];
@@ -89,7 +89,10 @@ export interface TrainerOptions {
    * "pause" or "stop" abandons the step under way (its tensors freed, its RNG draws
    * undone), and the run pauses or stops at the step count it had; a resumed run
    * trains that step again, so it stays bit-identical to one never paused. The
-   * optimizer's update is never cut short. Also asked between steps. The lab's
+   * optimizer's update is never cut short. Also asked between steps, and before
+   * every kernel of the work between steps (a training snapshot, an evaluation,
+   * diagnostics): a pause there abandons that work and does it again on resume (it
+   * only reads the weights, so it gives the same result), a stop skips it. The lab's
    * worker reads a flag the page shares with it (a SharedArrayBuffer), since a
    * thread busy in a step cannot receive messages.
    */
@@ -220,7 +223,13 @@ export class Trainer {
       let windowSteps = 0;
       let windowMs = 0;
       const snapshotDue = () => this.snapshot !== undefined && isSnapshotStep(this.stepCount, this.snapshot.every, steps);
-      if (this.fresh && this.stepCount === 0 && snapshotDue()) yield { kind: "snapshot", step: 0, snapshot: await this.snapshot!.take(0) };
+      // Set when a stop abandoned the work after a step (its snapshot or evaluation): the run is then stopped, even at its last step.
+      let abandoned = false;
+      if (this.fresh && this.stepCount === 0 && snapshotDue()) {
+        const snapshot = yield* this.between(() => this.snapshot!.take(0));
+        if (snapshot === null) abandoned = true;
+        else yield { kind: "snapshot", step: 0, snapshot };
+      }
       while (this.stepCount < steps && !this.gate.stopped) {
         this.askInterrupt(this.interrupt?.() ?? null);
         if (this.gate.stopped) break;
@@ -281,22 +290,56 @@ export class Trainer {
           windowMs = 0;
           windowSteps = 0;
         }
-        if (snapshotDue()) yield { kind: "snapshot", step: this.stepCount, snapshot: await this.snapshot!.take(this.stepCount) };
+        if (snapshotDue()) {
+          const snapshot = yield* this.between(() => this.snapshot!.take(this.stepCount));
+          if (snapshot === null) abandoned = true;
+          else yield { kind: "snapshot", step: this.stepCount, snapshot };
+        }
         const evalStep = (evalEvery > 0 && this.stepCount % evalEvery === 0) || this.stepCount === steps;
         if (this.evaluate && evalStep) {
-          const valBitsPerByte = await this.evaluate();
-          yield { kind: "eval", step: this.stepCount, valBitsPerByte, elapsedMs: this.elapsedMs };
+          const valBitsPerByte = yield* this.between(() => this.evaluate!());
+          if (valBitsPerByte === null) abandoned = true;
+          else yield { kind: "eval", step: this.stepCount, valBitsPerByte, elapsedMs: this.elapsedMs };
         }
         if (this.diagnose && evalStep) {
-          for (const d of await this.diagnose()) {
+          const diagnostics = yield* this.between(() => this.diagnose!());
+          if (diagnostics === null) abandoned = true;
+          for (const d of diagnostics ?? []) {
             yield { kind: "diagnostic", step: this.stepCount, name: d.name, value: d.value, ...(d.warning !== undefined ? { warning: d.warning } : {}) };
           }
         }
         await yieldToEventLoop();
       }
-      yield { kind: "done", step: this.stepCount, stopped: this.stepCount < steps, elapsedMs: this.elapsedMs };
+      yield { kind: "done", step: this.stepCount, stopped: this.stepCount < steps || abandoned, elapsedMs: this.elapsedMs };
     } finally {
       this.running = false;
+    }
+  }
+
+  /**
+   * Work after a step (a snapshot, an evaluation, diagnostics), with the interrupt
+   * check asked before each of its kernels (interrupt.ts's interruptibleWork). A
+   * pause abandons it, reports the run paused at the step it has, and does it again
+   * from its start on resume: it reads the weights and nothing else (its sampling
+   * has a seed of its own), so it gives the same result. A stop abandons it: null.
+   * Without an interrupt check the work runs as it is.
+   */
+  private async *between<T>(work: () => Promise<T>): AsyncGenerator<TrainEvent, T | null, undefined> {
+    const check = this.interrupt;
+    if (!check) return await work();
+    for (;;) {
+      if (this.gate.stopped) return null;
+      try {
+        return await interruptibleWork(check, work);
+      } catch (e) {
+        if (!(e instanceof StepInterrupted)) throw e;
+        this.askInterrupt(e.request);
+        if (this.gate.stopped) return null;
+        yield { kind: "paused", step: this.stepCount };
+        await this.gate.whilePaused();
+        if (this.gate.stopped) return null;
+        yield { kind: "resumed", step: this.stepCount };
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import { dataIdentity } from "../lib/runs/build.js";
 import type { TrainConfig } from "../lib/config.js";
 import type { ModelSpec } from "../lib/models/models.js";
 import type { RunDataIdentity } from "../lib/runs/record.js";
+import type { InterruptCheck } from "../lib/train/interrupt.js";
 
 export interface ABModelSnapshot {
   kind: ComparisonKind;
@@ -64,6 +65,9 @@ export class ABRun {
   private running = false;
   private disposed = false;
   private bpeCache: { source: Uint8Array; bpe: Bpe } | null = null;
+
+  /** `interrupt`: asked between the kernels of every model's steps and evaluations (lib/train/interrupt.ts): the page's Stop, at once. */
+  constructor(private readonly interrupt?: InterruptCheck) {}
 
   subscribe(listener: (s: ABSnapshot) => void): () => void {
     this.listeners.add(listener);
@@ -120,7 +124,7 @@ export class ABRun {
         const train = { ...preset.train, steps: 1_000_000, warmupSteps: 20, minLrRatio: 1, evalEvery, evalBytes, seed };
         const evaluate = () => bitsPerByte(built.scorer, valBytes, { maxBytes: evalBytes });
         evaluators.push(evaluate);
-        this.trainers.push(new Trainer({ model: built.model, data: built.data, train, evaluate }));
+        this.trainers.push(new Trainer({ model: built.model, data: built.data, train, evaluate, ...(this.interrupt ? { interrupt: this.interrupt } : {}) }));
         models.push({ kind, label: preset.label, parameters: built.model.parameterCount(), step: 0, elapsedMs: 0, bytesPerSecond: 0, evals: [], rates: [], done: false, losses: [], spec: built.config, train });
       }
       const budgetMs = secondsPerModel * 1000;
@@ -137,7 +141,8 @@ export class ABRun {
           const { value, done } = await runs[i].next();
           if (done) {
             // A model stopped by its time budget between evaluations is scored once more, so the comparison's last point is the model it ends with.
-            if (!this.stopRequested && (m.evals.at(-1)?.step ?? -1) < m.step) {
+            // (Not when stopped: by the message, or by the flag the page set, which the worker may read before the message.)
+            if (!this.stopRequested && this.interrupt?.() !== "stop" && (m.evals.at(-1)?.step ?? -1) < m.step) {
               m.evals.push({ step: m.step, elapsedMs: m.elapsedMs, valBitsPerByte: await evaluators[i]() });
               this.emit({ models, progress: progress() });
             }
@@ -152,7 +157,8 @@ export class ABRun {
         }
       }
       // The page prefixes the status ("done: …"), so the message does not repeat it.
-      this.emit({ status: this.stopRequested ? "stopped" : "done", message: this.stopRequested ? "before every model had its time" : "every model had the same training time", version: this.snapshot.version + 1 });
+      const stopped = this.stopRequested || this.interrupt?.() === "stop";
+      this.emit({ status: stopped ? "stopped" : "done", message: stopped ? "before every model had its time" : "every model had the same training time", version: this.snapshot.version + 1 });
     } catch (e) {
       this.emit({ status: "error", message: (e as Error).message });
     } finally {

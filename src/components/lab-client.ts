@@ -34,6 +34,15 @@ import type { TrainRequest } from "./lab-engines.js";
 /** How often a run's snapshot may redraw the page (the worker sends them every 150 ms or so). */
 const PAGE_UPDATE_MS = 250;
 
+/**
+ * Engines whose start ends the run under way, waits for it, and clears the flag
+ * (lab-engines.ts): for them a start pressed during a run sets the flag to "stop",
+ * so the old run's step ends at once instead of at its end. (The training page's
+ * RemoteRun does the same; the tokenizer-free run refuses a start during a run, and
+ * self-play's stop needs no flag: it acts at its next turn or update.)
+ */
+const STOPS_AT_RESTART: ReadonlySet<EngineKind> = new Set<EngineKind>(["sharing", "objectives", "pair"]);
+
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type CommandBody<T extends CommandType> = Omit<Extract<Command, { type: T }>, "id">;
 
@@ -108,7 +117,9 @@ export class LabWorker {
 
   /** A new run of `kind` in the worker. */
   engine<S, R = unknown>(kind: EngineKind, initial: S, options: Record<string, unknown> = {}): RemoteEngine<S, R> {
-    return new RemoteEngine<S, R>(this, this.createJob(kind, options), initial);
+    const engine = new RemoteEngine<S, R>(this, this.createJob(kind, options), initial);
+    engine.stopsAtRestart = STOPS_AT_RESTART.has(kind);
+    return engine;
   }
 
   /** The evaluation page's engine: a checkpoint to evaluate. */
@@ -246,6 +257,8 @@ export class RemoteEngine<S, R = unknown> {
 
   private lastDelivered = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** @internal Whether a start during a run sets the flag to "stop" (STOPS_AT_RESTART). */
+  stopsAtRestart = false;
 
   constructor(
     protected readonly lab: LabWorker,
@@ -307,14 +320,14 @@ export class RemoteEngine<S, R = unknown> {
   }
 
   /** Writes the shared flag that the worker's training step reads between kernels (where there is one). */
-  private signal(value: number): void {
+  protected signal(value: number): void {
     const flag = this.lab.interruptFlag(this.job);
     if (flag) Atomics.store(flag, 0, value);
   }
 
   /** Starts a run; resolves when it ends. */
   start(request: R, transfer: Transferable[] = []): Promise<void> {
-    this.signal(INTERRUPT_FLAG.none);
+    this.signal(this.stopsAtRestart && this.live ? INTERRUPT_FLAG.stop : INTERRUPT_FLAG.none);
     return this.lab.request({ type: "start", job: this.job, request }, transfer).then(() => undefined);
   }
 
@@ -331,7 +344,15 @@ export class RemoteEngine<S, R = unknown> {
     void this.lab.request({ type: "resume", job: this.job }).catch(() => undefined);
   }
 
+  /** Whether the page's latest snapshot shows a run under way (preparing, running or paused). */
+  protected get live(): boolean {
+    const status = (this.snapshot as { status?: unknown }).status;
+    return status === "running" || status === "paused" || status === "preparing";
+  }
+
   stop(): void {
+    // As with pause: what the page shows at the press is the worker's latest.
+    this.schedule(true);
     this.signal(INTERRUPT_FLAG.stop);
     void this.lab.request({ type: "stop", job: this.job }).catch(() => undefined);
   }
@@ -344,7 +365,12 @@ export class RemoteEngine<S, R = unknown> {
   async evaluate(size: EvalSize, data: EvalData, { onProgress, signal }: { onProgress?: (p: EvalProgress) => void; signal?: AbortSignal } = {}): Promise<EvalReply> {
     signal?.throwIfAborted();
     const evaluation = this.nextEvaluation++;
-    const cancel = () => void this.lab.request({ type: "cancelEvaluate", job: this.job, evaluation }).catch(() => undefined);
+    // Where the flag exists, Cancel ends the batch under way at its next kernel (lab-eval.ts); the message makes it the evaluation's.
+    const cancel = () => {
+      this.signal(INTERRUPT_FLAG.stop);
+      void this.lab.request({ type: "cancelEvaluate", job: this.job, evaluation }).catch(() => undefined);
+    };
+    this.signal(INTERRUPT_FLAG.none);
     this.lab.listenEval(this.job, evaluation, onProgress ?? null);
     signal?.addEventListener("abort", cancel);
     try {
@@ -426,18 +452,28 @@ export class RemoteRun extends RemoteEngine<RunSnapshot, TrainRequest> {
     return { ...run, trainingSnapshots: list };
   }
 
-  /** Stops any run under way, then trains a fresh model on the request (the corpus is read here, trained on there). */
+  /**
+   * Stops any run under way, then trains a fresh model on the request (the corpus is read here, trained on there).
+   * A run under way ends at its next kernel where the flag exists (Restart): the flag says "stop" from the press,
+   * and the worker clears it as the new run begins, once the old one has ended (LiveRun's interrupt.clear).
+   */
   override start(request: RunRequest | TrainRequest): Promise<void> {
+    if (this.live) this.signal(INTERRUPT_FLAG.stop);
     const corpus = request.corpus;
     const bytes = corpus.kind === "named" && "load" in corpus ? corpus.load() : null;
     // Each start is posted once the one before it has been posted (not finished: a later start cancels it).
     const posted = this.starts.then(async () => {
       const source: TrainRequest["corpus"] =
         corpus.kind === "text" ? corpus : { kind: "named", name: corpus.name, bytes: "bytes" in corpus ? corpus.bytes : await bytes! };
-      return { finished: super.start({ ...request, corpus: source }) };
+      return { finished: this.post({ ...request, corpus: source }) };
     });
     this.starts = posted.catch(() => undefined);
     return posted.then((p) => p.finished);
+  }
+
+  /** The start command, leaving the flag to the worker (it may say "stop" for the run this one replaces). */
+  private post(request: TrainRequest): Promise<void> {
+    return this.lab.request({ type: "start", job: this.job, request }).then(() => undefined);
   }
 
   /** Replaces the model with a checkpoint's (checked and built in the worker); false when onlyIfIdle found a run. */

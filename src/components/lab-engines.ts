@@ -36,7 +36,7 @@ import { byteEntropies, entropySpans, trainEntropyModel, type EntropyModel } fro
 import type { EvalData, EvalRunOptions, EvalSize } from "../lib/eval/evaluation.js";
 import { Evaluations, evalEngine } from "./lab-eval.js";
 import { recheckEngine } from "./lab-recheck.js";
-import type { InterruptCheck } from "../lib/train/interrupt.js";
+import type { InterruptFlag } from "../lib/train/interrupt.js";
 
 export type BusyWith = <T>(task: string, work: () => Promise<T> | T) => Promise<T>;
 
@@ -109,9 +109,9 @@ function identity(run: LiveRun): ModelIdentity | null {
   return who && { ...who, version: run.state.modelVersion };
 }
 
-function trainEngine(options: Record<string, unknown>, _busyWith: BusyWith, interrupt?: InterruptCheck): Engine {
+function trainEngine(options: Record<string, unknown>, _busyWith: BusyWith, interrupt?: InterruptFlag): Engine {
   const run = new LiveRun({ backend: typeof options.backend === "string" ? options.backend : undefined, ...(interrupt ? { interrupt } : {}) });
-  const evaluations = new Evaluations();
+  const evaluations = new Evaluations(interrupt?.check);
   return {
     // Training snapshots travel once each (trainingSnapshots below); the run's snapshot, posted every 150 ms, carries their count.
     subscribe: (l) => run.subscribe((s) => l({ ...s, trainingSnapshots: [], trainingSnapshotCount: s.trainingSnapshots.length })),
@@ -174,12 +174,15 @@ export interface ObjectivesRequest {
   corpus: CorpusSource;
 }
 
-function sharingEngine(): Engine {
-  const ab = new ABController();
+function sharingEngine(_options: Record<string, unknown>, _busyWith: BusyWith, interrupt?: InterruptFlag): Engine {
+  const ab = new ABController(interrupt?.check);
   return {
     subscribe: (l) => ab.subscribe(l),
-    start: (request) => {
+    start: async (request) => {
       const { corpus, ...r } = request as SharingRequest;
+      // Run during a run: the page set the flag to "stop" so the old run's step ends at once; it is over, so clear it.
+      await ab.stopAndWait();
+      interrupt?.clear();
       return ab.start({ ...r, loadCorpus: () => corpusOf(corpus), dataName: corpus.name });
     },
     stop: () => ab.stop(),
@@ -187,8 +190,8 @@ function sharingEngine(): Engine {
   };
 }
 
-function objectivesEngine(): Engine {
-  const ab = new ObjectivesAB();
+function objectivesEngine(_options: Record<string, unknown>, _busyWith: BusyWith, interrupt?: InterruptFlag): Engine {
+  const ab = new ObjectivesAB(interrupt?.check);
   const slots = new Slots(["mtp"]);
   return {
     loadModel: async (slot, bytes, label) => slots.load(slot, bytes, label),
@@ -202,8 +205,11 @@ function objectivesEngine(): Engine {
       return { ...(await measureSpeculative(model, encodeText(prompt), { ...opts, tokens })), model: who };
     },
     subscribe: (l) => ab.subscribe(l),
-    start: (request) => {
+    start: async (request) => {
       const { corpus, ...r } = request as ObjectivesRequest;
+      // Run during a run: the page set the flag to "stop" so the old run's step ends at once; it is over, so clear it.
+      await ab.stopAndWait();
+      interrupt?.clear();
       return ab.start({ ...r, loadCorpus: () => corpusOf(corpus), dataName: corpus.name });
     },
     stop: () => ab.stop(),
@@ -214,8 +220,8 @@ function objectivesEngine(): Engine {
   };
 }
 
-function tokenizerFreeEngine(): Engine {
-  const ab = new ABRun();
+function tokenizerFreeEngine(_options: Record<string, unknown>, _busyWith: BusyWith, interrupt?: InterruptFlag): Engine {
+  const ab = new ABRun(interrupt?.check);
   // What the page's text display needs besides the rules it computes itself: the BPE and the
   // entropy model (trained once, on the bytes the first chunks command carries), and an
   // untrained learned-boundary predictor until a live run trains one.
@@ -277,7 +283,8 @@ export interface DistillPairRequest {
   corpus: CorpusSource;
 }
 
-function pairEngine(): Engine {
+function pairEngine(_options: Record<string, unknown>, _busyWith: BusyWith, interrupt?: InterruptFlag): Engine {
+  const check = interrupt?.check;
   const pair = new PairRun();
   // The teacher (sent with a distillation run, or loaded), and the precomputed student for the per-byte view.
   const slots = new Slots(["teacher", "student"]);
@@ -292,7 +299,7 @@ function pairEngine(): Engine {
         label: dropoutArm(id).label,
         totalSteps: request.overrides.steps ?? 0,
         facts: (({ model, train }) => ({ preset: "nano", spec: { kind: "bytes" as const, model }, train, data }))(dropoutRunConfig(dropoutArm(id), request.seed, request.overrides)),
-        run: (hooks) => runDropoutArm({ regime: request.regime, arm: dropoutArm(id), seed: request.seed, train: corpus.train, val: corpus.val, overrides: request.overrides, onEvent: hooks.onEvent, onTrainer: hooks.onTrainer, onPoint: hooks.onPoint })
+        run: (hooks) => runDropoutArm({ regime: request.regime, arm: dropoutArm(id), seed: request.seed, train: corpus.train, val: corpus.val, overrides: request.overrides, onEvent: hooks.onEvent, onTrainer: hooks.onTrainer, onPoint: hooks.onPoint, ...(check ? { interrupt: check } : {}) })
       }));
     }
     if (request.teacher && slots.get("teacher")?.who.label !== request.teacher.name) slots.load("teacher", request.teacher.bytes, request.teacher.name);
@@ -320,6 +327,7 @@ function pairEngine(): Engine {
           overrides: request.overrides,
           onEvent: hooks.onEvent,
           onTrainer: hooks.onTrainer,
+          ...(check ? { interrupt: check } : {}),
           onStudent: arm.kd
             ? undefined
             : async (s) => {
@@ -331,7 +339,12 @@ function pairEngine(): Engine {
   };
   return {
     subscribe: (l) => pair.subscribe(l),
-    start: async (request) => pair.start(await arms(request as DropoutPairRequest | DistillPairRequest)),
+    start: async (request) => {
+      // Run during a run: the page set the flag to "stop" so the old run's step ends at once; it is over, so clear it.
+      await pair.stopAndWait();
+      interrupt?.clear();
+      return pair.start(await arms(request as DropoutPairRequest | DistillPairRequest));
+    },
     stop: () => pair.stop(),
     dispose: async () => {
       pair.dispose();
@@ -405,8 +418,11 @@ function selfPlayEngine(): Engine {
   };
 }
 
-/** `interrupt`: the page's Pause/Stop flag, read between a training step's kernels (lab-protocol.ts's interruptCheck). */
-export const ENGINES: Record<EngineKind, (options: Record<string, unknown>, busyWith: BusyWith, interrupt?: InterruptCheck) => Engine> = {
+/**
+ * `interrupt`: the job's Pause/Stop flag (lab-protocol.ts's interruptHandle), read between the kernels of its
+ * training steps, snapshots and evaluations, where the page is cross-origin isolated.
+ */
+export const ENGINES: Record<EngineKind, (options: Record<string, unknown>, busyWith: BusyWith, interrupt?: InterruptFlag) => Engine> = {
   train: trainEngine,
   eval: evalEngine,
   sharing: sharingEngine,

@@ -8,7 +8,8 @@ import type { LabModel } from "../lib/models/models.js";
 import { decodeCheckpoint, labModelFromCheckpoint } from "../lib/train/checkpoint.js";
 import { tf } from "../lib/tf.js";
 import type { EvalReply } from "./lab-protocol.js";
-import type { Engine } from "./lab-engines.js";
+import type { BusyWith, Engine } from "./lab-engines.js";
+import { interruptibleWork, type InterruptCheck, type InterruptFlag } from "../lib/train/interrupt.js";
 
 /** Between batches the worker yields to its event loop, so a cancelEvaluate message is read. */
 const yieldToMessages = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -16,6 +17,13 @@ const yieldToMessages = () => new Promise<void>((resolve) => setTimeout(resolve,
 export class Evaluations {
   private data: EvalData | null = null;
   private current: { key: unknown; model: ScoringModel; evaluator: Evaluator } | null = null;
+
+  /**
+   * `interrupt`: the job's flag, asked before every kernel of an evaluation, so the
+   * page's Cancel (which sets it to "stop") ends the batch under way at once rather
+   * than after it; what earlier stages scored is kept, as with a cancel between batches.
+   */
+  constructor(private readonly interrupt?: InterruptCheck) {}
 
   /**
    * Evaluates the model `target()` names (`key` says whether it is the model scored
@@ -27,7 +35,9 @@ export class Evaluations {
     const { model, key } = target();
     if (!this.current || this.current.key !== key || this.current.model !== model) this.current = { key, model, evaluator: new Evaluator(model, this.data) };
     const before = tf.memory().numTensors;
-    const report = await this.current.evaluator.evaluate(size, { ...options, afterBatch: yieldToMessages });
+    const { evaluator } = this.current;
+    const run = () => evaluator.evaluate(size, { ...options, afterBatch: yieldToMessages });
+    const report = await (this.interrupt ? interruptibleWork(this.interrupt, run) : run());
     return { report, tensors: { before, after: tf.memory().numTensors } };
   }
 
@@ -48,12 +58,12 @@ export interface EvalEngineSnapshot {
 }
 
 /** The evaluation page's engine: one model of any kind, from a checkpoint, to evaluate. */
-export function evalEngine(): Engine {
+export function evalEngine(_options: Record<string, unknown> = {}, _busyWith?: BusyWith, interrupt?: InterruptFlag): Engine {
   let model: LabModel | null = null;
   let version = 0;
   let snapshot: EvalEngineSnapshot = { status: "empty", label: "" };
   const listeners = new Set<(s: unknown) => void>();
-  const evaluations = new Evaluations();
+  const evaluations = new Evaluations(interrupt?.check);
   const publish = (s: EvalEngineSnapshot) => {
     snapshot = s;
     for (const l of listeners) l(s);

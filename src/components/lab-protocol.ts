@@ -17,7 +17,7 @@
 // added so, and so were the inspecting commands (loadModel, speculative, disagreements,
 // move, chunks) that keep the pages' own model work off the page's thread.
 import type { BackendInfo, BackendPreference } from "../lib/backend.js";
-import type { InterruptCheck } from "../lib/train/interrupt.js";
+import type { InterruptFlag } from "../lib/train/interrupt.js";
 import type { AttentionMaps } from "../lib/eval/sample.js";
 import { checkSnapshot, type Snapshot } from "../lib/train/snapshots.js";
 import type { EvalData, EvalProgress, EvalReport, EvalSize } from "../lib/eval/evaluation.js";
@@ -210,6 +210,8 @@ export class ProtocolError extends Error {
  * worker's training step reads it between kernels (lib/train/interrupt.ts), since a
  * worker busy in a step hears no message until the step ends. The "pause", "resume"
  * and "stop" commands still go as messages: the flag only cuts the step short.
+ * Every engine that trains reads it (the training page's run, the A/B runs, self-play,
+ * evaluations): its steps, snapshots and evaluations stop at their next kernel.
  */
 export const INTERRUPT_FLAG = { none: 0, pause: 1, stop: 2 } as const;
 
@@ -219,12 +221,20 @@ export function interruptFlag(): Int32Array | null {
   return isolated && typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : null;
 }
 
-/** The worker's side: the check a Trainer asks between kernels. */
-export function interruptCheck(buffer: SharedArrayBuffer): InterruptCheck {
+/**
+ * The worker's side: the check a Trainer asks between kernels, and `clear`, which a
+ * run calls as it begins (once the run before it has ended): the page sets "stop"
+ * when Run is pressed during a run, so that run's step ends at once, and leaves the
+ * reset to the worker, which alone knows when the old run is over.
+ */
+export function interruptHandle(buffer: SharedArrayBuffer): InterruptFlag {
   const flag = new Int32Array(buffer, 0, 1);
-  return () => {
-    const v = Atomics.load(flag, 0);
-    return v === INTERRUPT_FLAG.pause ? "pause" : v === INTERRUPT_FLAG.stop ? "stop" : null;
+  return {
+    check: () => {
+      const v = Atomics.load(flag, 0);
+      return v === INTERRUPT_FLAG.pause ? "pause" : v === INTERRUPT_FLAG.stop ? "stop" : null;
+    },
+    clear: () => void Atomics.store(flag, 0, INTERRUPT_FLAG.none)
   };
 }
 

@@ -3,9 +3,10 @@
 // runtime.ts), every model and trainer the page runs, and answers the commands of
 // lab-protocol.ts. The page's thread only draws. Started by lab-client.ts.
 import { describeBackend, initTf } from "./runtime.js";
-import { errorMessage, interruptCheck, SnapshotEncoder, transferables, validateCommand, type Command, type CommandReplies, type WorkerEvent } from "./lab-protocol.js";
+import { errorMessage, interruptHandle, SnapshotEncoder, transferables, validateCommand, type Command, type CommandReplies, type WorkerEvent } from "./lab-protocol.js";
 import { ENGINES, type Engine } from "./lab-engines.js";
 import { benchInWorker, checkBackendInWorker, checkThreadsInWorker } from "./lab-bench.js";
+import { clearOfInterrupts } from "../lib/train/interrupt.js";
 
 interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -65,7 +66,7 @@ async function handle(cmd: Command): Promise<unknown> {
     case "create": {
       await disposeJob(cmd.job);
       const make = ENGINES[cmd.engine];
-      const engine = make(cmd.options ?? {}, busyWith, cmd.interrupt ? interruptCheck(cmd.interrupt) : undefined);
+      const engine = make(cmd.options ?? {}, busyWith, cmd.interrupt ? interruptHandle(cmd.interrupt) : undefined);
       // Each snapshot goes as a patch against the last one this job posted (lab-protocol.ts).
       const encoder = new SnapshotEncoder();
       const offSnapshots = engine.subscribe((snapshot) => post({ type: "snapshot", job: cmd.job, patch: encoder.encode(snapshot) }));
@@ -101,12 +102,12 @@ async function handle(cmd: Command): Promise<unknown> {
     case "sample": {
       const e = job(cmd.job);
       if (!e.sample) throw new Error("this run cannot write text");
-      return busyWith("writing with the model", () => e.sample!(cmd.prompt, cmd.options ?? {}));
+      return busyWith("writing with the model", () => clearOfInterrupts(() => e.sample!(cmd.prompt, cmd.options ?? {})));
     }
     case "attention": {
       const e = job(cmd.job);
       if (!e.attention) throw new Error("this run has no attention to show");
-      return busyWith("computing attention", () => e.attention!(cmd.text));
+      return busyWith("computing attention", () => clearOfInterrupts(() => e.attention!(cmd.text)));
     }
     case "evaluate": {
       const e = job(cmd.job);
@@ -133,22 +134,22 @@ async function handle(cmd: Command): Promise<unknown> {
     case "speculative": {
       const e = job(cmd.job);
       if (!e.speculative) throw new Error("this run has no multi-byte model to sample from");
-      return busyWith("sampling plainly and speculatively", () => e.speculative!(cmd.prompt, cmd.options ?? {}));
+      return busyWith("sampling plainly and speculatively", () => clearOfInterrupts(() => e.speculative!(cmd.prompt, cmd.options ?? {})));
     }
     case "disagreements": {
       const e = job(cmd.job);
       if (!e.disagreements) throw new Error("this run has no teacher and student to compare");
-      return busyWith("comparing the teacher's and the student's predictions", () => e.disagreements!(cmd.text));
+      return busyWith("comparing the teacher's and the student's predictions", () => clearOfInterrupts(() => e.disagreements!(cmd.text)));
     }
     case "move": {
       const e = job(cmd.job);
       if (!e.move) throw new Error("this run has no player");
-      return busyWith("the model is choosing its move", () => e.move!(cmd.model, cmd.prompt, cmd.maxBytes, cmd.end ?? null));
+      return busyWith("the model is choosing its move", () => clearOfInterrupts(() => e.move!(cmd.model, cmd.prompt, cmd.maxBytes, cmd.end ?? null)));
     }
     case "chunks": {
       const e = job(cmd.job);
       if (!e.chunks) throw new Error("this run cannot cut text into chunks");
-      return busyWith("cutting the text into chunks", () => e.chunks!(cmd.bytes, cmd.train));
+      return busyWith("cutting the text into chunks", () => clearOfInterrupts(() => e.chunks!(cmd.bytes, cmd.train)));
     }
     case "cancelEvaluate":
       evaluations.get(`${cmd.job}:${cmd.evaluation}`)?.abort(new Error("the evaluation was cancelled"));
@@ -162,7 +163,7 @@ async function handle(cmd: Command): Promise<unknown> {
     case "call": {
       const e = job(cmd.job);
       if (!e.call) throw new Error(`this run has no method "${cmd.method}"`);
-      return e.call(cmd.method, cmd.args);
+      return clearOfInterrupts(() => e.call!(cmd.method, cmd.args));
     }
   }
 }

@@ -149,8 +149,13 @@ export interface RunHandle {
 export interface LiveRunOptions {
   /** Recorded in checkpoints this run saves. */
   backend?: string;
-  /** Asked between the kernels of a step: the page's Pause or Stop, shared with the worker (lib/train/interrupt.ts). */
-  interrupt?: InterruptCheck;
+  /**
+   * Asked between the kernels of a step, a snapshot and an evaluation: the page's
+   * Pause or Stop, shared with the worker (lib/train/interrupt.ts). `clear` resets
+   * it as a run begins (after the one before it ended), since the page sets "stop"
+   * when Run is pressed during a run, to end that run's step at once.
+   */
+  interrupt?: { check: InterruptCheck; clear: () => void };
 }
 
 export class LiveRun implements RunHandle {
@@ -408,17 +413,26 @@ export class LiveRun implements RunHandle {
     // About LIVE_SNAPSHOTS over the run: each costs the page about as much as a few training steps.
     const snapshotConfig = { ...defaultSnapshotConfig(autoSnapshotEvery(configs.train.steps, LIVE_SNAPSHOTS)), sampleBytes: liveSampleBytes(tf.getBackend()) };
     this.currentInfo = { label };
-    const trainer = new Trainer({
+    const prompt = encodeText(request.prompt ?? defaultPrompt(corpus));
+    // Each evaluation writes a sample too, inside the Trainer's evaluation, so a Pause during either abandons both and does both again on resume.
+    let evalSample = "";
+    const evaluate = async () => {
+      const valBitsPerByte = await bitsPerByte(model, corpus.val, { maxBytes: configs.train.evalBytes });
+      evalSample = decodeBytes(await sample(model, prompt, { tokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: configs.train.seed + trainer.step }));
+      return valBitsPerByte;
+    };
+    // The flag may still say "stop" from the press of Run that ended the run before this one.
+    this.options.interrupt?.clear();
+    const trainer: Trainer = new Trainer({
       model,
       data: new BatchSampler(corpus.train),
       train: configs.train,
       ...(resume ? { state: resume.state } : {}),
-      evaluate: () => bitsPerByte(model, corpus.val, { maxBytes: configs.train.evalBytes }),
-      ...(this.options.interrupt ? { interrupt: this.options.interrupt } : {}),
+      evaluate,
+      ...(this.options.interrupt ? { interrupt: this.options.interrupt.check } : {}),
       snapshot: { every: snapshotConfig.every, take: (step) => takeSnapshot(model, step, snapshotConfig) }
     });
     this.trainer = trainer;
-    const prompt = encodeText(request.prompt ?? defaultPrompt(corpus));
     this.update(
       { ...this.snapshot, status: "running", model: configs.model, train: configs.train, parameterCount: model.parameterCount(), snapshotConfig, data: dataIdentity(request.corpus.name, corpus) },
       true
@@ -437,8 +451,7 @@ export class LiveRun implements RunHandle {
           this.update({ ...this.snapshot, etaMs: ev.etaMs }, longWorkNext);
         } else if (ev.kind === "eval") {
           this.snapshot.evals.push({ step: ev.step, valBitsPerByte: ev.valBitsPerByte });
-          const text = decodeBytes(await sample(model, prompt, { tokens: SAMPLE_BYTES, temperature: 0.8, topK: 40, seed: configs.train.seed + ev.step }));
-          this.snapshot.samples.push({ step: ev.step, prompt: decodeBytes(prompt), text });
+          this.snapshot.samples.push({ step: ev.step, prompt: decodeBytes(prompt), text: evalSample });
           this.update({ ...this.snapshot, modelVersion: this.snapshot.modelVersion + 1 }, true);
         } else if (ev.kind === "snapshot") {
           this.snapshot.trainingSnapshots.push(ev.snapshot);

@@ -8,6 +8,7 @@ import type { TrainConfig } from "../lib/config.js";
 import { dataIdentity } from "../lib/runs/build.js";
 import type { RunDataIdentity } from "../lib/runs/record.js";
 import type { Trainer } from "../lib/train/trainer.js";
+import type { InterruptCheck } from "../lib/train/interrupt.js";
 import { OBJECTIVE_ARMS, objectiveRun, objectiveSpec, objectiveTrain } from "../lib/experiments/objectives.js";
 import { estimateProgress, type RunProgress } from "./progress.js";
 
@@ -63,6 +64,9 @@ export class ObjectivesAB {
   private disposed = false;
   private facts: ObjectivesFacts | undefined;
 
+  /** `interrupt`: asked between the kernels of both arms' steps and evaluations (lib/train/interrupt.ts): the page's Stop, at once. */
+  constructor(private readonly interrupt?: InterruptCheck) {}
+
   subscribe(listener: (s: ObjectivesABSnapshot) => void): () => void {
     this.listeners.add(listener);
     listener(this.snapshot);
@@ -70,8 +74,7 @@ export class ObjectivesAB {
   }
 
   async start(request: ObjectivesABRequest): Promise<void> {
-    this.stop();
-    await this.running?.catch(() => undefined);
+    await this.stopAndWait();
     if (this.disposed) return;
     this.running = this.train(request);
     return this.running;
@@ -79,6 +82,12 @@ export class ObjectivesAB {
 
   stop(): void {
     for (const t of this.trainers) t.stop();
+  }
+
+  /** Stops a run under way and resolves once it has ended. */
+  async stopAndWait(): Promise<void> {
+    this.stop();
+    await this.running?.catch(() => undefined);
   }
 
   dispose(): void {
@@ -114,7 +123,7 @@ export class ObjectivesAB {
       const train = objectiveTrain("nano", { steps, seed, evalEvery: Math.max(5, Math.round(steps / 4)), evalBytes: 4096 });
       for (const a of [OBJECTIVE_ARMS[0], other]) {
         const spec = objectiveSpec("nano", a.objective);
-        const { model, trainer } = objectiveRun(spec, train, corpus);
+        const { model, trainer } = objectiveRun(spec, train, corpus, this.interrupt);
         this.models.push(model);
         this.trainers.push(trainer);
         arms.push({ label: a.label, parameters: model.parameterCount(), steps: [], evals: [], msPerStep: 0, spec });

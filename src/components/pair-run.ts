@@ -122,6 +122,8 @@ export class PairRun {
       const elapsed = performance.now() - started;
       return Math.max(0, ...snaps.map((a) => (a.step > 0 ? (elapsed / a.step) * (a.totalSteps - a.step) : 0)));
     };
+    // A stop the trainers heard first (the page's flag: lib/train/interrupt.ts) ends them as stopped before the stop message arrives.
+    let trainerStopped = false;
     try {
       await Promise.all(
         arms.map((arm, i) =>
@@ -138,7 +140,10 @@ export class PairRun {
                 a.losses.push({ step: e.step, loss: e.loss, dropout: e.dropout, tokensPerSecond: e.tokensPerSecond });
                 a.tokensPerSecond = e.tokensPerSecond;
               } else if (e.kind === "eval") a.evals.push({ step: e.step, valBitsPerByte: e.valBitsPerByte });
-              else if (e.kind === "done") a.done = true;
+              else if (e.kind === "done") {
+                a.done = true;
+                trainerStopped ||= e.stopped;
+              }
               const etaMs = eta();
               this.snapshot = { ...this.snapshot, etaMs, message: snaps.map((s) => `${s.label}: step ${s.step} of ${s.totalSteps}`).join(" · ") };
               this.emit(e.kind !== "step");
@@ -146,7 +151,8 @@ export class PairRun {
           })
         )
       );
-      this.snapshot = { ...this.snapshot, status: this.stopRequested ? "stopped" : "done", etaMs: 0, message: this.stopRequested ? "stopped" : `finished in ${((performance.now() - started) / 1000).toFixed(0)} s` };
+      const stopped = this.stopRequested || trainerStopped;
+      this.snapshot = { ...this.snapshot, status: stopped ? "stopped" : "done", etaMs: 0, message: stopped ? "stopped" : `finished in ${((performance.now() - started) / 1000).toFixed(0)} s` };
     } catch (e) {
       this.stop();
       this.snapshot = { ...this.snapshot, status: "error", message: `the run failed: ${(e as Error).message}` };

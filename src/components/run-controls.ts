@@ -46,9 +46,9 @@ export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume
     pauseButton.textContent = "Pausing…";
     pauseButton.disabled = true;
     pausing.textContent = run.pausesAtOnce
-      ? "Pausing: the step under way stops where it is, and runs again from its start on Resume."
+      ? "Pausing: the step under way stops where it is, and runs again from its start on Resume (so does a snapshot or an evaluation under way)."
       : `Pausing after the step under way${Number.isFinite(msPerStep) ? ` (a step takes about ${formatMs(msPerStep)} here)` : ""}: the worker finishes it, and the counter shows it, before it stops. ` +
-        "Served cross-origin isolated (as node scripts/serve.mjs does), Pause cuts the step short.";
+        "Served cross-origin isolated (as node scripts/serve.mjs and npm run dev do), Pause cuts the step short.";
     run.pause();
   };
   stopButton.onclick = () => run.stop();
@@ -73,6 +73,19 @@ export function RunControls(run: Pick<RunHandle, "subscribe" | "pause" | "resume
     gate.dispose();
   };
   return root;
+}
+
+/**
+ * What Stop does on a page whose runs have a Stop but no Pause (the A/B pages), in one
+ * sentence for beside the buttons: at once where the page is cross-origin isolated
+ * (the engine's flag exists: lib/train/interrupt.ts), else after the step under way.
+ * Neither cuts short the preparation before the first step (reading the corpus,
+ * training a BPE, building the models).
+ */
+export function stopNote(run: { readonly pausesAtOnce?: boolean }): string {
+  return run.pausesAtOnce
+    ? "Stop acts at once: the step or evaluation under way ends where it is (not the preparation before the first step)."
+    : "Stop waits for the step under way and any evaluation after it; served cross-origin isolated (as npm run serve and npm run dev do), it acts at once.";
 }
 
 function formatMs(ms: number): string {

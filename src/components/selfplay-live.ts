@@ -61,7 +61,11 @@ export class LiveSelfPlay {
     const frozen = TinyLM.fromWeights(model.config, await model.weights());
     this.model = model;
     this.frozen = frozen;
-    const loop = new SelfPlay({ game: setup.game, model, frozen, teacher: setup.teacher, references: setup.references, config });
+    // Paused inside an iteration (at a turn of its games or before an update), the loop waits there: the page hears it at once.
+    const onHold = (held: boolean) => {
+      if (this.loop === loop && !this.disposed) this.emit(held ? { status: "paused", message: undefined } : { status: "running" });
+    };
+    const loop = new SelfPlay({ game: setup.game, model, frozen, teacher: setup.teacher, references: setup.references, config, onHold });
     this.loop = loop;
     const rec = new RecordBuilder(setup.name, config);
     this.emit({ status: "running", iteration: 0, total: loop.totalIterations, record: rec.record, message: undefined, spec: model.spec, train: selfPlayTrainConfig(config), startedAt: new Date().toISOString(), runNumber: (this.snap.runNumber ?? 0) + 1 });
@@ -88,9 +92,9 @@ export class LiveSelfPlay {
 
   pause(): void {
     if (this.loop && !this.loop.isPaused) {
-      // The loop pauses once the iteration under way ends; the status says "paused" when it has.
+      // The loop pauses at its next pause point (a turn of a game, an update); the status says "paused" when it has.
       this.loop.pause();
-      this.emit({ message: "pausing after this iteration" });
+      this.emit({ message: "pausing…" });
     }
   }
 

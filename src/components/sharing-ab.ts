@@ -7,6 +7,7 @@ import { estimateProgress, type RunProgress } from "./progress.js";
 import { dataIdentity } from "../lib/runs/build.js";
 import type { TrainConfig } from "../lib/config.js";
 import type { RunDataIdentity } from "../lib/runs/record.js";
+import type { InterruptCheck } from "../lib/train/interrupt.js";
 
 /** What the arms' run records need beyond their curves (live-record.ts). */
 export interface SharingFacts {
@@ -47,6 +48,9 @@ export class ABController {
   private lastNotify = 0;
   private disposed = false;
 
+  /** `interrupt`: asked between the kernels of both arms' steps and evaluations (lib/train/interrupt.ts): the page's Stop, at once. */
+  constructor(private readonly interrupt?: InterruptCheck) {}
+
   get state(): ABSnapshot {
     return this.snapshot;
   }
@@ -83,7 +87,8 @@ export class ABController {
     this.listeners.clear();
   }
 
-  private async stopAndWait(): Promise<void> {
+  /** Stops a run under way and resolves once it has ended. */
+  async stopAndWait(): Promise<void> {
     this.run?.stop();
     await this.running?.catch(() => undefined);
   }
@@ -96,7 +101,7 @@ export class ABController {
       const corpus = await loadCorpus();
       this.run?.dispose();
       if (this.disposed) return;
-      run = new SharingRun(sharingExperiment(experiment), corpus, { steps, evalEvery: Math.max(10, Math.round(steps / 5)) });
+      run = new SharingRun(sharingExperiment(experiment), corpus, { steps, evalEvery: Math.max(10, Math.round(steps / 5)) }, this.interrupt ? { interrupt: this.interrupt } : {});
       this.run = run;
       facts = { train: run.train, data: dataIdentity(dataName, corpus), startedAt: new Date().toISOString() };
     } catch (e) {

@@ -151,10 +151,11 @@ export async function errorCells(page: Page): Promise<string[]> {
  * One server and one browser for a test file: registers the before/after hooks
  * and returns the live pair (filled in once `before` has run).
  */
-export function useSite(): { readonly server: Server; readonly session: Session } {
+/** `isolated`: serve with the COOP/COEP headers (Pause and Stop then act within the step under way). */
+export function useSite({ isolated = false } = {}): { readonly server: Server; readonly session: Session } {
   const site = {} as { server: Server; session: Session };
   before(async () => {
-    site.server = await startServer();
+    site.server = await startServer({ isolated });
     site.session = await launchBrowser();
   });
   after(async () => {

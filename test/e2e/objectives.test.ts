@@ -7,7 +7,22 @@ import { assertClean, checkRunsTable, watchPage, useSite } from "./harness.js";
 import { recheckPrefix } from "./recheck-prefix.js";
 import { checkMainThread, watchMainThread } from "./main-thread.js";
 
-const site = useSite();
+// Served cross-origin isolated, so the A/B run's Stop acts within the step under way (lib/train/interrupt.ts's flag).
+const site = useSite({ isolated: true });
+
+/** Watches the A/B card's status and its progress line from now on (each change with its time). */
+const WATCH_AB = `(() => {
+  window.__abChanges = [];
+  let last = "";
+  const watch = () => {
+    const card = document.querySelector(".stlm-ab-card");
+    const now = (card?.getAttribute("data-status") ?? "") + " | " + (card?.querySelector(".stlm-progress")?.textContent ?? "");
+    if (now !== last) window.__abChanges.push({ at: performance.now(), status: card?.getAttribute("data-status") ?? "", step: Number(/step (\\d+)/.exec(now)?.[1] ?? NaN) });
+    last = now;
+    if (window.__abChanges.length < 5000) requestAnimationFrame(watch);
+  };
+  requestAnimationFrame(watch);
+})()`;
 
 describe("the objectives page", () => {
   it("shows the heads figure and the precomputed comparison, samples speculatively, and trains an A/B run live", async (t) => {
@@ -56,6 +71,28 @@ describe("the objectives page", () => {
     // (after the figure's precomputed runs, which are rows too: "/objectives (precomputed)")
     const runs = await checkRunsTable(page, "/objectives", ".stlm-ab-card");
     assert.ok(runs.every((l) => /^objectives: .*, seed \d+$/.test(l)), runs.join(" | "));
+
+    // Stop during a run acts at once (the page is cross-origin isolated): a second, longer run, stopped while it trains.
+    assert.match(await page.locator(".stlm-buttons", { hasText: "Stop acts" }).innerText(), /Stop acts at once/);
+    await steps.fill("200");
+    await steps.dispatchEvent("input");
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    await page.waitForFunction(() => Number(/step (\d+) of 200/.exec(document.querySelector('.stlm-ab-card[data-status="running"] .stlm-progress')?.textContent ?? "")?.[1] ?? 0) >= 2, null, { timeout: 120_000 });
+    await page.evaluate(WATCH_AB);
+    const clickAt = await page.evaluate(() => {
+      const at = performance.now();
+      [...document.querySelectorAll("button")].find((b) => b.textContent === "Stop")!.click();
+      return at;
+    });
+    await page.locator('.stlm-ab-card[data-source="live"][data-status="stopped"]').waitFor({ timeout: 60_000 });
+    const stop = await page.evaluate((since) => {
+      const changes = (window as unknown as { __abChanges: { at: number; status: string; step: number }[] }).__abChanges.filter((c) => c.at > since);
+      const stopped = changes.find((c) => c.status === "stopped");
+      const steps = changes.map((c) => c.step).filter(Number.isFinite);
+      return { ms: stopped ? stopped.at - since : NaN, steps };
+    }, clickAt);
+    t.diagnostic(`objectives: stopped ${stop.ms.toFixed(0)} ms after the click on Stop; progress steps shown after it: ${stop.steps.join(", ") || "none"}`);
+    assert.ok(stop.steps.every((n) => n < 200), "the run stopped before its end");
 
     // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.
     assert.equal(await page.evaluate("typeof globalThis._tfengine"), "undefined", "tfjs started on the page's thread");

@@ -9,6 +9,21 @@ import { isGameRecord, parseRunRecord } from "../../lib/runs/record.js";
 import { assertClean, watchPage, useSite } from "./harness.js";
 
 const site = useSite();
+
+/** Watches the live run's status line (its status and iteration) from now on. */
+const WATCH_LIVE = `(() => {
+  window.__liveChanges = [];
+  let last = "";
+  const watch = () => {
+    const el = document.querySelector("#live-status");
+    const status = el?.getAttribute("data-status") ?? "";
+    const iteration = el?.getAttribute("data-iteration") ?? "";
+    if (status + ":" + iteration !== last) window.__liveChanges.push({ at: performance.now(), status, iteration });
+    last = status + ":" + iteration;
+    if (window.__liveChanges.length < 5000) requestAnimationFrame(watch);
+  };
+  watch();
+})()`;
 const rows = (page: Page) => page.locator(".stlm-runs-table tbody tr");
 const row = (page: Page, text: string) => rows(page).filter({ hasText: text });
 const liveSeries = async (page: Page) => JSON.parse((await page.locator("#live-charts .stlm-selfplay-chart").first().getAttribute("data-series")) ?? "[]") as string[];
@@ -18,7 +33,7 @@ async function download(page: Page, click: () => Promise<void>): Promise<{ name:
 }
 
 describe("the self-play page", () => {
-  it("shows the precomputed curves, runs a short live self-play, and answers a human move", async () => {
+  it("shows the precomputed curves, runs a short live self-play, and answers a human move", async (t) => {
     const page = await site.session.context.newPage();
     const log = watchPage(page, site.server.origin);
     await page.goto(new URL("/self-play", site.server.url).href, { waitUntil: "load" });
@@ -44,8 +59,25 @@ describe("the self-play page", () => {
     assert.equal(await liveChart.getAttribute("data-points"), "0");
     await page.getByRole("button", { name: "Start", exact: true }).click();
     await page.locator('#live-status[data-status="running"]').waitFor({ timeout: 60_000 });
-    await page.getByRole("button", { name: "Pause" }).click();
+    // Pause acts inside the iteration under way (at its next turn or update), not after it: the iteration counter
+    // does not move after the click (once at most: an iteration the worker had just reported).
+    await page.evaluate(WATCH_LIVE);
+    const clickAt = await page.evaluate(() => {
+      const at = performance.now();
+      [...document.querySelectorAll("button")].find((b) => b.textContent === "Pause")!.click();
+      return at;
+    });
     await page.locator('#live-status[data-status="paused"]').waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(300);
+    const pause = await page.evaluate((since) => {
+      const changes = (window as unknown as { __liveChanges: { at: number; status: string; iteration: string }[] }).__liveChanges;
+      const before = changes.filter((c) => c.at <= since).at(-1);
+      const after = changes.filter((c) => c.at > since);
+      const paused = after.find((c) => c.status === "paused");
+      return { ms: paused ? paused.at - since : NaN, moves: new Set(after.map((c) => c.iteration).filter((i) => i !== before?.iteration)).size, at: paused?.iteration };
+    }, clickAt);
+    t.diagnostic(`self-play: paused ${pause.ms.toFixed(0)} ms after the click, at iteration ${pause.at} (${pause.moves} iteration-counter change(s) after the click)`);
+    assert.ok(pause.moves <= 1, `the iteration counter moved ${pause.moves} times after Pause`);
     const pausedAt = await page.locator("#live-status").getAttribute("data-iteration");
     await page.waitForTimeout(1500);
     assert.equal(await page.locator("#live-status").getAttribute("data-iteration"), pausedAt, "a paused run stays where it is");

@@ -59,7 +59,9 @@ describe("npm run dev", () => {
       assert.equal(response?.headers()["cross-origin-opener-policy"], "same-origin");
       assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the page is cross-origin isolated");
       assert.equal(await page.evaluate(() => typeof SharedArrayBuffer), "function");
-      const socket = await Promise.race([welcomed, new Promise<never>((_, fail) => setTimeout(() => fail(new Error("live reload's socket was not answered within 30 s")), 30_000))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const socket = await Promise.race([welcomed, new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error("live reload's socket was not answered within 30 s")), 30_000)))]);
+      clearTimeout(timer);
       assert.equal(new URL(socket).pathname, "/_observablehq");
       assert.equal(new URL(socket).host, new URL(url).host, "the socket goes through the proxy");
       await assertClean(page, log, "/ on npm run dev");

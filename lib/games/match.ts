@@ -67,7 +67,11 @@ export async function playGames<S, M>(
     }
     for (const [p, games] of groups) {
       if (p.kind === "scripted") {
-        for (const i of games) texts.set(i, game.formatMove(p.play(states[i], rng)));
+        // A scripted player's move can be a search (the perfect player's opening: a few ms each), so a pause point comes before each.
+        for (const i of games) {
+          if (between) await between();
+          texts.set(i, game.formatMove(p.play(states[i], rng)));
+        }
       } else {
         let modelGames = games;
         if (p.explore) {

@@ -334,6 +334,29 @@ const yieldToEventLoop: () => Promise<void> =
     ? () => new Promise((r) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(r))
     : () => new Promise((r) => setTimeout(r, 0));
 
+/**
+ * A turn of the event loop that a worker's message can come in (the page's Pause):
+ * setImmediate in Node, a MessageChannel task elsewhere (setTimeout(0) is clamped
+ * to 4 ms once nested), so a pause point that yields costs next to nothing.
+ */
+const yieldForMessages: () => Promise<void> =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
+    ? yieldToEventLoop
+    : typeof MessageChannel === "function"
+      ? () =>
+          new Promise((resolve) => {
+            const channel = new MessageChannel();
+            channel.port1.onmessage = () => {
+              channel.port1.close();
+              resolve();
+            };
+            channel.port2.postMessage(null);
+          })
+      : yieldToEventLoop;
+
+/** A pause point lets messages in at most this often (ms): the loop's awaits are mostly promise callbacks, which let none in. */
+const HOLD_YIELD_MS = 20;
+
 const decoder = new TextDecoder();
 
 /** Win / draw / loss and refusals of `seat`'s player over games (seat per game). */
@@ -409,6 +432,8 @@ export class SelfPlay<S, M> {
   private committed = false;
   /** Milliseconds held at pause points in the iteration under way (not training time). */
   private heldMs = 0;
+  /** When a pause point last let messages in (performance.now()). */
+  private lastYield = 0;
 
   constructor(options: SelfPlayOptions<S, M>) {
     // Settings saved before expert iteration and the replay buffer existed are REINFORCE runs with one update per iteration.
@@ -722,6 +747,11 @@ export class SelfPlay<S, M> {
   private async hold(): Promise<void> {
     const onHold = this.opts.onHold;
     if (!onHold) return;
+    // The loop's own awaits (read-backs) resolve as promise callbacks, in which no message arrives: let Pause and Stop in now and then.
+    if (performance.now() - this.lastYield > HOLD_YIELD_MS) {
+      await yieldForMessages();
+      this.lastYield = performance.now();
+    }
     if (this.gate.stopped && !this.committed) throw new Abandoned();
     if (!this.gate.paused) return;
     const t0 = performance.now();

@@ -73,6 +73,7 @@ describe("the objectives page", () => {
     assert.ok(runs.every((l) => /^objectives: .*, seed \d+$/.test(l)), runs.join(" | "));
 
     // Stop during a run acts at once (the page is cross-origin isolated): a second, longer run, stopped while it trains.
+    const stopT0 = Date.now();
     assert.match(await page.locator(".stlm-buttons", { hasText: "Stop acts" }).innerText(), /Stop acts at once/);
     await steps.fill("200");
     await steps.dispatchEvent("input");
@@ -91,7 +92,7 @@ describe("the objectives page", () => {
       const steps = changes.map((c) => c.step).filter(Number.isFinite);
       return { ms: stopped ? stopped.at - since : NaN, steps };
     }, clickAt);
-    t.diagnostic(`objectives: stopped ${stop.ms.toFixed(0)} ms after the click on Stop; progress steps shown after it: ${stop.steps.join(", ") || "none"}`);
+    t.diagnostic(`objectives: stopped ${stop.ms.toFixed(0)} ms after the click on Stop; progress steps shown after it: ${stop.steps.join(", ") || "none"} (this check took ${((Date.now() - stopT0) / 1000).toFixed(1)} s)`);
     assert.ok(stop.steps.every((n) => n < 200), "the run stopped before its end");
 
     // Every model this page used (its own tools too) ran in the worker: tfjs never started on the page's thread.

@@ -9,7 +9,7 @@ import { initNode } from "../../lib/node/runtime.js";
 import { tf } from "../../lib/tf.js";
 import { TinyLM } from "../../lib/models/model.js";
 import { Trainer, type TrainEvent } from "../../lib/train/trainer.js";
-import { interruptibleWork, StepInterrupted, type InterruptRequest } from "../../lib/train/interrupt.js";
+import { clearOfInterrupts, interruptibleWork, StepInterrupted, type InterruptRequest } from "../../lib/train/interrupt.js";
 import { bitsPerByte } from "../../lib/eval/eval.js";
 import { defaultSnapshotConfig, takeSnapshot } from "../../lib/train/snapshots.js";
 import { DEFAULT_SELFPLAY, SelfPlay, type SelfPlayConfig, type SelfPlayEvent } from "../../lib/train/selfplay.js";
@@ -122,6 +122,29 @@ test("interruptibleWork asks its check before each kernel of async work, only wh
     interruptibleWork(() => "stop", async () => tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)))),
     (e: unknown) => e instanceof StepInterrupted && e.request === "stop"
   );
+});
+
+test("other work beside a run's interrupted work is tried again once that work has stopped (clearOfInterrupts)", async () => {
+  const before = tf.memory().numTensors;
+  let tries = 0;
+  // A run's evaluation, paused: its next kernel (after 60 ms) throws, and its window closes.
+  const run = interruptibleWork(
+    () => "pause",
+    async () => {
+      await new Promise((r) => setTimeout(r, 60));
+      return tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync()[0]);
+    }
+  );
+  const runFailed = assert.rejects(run, (e: unknown) => e instanceof StepInterrupted && e.request === "pause");
+  // A page's sample meanwhile: its kernels meet the run's check, until the run's work has ended.
+  const written = await clearOfInterrupts(async () => {
+    tries++;
+    return tf.tidy(() => tf.add(tf.scalar(2), tf.scalar(3)).dataSync()[0]);
+  });
+  await runFailed;
+  assert.equal(written, 5);
+  assert.ok(tries > 1, `tried ${tries} times`);
+  assert.equal(tf.memory().numTensors, before);
 });
 
 /** Tic-tac-toe self-play with the page's pause points (onHold); the teacher's `calls` count lets the test pause or stop at a chosen move. */

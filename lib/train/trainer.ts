@@ -99,6 +99,9 @@ export interface TrainerOptions {
   interrupt?: InterruptCheck;
 }
 
+/** How often a read-back that waits for the device looks for a pause or stop (Trainer.readUnlessAsked). */
+const READ_POLL_MS = 20;
+
 /** The default logEvery on GPU backends. */
 export const GPU_LOG_EVERY = 8;
 
@@ -256,17 +259,50 @@ export class Trainer {
         }
         const { loss, gradNorm, lr, dropout } = trained;
         let values: [number, number] | null = null;
+        let pausedMs = 0;
+        let stoppedInRead = false;
         if (this.stepCount % this.logEvery === 0 || this.stepCount === steps) {
-          // The only read-back in the loop.
-          const [l, g] = await Promise.all([loss.data(), gradNorm.data()]);
-          values = [l[0], g[0]];
+          // The only read-back in the loop. On a GPU backend it waits for every step queued since the
+          // last one (up to logEvery of them: minutes on a software adapter), so a Pause or Stop asked
+          // meanwhile takes effect at once: the steps queued are whole (their updates were queued with
+          // them), so the run pauses or stops at the step count it has, and the device finishes them.
+          const read = Promise.all([loss.data(), gradNorm.data()]);
+          for (;;) {
+            const got = await this.readUnlessAsked(read);
+            if (got !== null) {
+              values = [got[0][0], got[1][0]];
+              break;
+            }
+            if (this.gate.stopped) {
+              stoppedInRead = true;
+              break;
+            }
+            const p0 = performance.now();
+            yield { kind: "paused", step: this.stepCount };
+            await this.gate.whilePaused();
+            pausedMs += performance.now() - p0;
+            if (this.gate.stopped) {
+              stoppedInRead = true;
+              break;
+            }
+            yield { kind: "resumed", step: this.stepCount };
+          }
+          // A stopped run does not wait for its last read-back: the tensors go once the device has finished.
+          if (stoppedInRead) void read.then(undefined, () => undefined).then(() => (loss.dispose(), gradNorm.dispose()));
         }
-        loss.dispose();
-        gradNorm.dispose();
-        const stepMs = performance.now() - t0;
+        if (!stoppedInRead) {
+          loss.dispose();
+          gradNorm.dispose();
+        }
+        const stepMs = performance.now() - t0 - pausedMs;
         this.elapsedMs += stepMs;
         windowMs += stepMs;
         windowSteps += 1;
+        // The steps queued are the run's, but what follows them (a snapshot, an evaluation) was not done: stopped.
+        if (stoppedInRead) {
+          abandoned = true;
+          break;
+        }
         if (values) {
           const [l, g] = values;
           if (!Number.isFinite(l)) {
@@ -340,6 +376,28 @@ export class Trainer {
         if (this.gate.stopped) return null;
         yield { kind: "resumed", step: this.stepCount };
       }
+    }
+  }
+
+  /**
+   * The read-back's values, or null as soon as a pause or stop is asked while it waits (the page's
+   * message, or the interrupt check, polled every READ_POLL_MS). A read that is ready comes first: on
+   * wasm and cpu it resolves before the first poll.
+   */
+  private async readUnlessAsked<T>(read: Promise<T>): Promise<T | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const asked = new Promise<null>((resolve) => {
+      const poll = () => {
+        this.askInterrupt(this.interrupt?.() ?? null);
+        if (this.gate.paused || this.gate.stopped) resolve(null);
+        else timer = setTimeout(poll, READ_POLL_MS);
+      };
+      timer = setTimeout(poll, READ_POLL_MS);
+    });
+    try {
+      return await Promise.race([read, asked]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -149,3 +149,112 @@ test("an interrupt outside a step's gradients is not asked, and other errors pas
   );
   assert.throws(() => interruptible(() => null, () => { throw new RangeError("boom"); }), RangeError);
 });
+
+/**
+ * A read-back that waits, as a GPU backend's does: each Tensor.data() resolves `ms` after its values are ready
+ * (the values are the tensor's own). `pending()` says how many such reads have not resolved yet.
+ */
+async function withSlowReads<T>(ms: number, f: (pending: () => number) => Promise<T>): Promise<T> {
+  const proto = tf.Tensor.prototype as unknown as { data: (...args: unknown[]) => Promise<unknown> };
+  const original = proto.data;
+  let waiting = 0;
+  proto.data = async function (this: unknown, ...args: unknown[]) {
+    const values = await original.apply(this, args);
+    waiting += 1;
+    await new Promise((r) => setTimeout(r, ms));
+    waiting -= 1;
+    return values;
+  };
+  try {
+    return await f(() => waiting);
+  } finally {
+    proto.data = original;
+  }
+}
+
+/** 8 steps read back every 4th (as a GPU backend reads every GPU_LOG_EVERY); `asked` answers the interrupt check. */
+async function trainSlowReads(asked: () => InterruptRequest | null, onEvent: (e: TrainEvent, trainer: Trainer) => void = () => {}) {
+  const { model: mc, train } = config();
+  const model = TinyLM.create(mc, 1);
+  const trainer = new Trainer({ model, data: sampler(), train, logEvery: 4, interrupt: asked });
+  const events: TrainEvent[] = [];
+  for await (const e of trainer.run()) {
+    events.push(e);
+    onEvent(e, trainer);
+  }
+  return { events, model, trainer };
+}
+const losses = (events: TrainEvent[]) => events.flatMap((e) => (e.kind === "step" ? [e.loss] : []));
+
+test("a pause asked while a read-back waits for the device takes effect before the read ends, and the run stays bit-identical", async () => {
+  const before = tf.memory().numTensors;
+  const reference = await trainSlowReads(() => null);
+  const referenceWeights = await reference.model.weights();
+  const referenceOptimizer = (await reference.trainer.state()).optimizer;
+  reference.trainer.dispose();
+  reference.model.dispose();
+  let readsPendingAtPause = -1;
+  const run = await withSlowReads(400, async (pending) => {
+    let request: InterruptRequest | null = null;
+    let armed = false;
+    return trainSlowReads(
+      () => {
+        // The first read-back (after step 4) has started: ask for a pause 50 ms into its 400.
+        if (!armed && pending() > 0) {
+          armed = true;
+          setTimeout(() => (request = "pause"), 50);
+        }
+        return request;
+      },
+      (e, trainer) => {
+        if (e.kind !== "paused") return;
+        readsPendingAtPause = pending();
+        request = null;
+        setTimeout(() => trainer.resume(), 600);
+      }
+    );
+  });
+  assert.equal(readsPendingAtPause, 2, "the run paused while its read-back (loss and gradient norm) still waited");
+  assert.deepEqual(
+    run.events.map((e) => `${e.kind} ${e.step}`),
+    ["paused 4", "resumed 4", "step 4", "step 8", "done 8"]
+  );
+  assert.deepEqual(losses(run.events), losses(reference.events));
+  assert.deepEqual(await run.model.weights(), referenceWeights);
+  assert.deepEqual((await run.trainer.state()).optimizer, referenceOptimizer);
+  run.trainer.dispose();
+  run.model.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test("a stop asked while a read-back waits ends the run at once at the steps queued, and its tensors go when the read ends", async () => {
+  const before = tf.memory().numTensors;
+  let pendingAtDone = -1;
+  const run = await withSlowReads(400, async (pending) => {
+    let request: InterruptRequest | null = null;
+    let armed = false;
+    const run = await trainSlowReads(
+      () => {
+        if (!armed && pending() > 0) {
+          armed = true;
+          setTimeout(() => (request = "stop"), 50);
+        }
+        return request;
+      },
+      (e) => {
+        if (e.kind === "done") pendingAtDone = pending();
+      }
+    );
+    // The read the stop left behind ends, and frees the step's loss and gradient norm.
+    await new Promise((r) => setTimeout(r, 500));
+    return run;
+  });
+  assert.deepEqual(
+    run.events.map((e) => (e.kind === "done" ? `done ${e.step} ${e.stopped}` : e.kind)),
+    ["done 4 true"]
+  );
+  assert.equal(pendingAtDone, 2, "the run ended while its read-back still waited");
+  run.trainer.dispose();
+  run.model.dispose();
+  assert.equal(tf.memory().numTensors, before, "the stopped step's loss and gradient norm were freed once their read ended");
+});

@@ -227,9 +227,12 @@ describe("the training page while it trains", () => {
 });
 
 /**
- * WebGPU on this machine's Chromium is SwiftShader's Vulkan on the CPU: compiling the step's shaders
- * takes minutes of a loaded machine, for the same assertions as WebGL's. `npm test` leaves it out;
- * `STLM_E2E_WEBGPU=1` runs it (test/e2e/webgpu.test.ts checks a WebGPU training step against wasm in every run).
+ * WebGPU on this machine's Chromium is SwiftShader's Vulkan on the CPU: the first snapshot alone (its shaders
+ * compiled by SwiftShader) comes 30-45 s after Run, so this pass takes about a minute, for the same assertions
+ * as WebGL's. `npm test` leaves it out; `STLM_E2E_WEBGPU=1` runs it (test/e2e/webgpu.test.ts checks a WebGPU
+ * training step against wasm in every run). Its figures, and why its wall times miss 100 and 200 ms here
+ * (the GPU process's main thread runs SwiftShader's work and the display compositor both, at nice -8 under
+ * root), are in data/runs/main-thread/webgpu/ (scripts/main-thread-webgpu.sh).
  */
 const WEBGPU = process.env.STLM_E2E_WEBGPU === "1";
 

@@ -1,6 +1,8 @@
 // The training page's precomputed run, data/runs/nano-austen/: `stlm train` with
 // the nano preset on austen, 500 steps, seed 1, with training snapshots every 25
-// steps (lib/train/snapshots.ts).
+// steps (lib/train/snapshots.ts), on one kernel thread (--threads 1: the figure's
+// record says 1 thread, as its re-check in Node does; the kernels give the same bits
+// at any thread count, test/unit/threads.test.ts).
 //
 //   node --import tsx scripts/nano-austen-run.ts [--every 25] [--replace] [--run DIR]
 //
@@ -36,7 +38,7 @@ if (f.run !== undefined) {
 } else {
   scratch = await mkdtemp(path.join(tmpdir(), "stlm-nano-austen-"));
   out = path.join(scratch, "run");
-  const args = ["bin/stlm.js", "train", "--preset", "nano", "--corpus", "austen", "--steps", "500", "--seed", "1", "--snapshot-every", String(every), "--out", out];
+  const args = ["bin/stlm.js", "train", "--preset", "nano", "--corpus", "austen", "--steps", "500", "--seed", "1", "--snapshot-every", String(every), "--threads", "1", "--out", out];
   process.stderr.write(`node ${args.join(" ")}\n`);
   const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: "inherit" });
   if (r.status !== 0) throw new Error(`stlm train exited with ${r.status}`);

@@ -1,5 +1,6 @@
-// The evaluation page's committed figures belong to the checkpoints committed now:
-// when a precomputed run is remade, this says which script to run again.
+// The evaluation page's committed figures, and self-play's word-chain runs, belong to
+// the checkpoints committed now: when a precomputed run is remade, this says which
+// script to run again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -27,4 +28,10 @@ test("the next-sentence investigation scored the committed checkpoints", async (
     }
     assert.equal(s.accNorm.picks.length, ns.dataset.items);
   }
+});
+
+test("self-play's word-chain runs started from the committed precomputed checkpoint", async () => {
+  const wc = JSON.parse(await readFile(path.join(REPO_ROOT, "data", "runs", "selfplay", "wordchain.json"), "utf8"));
+  assert.equal(wc.init?.file, "data/runs/nano-austen/checkpoint.safetensors", "wordchain.json names no starting checkpoint: run nice -n 10 node --import tsx scripts/selfplay-runs.ts --only wordchain --seeds 1,2,3");
+  assert.equal(wc.init.sha256, await sha("nano-austen"), "data/runs/nano-austen changed: run nice -n 10 node --import tsx scripts/selfplay-runs.ts --only wordchain --seeds 1,2,3");
 });

@@ -18,35 +18,12 @@ import { createServer, request } from "node:http";
 import { connect, createServer as createNetServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ISOLATION_HEADERS, parseArgs as parseServeArgs } from "./serve.mjs";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..");
 
-/** The headers that make a page cross-origin isolated (as scripts/serve.mjs sends them). */
-export const ISOLATION_HEADERS = {
-  "cross-origin-opener-policy": "same-origin",
-  "cross-origin-embedder-policy": "require-corp",
-  "cross-origin-resource-policy": "same-origin"
-};
-
-export function parseArgs(argv) {
-  const opts = { port: 3000, host: "127.0.0.1", isolated: true };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === "--port" || arg === "-p") opts.port = Number(value());
-    else if (arg === "--host") opts.host = value();
-    else if (arg === "--plain") opts.isolated = false;
-    else if (arg === "--isolated") opts.isolated = true;
-    else if (arg === "--help" || arg === "-h") opts.help = true;
-    else throw new Error(`unknown argument "${arg}" (try --help)`);
-  }
-  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`--port must be a whole number 0-65535, got ${opts.port}`);
-  return opts;
-}
+/** The flags: serve.mjs's, less --root (the preview serves src/). */
+export const parseArgs = (argv) => parseServeArgs(argv, { root: false });
 
 /** A free TCP port on the loopback interface (for the preview behind the proxy). */
 function freePort() {

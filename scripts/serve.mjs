@@ -32,8 +32,16 @@ const TYPES = {
   ".woff2": "font/woff2"
 };
 
-export function parseArgs(argv) {
-  const opts = { port: 3000, host: "127.0.0.1", root: "dist", isolated: true };
+/** The headers that make a page cross-origin isolated (SharedArrayBuffer, wasm threads); scripts/dev.mjs sends them too. */
+export const ISOLATION_HEADERS = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "same-origin"
+};
+
+/** This server's flags; with `{ root: false }` (scripts/dev.mjs, which serves no folder) --root is refused. */
+export function parseArgs(argv, { root = true } = {}) {
+  const opts = { port: 3000, host: "127.0.0.1", isolated: true, ...(root ? { root: "dist" } : {}) };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -43,13 +51,13 @@ export function parseArgs(argv) {
     };
     if (arg === "--port" || arg === "-p") opts.port = Number(value());
     else if (arg === "--host") opts.host = value();
-    else if (arg === "--root") opts.root = value();
+    else if (arg === "--root" && root) opts.root = value();
     else if (arg === "--isolated") opts.isolated = true;
     else if (arg === "--plain") opts.isolated = false;
     else if (arg === "--help" || arg === "-h") opts.help = true;
     else throw new Error(`unknown argument "${arg}" (try --help)`);
   }
-  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`--port must be 0-65535`);
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`--port must be a whole number 0-65535, got ${opts.port}`);
   return opts;
 }
 
@@ -74,13 +82,7 @@ export function serve({ port = 0, host = "127.0.0.1", root = "dist", isolated = 
   const headersFor = (path) => ({
     "Content-Type": TYPES[extname(path)] ?? "application/octet-stream",
     "Cache-Control": "no-cache",
-    ...(isolated
-      ? {
-          "Cross-Origin-Opener-Policy": "same-origin",
-          "Cross-Origin-Embedder-Policy": "require-corp",
-          "Cross-Origin-Resource-Policy": "same-origin"
-        }
-      : {})
+    ...(isolated ? ISOLATION_HEADERS : {})
   });
 
   async function locate(urlPath) {

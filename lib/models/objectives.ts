@@ -36,6 +36,7 @@
 // dropout stream, so a run is reproducible from its seed and resumes exactly.
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
+import { addN } from "../add-n.js";
 import { ConfigError, validateModelConfig, type ModelConfig } from "../config.js";
 import { Rng } from "../rng.js";
 import { causalMask, causalTransformer, linear, linearTransposed, rotaryTables, targetLogProbs } from "./layers.js";
@@ -306,7 +307,7 @@ export class ObjectiveLM {
   loss(x: Tensor2D, y: Tensor2D, options: ForwardOptions = {}): Scalar {
     return tf.tidy(() => {
       const o = this.objective;
-      if (o.kind === "mtp") return tf.div(tf.addN(this.headLosses(x, y, options)), this.headCount) as Scalar;
+      if (o.kind === "mtp") return tf.div(addN(this.headLosses(x, y, options)), this.headCount) as Scalar;
       if (!options.training || !options.rng) return this.trunk.loss(x, y, options);
       const [B, T] = x.shape;
       // The ids are the batch's own, uploaded from the CPU a moment ago; reading them back is no device round trip on the wasm and cpu backends.

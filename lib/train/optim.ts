@@ -4,6 +4,7 @@
 import type { Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
 import type { TrainConfig } from "../config.js";
+import { addN } from "../add-n.js";
 import { ADAMW_ALL_KERNEL, ADAMW_KERNEL, FUSED, hasKernel, type AdamWAttrs } from "../kernels.js";
 
 export interface NamedVariable {
@@ -33,7 +34,8 @@ export function globalNorm(grads: Tensor[]): Scalar {
   if (hasKernel(FUSED.squaredNorm) && grads.length > 0 && grads.every((g) => g.dtype === "float32")) {
     return tf.tidy(() => tf.sqrt(tf.engine().runKernel(FUSED.squaredNorm, Object.fromEntries(grads.map((g, i) => [String(i), g]))) as Tensor) as Scalar);
   }
-  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as Scalar);
+  // addN, not tf.addN: tfjs-webgpu's AddN of more than 7 tensors returns garbage (lib/add-n.ts).
+  return tf.tidy(() => tf.sqrt(addN(grads.map((g) => tf.sum(tf.square(g))))) as Scalar);
 }
 
 export class AdamW {

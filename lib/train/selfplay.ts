@@ -19,6 +19,7 @@
 import { RunGate } from "./run-gate.js";
 import type { Scalar, Tensor } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
+import { addN } from "../add-n.js";
 import { Rng } from "../rng.js";
 import type { TrainConfig } from "../config.js";
 import type { TrainerState } from "./trainer.js";
@@ -513,7 +514,7 @@ export class SelfPlay<S, M> {
       // A page running the loop on its main thread stays responsive between updates.
       if (k + 1 < c.updatesPerIteration) await yieldToEventLoop();
     }
-    const total = tf.tidy(() => tf.addN(losses));
+    const total = tf.tidy(() => addN(losses));
     const v = (await total.data())[0] / losses.length;
     total.dispose();
     for (const l of losses) l.dispose();

@@ -32,7 +32,7 @@ export const GPU_BAND_MEASUREMENT = {
   command: "node --import tsx scripts/recheck-browser.ts --backend B --steps N --json data/runs/agreement/gpu-band.json",
   backends: {
     webgl: { steps: 20, largest: 1.7067330220607245e-6, device: "SwiftShader" },
-    webgpu: { steps: 5, largest: 0.016122081338951134, device: "SwiftShader" }
+    webgpu: { steps: 20, largest: 0.000001802417360229364, device: "SwiftShader" }
   }
 } as const;
 

@@ -67,12 +67,13 @@ test("compareLosses() reports the first step where the re-run departs and by how
 });
 
 test("a difference inside the band passes on another backend, and one beyond it departs", () => {
-  const band = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "webgpu", labVersion: "0.1.0" });
+  // A backend nobody measured: the stated 2% band.
+  const band = agreementRule({ backend: "wasm", labVersion: "0.1.0" }, { backend: "webnn", labVersion: "0.1.0" });
   const ref = rows([5, 4, 3]);
-  assert.equal(band.tolerance, 0.04);
+  assert.equal(band.tolerance, 0.02);
   const inside = compareLosses(ref, rows([5.01, 4.04, 3.05]), band);
   assert.equal(inside.verdict, "agrees");
-  assert.match(describeAgreement(inside), /^Within the band: within 4% relative/);
+  assert.match(describeAgreement(inside), /^Within the band: within 2% relative/);
   const beyond = compareLosses(ref, rows([5.01, 4.2, 3]), band);
   assert.equal(beyond.verdict, "departs");
   assert.equal(beyond.departure?.step, 2);

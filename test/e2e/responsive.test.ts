@@ -45,6 +45,7 @@ const WATCH = `(() => {
   window.__longest = 0;
   window.__stepChanges = [];
   window.__statusChanges = [];
+  window.__statusDom = [];
   if (!window.__watching) {
     window.__watching = true;
     new PerformanceObserver((list) => {
@@ -60,6 +61,11 @@ const WATCH = `(() => {
       requestAnimationFrame(watch);
     };
     requestAnimationFrame(watch);
+    // The run's status as the page's state changes, independent of frames: on a software GPU the GPU process
+    // that composites the page's frames also runs the worker's GPU work, so a frame can come late.
+    new MutationObserver((records) => {
+      for (const r of records) if (r.target.matches?.(".stlm-chart-card")) window.__statusDom.push({ at: performance.now(), status: r.target.getAttribute("data-status") });
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-status"] });
   }
 })()`;
 
@@ -124,17 +130,21 @@ async function measure(page: Page, backend: string, isolated: boolean, t: TestCo
   // A moment for any late step to show (none may, served isolated).
   await page.waitForTimeout(isolated ? 500 : 1000);
   const result = await page.evaluate((since) => {
-    const w = window as unknown as { __longest: number; __stepChanges: { at: number; text: string }[]; __statusChanges: { at: number; status: string }[] };
+    const w = window as unknown as { __longest: number; __stepChanges: { at: number; text: string }[]; __statusChanges: { at: number; status: string }[]; __statusDom: { at: number; status: string }[] };
     const later = w.__stepChanges.filter((c) => /^\d/.test(c.text) && c.at > since);
     const paused = w.__statusChanges.find((c) => c.status === "paused" && c.at > since);
-    return { longest: w.__longest, pausedAt: paused?.at ?? NaN, changesAfter: later.length, text: w.__stepChanges.at(-1)?.text ?? "" };
+    const pausedDom = w.__statusDom.find((c) => c.status === "paused" && c.at > since);
+    return { longest: w.__longest, pausedAt: paused?.at ?? NaN, pausedDomAt: pausedDom?.at ?? NaN, changesAfter: later.length, text: w.__stepChanges.at(-1)?.text ?? "" };
   }, click.at);
+  // pauseMs: to the first animation frame that shows "paused" (what the reader sees); NaN when no frame came in
+  // the 500 ms after it. pauseStateMs: to the page's state saying so, frames or not.
   const pauseMs = result.pausedAt - click.at;
+  const pauseStateMs = result.pausedDomAt - click.at;
   // Paused inside step 1 (cpu, the software GPUs), the counter has no step yet: it shows "–".
   const shown = Number.parseInt(result.text, 10);
   const where = Number.isNaN(shown) ? `before the first step was counted (the counter shows "${result.text}")` : `at step ${shown}`;
   t.diagnostic(
-    `${backend}${isolated ? " (isolated)" : ""}: longest main-thread task ${result.longest.toFixed(0)} ms; paused ${pauseMs.toFixed(0)} ms after the click, ` +
+    `${backend}${isolated ? " (isolated)" : ""}: longest main-thread task ${result.longest.toFixed(0)} ms; paused ${pauseMs.toFixed(0)} ms after the click (the page's state said so at ${pauseStateMs.toFixed(0)} ms${Number.isNaN(pauseMs) ? "; no frame was drawn in the 500 ms after it" : ""}), ` +
       `${where} (${result.changesAfter} step-counter change(s) after the click)`
   );
   await page.locator(".stlm-pause").click(); // Resume

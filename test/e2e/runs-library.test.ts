@@ -14,7 +14,7 @@ import { loadCorpus } from "../../lib/node/data.js";
 import { dataIdentity } from "../../lib/runs/build.js";
 import { createHash } from "node:crypto";
 import { parseRunRecord, validateRunRecord } from "../../lib/runs/record.js";
-import { assertClean, useSite, watchPage } from "./harness.js";
+import { assertClean, launchBrowser, useSite, watchPage } from "./harness.js";
 
 const site = useSite();
 
@@ -130,6 +130,30 @@ describe("the runs library on the training page", () => {
     assert.deepEqual(await overlaid(page), ["nano on austen, seed 1 (run 1)"]);
     await page.waitForFunction(`JSON.parse(document.querySelector(".stlm-chart-card .stlm-loss-chart")?.dataset.runs || "[]").length === 2`);
     assert.equal(await mainChart(page).locator("desc").first().textContent(), described, "it is drawn as before");
+
+    // In a fresh browser profile (another reader: nothing kept, an empty IndexedDB), the same file imports to the
+    // same row and draws the same curve: the chart's description of it holds the same numbers.
+    const before = await row(page, "(run 1)").locator("td").allInnerTexts();
+    const fresh = await launchBrowser();
+    try {
+      const other = await fresh.context.newPage();
+      const otherLog = watchPage(other, site.server.origin);
+      await other.goto(new URL("/train", site.server.url).href, { waitUntil: "load" });
+      await rows(other).first().waitFor({ timeout: 60_000 });
+      assert.equal(await rows(other).count(), 1, "a fresh profile has the precomputed run only");
+      await other.getByLabel("Import a record file (JSON)").setInputFiles({ name: json.name, mimeType: "application/json", buffer: json.bytes });
+      await other.waitForFunction(`document.querySelectorAll(".stlm-runs-table tbody tr").length === 2`, undefined, { timeout: 30_000 });
+      const after = await row(other, "(run 1)").locator("td").allInnerTexts();
+      assert.deepEqual(after.slice(3, 10), before.slice(3, 10), "the imported row: settings, seed, steps, losses, speed, backend");
+      await other.waitForFunction(`JSON.parse(document.querySelector(".stlm-chart-card .stlm-loss-chart")?.dataset.runs || "[]").some((l) => l.includes("(run 1)"))`, undefined, { timeout: 30_000 });
+      const series = (d: string | null) => (d ?? "").split(/(?<=\.)\s+/).filter((x) => x.includes("(run 1)"));
+      const mine = series(await mainChart(other).locator("desc").first().textContent());
+      assert.ok(mine.length > 0, "the fresh page's chart describes the imported run");
+      assert.deepEqual(mine, series(described), "the imported run is drawn with the same numbers in a fresh profile");
+      await assertClean(other, otherLog, "/train in a fresh profile");
+    } finally {
+      await fresh.close();
+    }
 
     // Files that are not run records are refused, saying why.
     await input.setInputFiles({ name: "newer.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify({ ...record, version: 2 })) });

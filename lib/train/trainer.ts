@@ -236,12 +236,7 @@ export class Trainer {
       while (this.stepCount < steps && !this.gate.stopped) {
         this.askInterrupt(this.interrupt?.() ?? null);
         if (this.gate.stopped) break;
-        if (this.gate.paused) {
-          yield { kind: "paused", step: this.stepCount };
-          await this.gate.whilePaused();
-          if (this.gate.stopped) break;
-          yield { kind: "resumed", step: this.stepCount };
-        }
+        if (this.gate.paused && !(yield* this.holdPaused())) break;
         const t0 = performance.now();
         // The RNG states before the step: an abandoned step gives back the draws it made.
         const before = this.interrupt ? { data: this.dataRng.state(), dropout: this.dropoutRng.state() } : null;
@@ -273,19 +268,13 @@ export class Trainer {
               values = [got[0][0], got[1][0]];
               break;
             }
-            if (this.gate.stopped) {
-              stoppedInRead = true;
-              break;
-            }
             const p0 = performance.now();
-            yield { kind: "paused", step: this.stepCount };
-            await this.gate.whilePaused();
+            const resumed = yield* this.holdPaused();
             pausedMs += performance.now() - p0;
-            if (this.gate.stopped) {
+            if (!resumed) {
               stoppedInRead = true;
               break;
             }
-            yield { kind: "resumed", step: this.stepCount };
           }
           // A stopped run does not wait for its last read-back: the tensors go once the device has finished.
           if (stoppedInRead) void read.then(undefined, () => undefined).then(() => (loss.dispose(), gradNorm.dispose()));
@@ -370,13 +359,19 @@ export class Trainer {
       } catch (e) {
         if (!(e instanceof StepInterrupted)) throw e;
         this.askInterrupt(e.request);
-        if (this.gate.stopped) return null;
-        yield { kind: "paused", step: this.stepCount };
-        await this.gate.whilePaused();
-        if (this.gate.stopped) return null;
-        yield { kind: "resumed", step: this.stepCount };
+        if (!(yield* this.holdPaused())) return null;
       }
     }
+  }
+
+  /** Reports the run paused at its step count, waits for Resume and reports it resumed: true; false when it was stopped instead (before or during the pause). */
+  private async *holdPaused(): AsyncGenerator<TrainEvent, boolean, undefined> {
+    if (this.gate.stopped) return false;
+    yield { kind: "paused", step: this.stepCount };
+    await this.gate.whilePaused();
+    if (this.gate.stopped) return false;
+    yield { kind: "resumed", step: this.stepCount };
+    return true;
   }
 
   /**

@@ -59,12 +59,17 @@ export class AdamW {
    * One update with gradients in parameter order. Clips by global norm when
    * gradClip > 0 and returns the pre-clip norm as a scalar the caller owns.
    */
-  apply(grads: Tensor[], lr: number): Scalar {
+  apply(grads: Tensor[], lr: number, { dry = false }: { dry?: boolean } = {}): Scalar {
     if (grads.length !== this.params.length) throw new Error(`AdamW.apply: ${grads.length} gradients for ${this.params.length} parameters`);
-    this.step += 1;
+    const step = this.step + 1;
+    if (!dry) this.step = step;
     const { beta1, beta2, eps, weightDecay, gradClip } = this.hp;
-    const bc1 = 1 - Math.pow(beta1, this.step);
-    const bc2 = 1 - Math.pow(beta2, this.step);
+    const bc1 = 1 - Math.pow(beta1, step);
+    const bc2 = 1 - Math.pow(beta2, step);
+    // A dry update runs every kernel of a real one and keeps none of their results (Trainer.precompile).
+    const assign = (target: Variable, value: Tensor) => {
+      if (!dry) target.assign(value);
+    };
     return tf.tidy(() => {
       const norm = globalNorm(grads);
       // min(1, clip / norm), computed on the device so the step never waits for a read-back.
@@ -77,9 +82,9 @@ export class AdamW {
         const attrs = { lr, beta1, beta2, bc1, bc2, eps, decay: decays };
         const outs = tf.engine().runKernel(ADAMW_ALL_KERNEL, inputs, attrs as unknown as Record<string, number>) as Tensor[];
         this.params.forEach(({ variable }, i) => {
-          this.m[i].assign(outs[3 * i + 1]);
-          this.v[i].assign(outs[3 * i + 2]);
-          variable.assign(outs[3 * i]);
+          assign(this.m[i], outs[3 * i + 1]);
+          assign(this.v[i], outs[3 * i + 2]);
+          assign(variable, outs[3 * i]);
         });
         return tf.keep(norm);
       }
@@ -91,19 +96,19 @@ export class AdamW {
           const attrs: AdamWAttrs = { lr, beta1, beta2, bc1, bc2, eps, decay };
           const inputs = { w: variable, m: this.m[i], v: this.v[i], g: grads[i], ...(scale ? { scale } : {}) };
           const [w, m, v] = tf.engine().runKernel(ADAMW_KERNEL, inputs, attrs as unknown as Record<string, number>) as Tensor[];
-          this.m[i].assign(m);
-          this.v[i].assign(v);
-          variable.assign(w);
+          assign(this.m[i], m);
+          assign(this.v[i], v);
+          assign(variable, w);
           return;
         }
         const g = scale ? tf.mul(grads[i], scale) : grads[i];
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
+        assign(this.m[i], m);
+        assign(this.v[i], v);
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
         const decayed = decay !== 1 ? tf.mul(variable, decay) : variable;
-        variable.assign(tf.sub(decayed, tf.mul(update, lr)));
+        assign(variable, tf.sub(decayed, tf.mul(update, lr)));
       });
       return tf.keep(norm);
     });

@@ -9,6 +9,7 @@ import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./op
 import { Rng } from "../rng.js";
 import { dropoutAt, parseDropoutSchedule, type DropoutSchedule } from "./dropout.js";
 import { isSnapshotStep, type Snapshot } from "./snapshots.js";
+import { canCompileAhead, compileAhead } from "../compile-ahead.js";
 import { interruptible, interruptibleWork, StepInterrupted, type InterruptCheck } from "./interrupt.js";
 
 export interface TrainableModel {
@@ -102,6 +103,14 @@ export interface TrainerOptions {
 /** How often a read-back that waits for the device looks for a pause or stop (Trainer.readUnlessAsked). */
 const READ_POLL_MS = 20;
 
+/**
+ * With the default logEvery on a GPU backend, the loss is read at every step while a step takes at
+ * least this long (a software adapter: SwiftShader's nano step is about 16 s). A read's stall is
+ * nothing next to such a step, and unread steps queue on the device: 8 of them kept SwiftShader
+ * busy for two minutes after a Pause, and the page's frames, which the same GPU process draws, late.
+ */
+export const SLOW_STEP_MS = 250;
+
 /** The default logEvery on GPU backends. */
 export const GPU_LOG_EVERY = 8;
 
@@ -124,6 +133,10 @@ export class Trainer {
   private readonly snapshot?: TrainerOptions["snapshot"];
   private readonly optimizer: AdamW;
   private readonly logEvery: number;
+  /** logEvery was not given: read at every step while steps are slow (SLOW_STEP_MS). */
+  private readonly adaptiveLog: boolean;
+  private slowSteps = false;
+  private firstRead = true;
   private readonly interrupt?: InterruptCheck;
   /** The dropout rate at every step: lib/train/dropout.ts. */
   readonly dropoutSchedule: DropoutSchedule;
@@ -144,6 +157,7 @@ export class Trainer {
     this.diagnose = options.diagnose;
     this.snapshot = options.snapshot;
     this.logEvery = Math.max(1, options.logEvery ?? defaultLogEvery(tf.getBackend()));
+    this.adaptiveLog = options.logEvery === undefined && this.logEvery > 1;
     this.interrupt = options.interrupt;
     this.optimizer = new AdamW(this.model.params, this.config);
     this.dropoutSchedule = parseDropoutSchedule(this.config.dropoutSchedule, this.model.baseDropout ?? 0, this.config.steps);
@@ -195,23 +209,40 @@ export class Trainer {
 
   /** One optimisation step; returns the loss and pre-clip gradient norm, owned by the caller. */
   trainStep(batch: { x: Int32Array; y: Int32Array }): { loss: Scalar; gradNorm: Scalar; lr: number; dropout: number } {
-    const { batchSize } = this.config;
-    const T = this.model.blockSize;
     const lr = learningRateAt(this.stepCount, this.config);
     const rate = dropoutAt(this.stepCount, this.dropoutSchedule);
-    const step = this.stepCount;
-    const vars = this.model.params.map((p) => p.variable);
-    const result = tf.tidy(() => {
-      const x = tf.tensor2d(batch.x, [batchSize, T], "int32");
-      const y = tf.tensor2d(batch.y, [batchSize, T], "int32");
-      const gradients = () => tf.variableGrads(() => this.model.loss(x, y, { training: true, rng: this.dropoutRng, dropout: rate, step }), vars);
-      // Forward and backward may be abandoned between two kernels; the update below may not.
-      const { value, grads } = this.interrupt ? interruptible(this.interrupt, gradients) : gradients();
-      const gradNorm = this.optimizer.apply(vars.map((v) => grads[v.name]), lr);
-      return { loss: value, gradNorm };
-    });
+    const result = tf.tidy(() => this.stepKernels(batch, this.dropoutRng, lr, rate, false));
     this.stepCount += 1;
     return { ...result, lr, dropout: rate };
+  }
+
+  /** The step's kernels: forward, backward and the optimizer's update (computed and not kept when `dry`). */
+  private stepKernels(batch: { x: Int32Array; y: Int32Array }, rng: Rng, lr: number, rate: number, dry: boolean): { loss: Scalar; gradNorm: Scalar } {
+    const { batchSize } = this.config;
+    const T = this.model.blockSize;
+    const step = this.stepCount;
+    const vars = this.model.params.map((p) => p.variable);
+    const x = tf.tensor2d(batch.x, [batchSize, T], "int32");
+    const y = tf.tensor2d(batch.y, [batchSize, T], "int32");
+    const gradients = () => tf.variableGrads(() => this.model.loss(x, y, { training: true, rng, dropout: rate, step }), vars);
+    // Forward and backward may be abandoned between two kernels; the update below may not.
+    const { value, grads } = this.interrupt && !dry ? interruptible(this.interrupt, gradients) : gradients();
+    const gradNorm = this.optimizer.apply(vars.map((v) => grads[v.name]), lr, { dry });
+    return { loss: value, gradNorm };
+  }
+
+  /**
+   * On WebGPU, the next step's programs compiled on the GPU's worker threads (lib/compile-ahead.ts),
+   * from a dry run of it that keeps nothing: its batch and dropout masks come from copies of the
+   * run's generators, and the optimizer's update is computed, not applied. Elsewhere nothing.
+   */
+  private compileStepAhead(): Promise<number> {
+    return compileAhead(() => {
+      const lr = learningRateAt(this.stepCount, this.config);
+      const rate = dropoutAt(this.stepCount, this.dropoutSchedule);
+      const batch = this.data.sample(new Rng(this.dataRng.state()), this.config.batchSize, this.model.blockSize);
+      tf.dispose(Object.values(this.stepKernels(batch, new Rng(this.dropoutRng.state()), lr, rate, true)));
+    });
   }
 
   async *run(): AsyncGenerator<TrainEvent, void, undefined> {
@@ -228,7 +259,13 @@ export class Trainer {
       const snapshotDue = () => this.snapshot !== undefined && isSnapshotStep(this.stepCount, this.snapshot.every, steps);
       // Set when a stop abandoned the work after a step (its snapshot or evaluation): the run is then stopped, even at its last step.
       let abandoned = false;
-      if (this.fresh && this.stepCount === 0 && snapshotDue()) {
+      if (this.stepCount < steps && canCompileAhead()) {
+        // Before the first step (and step 0's snapshot): a Pause meanwhile holds the run at once,
+        // the compiles going on; a Stop ends it.
+        const compiling = this.compileStepAhead();
+        while ((await this.readUnlessAsked(compiling)) === null && (yield* this.holdPaused()));
+      }
+      if (this.fresh && this.stepCount === 0 && snapshotDue() && !this.gate.stopped) {
         const snapshot = yield* this.between(() => this.snapshot!.take(0));
         if (snapshot === null) abandoned = true;
         else yield { kind: "snapshot", step: 0, snapshot };
@@ -256,7 +293,9 @@ export class Trainer {
         let values: [number, number] | null = null;
         let pausedMs = 0;
         let stoppedInRead = false;
-        if (this.stepCount % this.logEvery === 0 || this.stepCount === steps) {
+        // The first step is read too (it tells how long steps take), and every step while they are slow.
+        const readNow = this.stepCount % this.logEvery === 0 || this.stepCount === steps || (this.adaptiveLog && (this.firstRead || this.slowSteps));
+        if (readNow) {
           // The only read-back in the loop. On a GPU backend it waits for every step queued since the
           // last one (up to logEvery of them: minutes on a software adapter), so a Pause or Stop asked
           // meanwhile takes effect at once: the steps queued are whole (their updates were queued with
@@ -301,6 +340,8 @@ export class Trainer {
             );
           }
           const msPerStep = windowMs / windowSteps;
+          if (this.adaptiveLog) this.slowSteps = msPerStep >= SLOW_STEP_MS;
+          this.firstRead = false;
           yield {
             kind: "step",
             step: this.stepCount,

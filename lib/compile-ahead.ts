@@ -8,9 +8,9 @@
 // worker threads instead, and tfjs-webgpu uses it in its compile-only mode
 // (WEBGPU_ENGINE_COMPILE_ONLY: kernels compile their programs and run nothing).
 // compileAhead(work) runs `work` once in that mode, its tensors freed, and returns the
-// compiles' promise. Measured on SwiftShader (scripts/compile-ahead.ts): the same step's
-// programs compiled in 9.3 s with no frame delayed more than 433 ms, and the step after
-// it ran as fast as later ones.
+// compiles' promise. Measured on SwiftShader (scripts/compile-ahead.ts, 2 runs): the same
+// step's programs compiled in 9.3 / 11.6 s with no frame delayed more than 433 / 1,583 ms
+// (once, as the dry run began), and the step after it ran as fast as later ones.
 //
 // What a dry run computes is garbage, so `work` must change nothing: no variable assigned
 // (lib/train/optim.ts's AdamW.apply has `dry`), no random draw kept. A synchronous read of

@@ -21,7 +21,9 @@ describe("the sharing page", () => {
     await page.locator("#ledger-card svg").first().waitFor({ timeout: 60_000 });
     await page.locator(".stlm-ab-card svg").first().waitFor({ timeout: 60_000 });
     assert.equal(await page.locator("#ledger-card").getAttribute("data-total"), "55888896", "stlm-50m-paper, as stlm params counts it");
-    assert.equal(await page.locator(".stlm-ab-card").getAttribute("data-source"), "precomputed");
+    // The card's data-* attributes are written on the frame after it is displayed (nextFrame), and its
+    // precomputed chart is drawn at once: wait for the attribute rather than read it after the chart.
+    await page.locator('.stlm-ab-card[data-source="precomputed"]').waitFor({ timeout: 30_000 });
     // The precomputed pair is drawn over its three seeds: mean with a band, every seed a dot, mean ± s.d. in the table.
     assert.match(await page.locator(".stlm-ab-card h2").innerText(), /precomputed in Node, 250 steps, 3 seeds/);
     assert.match((await page.locator(".stlm-ab-card .stlm-band-chart svg[role=img]").first().getAttribute("aria-label")) ?? "", /mean over 3 seeds with min–max band/);

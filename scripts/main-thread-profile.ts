@@ -270,8 +270,33 @@ function taskDetail(events: TraceEvent[], task: TracedTask): TaskDetail {
 }
 interface Profile {
   nodes: ProfileNode[];
+  /** The first sample's time, in the trace's microseconds (both are Chromium's monotonic clock). */
+  startTime?: number;
   samples?: number[];
   timeDeltas?: number[];
+}
+
+/** The page's JavaScript in a task: the CPU profile's samples that fall inside it, by function and its two callers, the most first (ms). */
+function functionsInside(profile: Profile, task: TracedTask): { path: string; ms: number }[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const nameOf = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"}${n.callFrame.url ? ` ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}` : ""}`;
+  const sums = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let at = profile.startTime ?? 0;
+  for (let i = 0; i < samples.length; i++) {
+    at += deltas[i] ?? 0;
+    if (at < task.ts || at > task.end) continue;
+    const n = byId.get(samples[i])!;
+    if (/^\((idle|program)\)$/.test(n.callFrame.functionName)) continue;
+    const chain = [nameOf(n)];
+    for (let id = parentOf.get(n.id); id !== undefined && chain.length < 3; id = parentOf.get(id)) chain.push(nameOf(byId.get(id)!));
+    const path = chain.join(" < ");
+    sums.set(path, (sums.get(path) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0) / 1000);
+  }
+  return [...sums.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([path, ms]) => ({ path, ms: Math.round(ms * 10) / 10 }));
 }
 
 const TRACE_CATEGORIES = detail
@@ -404,7 +429,9 @@ try {
     const watch = () => {
       const text = document.querySelector('.stlm-stats [data-stat="step"]')?.textContent ?? "";
       if (text !== last) window.__stepChanges.push({ at: performance.now(), text: (last = text) });
-      const status = document.querySelector(".stlm-chart-card")?.getAttribute("data-status") ?? "";
+      // The run's status as shown: the pressed controls' (set with the button's label in the task that brings the
+      // worker's message; the chart card's data-status follows a frame later, test/e2e/responsive.test.ts).
+      const status = document.querySelector(".stlm-pause")?.closest(".stlm-buttons")?.getAttribute("data-status") ?? "";
       if (status !== lastStatus) window.__statusChanges.push({ at: performance.now(), status: (lastStatus = status) });
       requestAnimationFrame(watch);
     };
@@ -491,6 +518,8 @@ try {
     longTasks: durations.length,
     longestTaskMs: Math.round(durations[0] ?? 0),
     longTasksMs: durations.slice(0, 10).map(Math.round),
+    /** Each long task as [seconds after the window opened, ms], in order: where in the run they fall (a press, the first snapshot). */
+    longTasksAt: tasks.map((t) => [Number(((t.start - t0) / 1000).toFixed(2)), Math.round(t.duration)]),
     tracedTasks: traced.length,
     tracedWithoutCpu: traced.length - byCpu.length,
     longestWithoutCpuWallMs: Math.round(Math.max(0, ...traced.filter((t) => !Number.isFinite(t.cpuMs)).map((t) => t.wallMs))),
@@ -506,12 +535,13 @@ try {
     topPaths: [...paths.entries()].filter(([k]) => !/^\((idle|program)\)/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([path, ms]) => ({ path, ms: Math.round(ms) })),
     ...(presses ? { isolated, presses: { ...presses, pauseMs: Math.round(presses.pauseMs), resumeMs: Math.round(presses.resumeMs), stopMs: Number.isNaN(presses.stopMs) ? null : Math.round(presses.stopMs) } } : { isolated }),
     ...(reniceGpu ? { renicedGpu: true } : {}),
-    ...(detail ? { longestTasks: byWall.slice(0, 3).map((t) => taskDetail(trace.traceEvents, t)) } : {}),
+    ...(detail ? { longestTasks: byWall.slice(0, 3).map((t) => ({ ...taskDetail(trace.traceEvents, t), functions: functionsInside(profile, t) })) } : {}),
     ...(detail && presses
       ? { duringPause: windowDetail(trace.traceEvents, "stlm:pause", presses.pauseMs), duringStop: windowDetail(trace.traceEvents, "stlm:stop", presses.stopMs) }
       : {})
   };
   console.log(`${live.path} on ${backend}: ${report.longTasks} long tasks in ${report.seconds} s, longest ${report.longestTaskMs} ms (${report.longTasksMs.join(", ")}); main thread busy ${report.busyMs} of ${report.profiledMs} ms, garbage collection ${report.gcMs} ms, ${report.allocatedMB} MB allocated; load ${report.loadPerCore} per core`);
+  console.log(`  long tasks at (s after the window opened: ms): ${report.longTasksAt.map(([at, ms]) => `${at}: ${ms}`).join(", ") || "none"}`);
   console.log(`  the main thread's own CPU time in its longest task: ${report.longestTaskCpuMs} ms (${report.longestTasksCpuMs.join(", ")}); ${report.tasksOver50CpuMs} of ${report.tracedTasks} tasks over 50 ms of CPU; the longest traced task ${report.longestTracedWallMs} ms of wall time`);
   for (const t of report.top) console.log(`${String(t.ms).padStart(7)} ms  ${t.name}`);
   for (const t of report.topPaths.slice(0, 8)) console.log(`${String(t.ms).padStart(7)} ms  ${t.path}`);
@@ -527,6 +557,8 @@ try {
   for (const d of report.longestTasks ?? []) {
     console.log(`a task of ${d.wallMs} ms (${d.cpuMs} ms of the main thread's CPU); inside it:`);
     for (const i of d.inside) console.log(`${String(i.ms).padStart(9)} ms (${i.cpuMs} ms CPU)  ${i.label}`);
+    console.log("  the page's JavaScript in it (CPU profile samples, function < callers):");
+    for (const f of d.functions) console.log(`${String(f.ms).padStart(9)} ms  ${f.path}`);
     console.log("  meanwhile, other threads' tasks (wall ms / CPU ms):");
     for (const o of d.others) console.log(`${String(o.wallMs).padStart(9)} / ${o.cpuMs} ms  ${o.thread}`);
   }

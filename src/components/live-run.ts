@@ -131,6 +131,26 @@ export function liveSampleBytes(backend: string): number {
 }
 const NOTIFY_INTERVAL_MS = 150;
 
+/** The longest the worker waits after a training snapshot before the next step, on a GPU backend (handOffMs). */
+export const SNAPSHOT_HAND_OFF_MS = 150;
+
+/**
+ * How long the worker lets the page draw a training snapshot before it queues the next step. On a GPU
+ * backend a step's kernels are dispatched in a burst of the worker's and the GPU process's CPU, which
+ * on a machine with few cores (or a software GPU, whose threads take them all) took the cores from the
+ * page's thread while it drew the snapshot: that frame took 80-127 ms of wall time for 27-43 ms of its own
+ * CPU (scripts/main-thread-profile.ts --backend webgpu --pause --detail). So the worker waits
+ * SNAPSHOT_HAND_OFF_MS, but never longer than its last step took, which keeps the cost under one step per
+ * snapshot on a fast GPU (about LIVE_SNAPSHOTS a run). On wasm and cpu the worker's own threads compute the
+ * step, and it does not wait. A Pause or Stop ends the wait at once.
+ */
+export function handOffMs(backend: string, steps: readonly { step: number; elapsedMs: number }[]): number {
+  if (backend !== "webgpu" && backend !== "webgl") return 0;
+  const [a, b] = steps.slice(-2);
+  const lastStepMs = b && a && b.step > a.step ? (b.elapsedMs - a.elapsedMs) / (b.step - a.step) : a && !b ? a.elapsedMs / Math.max(1, a.step) : Infinity;
+  return Math.max(0, Math.min(SNAPSHOT_HAND_OFF_MS, lastStepMs));
+}
+
 function emptySnapshot(modelVersion: number, runNumber: number): RunSnapshot {
   return { status: "idle", label: "", steps: [], evals: [], samples: [], trainingSnapshots: [], modelVersion, runNumber };
 }
@@ -221,6 +241,7 @@ export class LiveRun implements RunHandle {
   }
 
   pause(): void {
+    this.endHandOff();
     this.trainer?.pause();
   }
 
@@ -230,7 +251,23 @@ export class LiveRun implements RunHandle {
 
   stop(): void {
     this.token.cancelled = true;
+    this.endHandOff();
     this.trainer?.stop();
+  }
+
+  /** Ends a hand-off under way (a Pause or Stop is not kept waiting by it). */
+  private endHandOff: () => void = () => {};
+  /** Waits `ms` (or until a Pause or Stop) before the trainer goes on: see handOffMs. */
+  private handOff(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.endHandOff = done;
+    }).finally(() => (this.endHandOff = () => {}));
   }
 
   /**
@@ -457,6 +494,7 @@ export class LiveRun implements RunHandle {
           this.snapshot.trainingSnapshots.push(ev.snapshot);
           for (const l of this.trainingListeners) l(ev.snapshot, this.snapshot.runNumber);
           this.update({ ...this.snapshot }, true);
+          await this.handOff(handOffMs(tf.getBackend(), this.snapshot.steps));
         } else if (ev.kind === "paused" || ev.kind === "resumed") {
           this.update({ ...this.snapshot, status: ev.kind === "paused" ? "paused" : "running" }, true);
           if (ev.kind === "paused") this.releasePauseWaiters();

@@ -4,7 +4,8 @@
 // with the chunk boundaries drawn), and what the model wrote from the fixed prompt.
 // Plain arrays in; the element keeps its own width (ResizeObserver) so the slider
 // keeps its place when the page resizes. `update()` takes a growing list (a live
-// run): a slider left at the newest snapshot follows the new ones.
+// run; `follow()` does the same over two animation frames): a slider left at the newest snapshot follows
+// the new ones.
 import { html } from "htl";
 import { dequantiseMap, type Snapshot } from "../lib/train/snapshots.js";
 import { AttentionHeatmap } from "./attention-heatmap.js";
@@ -31,6 +32,12 @@ export interface SnapshotScrubberElement extends HTMLElement {
   select(step: number): void;
   /** New snapshots and curves (a live run); a slider at the newest snapshot moves on to the new newest. */
   update(snapshots: readonly Snapshot[], curves?: readonly RunCurves[], totalSteps?: number): void;
+  /**
+   * The same for a live run's updates, drawn over the next two animation frames (the slider and the loss
+   * curve, then the attention map and the sample), so that no frame of a run pays for both charts and the
+   * page's own update too: on a machine whose cores the training takes, one such frame took 80-127 ms.
+   */
+  follow(snapshots: readonly Snapshot[], curves?: readonly RunCurves[], totalSteps?: number): void;
   /** Stops watching the element's size. */
   dispose(): void;
 }
@@ -82,7 +89,8 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
   };
 
   let width = 0;
-  const render = () => {
+  /** The slider, the step and the loss curve with its cursor; false when there is no snapshot to show. */
+  const renderHead = (): boolean => {
     const s = snapshots[index];
     root.dataset.snapshots = String(snapshots.length);
     slider.max = String(Math.max(0, snapshots.length - 1));
@@ -95,7 +103,7 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
       map.replaceChildren();
       chunks.replaceChildren();
       sample.replaceChildren();
-      return;
+      return false;
     }
     layer = Math.min(layer, s.layers - 1);
     head = Math.min(head, s.heads - 1);
@@ -104,10 +112,23 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
     root.dataset.step = String(s.step);
     stepOut.value = `step ${s.step}${totalSteps ? ` of ${totalSteps}` : ""}`;
     slider.setAttribute("aria-valuetext", `step ${s.step}`);
-    const w = width || root.clientWidth || 640;
+    // The width measured here is the one the ResizeObserver will report first, so a card that has just been
+    // shown (display: none until a live run's first snapshot) is drawn once, not again on the next frame.
+    // (floored as the observer's contentRect is: the element has no padding or border.)
+    if (!width && root.isConnected) width = Math.floor(root.getBoundingClientRect().width);
+    const w = width || 640;
     const wide = w >= 720;
     const half = wide ? Math.floor((w - 24) / 2) : w;
     chart.replaceChildren(curves.length ? LossChart(curves, { width: half, height: 260, totalSteps, cursor: s.step }) : (html`<p class="stlm-status">No loss curve for this run.</p>` as HTMLElement));
+    root.classList.toggle("stlm-scrubber-wide", wide);
+    return true;
+  };
+  /** What the model did at the step: the chunks, the attention map, the sample. */
+  const renderInside = () => {
+    const s = snapshots[index];
+    if (!s) return;
+    const w = width || 640;
+    const half = w >= 720 ? Math.floor((w - 24) / 2) : w;
     const P = s.spans.length;
     const labels = s.spans.map(([a, b]) => (b > a ? chunkText(probeBytes.subarray(a, b)) : "⟨start⟩"));
     chunks.replaceChildren(
@@ -120,7 +141,13 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
       )
     );
     sample.replaceChildren(html`<span class="prompt">${options.prompt}</span>` as HTMLElement, s.sample);
-    root.classList.toggle("stlm-scrubber-wide", wide);
+  };
+  /** A live update's frames still to come (follow()). */
+  let pending = 0;
+  const render = () => {
+    cancelAnimationFrame(pending);
+    pending = 0;
+    if (renderHead()) renderInside();
   };
 
   slider.addEventListener("input", () => {
@@ -149,15 +176,28 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
     index = nearestSnapshot(snapshots, step);
     render();
   };
-  root.update = (next, nextCurves, nextTotal) => {
+  const take = (next: readonly Snapshot[], nextCurves?: readonly RunCurves[], nextTotal?: number) => {
     const atEnd = index >= snapshots.length - 1;
     snapshots = next.slice();
     if (nextCurves) curves = nextCurves;
     if (nextTotal !== undefined) totalSteps = nextTotal;
     index = atEnd ? Math.max(0, snapshots.length - 1) : Math.min(index, Math.max(0, snapshots.length - 1));
+  };
+  root.update = (next, nextCurves, nextTotal) => {
+    take(next, nextCurves, nextTotal);
     render();
   };
-  root.dispose = () => observer?.disconnect();
+  root.follow = (next, nextCurves, nextTotal) => {
+    take(next, nextCurves, nextTotal);
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(() => {
+      pending = renderHead() ? requestAnimationFrame(() => ((pending = 0), renderInside())) : 0;
+    });
+  };
+  root.dispose = () => {
+    cancelAnimationFrame(pending);
+    observer?.disconnect();
+  };
   render();
   return root;
 }

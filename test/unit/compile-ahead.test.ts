@@ -1,7 +1,7 @@
 // Trainer's compile-ahead pass (lib/compile-ahead.ts) needs tfjs-webgpu, which Node has not:
 // here, that what it runs changes nothing (AdamW's dry update), that it does nothing off
 // WebGPU, and that a Trainer with it trains as before. On WebGPU it is measured by
-// test/e2e/responsive.test.ts's STLM_E2E_WEBGPU=1 run.
+// test/e2e/responsive.test.ts's WebGPU run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initNode } from "../../lib/node/runtime.js";

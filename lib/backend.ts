@@ -14,6 +14,11 @@ export type BackendPreference = "auto" | BackendName;
 
 export const BACKEND_PREFERENCES: readonly BackendPreference[] = ["auto", "webgpu", "webgl", "wasm", "cpu"];
 
+/** WebGPU and WebGL: a step's kernels are queued to a device (real or software) and read back, not computed on the caller's threads. */
+export function isGpuBackend(name: string): boolean {
+  return name === "webgpu" || name === "webgl";
+}
+
 export interface BackendInfo {
   /** The backend tfjs now runs on. */
   name: BackendName;
@@ -67,7 +72,7 @@ export async function chooseBackend(opts: ChooseBackendOptions = {}): Promise<Ba
       skipped.push(`${name}: ${unusable}`);
       continue;
     }
-    if (verify && (name === "webgpu" || name === "webgl")) {
+    if (verify && isGpuBackend(name)) {
       reference ??= await probeOn("cpu");
       const diff = await probeOn(name).then(
         (got) => maxAbsDiff(got, reference!),

@@ -276,26 +276,34 @@ interface Profile {
   timeDeltas?: number[];
 }
 
-/** The page's JavaScript in a task: the CPU profile's samples that fall inside it, by function and its two callers, the most first (ms). */
-function functionsInside(profile: Profile, task: TracedTask): { path: string; ms: number }[] {
+/** A CPU profile's samples, in order: each one's function (name and place), its call path (the function and its three callers), time and length. */
+function profileSamples(profile: Profile): { name: string; path: string; at: number; ms: number }[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-  const nameOf = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"}${n.callFrame.url ? ` ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}` : ""}`;
-  const sums = new Map<string, number>();
+  const nameOf = (n: ProfileNode) => {
+    const f = n.callFrame;
+    const where = f.url ? `${f.url.split("/").pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : "";
+    return `${f.functionName || "(anonymous)"} ${where}`.trim();
+  };
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   let at = profile.startTime ?? 0;
-  for (let i = 0; i < samples.length; i++) {
+  return samples.map((id, i) => {
     at += deltas[i] ?? 0;
-    if (at < task.ts || at > task.end) continue;
-    const n = byId.get(samples[i])!;
-    if (/^\((idle|program)\)$/.test(n.callFrame.functionName)) continue;
+    const n = byId.get(id)!;
     const chain = [nameOf(n)];
-    for (let id = parentOf.get(n.id); id !== undefined && chain.length < 3; id = parentOf.get(id)) chain.push(nameOf(byId.get(id)!));
-    const path = chain.join(" < ");
-    sums.set(path, (sums.get(path) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0) / 1000);
-  }
+    for (let p = parentOf.get(n.id); p !== undefined && chain.length < 4; p = parentOf.get(p)) chain.push(nameOf(byId.get(p)!));
+    return { name: chain[0], path: chain.join(" < "), at, ms: (deltas[i + 1] ?? deltas[i] ?? 0) / 1000 };
+  });
+}
+
+const IDLE = /^\((idle|program)\)/;
+
+/** The page's JavaScript in a task: the samples inside it by call path, the most first (ms). */
+function functionsInside(samples: ReturnType<typeof profileSamples>, task: TracedTask): { path: string; ms: number }[] {
+  const sums = new Map<string, number>();
+  for (const x of samples) if (x.at >= task.ts && x.at <= task.end && !IDLE.test(x.name)) sums.set(x.path, (sums.get(x.path) ?? 0) + x.ms);
   return [...sums.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([path, ms]) => ({ path, ms: Math.round(ms * 10) / 10 }));
 }
 
@@ -476,34 +484,18 @@ try {
   const tasks = ((await page.evaluate("window.__tasks")) as { start: number; duration: number }[]).filter((t) => t.start >= t0);
   if (!pauseMode) await live.stop(page);
 
-  // Self time per function, from the samples.
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // Self time per function, from the samples, and the same time by call path (to tell which replaceChildren it was).
+  const samples = profileSamples(profile);
   const self = new Map<string, number>();
-  // The same time by call path (the function and its three callers), to tell which replaceChildren it was.
   const paths = new Map<string, number>();
-  const parentOf = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-  const nameOf = (n: ProfileNode) => {
-    const f = n.callFrame;
-    const where = f.url ? `${f.url.split("/").pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}` : "";
-    return `${f.functionName || "(anonymous)"} ${where}`.trim();
-  };
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) {
-    const n = byId.get(samples[i])!;
-    const name = nameOf(n);
-    const ms = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
-    self.set(name, (self.get(name) ?? 0) + ms);
-    const chain = [name];
-    for (let id = parentOf.get(n.id); id !== undefined && chain.length < 4; id = parentOf.get(id)) chain.push(nameOf(byId.get(id)!));
-    const path = chain.join(" < ");
-    paths.set(path, (paths.get(path) ?? 0) + ms);
+  for (const x of samples) {
+    self.set(x.name, (self.get(x.name) ?? 0) + x.ms);
+    paths.set(x.path, (paths.get(x.path) ?? 0) + x.ms);
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = (self.get("(idle)") ?? 0) + (self.get("(program)") ?? 0);
   const gcMs = self.get("(garbage collector)") ?? 0;
-  const top = [...self.entries()].filter(([k]) => !/^\((idle|program)\)/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 25);
+  const top = [...self.entries()].filter(([k]) => !IDLE.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 25);
   const durations = tasks.map((t) => t.duration).sort((a, b) => b - a);
   // Nested RunTask events (a task inside a task) are counted by the outer one's time: take the longest.
   const traced = mainThreadTasks(trace.traceEvents);
@@ -532,10 +524,10 @@ try {
     gcMs: Math.round(gcMs),
     allocatedMB: Number(allocatedMB.toFixed(1)),
     top: top.map(([name, ms]) => ({ name, ms: Math.round(ms) })),
-    topPaths: [...paths.entries()].filter(([k]) => !/^\((idle|program)\)/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([path, ms]) => ({ path, ms: Math.round(ms) })),
+    topPaths: [...paths.entries()].filter(([k]) => !IDLE.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([path, ms]) => ({ path, ms: Math.round(ms) })),
     ...(presses ? { isolated, presses: { ...presses, pauseMs: Math.round(presses.pauseMs), resumeMs: Math.round(presses.resumeMs), stopMs: Number.isNaN(presses.stopMs) ? null : Math.round(presses.stopMs) } } : { isolated }),
     ...(reniceGpu ? { renicedGpu: true } : {}),
-    ...(detail ? { longestTasks: byWall.slice(0, 3).map((t) => ({ ...taskDetail(trace.traceEvents, t), functions: functionsInside(profile, t) })) } : {}),
+    ...(detail ? { longestTasks: byWall.slice(0, 3).map((t) => ({ ...taskDetail(trace.traceEvents, t), functions: functionsInside(samples, t) })) } : {}),
     ...(detail && presses
       ? { duringPause: windowDetail(trace.traceEvents, "stlm:pause", presses.pauseMs), duringStop: windowDetail(trace.traceEvents, "stlm:stop", presses.stopMs) }
       : {})

@@ -4,6 +4,7 @@
 import { RunGate } from "./run-gate.js";
 import type { Scalar, Tensor2D } from "@tensorflow/tfjs";
 import { tf } from "../tf.js";
+import { isGpuBackend } from "../backend.js";
 import { validateTrainConfig, type TrainConfig } from "../config.js";
 import { AdamW, learningRateAt, type AdamWState, type NamedVariable } from "./optim.js";
 import { Rng } from "../rng.js";
@@ -116,7 +117,7 @@ export const GPU_LOG_EVERY = 8;
 
 /** logEvery when none is given: see TrainerOptions.logEvery. */
 export function defaultLogEvery(backend: string): number {
-  return backend === "webgl" || backend === "webgpu" ? GPU_LOG_EVERY : 1;
+  return isGpuBackend(backend) ? GPU_LOG_EVERY : 1;
 }
 
 const yieldToEventLoop: () => Promise<void> =

@@ -10,6 +10,7 @@ import { TinyLM } from "../lib/models/model.js";
 import { sample } from "../lib/eval/sample.js";
 import { decodeBytes, encodeText } from "../lib/text/tokenizer.js";
 import { tf } from "../lib/tf.js";
+import { isGpuBackend } from "../lib/backend.js";
 import { Trainer, type TrainerState } from "../lib/train/trainer.js";
 import type { InterruptCheck } from "../lib/train/interrupt.js";
 import { autoSnapshotEvery, defaultSnapshotConfig, isSnapshotStep, takeSnapshot, type Snapshot, type SnapshotConfig } from "../lib/train/snapshots.js";
@@ -145,10 +146,11 @@ export const SNAPSHOT_HAND_OFF_MS = 150;
  * step, and it does not wait. A Pause or Stop ends the wait at once.
  */
 export function handOffMs(backend: string, steps: readonly { step: number; elapsedMs: number }[]): number {
-  if (backend !== "webgpu" && backend !== "webgl") return 0;
-  const [a, b] = steps.slice(-2);
-  const lastStepMs = b && a && b.step > a.step ? (b.elapsedMs - a.elapsedMs) / (b.step - a.step) : a && !b ? a.elapsedMs / Math.max(1, a.step) : Infinity;
-  return Math.max(0, Math.min(SNAPSHOT_HAND_OFF_MS, lastStepMs));
+  if (!isGpuBackend(backend)) return 0;
+  if (steps.length === 0) return SNAPSHOT_HAND_OFF_MS;
+  // The mean over the last two steps reported (a fast GPU reports every GPU_LOG_EVERY-th), or since the start.
+  const [a, b] = steps.length >= 2 ? steps.slice(-2) : [{ step: 0, elapsedMs: 0 }, steps[0]];
+  return Math.min(SNAPSHOT_HAND_OFF_MS, Math.max(0, (b.elapsedMs - a.elapsedMs) / Math.max(1, b.step - a.step)));
 }
 
 function emptySnapshot(modelVersion: number, runNumber: number): RunSnapshot {

@@ -3,7 +3,7 @@
 // picks a backend through lib/backend.ts.
 import * as tfjs from "../vendor/tfjs.js";
 import { installTf } from "../lib/tf.js";
-import { chooseBackend, type BackendInfo, type BackendPreference } from "../lib/backend.js";
+import { chooseBackend, isGpuBackend, type BackendInfo, type BackendPreference } from "../lib/backend.js";
 import { matMulInfo, registerKernelOverrides, setKernelThreads } from "../lib/kernels.js";
 import { webKernelThreads, webWorkerHost } from "../lib/threads/web.js";
 import { relaxedSimdSupported } from "../lib/wasm/simd.js";
@@ -106,7 +106,7 @@ export function describeBackend(info: BackendInfo & { kernelThreads?: number; fm
     details.push(threads > 1 ? `${threads} threads` : "1 thread");
   }
   if (info.name === "cpu") details.push("pure JavaScript");
-  if (info.name === "webgpu" || info.name === "webgl") {
+  if (isGpuBackend(info.name)) {
     // SwiftShader and its kind draw on the CPU: say so rather than "GPU".
     details.push(info.software ? `software renderer, no GPU${info.device ? `: ${shortDevice(info.device)}` : ""}` : `GPU${info.device ? `: ${shortDevice(info.device)}` : ""}`);
   }

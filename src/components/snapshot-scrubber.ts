@@ -89,6 +89,11 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
   };
 
   let width = 0;
+  /** Each chart's width: half the element's beside each other when it is wide, else all of it. */
+  const layout = () => {
+    const w = width || 640;
+    return { wide: w >= 720, half: w >= 720 ? Math.floor((w - 24) / 2) : w };
+  };
   /** The slider, the step and the loss curve with its cursor; false when there is no snapshot to show. */
   const renderHead = (): boolean => {
     const s = snapshots[index];
@@ -116,9 +121,7 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
     // shown (display: none until a live run's first snapshot) is drawn once, not again on the next frame.
     // (floored as the observer's contentRect is: the element has no padding or border.)
     if (!width && root.isConnected) width = Math.floor(root.getBoundingClientRect().width);
-    const w = width || 640;
-    const wide = w >= 720;
-    const half = wide ? Math.floor((w - 24) / 2) : w;
+    const { wide, half } = layout();
     chart.replaceChildren(curves.length ? LossChart(curves, { width: half, height: 260, totalSteps, cursor: s.step }) : (html`<p class="stlm-status">No loss curve for this run.</p>` as HTMLElement));
     root.classList.toggle("stlm-scrubber-wide", wide);
     return true;
@@ -127,8 +130,7 @@ export function SnapshotScrubber(initial: readonly Snapshot[], options: Snapshot
   const renderInside = () => {
     const s = snapshots[index];
     if (!s) return;
-    const w = width || 640;
-    const half = w >= 720 ? Math.floor((w - 24) / 2) : w;
+    const { half } = layout();
     const P = s.spans.length;
     const labels = s.spans.map(([a, b]) => (b > a ? chunkText(probeBytes.subarray(a, b)) : "⟨start⟩"));
     chunks.replaceChildren(

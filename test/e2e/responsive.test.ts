@@ -53,6 +53,7 @@ const WATCH = `(() => {
     }).observe({ type: "longtask" });
     let last = "";
     let lastStatus = "";
+    const controlsStatus = () => document.querySelector(".stlm-pause")?.closest(".stlm-buttons")?.getAttribute("data-status") ?? "";
     const watch = () => {
       const text = document.querySelector('.stlm-stats [data-stat="step"]')?.textContent ?? "";
       if (text !== last) window.__stepChanges.push({ at: performance.now(), text: (last = text) });
@@ -64,7 +65,6 @@ const WATCH = `(() => {
       requestAnimationFrame(watch);
     };
     requestAnimationFrame(watch);
-    const controlsStatus = () => document.querySelector(".stlm-pause")?.closest(".stlm-buttons")?.getAttribute("data-status") ?? "";
     // The same status as the page's state changes, independent of frames: on a software GPU the GPU process
     // that composites the page's frames also runs the worker's GPU work, so a frame can come late.
     new MutationObserver((records) => {
